@@ -1,0 +1,22 @@
+//===- Passes.h - fly conversion passes -------------------------*- C++ -*-===//
+
+#ifndef FLY_CONVERSION_PASSES_H
+#define FLY_CONVERSION_PASSES_H
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Pass/Pass.h"
+
+namespace mlir::fly {
+
+#define GEN_PASS_DECL
+#include "fly/Conversion/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "fly/Conversion/Passes.h.inc"
+
+} // namespace mlir::fly
+
+#endif // FLY_CONVERSION_PASSES_H

@@ -1,0 +1,38 @@
+//===- FlyToLinalgPass.cpp - convert-fly-to-linalg pass ---------*- C++ -*-===//
+
+#include "fly/Conversion/FlyToLinalg/FlyToLinalg.h"
+#include "fly/Conversion/Passes.h"
+#include "fly/Dialect/Fly/IR/FlyDialect.h"
+
+#include "mlir/Transforms/DialectConversion.h"
+
+namespace mlir::fly {
+#define GEN_PASS_DEF_CONVERTFLYTOLINALG
+#include "fly/Conversion/Passes.h.inc"
+} // namespace mlir::fly
+
+using namespace mlir;
+using namespace mlir::fly;
+
+void mlir::fly::populateFlyToLinalgConversionPatterns(
+    RewritePatternSet &patterns) {
+  populateFlyLinearMapToLinalgPatterns(patterns);
+  populateFlyAttentionToLinalgPatterns(patterns);
+}
+
+namespace {
+struct ConvertFlyToLinalgPass
+    : mlir::fly::impl::ConvertFlyToLinalgBase<ConvertFlyToLinalgPass> {
+  void runOnOperation() override {
+    ConversionTarget target(getContext());
+    // Every fly op must go; anything else may stay as it is.
+    target.addIllegalDialect<FlyDialect>();
+    target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
+    RewritePatternSet patterns(&getContext());
+    populateFlyToLinalgConversionPatterns(patterns);
+    if (failed(applyPartialConversion(getOperation(), target,
+                                      std::move(patterns))))
+      signalPassFailure();
+  }
+};
+} // namespace
