@@ -10,7 +10,7 @@ from lit.llvm.subst import ToolSubst
 config.name = "FLY"
 config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
 config.suffixes = [".mlir", ".test"]
-config.excludes = ["CMakeLists.txt", "README.md", "lit.cfg.py", "lit.site.cfg.py", "Unit", "lib", "tools", "Inputs"]
+config.excludes = ["CMakeLists.txt", "README.md", "lit.cfg.py", "lit.site.cfg.py", "Unit", "lib", "tools", "Inputs", "oracle", "fixtures"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.fly_obj_root, "test")
 
@@ -22,6 +22,13 @@ llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
 llvm_config.use_default_substitutions()
 
 tool_dirs = [config.fly_tools_dir, config.llvm_tools_dir]
-tools = ["fly-opt", "fly-ref-check"]
+tools = ["fly-opt", "fly-ref-check", "fly-compile", "fly-run"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
+
+# The oracle scripts need numpy and safetensors (tools/setup.sh installs
+# them into the python3 on PATH); a missing module makes the conformance tests fail, never skip.
+import shutil
+config.substitutions.append(("%oracle_python", shutil.which("python3") or "python3"))
+config.substitutions.append(("%fly_src", config.fly_src_root))
+config.substitutions.append(("%fly_tools", config.fly_tools_dir))

@@ -1,16 +1,14 @@
 #!/usr/bin/env bash
-# The main job: sets up, builds, then shows fly-opt lowering an MLP with a
-# Monarch up-projection (models/examples/monarch_mlp.mlir) and checks its
-# numbers on the CPU against the independent C++ reference.
+# The main job: sets up and builds fly, compiles a model for the CPU and runs
+# it, printing timings and an output summary.
+#   tools/demo.sh                 # embedded tiny GPT-2 (no files needed)
+#   tools/demo.sh MODEL_DIR ...   # any fly-compile arguments
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./tools/setup.sh
 BUILD_DIR=${FLY_BUILD_DIR:-build}
-EXAMPLE=${1:-models/examples/monarch_mlp.mlir}
+OUT=${FLY_DEMO_OUT:-$BUILD_DIR/demo.fly}
 
-echo "== IR before ($EXAMPLE)"
-cat "$EXAMPLE"
-echo "== IR after convert-fly-to-linalg, canonicalize, cse"
-"$BUILD_DIR/bin/fly-opt" "$EXAMPLE" --convert-fly-to-linalg --canonicalize --cse
-echo "== run on the CPU (JIT) vs the C++ reference"
-"$BUILD_DIR/bin/fly-ref-check" "$EXAMPLE"
+rm -rf "$OUT"
+"$BUILD_DIR/bin/fly-compile" "$@" --target cpu -o "$OUT"
+"$BUILD_DIR/bin/fly-run" "$OUT" --iters 20 --warmup 3

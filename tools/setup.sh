@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 PACKAGES=(cmake ninja-build g++ python3
   libmlir-22-dev mlir-22-tools llvm-22-dev llvm-22-tools
-  nlohmann-json3-dev libeigen3-dev libgtest-dev)
+  nlohmann-json3-dev libeigen3-dev libgtest-dev libomp-dev python3-pip)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -19,6 +19,14 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq \
     --no-install-recommends "${missing[@]}"
+fi
+
+# The conformance tests' oracle scripts (numpy, safetensors) run under the
+# python3 on PATH.
+if ! python3 -c "import numpy, safetensors" >/dev/null 2>&1; then
+  echo "== installing numpy and safetensors (pip)"
+  python3 -m pip install -q numpy safetensors 2>/dev/null ||
+    python3 -m pip install -q --break-system-packages numpy safetensors
 fi
 
 BUILD_DIR=${FLY_BUILD_DIR:-build}

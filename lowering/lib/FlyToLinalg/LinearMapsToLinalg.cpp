@@ -6,9 +6,9 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "LinalgBuilder.h"
 #include "fly/Conversion/FlyToLinalg/FlyToLinalg.h"
 #include "fly/Dialect/Fly/IR/FlyOps.h"
+#include "fly/Utils/LinalgBuilder.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"

@@ -16,6 +16,7 @@
 
 #include "fly/Dialect/Fly/IR/FlyDialect.h"
 #include "fly/Dialect/Fly/IR/FlyOps.h"
+#include "fly/Pipelines/EntryPoints.h"
 #include "fly/Pipelines/Pipelines.h"
 #include "fly/Reference/Attention.h"
 #include "fly/Reference/Densify.h"
@@ -277,36 +278,6 @@ FailureOr<Check> prepare(func::FuncOp func, std::mt19937 &rng) {
   return check;
 }
 
-/// Adds `@<name>_entry(memref args..., memref out)`: it calls the function
-/// under test and writes its result into `out`, so the compiled code can be
-/// called with bare pointers.
-void addEntry(ModuleOp module, func::FuncOp func) {
-  OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
-  Location loc = func.getLoc();
-  SmallVector<Type> argTypes;
-  for (Type t : func.getArgumentTypes()) {
-    auto tt = cast<RankedTensorType>(t);
-    argTypes.push_back(MemRefType::get(tt.getShape(), tt.getElementType()));
-  }
-  auto rt = cast<RankedTensorType>(func.getResultTypes()[0]);
-  argTypes.push_back(MemRefType::get(rt.getShape(), rt.getElementType()));
-  auto entry = func::FuncOp::create(b, loc, (func.getName() + "_entry").str(),
-                                    b.getFunctionType(argTypes, {}));
-  Block *body = entry.addEntryBlock();
-  b.setInsertionPointToStart(body);
-  SmallVector<Value> tensors;
-  for (auto [arg, type] :
-       llvm::zip(body->getArguments().drop_back(), func.getArgumentTypes()))
-    tensors.push_back(bufferization::ToTensorOp::create(
-        b, loc, type, arg, /*restrict=*/true, /*writable=*/false));
-  auto call = func::CallOp::create(b, loc, func, tensors);
-  bufferization::MaterializeInDestinationOp::create(
-      b, loc, Type(), call.getResult(0), body->getArguments().back(),
-      /*restrict=*/true, /*writable=*/true);
-  func::ReturnOp::create(b, loc);
-  func.setPrivate(); // inlined into the entry, then dropped
-}
-
 int run() {
   DialectRegistry registry;
   registerAllDialects(registry);
@@ -340,7 +311,8 @@ int run() {
     if (failed(check))
       return 1;
     checks.push_back(std::move(*check));
-    addEntry(*module, func);
+    addDestinationPassingEntry(*module, func,
+                               (func.getName() + "_entry").str());
   }
   if (checks.empty()) {
     llvm::errs() << "fly-ref-check: no public function to check\n";

@@ -31,4 +31,18 @@ def ConvertFlyToLinalg : Pass<"convert-fly-to-linalg"> {
                            "::mlir::tensor::TensorDialect"];
 }
 
+def FlyMemRefCopyToLinalg : Pass<"fly-memref-copy-to-linalg"> {
+  let summary = "Rewrite memref.copy as linalg.copy (lowered to loops later)";
+  let description = [{
+    finalize-memref-to-llvm turns a copy between strided memrefs into a call
+    to `memrefCopy` from libmlir_c_runner_utils, a library that compiled
+    artifacts must not need at run time. As a `linalg.copy` the copy becomes
+    plain loops.
+
+    Before: `memref.copy %a, %b : memref<2x1x64xf32, strided<...>> to ...`
+    After:  `linalg.copy ins(%a : ...) outs(%b : ...)`
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
 #endif // FLY_CONVERSION_PASSES_TD

@@ -1,6 +1,6 @@
 //===- LinalgBuilder.cpp - Compact builders for linalg.generic --*- C++ -*-===//
 
-#include "LinalgBuilder.h"
+#include "fly/Utils/LinalgBuilder.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"

@@ -8,8 +8,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef FLY_LOWERING_FLYTOLINALG_LINALGBUILDER_H
-#define FLY_LOWERING_FLYTOLINALG_LINALGBUILDER_H
+#ifndef FLY_UTILS_LINALGBUILDER_H
+#define FLY_UTILS_LINALGBUILDER_H
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
@@ -67,4 +67,4 @@ private:
 
 } // namespace mlir::fly::detail
 
-#endif // FLY_LOWERING_FLYTOLINALG_LINALGBUILDER_H
+#endif // FLY_UTILS_LINALGBUILDER_H

@@ -1,0 +1,452 @@
+//===- fly-compile.cpp - Compile a model into a fly artifact ----*- C++ -*-===//
+//
+// fly-compile MODEL_DIR|file.mlir|embedded-name --target cpu --batch N
+//             --seq T -o out.fly
+//
+// writes out.fly/{manifest.json, model.so, weights.safetensors}. The model
+// is imported (HF config.json + model.safetensors, or an embedded default),
+// its weights are moved out of the IR into weights.safetensors, the rest is
+// lowered to host code in model.so, whose `fly_entry(void **buffers)` takes
+// the inputs, the weights and the outputs in manifest order.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Codegen.h"
+
+#include "fly/Conversion/Passes.h"
+#include "fly/Dialect/Fly/IR/FlyDialect.h"
+#include "fly/Models/Importer.h"
+#include "fly/Models/ModelConfig.h"
+#include "fly/Pipelines/EntryPoints.h"
+#include "fly/Pipelines/Pipelines.h"
+#include "fly/runtime/Safetensors.h"
+
+#include "mlir/IR/AsmState.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Support/FileUtilities.h"
+#include "mlir/Target/LLVMIR/Dialect/All.h"
+
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/ToolOutputFile.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <fstream>
+
+using namespace mlir;
+namespace cl = llvm::cl;
+namespace models = ::fly::models;
+
+static cl::OptionCategory category("fly-compile options");
+static cl::opt<std::string>
+    modelArg(cl::Positional,
+             cl::desc("[MODEL_DIR | file.mlir | tiny-gpt2 | tiny-vit] "
+                      "(default: tiny-gpt2)"),
+             cl::init(""), cl::cat(category));
+static cl::opt<std::string> target("target",
+                                   cl::desc("Code generation target: cpu"),
+                                   cl::init("cpu"), cl::cat(category));
+static cl::opt<int64_t> batch("batch", cl::desc("Batch size (default 1)"),
+                              cl::init(1), cl::cat(category));
+static cl::opt<int64_t>
+    seq("seq",
+        cl::desc("GPT-2 sequence length (default min(128, n_positions))"),
+        cl::init(0), cl::cat(category));
+static cl::opt<std::string> output("o",
+                                   cl::desc("Output artifact directory "
+                                            "(default <model>.fly)"),
+                                   cl::value_desc("dir"), cl::init(""),
+                                   cl::cat(category));
+static cl::opt<std::string>
+    emit("emit",
+         cl::desc("Stop early: 'mlir' (imported IR, weights as "
+                  "dense_resource), 'lowered' (LLVM dialect), 'llvm' "
+                  "(LLVM IR); default 'artifact'"),
+         cl::init("artifact"), cl::cat(category));
+static cl::opt<std::string> dtype("dtype", cl::desc("Compute type: f32 (CPU)"),
+                                  cl::init("f32"), cl::cat(category));
+static cl::opt<std::string>
+    structure("structure",
+              cl::desc("Structured replacements, e.g. "
+                       "\"mlp=monarch:4,attn=scatterbrain:window=64\""),
+              cl::init(""), cl::cat(category));
+static cl::opt<uint64_t>
+    seed("seed", cl::desc("Seed of the embedded models' random weights"),
+         cl::init(0), cl::cat(category));
+static cl::opt<std::string>
+    entryName("entry",
+              cl::desc("Function to compile in a .mlir input (default: the "
+                       "only public function)"),
+              cl::init(""), cl::cat(category));
+static cl::opt<bool> quiet("quiet", cl::desc("No progress messages"),
+                           cl::init(false), cl::cat(category));
+
+namespace {
+int fail(const llvm::Twine &message) {
+  llvm::errs() << "fly-compile: error: " << message << "\n";
+  return 1;
+}
+
+/// Prints "[i/n] what ... time" so long compiles show where they are.
+class Progress {
+public:
+  explicit Progress(int steps) : steps(steps) {}
+  void start(const std::string &what) {
+    finish();
+    ++step;
+    begin = std::chrono::steady_clock::now();
+    if (!quiet)
+      llvm::errs() << "fly-compile: [" << step << "/" << steps << "] " << what
+                   << " ... ";
+    running = true;
+  }
+  void finish() {
+    if (!running || quiet)
+      return;
+    double s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - begin)
+            .count();
+    llvm::errs() << llvm::format("%.2f s\n", s);
+    running = false;
+  }
+
+private:
+  int steps, step = 0;
+  bool running = false;
+  std::chrono::steady_clock::time_point begin;
+};
+
+std::string dtypeOf(Type t) {
+  if (t.isF32())
+    return "f32";
+  if (t.isF16())
+    return "f16";
+  if (t.isBF16())
+    return "bf16";
+  if (t.isInteger(64))
+    return "i64";
+  if (t.isInteger(32))
+    return "i32";
+  return "";
+}
+
+::fly::runtime::DType runtimeDType(Type t) {
+  using ::fly::runtime::DType;
+  if (t.isF16())
+    return DType::F16;
+  if (t.isBF16())
+    return DType::BF16;
+  if (t.isInteger(64))
+    return DType::I64;
+  if (t.isInteger(32))
+    return DType::I32;
+  return DType::F32;
+}
+
+nlohmann::json tensorJson(const std::string &name, const std::string &type,
+                          ArrayRef<int64_t> shape) {
+  return {{"name", name}, {"dtype", type}, {"shape", shape}};
+}
+
+/// The model to compile: an imported HF model, an embedded default, or a
+/// user's .mlir module.
+struct Loaded {
+  models::ImportedModel model;
+  std::string modelName;
+  nlohmann::json config = nlohmann::json::object();
+};
+
+bool loadModel(MLIRContext &ctx, const std::string &arg, Loaded &out,
+               std::string &error) {
+  std::string name = arg.empty() ? "tiny-gpt2" : arg;
+  models::ModelConfig config;
+  std::unique_ptr<models::WeightSource> weights;
+  if (llvm::StringRef(name).ends_with(".mlir")) {
+    std::string readError;
+    auto file = openInputFile(name, &readError);
+    if (!file) {
+      error = readError;
+      return false;
+    }
+    llvm::SourceMgr sourceMgr;
+    sourceMgr.AddNewSourceBuffer(std::move(file), llvm::SMLoc());
+    SourceMgrDiagnosticHandler handler(sourceMgr, &ctx);
+    out.model.module = parseSourceFile<ModuleOp>(sourceMgr, &ctx);
+    if (!out.model.module) {
+      error = "could not parse " + name;
+      return false;
+    }
+    out.modelName = llvm::sys::path::stem(name).str();
+    return true;
+  }
+  if (models::embeddedConfig(name, config)) {
+    weights = models::randomWeights(seed);
+    out.modelName = name;
+    out.config =
+        nlohmann::json::parse(config.gpt2 ? models::gpt2ConfigJson(*config.gpt2)
+                                          : models::vitConfigJson(*config.vit),
+                              nullptr, false);
+  } else if (llvm::sys::fs::is_directory(name)) {
+    if (!models::loadModelConfig(name, config, error))
+      return false;
+    llvm::SmallString<256> weightsPath(name);
+    llvm::sys::path::append(weightsPath, "model.safetensors");
+    weights = models::openSafetensorsWeights(weightsPath.str().str(), error);
+    if (!weights)
+      return false;
+    llvm::SmallString<256> configPath(name);
+    llvm::sys::path::append(configPath, "config.json");
+    std::ifstream in(configPath.str().str());
+    std::string text((std::istreambuf_iterator<char>(in)),
+                     std::istreambuf_iterator<char>());
+    out.config = nlohmann::json::parse(text, nullptr, false);
+    out.modelName = llvm::sys::path::filename(
+                        llvm::sys::path::remove_leading_dotslash(name))
+                        .str();
+    if (out.modelName.empty() || out.modelName == ".")
+      out.modelName = config.modelType;
+  } else {
+    error = "'" + name +
+            "' is neither a model directory (config.json + "
+            "model.safetensors), a .mlir file, nor an embedded model (" +
+            llvm::join(models::embeddedModelNames(), ", ") + ")";
+    return false;
+  }
+  models::ImportOptions options;
+  options.batch = batch;
+  options.seq = seq;
+  out.model = models::importModel(&ctx, config, *weights, options, error);
+  if (!out.model.module) {
+    error = name + ": " + error;
+    return false;
+  }
+  return true;
+}
+
+/// Inputs and outputs of a user's .mlir function, from its signature.
+bool describeFunction(func::FuncOp func, models::ImportedModel &model,
+                      std::string &error) {
+  auto describe = [&](Type t, const std::string &name,
+                      std::vector<models::TensorDesc> &into) {
+    auto tt = dyn_cast<RankedTensorType>(t);
+    if (!tt || !tt.hasStaticShape() || dtypeOf(tt.getElementType()).empty()) {
+      error = "@" + func.getName().str() + ": " + name +
+              " must be a statically shaped tensor of f32/f16/bf16/i64/i32";
+      return false;
+    }
+    into.push_back(
+        {name, dtypeOf(tt.getElementType()),
+         std::vector<int64_t>(tt.getShape().begin(), tt.getShape().end())});
+    return true;
+  };
+  model.inputs.clear();
+  model.outputs.clear();
+  for (auto [i, t] : llvm::enumerate(func.getArgumentTypes()))
+    if (!describe(t, "arg" + std::to_string(i), model.inputs))
+      return false;
+  for (auto [i, t] : llvm::enumerate(func.getResultTypes()))
+    if (!describe(t, "result" + std::to_string(i), model.outputs))
+      return false;
+  return true;
+}
+
+func::FuncOp findEntry(ModuleOp module, const std::string &wanted,
+                       std::string &error) {
+  func::FuncOp found;
+  for (auto func : module.getOps<func::FuncOp>()) {
+    if (func.isExternal() || func.isPrivate())
+      continue;
+    if (!wanted.empty() && func.getName() != wanted)
+      continue;
+    if (found) {
+      error = "several public functions; choose one with --entry";
+      return nullptr;
+    }
+    found = func;
+  }
+  if (!found)
+    error = wanted.empty() ? "no public function to compile"
+                           : "no public function @" + wanted;
+  return found;
+}
+
+bool writeText(const std::string &path, const std::string &text,
+               std::string &error) {
+  std::error_code ec;
+  llvm::raw_fd_ostream out(path, ec, llvm::sys::fs::OF_Text);
+  if (ec) {
+    error = path + ": " + ec.message();
+    return false;
+  }
+  out << text;
+  return true;
+}
+
+int run(MLIRContext &ctx) {
+  if (target != "cpu")
+    return fail("--target " + target +
+                " is not supported yet (this build compiles for: cpu)");
+  if (dtype != "f32")
+    return fail("--dtype " + dtype +
+                " is not supported on the CPU target "
+                "(f32 only)");
+  if (!structure.empty())
+    return fail("--structure needs the structure rewrite passes, which this "
+                "build does not have yet");
+  if (batch < 1 || seq < 0)
+    return fail("--batch must be >= 1 and --seq >= 0");
+  if (emit != "artifact" && emit != "mlir" && emit != "lowered" &&
+      emit != "llvm")
+    return fail("--emit must be one of artifact, mlir, lowered, llvm (got '" +
+                emit + "')");
+
+  bool toArtifact = emit == "artifact";
+  Progress progress(toArtifact ? 5 : 3);
+  std::string error;
+  Loaded loaded;
+  progress.start("import " + (modelArg.empty() ? std::string("tiny-gpt2")
+                                               : modelArg.getValue()));
+  if (!loadModel(ctx, modelArg, loaded, error))
+    return progress.finish(), fail(error);
+  ModuleOp module = *loaded.model.module;
+  func::FuncOp entry = findEntry(
+      module, entryName.empty() ? loaded.model.entry : entryName, error);
+  if (!entry)
+    return progress.finish(), fail(error);
+  if (loaded.model.inputs.empty() &&
+      !describeFunction(entry, loaded.model, error))
+    return progress.finish(), fail(error);
+
+  std::string outDir = output.empty() ? loaded.modelName + ".fly" : output;
+  if (emit == "mlir") {
+    progress.finish();
+    std::string text;
+    llvm::raw_string_ostream os(text);
+    module.print(os);
+    return output.empty() ? (llvm::outs() << text, 0)
+                          : (writeText(output, text, error) ? 0 : fail(error));
+  }
+
+  progress.start("externalize weights");
+  std::vector<mlir::fly::ExternalWeight> weights;
+  if (failed(mlir::fly::externalizeWeights(entry, weights)))
+    return progress.finish(), fail("could not externalize the weights");
+  mlir::fly::addDestinationPassingEntry(module, entry, "fly_main");
+
+  progress.start("lower to LLVM (reference CPU pipeline)");
+  PassManager pm(&ctx);
+  mlir::fly::ReferenceCpuPipelineOptions options;
+  options.barePtrCallingConvention = true;
+  mlir::fly::buildFlyReferenceCpuPipeline(pm, options);
+  if (failed(pm.run(module)) ||
+      failed(mlir::fly::addPackedEntry(module, "fly_main", "fly_entry")))
+    return progress.finish(), fail("lowering failed");
+  if (emit == "lowered") {
+    progress.finish();
+    module.print(llvm::outs());
+    return 0;
+  }
+  if (emit == "llvm") {
+    progress.start("LLVM IR");
+    bool ok = ::fly::compile::emitHostCode(
+        module, output.empty() ? "/dev/stdout" : output.getValue(), "", error);
+    progress.finish();
+    return ok ? 0 : fail(error);
+  }
+
+  progress.start("code generation (host CPU, O3)");
+  if (std::error_code ec = llvm::sys::fs::create_directories(outDir))
+    return progress.finish(), fail(outDir + ": " + ec.message());
+  auto path = [&](const char *file) {
+    llvm::SmallString<256> p(outDir);
+    llvm::sys::path::append(p, file);
+    return p.str().str();
+  };
+  std::string object = path("model.o");
+  if (!::fly::compile::emitHostCode(module, "", object, error) ||
+      !::fly::compile::linkSharedLibrary(object, path("model.so"), {"m"},
+                                         error))
+    return progress.finish(), fail(error);
+  llvm::sys::fs::remove(object);
+
+  progress.start("write " + outDir);
+  std::vector<::fly::runtime::TensorToWrite> tensors;
+  nlohmann::json weightList = nlohmann::json::array();
+  for (const mlir::fly::ExternalWeight &w : weights) {
+    std::vector<int64_t> shape(w.type.getShape().begin(),
+                               w.type.getShape().end());
+    tensors.push_back(
+        {w.name, runtimeDType(w.type.getElementType()), shape, w.data.data()});
+    weightList.push_back(
+        tensorJson(w.name, dtypeOf(w.type.getElementType()), shape));
+  }
+  if (!::fly::runtime::writeSafetensors(path("weights.safetensors"), tensors,
+                                        {{"producer", "fly-compile"}}, error))
+    return progress.finish(), fail(error);
+  nlohmann::json inputs = nlohmann::json::array(),
+                 outputs = nlohmann::json::array();
+  for (const auto &t : loaded.model.inputs)
+    inputs.push_back(tensorJson(t.name, t.dtype, t.shape));
+  for (const auto &t : loaded.model.outputs)
+    outputs.push_back(tensorJson(t.name, t.dtype, t.shape));
+  std::string modelType = loaded.config.is_object() &&
+                                  loaded.config.contains("model_type") &&
+                                  loaded.config["model_type"].is_string()
+                              ? loaded.config["model_type"].get<std::string>()
+                              : loaded.modelName;
+  nlohmann::json manifest = {{"format", "fly-artifact"},
+                             {"version", 1},
+                             {"model", modelType},
+                             {"target", std::string(target)},
+                             {"library", "model.so"},
+                             {"entry", "fly_entry"},
+                             {"weights_file", "weights.safetensors"},
+                             {"options",
+                              {{"batch", int64_t(batch)},
+                               {"seq", loaded.model.seqLen},
+                               {"dtype", std::string(dtype)},
+                               {"structure", std::string(structure)},
+                               {"pipeline", "reference"}}},
+                             {"config", loaded.config.is_discarded()
+                                            ? nlohmann::json::object()
+                                            : loaded.config},
+                             {"inputs", inputs},
+                             {"weights", weightList},
+                             {"outputs", outputs}};
+  if (!writeText(path("manifest.json"), manifest.dump(2) + "\n", error))
+    return progress.finish(), fail(error);
+  progress.finish();
+  if (!quiet)
+    llvm::errs() << "fly-compile: wrote " << outDir << " (" << weights.size()
+                 << " weights)\n";
+  return 0;
+}
+} // namespace
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM init(argc, argv);
+  cl::HideUnrelatedOptions(category);
+  cl::ParseCommandLineOptions(
+      argc, argv,
+      "fly-compile: compile a GPT-2/ViT checkpoint, an embedded model or a "
+      ".mlir module into an artifact directory (manifest.json, model.so, "
+      "weights.safetensors)\n");
+  DialectRegistry registry;
+  registerAllDialects(registry);
+  registerAllExtensions(registry);
+  registerAllToLLVMIRTranslations(registry);
+  registry.insert<mlir::fly::FlyDialect>();
+  MLIRContext ctx(registry);
+  ctx.loadAllAvailableDialects();
+  return run(ctx);
+}
