@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 PACKAGES=(cmake ninja-build g++ python3
   libmlir-22-dev mlir-22-tools llvm-22-dev llvm-22-tools
-  nlohmann-json3-dev libeigen3-dev libgtest-dev libomp-dev python3-pip)
+  nlohmann-json3-dev libeigen3-dev libgtest-dev libomp-22-dev python3-pip)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -108,8 +108,7 @@ bool fly::compile::linkSharedLibrary(const std::string &objectPath,
   }
   std::vector<std::string> args = {*driver, "-shared", "-o", libraryPath,
                                    objectPath};
-  for (const std::string &lib : libs)
-    args.push_back("-l" + lib);
+  args.insert(args.end(), libs.begin(), libs.end());
   std::vector<llvm::StringRef> argRefs(args.begin(), args.end());
   std::string message;
   int rc = llvm::sys::ExecuteAndWait(*driver, argRefs, std::nullopt, {}, 0, 0,

@@ -16,10 +16,11 @@ namespace fly::compile {
 bool emitHostCode(mlir::ModuleOp module, const std::string &llvmPath,
                   const std::string &objectPath, std::string &error);
 
-/// Links an object into a shared library with the system compiler driver.
+/// Links an object into a shared library with the system compiler driver;
+/// `linkArgs` are passed after the object (-L, -l, -Wl,... flags).
 bool linkSharedLibrary(const std::string &objectPath,
                        const std::string &libraryPath,
-                       const std::vector<std::string> &libs,
+                       const std::vector<std::string> &linkArgs,
                        std::string &error);
 
 } // namespace fly::compile

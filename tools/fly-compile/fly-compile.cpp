@@ -80,6 +80,11 @@ static cl::opt<std::string>
               cl::desc("Structured replacements, e.g. "
                        "\"mlp=monarch:4,attn=scatterbrain:window=64\""),
               cl::init(""), cl::cat(category));
+static cl::opt<std::string> weightsFrom(
+    "weights",
+    cl::desc("Weights of a model directory: 'file' (model.safetensors) or "
+             "'random' (seeded; needs only config.json, for benchmarks)"),
+    cl::init("file"), cl::cat(category));
 static cl::opt<uint64_t>
     seed("seed", cl::desc("Seed of the embedded models' random weights"),
          cl::init(0), cl::cat(category));
@@ -88,6 +93,14 @@ static cl::opt<std::string>
               cl::desc("Function to compile in a .mlir input (default: the "
                        "only public function)"),
               cl::init(""), cl::cat(category));
+static cl::opt<std::string>
+    pipeline("pipeline",
+             cl::desc("CPU lowering: 'fast' (tiled, vectorised, OpenMP) or "
+                      "'reference' (naive loops, the numerical oracle)"),
+             cl::init("fast"), cl::cat(category));
+static cl::opt<int64_t> threads("num-threads",
+                                cl::desc("CPU threads (default 2)"),
+                                cl::init(2), cl::cat(category));
 static cl::opt<bool> quiet("quiet", cl::desc("No progress messages"),
                            cl::init(false), cl::cat(category));
 
@@ -187,6 +200,7 @@ bool loadModel(MLIRContext &ctx, const std::string &arg, Loaded &out,
       return false;
     }
     out.modelName = llvm::sys::path::stem(name).str();
+    out.model.entry = ""; // the only public function, or --entry
     return true;
   }
   if (models::embeddedConfig(name, config)) {
@@ -199,11 +213,15 @@ bool loadModel(MLIRContext &ctx, const std::string &arg, Loaded &out,
   } else if (llvm::sys::fs::is_directory(name)) {
     if (!models::loadModelConfig(name, config, error))
       return false;
-    llvm::SmallString<256> weightsPath(name);
-    llvm::sys::path::append(weightsPath, "model.safetensors");
-    weights = models::openSafetensorsWeights(weightsPath.str().str(), error);
-    if (!weights)
-      return false;
+    if (weightsFrom == "random") {
+      weights = models::randomWeights(seed);
+    } else {
+      llvm::SmallString<256> weightsPath(name);
+      llvm::sys::path::append(weightsPath, "model.safetensors");
+      weights = models::openSafetensorsWeights(weightsPath.str().str(), error);
+      if (!weights)
+        return false;
+    }
     llvm::SmallString<256> configPath(name);
     llvm::sys::path::append(configPath, "config.json");
     std::ifstream in(configPath.str().str());
@@ -303,6 +321,14 @@ int run(MLIRContext &ctx) {
   if (!structure.empty())
     return fail("--structure needs the structure rewrite passes, which this "
                 "build does not have yet");
+  if (weightsFrom != "file" && weightsFrom != "random")
+    return fail("--weights must be 'file' or 'random' (got '" + weightsFrom +
+                "')");
+  if (pipeline != "fast" && pipeline != "reference")
+    return fail("--pipeline must be 'fast' or 'reference' (got '" + pipeline +
+                "')");
+  if (threads < 1)
+    return fail("--num-threads must be >= 1");
   if (batch < 1 || seq < 0)
     return fail("--batch must be >= 1 and --seq >= 0");
   if (emit != "artifact" && emit != "mlir" && emit != "lowered" &&
@@ -337,17 +363,32 @@ int run(MLIRContext &ctx) {
                           : (writeText(output, text, error) ? 0 : fail(error));
   }
 
-  progress.start("externalize weights");
+  progress.start("fold weight layouts, externalize weights");
+  {
+    // Weights are still constants here: transpose them once, now, instead
+    // of on every call.
+    PassManager prep(&ctx);
+    prep.addPass(mlir::fly::createFlyFoldWeightTransposes());
+    if (failed(prep.run(module)))
+      return progress.finish(), fail("weight layout folding failed");
+  }
   std::vector<mlir::fly::ExternalWeight> weights;
   if (failed(mlir::fly::externalizeWeights(entry, weights)))
     return progress.finish(), fail("could not externalize the weights");
   mlir::fly::addDestinationPassingEntry(module, entry, "fly_main");
 
-  progress.start("lower to LLVM (reference CPU pipeline)");
+  progress.start("lower to LLVM (" + pipeline + " CPU pipeline)");
   PassManager pm(&ctx);
-  mlir::fly::ReferenceCpuPipelineOptions options;
-  options.barePtrCallingConvention = true;
-  mlir::fly::buildFlyReferenceCpuPipeline(pm, options);
+  if (pipeline == "fast") {
+    mlir::fly::CpuPipelineOptions options;
+    options.barePtrCallingConvention = true;
+    options.numThreads = threads;
+    mlir::fly::buildFlyCpuPipeline(pm, options);
+  } else {
+    mlir::fly::ReferenceCpuPipelineOptions options;
+    options.barePtrCallingConvention = true;
+    mlir::fly::buildFlyReferenceCpuPipeline(pm, options);
+  }
   if (failed(pm.run(module)) ||
       failed(mlir::fly::addPackedEntry(module, "fly_main", "fly_entry")))
     return progress.finish(), fail("lowering failed");
@@ -374,8 +415,15 @@ int run(MLIRContext &ctx) {
   };
   std::string object = path("model.o");
   if (!::fly::compile::emitHostCode(module, "", object, error) ||
-      !::fly::compile::linkSharedLibrary(object, path("model.so"), {"m"},
-                                         error))
+      !::fly::compile::linkSharedLibrary(
+          object, path("model.so"),
+          pipeline == "fast"
+              // LLVM 22's OpenMP runtime, found at run time through rpath.
+              ? std::vector<std::string>{"-L" FLY_OPENMP_LIB_DIR,
+                                         "-Wl,-rpath," FLY_OPENMP_LIB_DIR,
+                                         "-lomp", "-lm"}
+              : std::vector<std::string>{"-lm"},
+          error))
     return progress.finish(), fail(error);
   llvm::sys::fs::remove(object);
 
@@ -416,7 +464,8 @@ int run(MLIRContext &ctx) {
                                {"seq", loaded.model.seqLen},
                                {"dtype", std::string(dtype)},
                                {"structure", std::string(structure)},
-                               {"pipeline", "reference"}}},
+                               {"pipeline", std::string(pipeline)},
+                               {"threads", int64_t(threads)}}},
                              {"config", loaded.config.is_discarded()
                                             ? nlohmann::json::object()
                                             : loaded.config},

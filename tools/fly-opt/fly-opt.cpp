@@ -9,6 +9,7 @@
 #include "fly/Conversion/Passes.h"
 #include "fly/Dialect/Fly/IR/FlyDialect.h"
 #include "fly/Pipelines/Pipelines.h"
+#include "fly/Transforms/Passes.h"
 
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/InitAllDialects.h"
@@ -21,6 +22,7 @@ int main(int argc, char **argv) {
   mlir::registerAllPasses();
   mlir::fly::registerFlyConversionPasses();
   mlir::fly::registerFlyPipelines();
+  mlir::fly::registerFlyTransformsPasses();
 
   mlir::DialectRegistry registry;
   mlir::registerAllDialects(registry);

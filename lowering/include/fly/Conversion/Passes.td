@@ -45,4 +45,52 @@ def FlyMemRefCopyToLinalg : Pass<"fly-memref-copy-to-linalg"> {
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
+def FlyCpuTileAndVectorize : Pass<"fly-cpu-tile-and-vectorize", "ModuleOp"> {
+  let summary = "Tile, parallelise and vectorise contractions for the CPU";
+  let description = [{
+    Applies fly's transform-dialect schedule for x86 CPUs with AVX-512 to
+    every `linalg.matmul` and `linalg.batch_matmul`: an `scf.forall` over
+    `num-threads` row blocks, cache tiles of 64x512x256 (loop order n, k, m),
+    then 8x32 register tiles with k innermost, vectorised (masked at ragged
+    edges) and lowered to broadcast + FMA outer products. The accumulator
+    tile is hoisted out of the k loop, so it stays in 16 zmm registers.
+
+    Before: `linalg.matmul ins(%a, %b : tensor<128x768xf32>, ...)`
+    After: `scf.forall (%i) in (2)` around `scf.for` nests of
+    `vector.transfer_read` / `vector.fma` on `vector<32xf32>`.
+  }];
+  let options = [
+    Option<"numThreads", "num-threads", "int64_t", /*default=*/"2",
+           "Row blocks run in parallel (OpenMP threads)">
+  ];
+  let dependentDialects = ["::mlir::transform::TransformDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::vector::VectorDialect"];
+}
+
+def FlyFoldWeightTransposes : Pass<"fly-fold-weight-transposes"> {
+  let summary = "Transpose constant weights at compile time";
+  let description = [{
+    nn.Linear stores W as [out, in], so importers emit
+    `linalg.transpose(W)` before a matmul; GPT-2's tied LM head transposes
+    the whole token embedding. Done at run time that is a full copy of the
+    weight per call (154 MB for GPT-2's vocabulary). This pass replaces a
+    `linalg.transpose` of an `arith.constant dense_resource<key>` by a new
+    constant `dense_resource<key.T>` holding the transposed data, so the
+    artifact stores the weight in the layout the kernels read.
+
+    Before:
+    ```mlir
+    %w = arith.constant dense_resource<wte> : tensor<512x64xf32>
+    %t = linalg.transpose ins(%w : tensor<512x64xf32>) outs(%e : ...)
+        permutation = [1, 0]
+    ```
+    After:
+    ```mlir
+    %t = arith.constant dense_resource<wte.T> : tensor<64x512xf32>
+    ```
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect"];
+}
+
 #endif // FLY_CONVERSION_PASSES_TD
