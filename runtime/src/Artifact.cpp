@@ -19,6 +19,9 @@
 #include <set>
 
 #include <dlfcn.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <sys/stat.h>
 
 using json = nlohmann::json;
@@ -606,9 +609,17 @@ std::unique_ptr<Artifact> Artifact::load(const std::string &dir,
   std::string libraryPath = joinPath(dir, manifest.library);
   if (libraryPath.find('/') == std::string::npos)
     libraryPath = "./" + libraryPath;
-  // RTLD_NOW: report missing symbols (e.g. an absent libomp) here, not in
-  // the middle of a timed call. RTLD_LOCAL: two artifacts loaded into one
-  // process must not resolve each other's symbols.
+    // RTLD_NOW: report missing symbols (e.g. an absent libomp) here, not in
+    // the middle of a timed call. RTLD_LOCAL: two artifacts loaded into one
+    // process must not resolve each other's symbols.
+#if defined(__GLIBC__)
+  // Compiled models allocate their intermediate buffers on every call. With
+  // glibc's defaults, buffers over the mmap threshold are mapped and
+  // unmapped each time, and every call pays for fresh zeroed pages (5% of a
+  // GPT-2 forward). Keeping them in the heap makes later calls reuse them.
+  mallopt(M_MMAP_THRESHOLD, 512 << 20);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
+#endif
   artifact->library = ::dlopen(libraryPath.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!artifact->library) {
     const char *message = ::dlerror();

@@ -4,7 +4,7 @@
 // one piece), applied with the transform interpreter. It follows the recipe
 // that matched or beat OpenBLAS on this machine (cpu-codegen-notes): an
 // 8x32 f32 register tile (16 zmm accumulators) with k innermost, inside
-// 64x512x256 cache tiles, row blocks spread over threads.
+// 64x256x256 cache tiles, row blocks spread over threads.
 //
 //===----------------------------------------------------------------------===//
 
@@ -36,7 +36,7 @@ module attributes {transform.with_named_sequence} {
         num_threads [@NT@, 0, 0]
         : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
     %m1, %ml1:3 = transform.structured.tile_using_for %m0
-        tile_sizes [64, 512, 256] interchange = [1, 2, 0]
+        tile_sizes [64, 256, 256] interchange = [1, 2, 0]
         : (!transform.any_op) -> (!transform.any_op, !transform.any_op,
                                   !transform.any_op, !transform.any_op)
     %m2, %ml2:3 = transform.structured.tile_using_for %m1

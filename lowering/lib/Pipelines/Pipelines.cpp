@@ -12,6 +12,7 @@
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/Math/Transforms/Passes.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
 #include "mlir/Dialect/SCF/Transforms/Passes.h"
 #include "mlir/Pass/PassManager.h"
@@ -32,6 +33,11 @@ void buildCpuPipeline(OpPassManager &pm, bool barePtr, bool schedule,
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   if (schedule) {
+    // tanh as exp-based arithmetic: LLVM vectorises it inside the GELU loop,
+    // a libm tanhf call stays scalar.
+    math::MathExpandOpsPassOptions expand;
+    expand.opMnemonics = {"tanh"};
+    pm.addPass(math::createMathExpandOpsPass(expand));
     fly::FlyCpuTileAndVectorizeOptions options;
     options.numThreads = numThreads;
     pm.addPass(fly::createFlyCpuTileAndVectorize(options));

@@ -479,6 +479,14 @@ struct RaiseSoftmaxAttention : OpInterfaceRewritePattern<linalg::LinalgOp> {
     }
     if (!transposeK)
       k = peelScale(k, ops);
+    // The matched mask keeps key <= query (top-left aligned); fly.attention's
+    // causal aligns the diagonal bottom-right, the same only when S = T.
+    auto scoresType = cast<RankedTensorType>(pv->lhs.getType());
+    if (ops.causal &&
+        scoresType.getDimSize(tDim) != scoresType.getDimSize(sDim))
+      return reject(rewriter, op, log,
+                    "a causal mask with S != T (fly.attention aligns it "
+                    "bottom-right)");
     if (!(ops.scale > 0.0))
       return reject(rewriter, op, log,
                     llvm::formatv("the scale {0} is not positive", ops.scale));

@@ -50,7 +50,7 @@ def FlyCpuTileAndVectorize : Pass<"fly-cpu-tile-and-vectorize", "ModuleOp"> {
   let description = [{
     Applies fly's transform-dialect schedule for x86 CPUs with AVX-512 to
     every `linalg.matmul` and `linalg.batch_matmul`: an `scf.forall` over
-    `num-threads` row blocks, cache tiles of 64x512x256 (loop order n, k, m),
+    `num-threads` row blocks, cache tiles of 64x256x256 (loop order n, k, m),
     then 8x32 register tiles with k innermost, vectorised (masked at ragged
     edges) and lowered to broadcast + FMA outer products. The accumulator
     tile is hoisted out of the k loop, so it stays in 16 zmm registers.

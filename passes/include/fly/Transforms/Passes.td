@@ -69,7 +69,7 @@ def FlyRaiseLinear : Pass<"fly-raise-linear"> {
 }
 
 def FlyRaiseAttention : Pass<"fly-raise-attention"> {
-  let summary = "Raise softmax(scale * q k^T [+ mask]) v chains to fly.attention";
+  let summary = "Raise softmax(scale * q k^T + causal mask) v to fly.attention";
   let description = [{
     Anchored on the contraction `probs * v`, walks back through the softmax,
     the scale and mask, to the contraction `q * k^T`, on `[B*H, T, Dh]`
