@@ -39,7 +39,25 @@ module attributes {transform.with_named_sequence} {
         tile_sizes [64, 256, 256] interchange = [1, 2, 0]
         : (!transform.any_op) -> (!transform.any_op, !transform.any_op,
                                   !transform.any_op, !transform.any_op)
-    %m2, %ml2:3 = transform.structured.tile_using_for %m1
+    // A ragged last column block (GPT-2's vocabulary of 50257) would make
+    // every cache tile dynamic, and masked tiles keep the accumulator in
+    // memory. Peel it off so full tiles stay static. Loops that divide
+    // evenly cannot be peeled; that failure is expected and suppressed.
+    %nloops = transform.cast %ml1#0
+        : !transform.any_op to !transform.op<"scf.for">
+    transform.foreach %nloops : !transform.op<"scf.for"> {
+    ^bb0(%l: !transform.op<"scf.for">):
+      transform.sequence %l : !transform.op<"scf.for"> failures(suppress) {
+      ^bb1(%l2: !transform.op<"scf.for">):
+        %main, %rest = transform.loop.peel %l2
+            : (!transform.op<"scf.for">) -> (!transform.any_op,
+                                             !transform.any_op)
+      }
+    }
+    // Matched again: peeling cloned the cache tiles.
+    %tiles = transform.structured.match ops{["linalg.matmul"]} in %root
+        : (!transform.any_op) -> !transform.any_op
+    %m2, %ml2:3 = transform.structured.tile_using_for %tiles
         tile_sizes [8, 32, 1] interchange = [1, 0, 2]
         : (!transform.any_op) -> (!transform.any_op, !transform.any_op,
                                   !transform.any_op, !transform.any_op)
