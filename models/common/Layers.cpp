@@ -23,29 +23,6 @@ std::string letters(int64_t rank) {
 }
 } // namespace
 
-Value LayerBuilder::matmul(Value a, Value b) {
-  Value init = filled({shapeOf(a)[0], shapeOf(b)[1]}, 0.0);
-  return linalg::MatmulOp::create(builder(), location(), ValueRange{a, b},
-                                  ValueRange{init})
-      .getResult(0);
-}
-
-Value LayerBuilder::batchMatmul(Value a, Value b) {
-  Value init = filled({shapeOf(a)[0], shapeOf(a)[1], shapeOf(b)[2]}, 0.0);
-  return linalg::BatchMatmulOp::create(builder(), location(), ValueRange{a, b},
-                                       ValueRange{init})
-      .getResult(0);
-}
-
-Value LayerBuilder::transpose(Value x, ArrayRef<int64_t> perm) {
-  SmallVector<int64_t> shape;
-  for (int64_t p : perm)
-    shape.push_back(shapeOf(x)[p]);
-  return linalg::TransposeOp::create(builder(), location(), x, empty(shape),
-                                     perm)
-      .getResult()[0];
-}
-
 Value LayerBuilder::addBias(Value x, Value bias) {
   return generic("mn,n->mn", {x, bias}, empty(shapeOf(x)),
                  [](OpBuilder &b, Location l, ValueRange a) -> Value {

@@ -12,6 +12,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "Codegen.h"
+#include "StructureSpec.h"
 
 #include "fly/Conversion/Passes.h"
 #include "fly/Dialect/Fly/IR/FlyDialect.h"
@@ -19,6 +20,7 @@
 #include "fly/Models/ModelConfig.h"
 #include "fly/Pipelines/EntryPoints.h"
 #include "fly/Pipelines/Pipelines.h"
+#include "fly/Transforms/Passes.h"
 #include "fly/runtime/Safetensors.h"
 
 #include "mlir/IR/AsmState.h"
@@ -26,6 +28,7 @@
 #include "mlir/InitAllExtensions.h"
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
 #include "mlir/Support/FileUtilities.h"
 #include "mlir/Target/LLVMIR/Dialect/All.h"
 
@@ -318,9 +321,12 @@ int run(MLIRContext &ctx) {
     return fail("--dtype " + dtype +
                 " is not supported on the CPU target "
                 "(f32 only)");
-  if (!structure.empty())
-    return fail("--structure needs the structure rewrite passes, which this "
-                "build does not have yet");
+  std::string structurePipeline;
+  std::string error;
+  if (!structure.empty() &&
+      !::fly::compile::structureSpecToPipeline(structure, structurePipeline,
+                                               error))
+    return fail(error);
   if (weightsFrom != "file" && weightsFrom != "random")
     return fail("--weights must be 'file' or 'random' (got '" + weightsFrom +
                 "')");
@@ -337,8 +343,7 @@ int run(MLIRContext &ctx) {
                 emit + "')");
 
   bool toArtifact = emit == "artifact";
-  Progress progress(toArtifact ? 5 : 3);
-  std::string error;
+  Progress progress((toArtifact ? 5 : 3) + (structure.empty() ? 0 : 1));
   Loaded loaded;
   progress.start("import " + (modelArg.empty() ? std::string("tiny-gpt2")
                                                : modelArg.getValue()));
@@ -352,6 +357,16 @@ int run(MLIRContext &ctx) {
   if (loaded.model.inputs.empty() &&
       !describeFunction(entry, loaded.model, error))
     return progress.finish(), fail(error);
+
+  if (!structurePipeline.empty()) {
+    // Find the dense layers and attention, then replace them as asked; the
+    // weights are still constants, so projections can read them.
+    progress.start("structure: " + structurePipeline);
+    PassManager spm(&ctx);
+    if (failed(parsePassPipeline(structurePipeline, spm, llvm::errs())) ||
+        failed(spm.run(module)))
+      return progress.finish(), fail("the --structure passes failed");
+  }
 
   std::string outDir = output.empty() ? loaded.modelName + ".fly" : output;
   if (emit == "mlir") {
@@ -368,6 +383,7 @@ int run(MLIRContext &ctx) {
     // Weights are still constants here: transpose them once, now, instead
     // of on every call.
     PassManager prep(&ctx);
+    prep.addPass(mlir::fly::createConvertFlyToLinalg());
     prep.addPass(mlir::fly::createFlyFoldWeightTransposes());
     if (failed(prep.run(module)))
       return progress.finish(), fail("weight layout folding failed");
@@ -490,6 +506,7 @@ int main(int argc, char **argv) {
       "fly-compile: compile a GPT-2/ViT checkpoint, an embedded model or a "
       ".mlir module into an artifact directory (manifest.json, model.so, "
       "weights.safetensors)\n");
+  mlir::fly::registerFlyTransformsPasses();
   DialectRegistry registry;
   registerAllDialects(registry);
   registerAllExtensions(registry);

@@ -30,29 +30,36 @@ Value addBias(LinalgBuilder &lb, Value y, Value bias) {
                     });
 }
 
-/// x[M, n], w[m, n], bias?[m] -> [M, m].
+/// x[M, n], w[m, n], bias?[m] -> [M, m]. Contractions are written as named
+/// linalg.matmul / batch_matmul ops with their weights transposed into the
+/// [K, N] layout, the form the CPU schedule tiles; a transpose of a constant
+/// weight is folded at compile time (fly-fold-weight-transposes).
 Value lowerLinear(LinalgBuilder &lb, LinearOp, Value x, ValueRange w) {
-  Value y = lb.einsum("mk,nk->mn", x, w[0]);
+  Value y = lb.matmul(x, lb.transpose(w[0], {1, 0}));
   return w.size() > 1 ? addBias(lb, y, w[1]) : y;
 }
 
-/// Two block-diagonal contractions; the permutation between them is a
-/// reshape of h [M, k*q] to [M, r, l] read with swapped indices.
+/// Two block-diagonal stages as batched GEMMs over the blocks; the
+/// permutation between them is a reshape of h [M, k*q] to [M, r, l] read
+/// with swapped indices.
 Value lowerMonarch(LinalgBuilder &lb, MonarchMatmulOp, Value x, ValueRange w) {
   Value w1 = w[0], w2 = w[1];
   int64_t rows = dim(x, 0), k = dim(w1, 0), p = dim(w1, 2);
   int64_t l = dim(w2, 0), s = dim(w2, 1), r = dim(w2, 2);
-  Value x3 = lb.reshape(x, {rows, k, p});
-  Value h = lb.einsum("bkp,kqp->bkq", x3, w1);
-  Value g = lb.reshape(h, {rows, r, l}); // h[b, rr*l + ll] = g[b, rr, ll]
-  Value y = lb.einsum("brl,lsr->bsl", g, w2);
-  return lb.reshape(y, {rows, s * l}); // y[b, ss*l + ll]
+  // Stage 1, per block kk: h[kk] = x[:, kk] * w1[kk]^T.
+  Value xBlocks = lb.transpose(lb.reshape(x, {rows, k, p}), {1, 0, 2});
+  Value h = lb.batchMatmul(xBlocks, lb.transpose(w1, {0, 2, 1})); // [k,M,q]
+  // h[b, rr*l + ll] = g[b, rr, ll]; stage 2 runs per ll.
+  Value g = lb.reshape(lb.transpose(h, {1, 0, 2}), {rows, r, l});
+  Value y = lb.batchMatmul(lb.transpose(g, {2, 0, 1}),
+                           lb.transpose(w2, {0, 2, 1})); // [l, M, s]
+  return lb.reshape(lb.transpose(y, {1, 2, 0}), {rows, s * l}); // y[b, ss*l+ll]
 }
 
 /// (x * u^T) * v^T.
 Value lowerLowRank(LinalgBuilder &lb, LowRankMatmulOp, Value x, ValueRange w) {
-  Value t = lb.einsum("mk,rk->mr", x, w[0]);
-  return lb.einsum("mr,nr->mn", t, w[1]);
+  Value t = lb.matmul(x, lb.transpose(w[0], {1, 0}));
+  return lb.matmul(t, lb.transpose(w[1], {1, 0}));
 }
 
 /// One small GEMM per stored block, accumulated per block row; the block

@@ -160,3 +160,31 @@ Value LinalgBuilder::collapseToMatrix(Value tensor) {
 Value LinalgBuilder::expandFromMatrix(Value matrix, RankedTensorType like) {
   return reshape(matrix, like.getShape());
 }
+
+Value LinalgBuilder::matmul(Value a, Value b) {
+  auto at = cast<RankedTensorType>(a.getType());
+  auto bt = cast<RankedTensorType>(b.getType());
+  Value init = filled({at.getDimSize(0), bt.getDimSize(1)}, 0.0);
+  return linalg::MatmulOp::create(this->b, loc, ValueRange{a, b},
+                                  ValueRange{init})
+      .getResult(0);
+}
+
+Value LinalgBuilder::batchMatmul(Value a, Value b) {
+  auto at = cast<RankedTensorType>(a.getType());
+  auto bt = cast<RankedTensorType>(b.getType());
+  Value init =
+      filled({at.getDimSize(0), at.getDimSize(1), bt.getDimSize(2)}, 0.0);
+  return linalg::BatchMatmulOp::create(this->b, loc, ValueRange{a, b},
+                                       ValueRange{init})
+      .getResult(0);
+}
+
+Value LinalgBuilder::transpose(Value x, ArrayRef<int64_t> perm) {
+  auto type = cast<RankedTensorType>(x.getType());
+  SmallVector<int64_t> shape;
+  for (int64_t p : perm)
+    shape.push_back(type.getDimSize(p));
+  Value init = tensor::EmptyOp::create(b, loc, shape, type.getElementType());
+  return linalg::TransposeOp::create(b, loc, x, init, perm).getResult()[0];
+}

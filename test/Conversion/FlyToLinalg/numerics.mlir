@@ -4,6 +4,8 @@
 // or 1e-2 (f16/bf16), or if any output element is left unwritten.
 // RUN: fly-ref-check %s | FileCheck %s
 // RUN: fly-ref-check %s --seed=7 | FileCheck %s
+// The fast CPU pipeline (tiled, vectorised, OpenMP) computes the same numbers.
+// RUN: fly-ref-check %s --pipeline=fast | FileCheck %s
 
 // CHECK: @linear fly.linear f32 elements 768 max_rel_err {{.*}} PASS
 func.func @linear(%x: tensor<2x12x20xf32>, %w: tensor<32x20xf32>, %b: tensor<32xf32>) -> tensor<2x12x32xf32> {

@@ -54,6 +54,10 @@ static llvm::cl::opt<std::string> inputFilename(llvm::cl::Positional,
                                                 llvm::cl::init("-"));
 static llvm::cl::opt<unsigned> seed("seed", llvm::cl::desc("Random seed"),
                                     llvm::cl::init(1234));
+static llvm::cl::opt<std::string>
+    pipeline("pipeline",
+             llvm::cl::desc("CPU lowering to check: reference or fast"),
+             llvm::cl::init("reference"));
 static llvm::cl::opt<double>
     tolF32("tol", llvm::cl::desc("Max relative error for f32"),
            llvm::cl::init(1e-5));
@@ -320,9 +324,18 @@ int run() {
   }
 
   PassManager pm(&context);
-  ReferenceCpuPipelineOptions options;
-  options.barePtrCallingConvention = true;
-  buildFlyReferenceCpuPipeline(pm, options);
+  if (pipeline == "fast") {
+    CpuPipelineOptions options;
+    options.barePtrCallingConvention = true;
+    buildFlyCpuPipeline(pm, options);
+  } else if (pipeline == "reference") {
+    ReferenceCpuPipelineOptions options;
+    options.barePtrCallingConvention = true;
+    buildFlyReferenceCpuPipeline(pm, options);
+  } else {
+    llvm::errs() << "fly-ref-check: --pipeline must be reference or fast\n";
+    return 1;
+  }
   if (failed(pm.run(*module))) {
     llvm::errs() << "fly-ref-check: lowering failed\n";
     return 1;
@@ -334,7 +347,8 @@ int run() {
   auto transformer = makeOptimizingTransformer(/*optLevel=*/2,
                                                /*sizeLevel=*/0, nullptr);
   engineOptions.transformer = transformer;
-  SmallVector<StringRef> libs = {FLY_C_RUNNER_UTILS};
+  // libomp: the fast pipeline's parallel loops call the OpenMP runtime.
+  SmallVector<StringRef> libs = {FLY_C_RUNNER_UTILS, FLY_OPENMP_LIB};
   engineOptions.sharedLibPaths = libs;
   auto engine = ExecutionEngine::create(*module, engineOptions);
   if (!engine) {

@@ -40,6 +40,13 @@ public:
   /// `init` the sum starts from zero.
   Value einsum(StringRef spec, Value lhs, Value rhs, Value init = {});
 
+  /// linalg.matmul: [M, K] x [K, N] -> [M, N] (f32, from zero).
+  Value matmul(Value a, Value b);
+  /// linalg.batch_matmul: [B, M, K] x [B, K, N] -> [B, M, N].
+  Value batchMatmul(Value a, Value b);
+  /// linalg.transpose: result dim i is input dim perm[i].
+  Value transpose(Value x, ArrayRef<int64_t> perm);
+
   /// Loop index of the letter at `position` in the output spec (inside a
   /// generic body).
   Value loopIndex(OpBuilder &nested, Location nestedLoc, unsigned position);

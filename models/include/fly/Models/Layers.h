@@ -19,12 +19,6 @@ public:
   using LinalgBuilder::LinalgBuilder;
   using Value = mlir::Value;
 
-  /// linalg.matmul: [M, K] x [K, N].
-  Value matmul(Value a, Value b);
-  /// linalg.batch_matmul: [B, M, K] x [B, K, N].
-  Value batchMatmul(Value a, Value b);
-  /// linalg.transpose with result dim i = input dim perm[i].
-  Value transpose(Value x, llvm::ArrayRef<int64_t> perm);
   /// x [M, N] + bias [N].
   Value addBias(Value x, Value bias);
   /// Elementwise sum of two tensors of one shape.

@@ -120,4 +120,142 @@ def FlyRaiseAttention : Pass<"fly-raise-attention"> {
                            "::mlir::tensor::TensorDialect"];
 }
 
+def FlyStructureLinear : Pass<"fly-structure-linear"> {
+  let summary = "Replace dense fly.linear layers by structured linear maps";
+  let description = [{
+    Rewrites each `fly.linear %x, %w[, %bias]` in `scope` whose weight is an
+    f32 constant (`dense_resource` or `dense`, possibly behind a
+    `linalg.transpose` [1, 0], as fly-raise-linear leaves GPT-2's Conv1D
+    weights) into a structured map of the same input and output widths:
+
+    - `monarch`: `fly.monarch_matmul` with `nblocks` blocks (the research
+      code's MonarchLinear shapes); x is zero-padded (`tensor.pad`) and y
+      cropped (`tensor.extract_slice`) when a width is not a multiple of
+      `nblocks`;
+    - `lowrank`: `fly.lowrank_matmul` of rank `rank` (0: in/8);
+    - `pixelfly`: `fly.blocksparse_matmul` on the flat block butterfly
+      layout (`block-size` blocks; base pattern as many blocks as the
+      smaller dimension has, rounded down to a power of two, with all its
+      butterfly factors) plus a `fly.lowrank_matmul` of rank `rank`
+      (0: in/16; a rank of 0 then means no low-rank part), summed;
+    - `butterfly`: `fly.butterfly_matmul` (random 2x2 rotations, so the
+      product is orthogonal); needs in == out == a power of two;
+    - `sketch`: `fly.sketch_matmul` reducing the input `reduction`-fold
+      (w: [in/reduction, out]; block_k, block_n the largest powers of two
+      <= 32 and 64 that divide in/reduction and out; seeds from `seed`).
+
+    `init=project` takes the best Frobenius approximation of the dense
+    weight (fly::structure's projections: per-block SVD for Monarch,
+    truncated SVD for low rank, layout + SVD of the rest for Pixelfly);
+    `init=random` draws seeded factors (layer i uses seed + i). Butterfly and
+    sketch have no closed-form projection: `init=project` with them is an
+    error on every layer in scope. Layers whose shape the structure cannot
+    take (butterfly not square of a power of two, Pixelfly widths not
+    multiples of `block-size`, sketch input width not a multiple of
+    `reduction`) and non-f32 or non-constant weights are skipped, with a
+    remark when `remarks` is set. Projection failures are errors.
+
+    The bias becomes an explicit broadcast add (`linalg.generic`) after the
+    structured op. New weights are `dense_resource<KEY.kind.part>`, KEY the
+    old weight's resource key (`structure.N` for an inline `dense` weight).
+    `fly.mlp`, `fly.mlp_id` and `fly.activation` are kept on the new op(s).
+    With `remarks`, each replaced layer reports the relative Frobenius error
+    ||W - M|| / ||W|| of the projection and the parameter count ratio.
+
+    Before:
+    ```mlir
+    %w = arith.constant dense_resource<h.0.mlp.c_fc.weight> : tensor<64x256xf32>
+    %wt = linalg.transpose ins(%w : tensor<64x256xf32>) outs(%e : ...)
+              permutation = [1, 0]
+    %y = fly.linear %x, %wt, %b {fly.mlp = "up", fly.mlp_id = 0 : i64}
+        : (tensor<128x64xf32>, tensor<256x64xf32>, tensor<256xf32>)
+        -> tensor<128x256xf32>
+    ```
+    After (`kind=monarch nblocks=4`):
+    ```mlir
+    %w1 = arith.constant dense_resource<h.0.mlp.c_fc.weight.monarch.w1>
+        : tensor<4x16x16xf32>
+    %w2 = arith.constant dense_resource<h.0.mlp.c_fc.weight.monarch.w2>
+        : tensor<4x64x16xf32>
+    %m = fly.monarch_matmul %x, %w1, %w2 {fly.mlp = "up", fly.mlp_id = 0 : i64}
+        : (tensor<128x64xf32>, tensor<4x16x16xf32>, tensor<4x64x16xf32>)
+        -> tensor<128x256xf32>
+    %y = linalg.generic {... "mn,n->mn" addf ...} ins(%m, %b : ...) -> ...
+    ```
+  }];
+  let options = [
+    Option<"kind", "kind", "std::string", /*default=*/"\"monarch\"",
+           "Structure: monarch, lowrank, pixelfly, butterfly or sketch">,
+    Option<"nblocks", "nblocks", "int64_t", /*default=*/"4",
+           "Monarch: number of diagonal blocks">,
+    Option<"rank", "rank", "int64_t", /*default=*/"0",
+           "Low-rank (part) rank; 0: in/8 (lowrank), in/16 (pixelfly)">,
+    Option<"blockSize", "block-size", "int64_t", /*default=*/"32",
+           "Pixelfly: block size">,
+    Option<"scope", "scope", "std::string", /*default=*/"\"mlp\"",
+           "Which linears: mlp (with fly.mlp), attn (without) or all">,
+    Option<"init", "init", "std::string", /*default=*/"\"project\"",
+           "project (approximate the dense weight) or random (seeded)">,
+    Option<"seed", "seed", "uint64_t", /*default=*/"0",
+           "Seed of random factors and sketch rotations">,
+    Option<"reduction", "reduction", "int64_t", /*default=*/"4",
+           "Sketch: input reduction factor R">,
+    Option<"remarks", "remarks", "bool", /*default=*/"false",
+           "Emit a remark for every replaced layer (projection error, "
+           "parameter ratio) and every skipped one (with the reason)">,
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::fly::FlyDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
+def FlyApproximateAttention : Pass<"fly-approximate-attention"> {
+  let summary = "Replace softmax attention by local, Performer or "
+                "Scatterbrain attention";
+  let description = [{
+    Rewrites each `fly.attention` without a mask and with as many keys as
+    queries (S == T) into `fly.local_attention` (`window`),
+    `fly.performer_attention` (`features` random features) or
+    `fly.scatterbrain_attention` (both), keeping `causal` and the scale
+    (made explicit). The Performer projection `proj: [features, D]` is
+    Gaussian orthogonal random features (blocks of D orthogonal rows, each
+    scaled by the norm of an independent Gaussian D-vector), seeded by
+    `seed` + the attention's index in program order, and becomes an
+    `arith.constant dense_resource<fly.attention_proj.N>`. Masked attentions
+    and S != T (the windows are defined for square score matrices) are left
+    alone, with a remark when `remarks` is set.
+
+    Before:
+    ```mlir
+    %o = fly.attention %q, %k, %v causal scale = 2.500000e-01
+        : (tensor<1x4x128x16xf32>, tensor<1x4x128x16xf32>,
+           tensor<1x4x128x16xf32>) -> tensor<1x4x128x16xf32>
+    ```
+    After (`kind=scatterbrain window=64 features=64`):
+    ```mlir
+    %proj = arith.constant dense_resource<fly.attention_proj.0>
+        : tensor<64x16xf32>
+    %o = fly.scatterbrain_attention %q, %k, %v, %proj window = 64 causal
+        scale = 2.500000e-01 : (tensor<1x4x128x16xf32>, tensor<1x4x128x16xf32>,
+        tensor<1x4x128x16xf32>, tensor<64x16xf32>) -> tensor<1x4x128x16xf32>
+    ```
+  }];
+  let options = [
+    Option<"kind", "kind", "std::string", /*default=*/"\"scatterbrain\"",
+           "Approximation: local, performer or scatterbrain">,
+    Option<"window", "window", "int64_t", /*default=*/"64",
+           "Local / Scatterbrain window (keys per query)">,
+    Option<"features", "features", "int64_t", /*default=*/"64",
+           "Performer / Scatterbrain random features">,
+    Option<"seed", "seed", "uint64_t", /*default=*/"0",
+           "Seed of the random features">,
+    Option<"remarks", "remarks", "bool", /*default=*/"false",
+           "Emit a remark for every replaced attention and every one left "
+           "alone (with the reason)">,
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::fly::FlyDialect"];
+}
+
 #endif // FLY_TRANSFORMS_PASSES_TD
