@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "fly/Models/ModelConfig.h"
+#include "fly/runtime/FileUtils.h"
 
 #include <nlohmann/json.hpp>
 
@@ -42,37 +43,6 @@ std::string typeOf(const Json &value) {
     return "integer";
   return value.type_name();
 }
-
-/// A SAX handler that only records the parser's diagnostic. It is run again
-/// on input that failed to parse, because parsing with allow_exceptions=false
-/// discards the position and reason of the error.
-class ParseErrorRecorder : public nlohmann::json_sax<Json> {
-public:
-  std::string message;
-
-  bool null() override { return true; }
-  bool boolean(bool) override { return true; }
-  bool number_integer(number_integer_t) override { return true; }
-  bool number_unsigned(number_unsigned_t) override { return true; }
-  bool number_float(number_float_t, const string_t &) override { return true; }
-  bool string(string_t &) override { return true; }
-  bool binary(binary_t &) override { return true; }
-  bool start_object(std::size_t) override { return true; }
-  bool key(string_t &) override { return true; }
-  bool end_object() override { return true; }
-  bool start_array(std::size_t) override { return true; }
-  bool end_array() override { return true; }
-  bool parse_error(std::size_t, const std::string &,
-                   const nlohmann::detail::exception &ex) override {
-    // Drop the "[json.exception.parse_error.101] " tag; users need the rest.
-    message = ex.what();
-    size_t tagEnd = message.find("] ");
-    if (message.rfind("[json.exception.", 0) == 0 &&
-        tagEnd != std::string::npos)
-      message = message.substr(tagEnd + 2);
-    return false;
-  }
-};
 
 /// Type- and range-checked access to the fields of one config object. The
 /// first failure is recorded in `what`; callers stop at the first false.
@@ -286,9 +256,9 @@ bool fly::models::parseModelConfig(const std::string &jsonText,
 
   Json root = Json::parse(jsonText, nullptr, /*allow_exceptions=*/false);
   if (root.is_discarded()) {
-    ParseErrorRecorder recorder;
-    Json::sax_parse(jsonText, &recorder);
-    return fail("not valid JSON: " + recorder.message);
+    return fail("not valid JSON: " +
+                fly::runtime::describeJsonSyntaxError(
+                    jsonText.data(), jsonText.data() + jsonText.size()));
   }
   if (!root.is_object())
     return fail(std::string("top level must be a JSON object, got ") +

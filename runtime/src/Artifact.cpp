@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "fly/runtime/Artifact.h"
+#include "fly/runtime/FileUtils.h"
 
 #include <nlohmann/json.hpp>
 
@@ -503,27 +504,6 @@ std::string joinPath(const std::string &dir, const std::string &name) {
   return dir.back() == '/' ? dir + name : dir + "/" + name;
 }
 
-bool readTextFile(const std::string &path, std::string &text,
-                  std::string &error) {
-  std::FILE *file = std::fopen(path.c_str(), "rb");
-  if (!file) {
-    error = path + ": " + std::strerror(errno);
-    return false;
-  }
-  text.clear();
-  char chunk[65536];
-  size_t got;
-  while ((got = std::fread(chunk, 1, sizeof(chunk), file)) > 0)
-    text.append(chunk, got);
-  bool failed = std::ferror(file);
-  std::fclose(file);
-  if (failed) {
-    error = path + ": read error";
-    return false;
-  }
-  return true;
-}
-
 std::string shapeString(const std::vector<int64_t> &shape) {
   std::string text = "[";
   for (size_t i = 0; i < shape.size(); ++i)
@@ -550,7 +530,7 @@ std::unique_ptr<Artifact> Artifact::load(const std::string &dir,
   Manifest &manifest = artifact->manifestData;
   std::string manifestPath = joinPath(dir, "manifest.json");
   std::string text;
-  if (!readTextFile(manifestPath, text, error))
+  if (!readFileText(manifestPath, text, error))
     return nullptr;
   if (!parseManifest(text, manifest, error)) {
     error = manifestPath + ": " + error;

@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "fly/runtime/Npy.h"
+#include "fly/runtime/FileUtils.h"
 
 #include <cctype>
 #include <cerrno>
@@ -279,32 +280,11 @@ bool parseNpy(const uint8_t *bytes, size_t size, NpyArray &out,
   return true;
 }
 
-namespace {
-bool readFile(const std::string &path, std::vector<uint8_t> &bytes,
-              std::string &error) {
-  std::FILE *file = std::fopen(path.c_str(), "rb");
-  if (!file) {
-    error = path + ": " + std::strerror(errno);
-    return false;
-  }
-  bytes.clear();
-  uint8_t chunk[65536];
-  size_t got;
-  while ((got = std::fread(chunk, 1, sizeof(chunk), file)) > 0)
-    bytes.insert(bytes.end(), chunk, chunk + got);
-  bool failed = std::ferror(file);
-  std::fclose(file);
-  if (failed) {
-    error = path + ": read error";
-    return false;
-  }
-  return true;
-}
-} // namespace
+namespace {} // namespace
 
 bool readNpy(const std::string &path, NpyArray &out, std::string &error) {
   std::vector<uint8_t> bytes;
-  if (!readFile(path, bytes, error))
+  if (!readFileBytes(path, bytes, error))
     return false;
   if (!parseNpy(bytes.data(), bytes.size(), out, error)) {
     error = path + ": " + error;

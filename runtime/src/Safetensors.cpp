@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "fly/runtime/Safetensors.h"
+#include "fly/runtime/FileUtils.h"
 
 #include <nlohmann/json.hpp>
 
@@ -70,37 +71,6 @@ std::string brief(const Json &value) {
     s = s.substr(0, 57) + "...";
   return s;
 }
-
-/// A SAX handler that only records the parser's diagnostic. It is run again
-/// on input that failed to parse, because parsing with allow_exceptions=false
-/// discards the position and reason of the error.
-class ParseErrorRecorder : public nlohmann::json_sax<Json> {
-public:
-  std::string message;
-
-  bool null() override { return true; }
-  bool boolean(bool) override { return true; }
-  bool number_integer(number_integer_t) override { return true; }
-  bool number_unsigned(number_unsigned_t) override { return true; }
-  bool number_float(number_float_t, const string_t &) override { return true; }
-  bool string(string_t &) override { return true; }
-  bool binary(binary_t &) override { return true; }
-  bool start_object(std::size_t) override { return true; }
-  bool key(string_t &) override { return true; }
-  bool end_object() override { return true; }
-  bool start_array(std::size_t) override { return true; }
-  bool end_array() override { return true; }
-  bool parse_error(std::size_t, const std::string &,
-                   const nlohmann::detail::exception &ex) override {
-    // Drop the "[json.exception.parse_error.101] " tag; users need the rest.
-    message = ex.what();
-    size_t tagEnd = message.find("] ");
-    if (message.rfind("[json.exception.", 0) == 0 &&
-        tagEnd != std::string::npos)
-      message = message.substr(tagEnd + 2);
-    return false;
-  }
-};
 
 /// Computes the byte size of a tensor; returns false if it does not fit in
 /// 64 bits (a crafted shape could otherwise wrap around to match the offsets).
@@ -328,9 +298,8 @@ std::unique_ptr<SafetensorsFile> SafetensorsFile::open(const std::string &path,
   Json header = Json::parse(headerBegin, headerBegin + headerSize, nullptr,
                             /*allow_exceptions=*/false);
   if (header.is_discarded()) {
-    ParseErrorRecorder recorder;
-    Json::sax_parse(headerBegin, headerBegin + headerSize, &recorder);
-    return fail("header is not valid JSON: " + recorder.message);
+    return fail("header is not valid JSON: " +
+                describeJsonSyntaxError(headerBegin, headerBegin + headerSize));
   }
   if (!header.is_object())
     return fail("header must be a JSON object, got " +

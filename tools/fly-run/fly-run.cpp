@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "fly/runtime/Artifact.h"
+#include "fly/runtime/FileUtils.h"
 #include "fly/runtime/Npy.h"
 #include "fly/runtime/Timing.h"
 
@@ -266,27 +267,6 @@ int64_t loadInteger(DType dtype, const void *src, int64_t index) {
   return static_cast<int64_t>(loadAsDouble(dtype, src, index));
 }
 
-bool readFile(const std::string &path, std::vector<uint8_t> &bytes,
-              std::string &error) {
-  std::FILE *file = std::fopen(path.c_str(), "rb");
-  if (!file) {
-    error = path + ": " + std::strerror(errno);
-    return false;
-  }
-  bytes.clear();
-  uint8_t chunk[65536];
-  size_t got;
-  while ((got = std::fread(chunk, 1, sizeof(chunk), file)) > 0)
-    bytes.insert(bytes.end(), chunk, chunk + got);
-  bool failed = std::ferror(file);
-  std::fclose(file);
-  if (failed) {
-    error = path + ": read error";
-    return false;
-  }
-  return true;
-}
-
 /// Uniform double in [0, 1) from one 64-bit draw: hand-rolled so a seed
 /// gives the same inputs with every standard library.
 double unitUniform(std::mt19937_64 &rng) {
@@ -345,7 +325,7 @@ std::optional<Failure> loadInput(const TensorSpec &spec,
   }
 
   std::vector<uint8_t> bytes;
-  if (!readFile(source, bytes, error))
+  if (!fly::runtime::readFileBytes(source, bytes, error))
     return Failure{what + ": " + error};
 
   if (endsWith(source, ".txt")) {
