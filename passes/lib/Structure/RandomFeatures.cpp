@@ -9,8 +9,8 @@
 
 #include "fly/Structure/RandomFeatures.h"
 
-#include <cmath>
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
 
 using namespace fly::structure;

@@ -1,4 +1,4 @@
-//===- ApproximateAttention.cpp - softmax to efficient attention -*- C++ -*-===//
+//===- ApproximateAttention.cpp - efficient attention -----------*- C++ -*-===//
 //
 // fly-approximate-attention: fly.attention becomes local, Performer or
 // Scatterbrain attention. The random features are Performer's Gaussian
@@ -58,8 +58,7 @@ struct ApproximateAttentionPattern : OpRewritePattern<AttentionOp> {
                                 PatternRewriter &rewriter) const override {
     // Every fly.attention is a candidate: say why one stays exact.
     if (op.getMask())
-      return skip(rewriter, op,
-                  "it has a mask (the approximations take none)");
+      return skip(rewriter, op, "it has a mask (the approximations take none)");
     auto q = cast<RankedTensorType>(op.getQ().getType());
     auto k = cast<RankedTensorType>(op.getK().getType());
     int64_t t = q.getDimSize(2), s = k.getDimSize(2), d = q.getDimSize(3);
@@ -83,9 +82,9 @@ struct ApproximateAttentionPattern : OpRewritePattern<AttentionOp> {
     Operation *approx = nullptr;
     switch (config.kind) {
     case Kind::Local:
-      approx = LocalAttentionOp::create(rewriter, loc, op.getType(), op.getQ(),
-                                        op.getK(), op.getV(), window, causal,
-                                        scale);
+      approx =
+          LocalAttentionOp::create(rewriter, loc, op.getType(), op.getQ(),
+                                   op.getK(), op.getV(), window, causal, scale);
       break;
     case Kind::Performer:
       approx = PerformerAttentionOp::create(rewriter, loc, op.getType(),
@@ -106,9 +105,8 @@ struct ApproximateAttentionPattern : OpRewritePattern<AttentionOp> {
       if (config.kind != Kind::Performer)
         diag << " window " << config.window;
       if (config.kind != Kind::Local)
-        diag << " with " << config.features
-             << " features (fly.attention_proj." << index << ", seed "
-             << config.seed + index << ")";
+        diag << " with " << config.features << " features (fly.attention_proj."
+             << index << ", seed " << config.seed + index << ")";
     }
     rewriter.replaceOp(op, approx);
     return success();

@@ -1,4 +1,4 @@
-//===- StructureLinear.cpp - dense fly.linear to structured maps -*- C++ -*-===//
+//===- StructureLinear.cpp - fly.linear to structured maps ------*- C++ -*-===//
 //
 // fly-structure-linear: each dense fly.linear in scope whose weight is a
 // constant becomes a Monarch, low-rank, Pixelfly, butterfly or sketch map
@@ -95,7 +95,8 @@ std::optional<std::vector<float>> constantData(arith::ConstantOp constant,
     return std::nullopt;
   }
   size_t count = type.getNumElements();
-  if (auto resource = dyn_cast<DenseResourceElementsAttr>(constant.getValue())) {
+  if (auto resource =
+          dyn_cast<DenseResourceElementsAttr>(constant.getValue())) {
     AsmResourceBlob *blob = resource.getRawHandle().getBlob();
     if (!blob || blob->getData().size() != count * sizeof(float)) {
       why = "the weight's resource has no data";
@@ -243,8 +244,8 @@ Value sumWithBias(OpBuilder &b, Location loc, ArrayRef<Value> terms,
     maps.push_back(AffineMap::get(rank, 0, b.getAffineDimExpr(rank - 1)));
   }
   maps.push_back(id);
-  Value init = tensor::EmptyOp::create(b, loc, type.getShape(),
-                                       type.getElementType());
+  Value init =
+      tensor::EmptyOp::create(b, loc, type.getShape(), type.getElementType());
   SmallVector<utils::IteratorType> iterators(rank,
                                              utils::IteratorType::parallel);
   auto generic = linalg::GenericOp::create(
@@ -274,8 +275,8 @@ struct Built {
 };
 
 struct StructureLinearPattern : OpRewritePattern<LinearOp> {
-  StructureLinearPattern(MLIRContext *ctx, const Config &config,
-                         bool &hadError, SmallVector<Operation *> &maybeDead)
+  StructureLinearPattern(MLIRContext *ctx, const Config &config, bool &hadError,
+                         SmallVector<Operation *> &maybeDead)
       : OpRewritePattern(ctx), config(config), hadError(hadError),
         maybeDead(maybeDead) {}
 
@@ -376,9 +377,8 @@ private:
   }
 
   std::optional<Built> build(PatternRewriter &rewriter, LinearOp op,
-                             const DenseWeight &weight, int64_t in,
-                             int64_t out, uint64_t seed,
-                             std::string &error) const {
+                             const DenseWeight &weight, int64_t in, int64_t out,
+                             uint64_t seed, std::string &error) const {
     switch (config.kind) {
     case Kind::Monarch:
       return buildMonarch(rewriter, op, weight, in, out, seed, error);
@@ -445,8 +445,8 @@ private:
                                   f.p, f.l, f.s, f.r);
     built.params = int64_t(f.w1.size() + f.w2.size());
     if (config.remarks && config.project)
-      built.error = fs::relativeFrobeniusError(weight.data.data(), densify(f),
-                                               out, in);
+      built.error =
+          fs::relativeFrobeniusError(weight.data.data(), densify(f), out, in);
     return built;
   }
 
@@ -463,10 +463,10 @@ private:
   Operation *createLowRank(PatternRewriter &rewriter, LinearOp op,
                            const fs::LowRankFactors &f, StringRef key) const {
     Location loc = op.getLoc();
-    Value u = createWeight(rewriter, loc, {f.rank, f.in}, f.u,
-                           (key + ".u").str());
-    Value v = createWeight(rewriter, loc, {f.out, f.rank}, f.v,
-                           (key + ".v").str());
+    Value u =
+        createWeight(rewriter, loc, {f.rank, f.in}, f.u, (key + ".u").str());
+    Value v =
+        createWeight(rewriter, loc, {f.out, f.rank}, f.v, (key + ".v").str());
     return LowRankMatmulOp::create(rewriter, loc, op.getType(), op.getX(), u,
                                    v);
   }
@@ -492,15 +492,15 @@ private:
       fs::randomLowRank(f, seed);
     }
     Built built;
-    built.ops.push_back(createLowRank(rewriter, op, f, weight.key + ".lowrank"));
+    built.ops.push_back(
+        createLowRank(rewriter, op, f, weight.key + ".lowrank"));
     built.terms.push_back(built.ops.back()->getResult(0));
     built.factors = llvm::formatv("rank {0}", f.rank);
     built.params = int64_t(f.u.size() + f.v.size());
     if (config.remarks && config.project) {
       std::vector<double> m(out * in, 0.0);
       addLowRank(f, m);
-      built.error =
-          fs::relativeFrobeniusError(weight.data.data(), m, out, in);
+      built.error = fs::relativeFrobeniusError(weight.data.data(), m, out, in);
     }
     return built;
   }
@@ -532,8 +532,8 @@ private:
                               rank, std::min(in, out));
         return std::nullopt;
       }
-      f.layout = fs::flatBlockButterflyLayout(out, in, b, butterflySize,
-                                              nFactors);
+      f.layout =
+          fs::flatBlockButterflyLayout(out, in, b, butterflySize, nFactors);
       f.blockSize = b;
       f.blocks.resize(f.layout.rows.size() * b * b);
       // Blocks like a dense layer's N(0, 1/in) entries on the layout.
@@ -563,10 +563,9 @@ private:
     built.factors = llvm::formatv(
         "{0} of {1} blocks of {2}x{2} (butterfly size {3}, {4} factors), "
         "rank {5}",
-        nnz, (out / b) * (in / b), b, butterflySize, nFactors,
-        f.lowRank.rank);
-    built.params = int64_t(f.blocks.size() + f.lowRank.u.size() +
-                           f.lowRank.v.size());
+        nnz, (out / b) * (in / b), b, butterflySize, nFactors, f.lowRank.rank);
+    built.params =
+        int64_t(f.blocks.size() + f.lowRank.u.size() + f.lowRank.v.size());
     if (config.remarks && config.project)
       built.error = fs::relativeFrobeniusError(weight.data.data(),
                                                densify(f, out, in), out, in);
@@ -625,17 +624,16 @@ private:
     for (float &x : w)
       x = float(rng.normal() / std::sqrt(double(in)));
     Location loc = op.getLoc();
-    Value wv = createWeight(rewriter, loc, {rows, out}, w,
-                            weight.key + ".sketch.w");
-    auto sketch = SketchMatmulOp::create(
-        rewriter, loc, op.getType(), op.getX(), wv, r, blockK, blockN, vec,
-        rewriter.getDenseI64ArrayAttr(seeds));
+    Value wv =
+        createWeight(rewriter, loc, {rows, out}, w, weight.key + ".sketch.w");
+    auto sketch = SketchMatmulOp::create(rewriter, loc, op.getType(), op.getX(),
+                                         wv, r, blockK, blockN, vec,
+                                         rewriter.getDenseI64ArrayAttr(seeds));
     Built built;
     built.ops.push_back(sketch);
     built.terms.push_back(sketch);
-    built.factors =
-        llvm::formatv("reduction {0}, block_k {1}, block_n {2}", r, blockK,
-                      blockN);
+    built.factors = llvm::formatv("reduction {0}, block_k {1}, block_n {2}", r,
+                                  blockK, blockN);
     built.params = int64_t(w.size());
     return built;
   }
