@@ -48,6 +48,15 @@ TEST(StructureSpecTest, KeysAndPositionalArguments) {
             std::string::npos);
 }
 
+TEST(StructureSpecTest, RandomInitDefaultForKindsWithoutProjection) {
+  EXPECT_EQ(pipelineOf("mlp=sketch:4"),
+            "fly-raise-linear,fly-raise-attention,"
+            "fly-structure-linear{kind=sketch scope=mlp init=random "
+            "reduction=4}");
+  EXPECT_NE(pipelineOf("all=butterfly:init=project").find("init=project"),
+            std::string::npos);
+}
+
 TEST(StructureSpecTest, Errors) {
   EXPECT_NE(errorOf("").find("not SCOPE=KIND"), std::string::npos);
   EXPECT_NE(errorOf("mlp").find("not SCOPE=KIND"), std::string::npos);

@@ -140,6 +140,10 @@ bool fly::compile::structureSpecToPipeline(const std::string &spec,
       continue;
     }
     add("scope", scope);
+    // Butterfly and sketch have no closed-form projection: unless asked
+    // otherwise they start from random factors.
+    if ((kind == "butterfly" || kind == "sketch") && !args.count("init"))
+      args["init"] = "random";
     static const std::map<std::string, std::string> optionName = {
         {"nblocks", "nblocks"}, {"rank", "rank"},
         {"block", "block-size"}, {"init", "init"},

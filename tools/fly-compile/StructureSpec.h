@@ -8,7 +8,9 @@
 // performer, scatterbrain; scope attn) a fly-approximate-attention pass. An
 // ARG is KEY=VALUE or a bare integer for the kind's main parameter (monarch:
 // nblocks, lowrank: rank, pixelfly: block, sketch: reduction, local and
-// scatterbrain: window, performer: features).
+// scatterbrain: window, performer: features). Linear kinds project the
+// dense weights (init=project) except butterfly and sketch, which have no
+// closed-form projection and default to init=random.
 //
 //===----------------------------------------------------------------------===//
 
