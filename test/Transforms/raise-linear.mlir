@@ -320,3 +320,156 @@ func.func @not_mlp(%x: tensor<2x4xf32>) -> tensor<2x4xf32> {
   %d2 = linalg.matmul ins(%h2, %w2 : tensor<2x8xf32>, tensor<8x4xf32>) outs(%z3 : tensor<2x4xf32>) -> tensor<2x4xf32>
   return %d2 : tensor<2x4xf32>
 }
+
+// -----
+
+// TOSA (tosa.matmul on [1, M, K] x [1, K, N], zero points 0): a [1, K, N]
+// weight gets a transpose of its 2-D view, the tosa.add of the bias reshaped
+// from [N] to [1, 1, N] becomes the bias operand, and fly.linear works on the
+// 3-D activation directly.
+// CHECK-LABEL: func @tosa_kn_weight
+//  CHECK-SAME: (%[[X:.*]]: tensor<1x4x8xf32>)
+//   CHECK-DAG: %[[W:.*]] = "tosa.const"() <{values = dense<{{.*}}> : tensor<1x8x16xf32>}>
+//   CHECK-DAG: %[[B:.*]] = "tosa.const"() <{values = dense<{{.*}}> : tensor<16xf32>}>
+//       CHECK: %[[W2:.*]] = tensor.collapse_shape %[[W]] {{\[}}[0, 1], [2]] : tensor<1x8x16xf32> into tensor<8x16xf32>
+//       CHECK: %[[WT:.*]] = linalg.transpose ins(%[[W2]] : tensor<8x16xf32>) outs(%{{.*}} : tensor<16x8xf32>) permutation = [1, 0]
+//       CHECK: %[[Y:.*]] = fly.linear %[[X]], %[[WT]], %[[B]] : (tensor<1x4x8xf32>, tensor<16x8xf32>, tensor<16xf32>) -> tensor<1x4x16xf32>
+//   CHECK-NOT: tosa.matmul
+//   CHECK-NOT: tosa.add
+//       CHECK: return %[[Y]]
+func.func @tosa_kn_weight(%x: tensor<1x4x8xf32>) -> tensor<1x4x16xf32> {
+  %w = "tosa.const"() <{values = dense<0.5> : tensor<1x8x16xf32>}> : () -> tensor<1x8x16xf32>
+  %b = "tosa.const"() <{values = dense<0.25> : tensor<16xf32>}> : () -> tensor<16xf32>
+  %zp = "tosa.const"() <{values = dense<0.0> : tensor<1xf32>}> : () -> tensor<1xf32>
+  // expected-remark @+1 {{raised linear 8x16 (tosa.matmul, [K, N] weight, bias)}}
+  %y = tosa.matmul %x, %w, %zp, %zp : (tensor<1x4x8xf32>, tensor<1x8x16xf32>, tensor<1xf32>, tensor<1xf32>) -> tensor<1x4x16xf32>
+  %s = tosa.const_shape {values = dense<[1, 1, 16]> : tensor<3xindex>} : () -> !tosa.shape<3>
+  %b3 = tosa.reshape %b, %s : (tensor<16xf32>, !tosa.shape<3>) -> tensor<1x1x16xf32>
+  %r = tosa.add %y, %b3 : (tensor<1x4x16xf32>, tensor<1x1x16xf32>) -> tensor<1x4x16xf32>
+  return %r : tensor<1x4x16xf32>
+}
+
+// -----
+
+// TOSA nn.Linear: a [1, N, K] weight transposed [0, 2, 1] (its 2-D view is
+// the weight), bias a [1, 1, N] constant added on the left; and an [N, K]
+// arith.constant weight transposed [1, 0] and reshaped to [1, K, N] (used
+// directly).
+// CHECK-LABEL: func @tosa_nn_linear
+//  CHECK-SAME: (%[[X:.*]]: tensor<1x4x8xf32>)
+//   CHECK-DAG: %[[W:.*]] = "tosa.const"() <{values = dense<{{.*}}> : tensor<1x16x8xf32>}>
+//   CHECK-DAG: %[[B:.*]] = "tosa.const"() <{values = dense<{{.*}}> : tensor<1x1x16xf32>}>
+//   CHECK-DAG: %[[WC:.*]] = tensor.collapse_shape %[[W]] {{\[}}[0, 1], [2]] : tensor<1x16x8xf32> into tensor<16x8xf32>
+//   CHECK-DAG: %[[BC:.*]] = tensor.collapse_shape %[[B]] {{\[}}[0, 1, 2]] : tensor<1x1x16xf32> into tensor<16xf32>
+//       CHECK: %[[Y:.*]] = fly.linear %[[X]], %[[WC]], %[[BC]] : (tensor<1x4x8xf32>, tensor<16x8xf32>, tensor<16xf32>) -> tensor<1x4x16xf32>
+//       CHECK: %[[W2:.*]] = arith.constant dense<{{.*}}> : tensor<8x16xf32>
+//       CHECK: %[[Z:.*]] = fly.linear %[[Y]], %[[W2]] : (tensor<1x4x16xf32>, tensor<8x16xf32>) -> tensor<1x4x8xf32>
+//   CHECK-NOT: tosa.matmul
+//       CHECK: return %[[Z]]
+func.func @tosa_nn_linear(%x: tensor<1x4x8xf32>) -> tensor<1x4x8xf32> {
+  %w = "tosa.const"() <{values = dense<0.5> : tensor<1x16x8xf32>}> : () -> tensor<1x16x8xf32>
+  %b = "tosa.const"() <{values = dense<0.25> : tensor<1x1x16xf32>}> : () -> tensor<1x1x16xf32>
+  %zp = "tosa.const"() <{values = dense<0.0> : tensor<1xf32>}> : () -> tensor<1xf32>
+  %wt = tosa.transpose %w {perms = array<i32: 0, 2, 1>} : (tensor<1x16x8xf32>) -> tensor<1x8x16xf32>
+  // expected-remark @+1 {{raised linear 8x16 (tosa.matmul, nn.Linear, bias)}}
+  %y = tosa.matmul %x, %wt, %zp, %zp : (tensor<1x4x8xf32>, tensor<1x8x16xf32>, tensor<1xf32>, tensor<1xf32>) -> tensor<1x4x16xf32>
+  %r = tosa.add %b, %y : (tensor<1x1x16xf32>, tensor<1x4x16xf32>) -> tensor<1x4x16xf32>
+  %w2 = arith.constant dense<0.5> : tensor<8x16xf32>
+  %w2t = tosa.transpose %w2 {perms = array<i32: 1, 0>} : (tensor<8x16xf32>) -> tensor<16x8xf32>
+  %s = tosa.const_shape {values = dense<[1, 16, 8]> : tensor<3xindex>} : () -> !tosa.shape<3>
+  %w2r = tosa.reshape %w2t, %s : (tensor<16x8xf32>, !tosa.shape<3>) -> tensor<1x16x8xf32>
+  // expected-remark @+1 {{raised linear 16x8 (tosa.matmul, nn.Linear)}}
+  %z = tosa.matmul %r, %w2r, %zp, %zp : (tensor<1x4x16xf32>, tensor<1x16x8xf32>, tensor<1xf32>, tensor<1xf32>) -> tensor<1x4x8xf32>
+  return %z : tensor<1x4x8xf32>
+}
+
+// -----
+
+// TOSA near misses: a product of two activations (raised only with
+// require-constant-weight=false), a batched matmul (not a candidate), a bias
+// that is a full [1, M, N] tensor, and a bias that is not a constant.
+// CHECK-LABEL: func @tosa_not_linear
+//   CHECK-NOT: fly.linear {{.*}}, %{{.*}}, %{{.*}} :
+//       CHECK: tosa.matmul %arg0, %arg1
+//       CHECK: tosa.matmul %arg2, %arg3
+//       CHECK: %[[Y2:.*]] = fly.linear %arg0, %{{.*}} : (tensor<1x4x8xf32>, tensor<16x8xf32>) -> tensor<1x4x16xf32>
+//       CHECK: tosa.add %[[Y2]], %{{.*}} : (tensor<1x4x16xf32>, tensor<1x4x16xf32>)
+//       CHECK: %[[Y3:.*]] = fly.linear %arg0, %{{.*}} : (tensor<1x4x8xf32>, tensor<16x8xf32>) -> tensor<1x4x16xf32>
+//       CHECK: tosa.add %[[Y3]], %arg4
+// ANY-LABEL: func @tosa_not_linear
+//       ANY: fly.linear %arg0, %{{.*}} : (tensor<1x4x8xf32>, tensor<16x8xf32>) -> tensor<1x4x16xf32>
+//       ANY: tosa.matmul %arg2, %arg3
+//       ANY: fly.linear %arg0, %{{.*}}, %{{.*}} : (tensor<1x4x8xf32>, tensor<16x8xf32>, tensor<16xf32>) -> tensor<1x4x16xf32>
+func.func @tosa_not_linear(%x: tensor<1x4x8xf32>, %a: tensor<1x8x16xf32>, %q: tensor<2x4x8xf32>, %k: tensor<2x8x4xf32>, %bias: tensor<1x1x16xf32>) -> (tensor<1x4x16xf32>, tensor<2x4x4xf32>, tensor<1x4x16xf32>, tensor<1x4x16xf32>) {
+  %zp = "tosa.const"() <{values = dense<0.0> : tensor<1xf32>}> : () -> tensor<1xf32>
+  // expected-remark @+1 {{not raised as linear: rhs is not a constant weight (activation product)}}
+  %y0 = tosa.matmul %x, %a, %zp, %zp : (tensor<1x4x8xf32>, tensor<1x8x16xf32>, tensor<1xf32>, tensor<1xf32>) -> tensor<1x4x16xf32>
+  %s = tosa.matmul %q, %k, %zp, %zp : (tensor<2x4x8xf32>, tensor<2x8x4xf32>, tensor<1xf32>, tensor<1xf32>) -> tensor<2x4x4xf32>
+  %w = "tosa.const"() <{values = dense<0.5> : tensor<1x8x16xf32>}> : () -> tensor<1x8x16xf32>
+  %full = "tosa.const"() <{values = dense<0.25> : tensor<1x4x16xf32>}> : () -> tensor<1x4x16xf32>
+  // expected-remark @+1 {{raised linear 8x16 (tosa.matmul, [K, N] weight)}}
+  %y2 = tosa.matmul %x, %w, %zp, %zp : (tensor<1x4x8xf32>, tensor<1x8x16xf32>, tensor<1xf32>, tensor<1xf32>) -> tensor<1x4x16xf32>
+  // expected-remark @+1 {{not raised as linear: bias is not [1, .., 1, N] (broadcast along the output features)}}
+  %r2 = tosa.add %y2, %full : (tensor<1x4x16xf32>, tensor<1x4x16xf32>) -> tensor<1x4x16xf32>
+  // expected-remark @+1 {{raised linear 8x16 (tosa.matmul, [K, N] weight)}}
+  %y3 = tosa.matmul %x, %w, %zp, %zp : (tensor<1x4x8xf32>, tensor<1x8x16xf32>, tensor<1xf32>, tensor<1xf32>) -> tensor<1x4x16xf32>
+  // expected-remark @+1 {{not raised as linear: bias is not a constant}}
+  %r3 = tosa.add %y3, %bias : (tensor<1x4x16xf32>, tensor<1x1x16xf32>) -> tensor<1x4x16xf32>
+  return %y0, %s, %r2, %r3 : tensor<1x4x16xf32>, tensor<2x4x4xf32>, tensor<1x4x16xf32>, tensor<1x4x16xf32>
+}
+
+// -----
+
+// MLPs over TOSA elementwise GELU: the tanh form (x^3 as x * x * x, scalars
+// as [1, 1, 1] constants) and the erf form; a ReLU (tosa.clamp) is not GELU.
+// CHECK-LABEL: func @tosa_mlp
+//       CHECK: %[[U:.*]] = fly.linear %{{.*}} {fly.activation = "gelu_tanh", fly.mlp = "up", fly.mlp_id = 0 : i64} : (tensor<1x2x4xf32>, tensor<8x4xf32>, tensor<8xf32>) -> tensor<1x2x8xf32>
+//       CHECK: tosa.tanh
+//       CHECK: %[[D:.*]] = fly.linear %{{.*}} {fly.mlp = "down", fly.mlp_id = 0 : i64} : (tensor<1x2x8xf32>, tensor<4x8xf32>) -> tensor<1x2x4xf32>
+//       CHECK: fly.linear %[[D]], %{{.*}} {fly.activation = "gelu_erf", fly.mlp = "up", fly.mlp_id = 1 : i64}
+//       CHECK: tosa.erf
+//       CHECK: fly.linear {{.*}} {fly.mlp = "down", fly.mlp_id = 1 : i64}
+//       CHECK: tosa.clamp
+//   CHECK-NOT: fly.mlp
+func.func @tosa_mlp(%x: tensor<1x2x4xf32>) -> tensor<1x2x4xf32> {
+  %w1 = "tosa.const"() <{values = dense<0.5> : tensor<1x4x8xf32>}> : () -> tensor<1x4x8xf32>
+  %b1 = "tosa.const"() <{values = dense<0.1> : tensor<1x1x8xf32>}> : () -> tensor<1x1x8xf32>
+  %w2 = "tosa.const"() <{values = dense<0.5> : tensor<1x8x4xf32>}> : () -> tensor<1x8x4xf32>
+  %zp = "tosa.const"() <{values = dense<0.0> : tensor<1xf32>}> : () -> tensor<1xf32>
+  %sh = "tosa.const"() <{values = dense<0> : tensor<1xi8>}> : () -> tensor<1xi8>
+  %c0 = "tosa.const"() <{values = dense<4.471500e-02> : tensor<1x1x1xf32>}> : () -> tensor<1x1x1xf32>
+  %c1 = "tosa.const"() <{values = dense<0.797884583> : tensor<1x1x1xf32>}> : () -> tensor<1x1x1xf32>
+  %one = "tosa.const"() <{values = dense<1.0> : tensor<1x1x1xf32>}> : () -> tensor<1x1x1xf32>
+  %half = "tosa.const"() <{values = dense<0.5> : tensor<1x1x1xf32>}> : () -> tensor<1x1x1xf32>
+  %rsqrt2 = "tosa.const"() <{values = dense<0.707106769> : tensor<1x1x1xf32>}> : () -> tensor<1x1x1xf32>
+  // expected-remark @+1 {{raised linear 4x8 (tosa.matmul, [K, N] weight, bias, mlp up #0 gelu_tanh)}}
+  %u0 = tosa.matmul %x, %w1, %zp, %zp : (tensor<1x2x4xf32>, tensor<1x4x8xf32>, tensor<1xf32>, tensor<1xf32>) -> tensor<1x2x8xf32>
+  %u = tosa.add %u0, %b1 : (tensor<1x2x8xf32>, tensor<1x1x8xf32>) -> tensor<1x2x8xf32>
+  %0 = tosa.mul %u, %u, %sh : (tensor<1x2x8xf32>, tensor<1x2x8xf32>, tensor<1xi8>) -> tensor<1x2x8xf32>
+  %1 = tosa.mul %0, %u, %sh : (tensor<1x2x8xf32>, tensor<1x2x8xf32>, tensor<1xi8>) -> tensor<1x2x8xf32>
+  %2 = tosa.mul %1, %c0, %sh : (tensor<1x2x8xf32>, tensor<1x1x1xf32>, tensor<1xi8>) -> tensor<1x2x8xf32>
+  %3 = tosa.add %u, %2 : (tensor<1x2x8xf32>, tensor<1x2x8xf32>) -> tensor<1x2x8xf32>
+  %4 = tosa.mul %3, %c1, %sh : (tensor<1x2x8xf32>, tensor<1x1x1xf32>, tensor<1xi8>) -> tensor<1x2x8xf32>
+  %5 = tosa.tanh %4 : (tensor<1x2x8xf32>) -> tensor<1x2x8xf32>
+  %6 = tosa.add %5, %one : (tensor<1x2x8xf32>, tensor<1x1x1xf32>) -> tensor<1x2x8xf32>
+  %7 = tosa.mul %u, %half, %sh : (tensor<1x2x8xf32>, tensor<1x1x1xf32>, tensor<1xi8>) -> tensor<1x2x8xf32>
+  %h = tosa.mul %7, %6, %sh : (tensor<1x2x8xf32>, tensor<1x2x8xf32>, tensor<1xi8>) -> tensor<1x2x8xf32>
+  // expected-remark @+1 {{raised linear 8x4 (tosa.matmul, [K, N] weight, mlp down #0)}}
+  %d = tosa.matmul %h, %w2, %zp, %zp : (tensor<1x2x8xf32>, tensor<1x8x4xf32>, tensor<1xf32>, tensor<1xf32>) -> tensor<1x2x4xf32>
+  // expected-remark @+1 {{raised linear 4x8 (tosa.matmul, [K, N] weight, mlp up #1 gelu_erf)}}
+  %u2 = tosa.matmul %d, %w1, %zp, %zp : (tensor<1x2x4xf32>, tensor<1x4x8xf32>, tensor<1xf32>, tensor<1xf32>) -> tensor<1x2x8xf32>
+  %8 = tosa.mul %u2, %rsqrt2, %sh : (tensor<1x2x8xf32>, tensor<1x1x1xf32>, tensor<1xi8>) -> tensor<1x2x8xf32>
+  %9 = tosa.erf %8 : (tensor<1x2x8xf32>) -> tensor<1x2x8xf32>
+  %10 = tosa.add %9, %one : (tensor<1x2x8xf32>, tensor<1x1x1xf32>) -> tensor<1x2x8xf32>
+  %11 = tosa.mul %u2, %half, %sh : (tensor<1x2x8xf32>, tensor<1x1x1xf32>, tensor<1xi8>) -> tensor<1x2x8xf32>
+  %h2 = tosa.mul %11, %10, %sh : (tensor<1x2x8xf32>, tensor<1x2x8xf32>, tensor<1xi8>) -> tensor<1x2x8xf32>
+  // expected-remark @+1 {{raised linear 8x4 (tosa.matmul, [K, N] weight, mlp down #1)}}
+  %d2 = tosa.matmul %h2, %w2, %zp, %zp : (tensor<1x2x8xf32>, tensor<1x8x4xf32>, tensor<1xf32>, tensor<1xf32>) -> tensor<1x2x4xf32>
+  // expected-remark @+1 {{raised linear 4x8 (tosa.matmul, [K, N] weight)}}
+  %u3 = tosa.matmul %d2, %w1, %zp, %zp : (tensor<1x2x4xf32>, tensor<1x4x8xf32>, tensor<1xf32>, tensor<1xf32>) -> tensor<1x2x8xf32>
+  %h3 = tosa.clamp %u3 {min_val = 0.0 : f32, max_val = 3.4028235e+38 : f32} : (tensor<1x2x8xf32>) -> tensor<1x2x8xf32>
+  // expected-remark @+2 {{raised linear 8x4 (tosa.matmul, [K, N] weight)}}
+  // expected-remark @+1 {{not an MLP down projection: the activation is not GELU (tanh or erf form)}}
+  %d3 = tosa.matmul %h3, %w2, %zp, %zp : (tensor<1x2x8xf32>, tensor<1x8x4xf32>, tensor<1xf32>, tensor<1xf32>) -> tensor<1x2x4xf32>
+  return %d3 : tensor<1x2x4xf32>
+}

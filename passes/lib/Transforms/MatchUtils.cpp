@@ -4,6 +4,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Tosa/IR/TosaOps.h"
 #include "mlir/IR/Matchers.h"
 
 using namespace mlir;
@@ -102,8 +103,8 @@ Value mlir::fly::detail::stripLayoutOps(Value v) {
   while (Operation *def = v.getDefiningOp()) {
     if (auto t = dyn_cast<linalg::TransposeOp>(def))
       v = t.getInput();
-    else if (isa<tensor::CollapseShapeOp, tensor::ExpandShapeOp,
-                 tensor::CastOp>(def))
+    else if (isa<tensor::CollapseShapeOp, tensor::ExpandShapeOp, tensor::CastOp,
+                 tosa::ReshapeOp, tosa::TransposeOp>(def))
       v = def->getOperand(0);
     else
       break;
@@ -120,6 +121,35 @@ std::optional<double> mlir::fly::detail::getScalarConstant(Value v) {
   if (!isa<FloatType>(v.getType()) || !matchPattern(v, m_Constant(&attr)))
     return std::nullopt;
   return attr.getValueAsDouble();
+}
+
+std::optional<double> mlir::fly::detail::getSplatConstant(Value v) {
+  if (std::optional<double> scalar = getScalarConstant(v))
+    return scalar;
+  DenseFPElementsAttr attr;
+  if (!matchPattern(v, m_Constant(&attr)) || !attr.isSplat())
+    return std::nullopt;
+  return attr.getSplatValue<APFloat>().convertToDouble();
+}
+
+bool mlir::fly::detail::isZeroConstant(Value v) {
+  return matchPattern(v, m_Zero()) || matchPattern(v, m_AnyZeroFloat());
+}
+
+bool mlir::fly::detail::isFlyTensorType(Type t) {
+  auto tensor = dyn_cast<RankedTensorType>(t);
+  return tensor && tensor.hasStaticShape() &&
+         isFlyElementType(tensor.getElementType());
+}
+
+bool mlir::fly::detail::isBatchReshape(Value v) {
+  auto reshape = v.getDefiningOp<tosa::ReshapeOp>();
+  if (!reshape)
+    return false;
+  auto in = dyn_cast<RankedTensorType>(reshape.getInput1().getType());
+  auto out = dyn_cast<RankedTensorType>(reshape.getType());
+  return in && out && in.getRank() >= 2 && out.getRank() >= 2 &&
+         in.getShape().take_back(2) == out.getShape().take_back(2);
 }
 
 bool mlir::fly::detail::dropsOnlyDim(AffineMap map, unsigned rank,

@@ -37,7 +37,8 @@ FailureOr<Contraction> matchContraction(linalg::LinalgOp op, std::string &why);
 /// contraction into it computes the product alone.
 bool isZeroTensor(Value init);
 
-/// Follows transposes, reshapes and casts back to where `v` comes from.
+/// Follows transposes, reshapes and casts (linalg, tensor and TOSA) back to
+/// where `v` comes from.
 Value stripLayoutOps(Value v);
 
 /// True if `v` is a constant, possibly behind transposes and reshapes.
@@ -46,6 +47,22 @@ bool isConstantWeight(Value v);
 /// The value of a scalar float constant (arith.constant, inside or outside a
 /// generic body).
 std::optional<double> getScalarConstant(Value v);
+
+/// The value of a float constant that is a scalar or a splat tensor of any
+/// shape (tosa.const or arith.constant), as TOSA writes scalars.
+std::optional<double> getSplatConstant(Value v);
+
+/// True if `v` is a zero constant, scalar or splat, integer or float (TOSA
+/// zero points and shifts).
+bool isZeroConstant(Value v);
+
+/// True if `t` is a statically shaped tensor of f32, f16 or bf16 (the element
+/// types fly ops take).
+bool isFlyTensorType(Type t);
+
+/// True if `v` is a `tosa.reshape` that keeps the last two dimensions of its
+/// input (only merges or splits leading batch dimensions).
+bool isBatchReshape(Value v);
 
 /// True if `map` keeps every dimension of a rank-`rank` loop nest in order
 /// except `dim` (the map of a row reduction's result or of its broadcast).

@@ -1,9 +1,10 @@
 //===- RaiseAttention.cpp - softmax attention to fly.attention --*- C++ -*-===//
 //
-// fly-raise-attention: anchored on the contraction probs * v, a guard chain
-// walks back through the softmax, the scale and causal mask, to q * k^T, and
-// replaces the whole chain by fly.attention on [B, H, T, D] tensors. Every
-// check after "this is a candidate" records its reason for --remarks.
+// fly-raise-attention: anchored on the contraction probs * v (linalg or
+// tosa.matmul), a guard chain walks back through the softmax, the scale and
+// causal mask, to q * k^T, and replaces the whole chain by fly.attention on
+// [B, H, T, D] tensors. Every check after "this is a candidate" records its
+// reason for --remarks.
 //
 //===----------------------------------------------------------------------===//
 
@@ -14,6 +15,8 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tosa/IR/TosaOps.h"
+#include "mlir/IR/Matchers.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 #include "llvm/Support/Format.h"
@@ -52,11 +55,6 @@ bool isElementwiseUnary(linalg::GenericOp g) {
 bool isMaskingConstant(Value v) {
   std::optional<double> c = getScalarConstant(v);
   return c && *c <= kMaskThreshold;
-}
-
-bool isZeroConstant(Value v) {
-  std::optional<double> c = getScalarConstant(v);
-  return c && *c == 0.0;
 }
 
 /// How a comparison of loop indices splits keys (dim `sDim`) from queries
@@ -179,6 +177,111 @@ LogicalResult analyzeScoreBody(linalg::GenericOp g, unsigned tDim,
     return failure();
   }
   return success();
+}
+
+/// The inline constant `v` as a [1, .., 1, T, S] tensor of `T` x `S` values,
+/// where `scores` is [.., T, S]; null if it is not one.
+DenseElementsAttr getMaskConstant(Value v, RankedTensorType scores) {
+  DenseElementsAttr attr;
+  if (!matchPattern(v, m_Constant(&attr)))
+    return DenseElementsAttr();
+  ArrayRef<int64_t> shape = attr.getType().getShape();
+  if (shape.size() < 2 ||
+      shape.take_back(2) != scores.getShape().take_back(2) ||
+      !llvm::all_of(shape.drop_back(2), [](int64_t d) { return d == 1; }))
+    return DenseElementsAttr();
+  return attr;
+}
+
+/// Checks that `keep(i, j)`, for every query i < T and key j < S, is j <= i
+/// (a causal mask aligned top-left); on failure says which element is not.
+LogicalResult checkTriangular(int64_t t, int64_t s,
+                              function_ref<std::optional<bool>(int64_t)> keep,
+                              StringRef what, std::string &why) {
+  for (int64_t i = 0; i < t; ++i) {
+    for (int64_t j = 0; j < s; ++j) {
+      std::optional<bool> kept = keep(i * s + j);
+      if (kept && *kept == (j <= i))
+        continue;
+      why = llvm::formatv("{0} is not causal at [{1}, {2}] (needs 0 / keep "
+                          "for key <= query, <= -1e4 / drop above)",
+                          what, i, j);
+      return failure();
+    }
+  }
+  return success();
+}
+
+/// Checks that the float constant `mask` (T x S values after unit dims) is
+/// an additive causal mask: 0 where key j <= query i, <= -1e4 (or -inf)
+/// above the diagonal.
+LogicalResult checkAdditiveMask(DenseElementsAttr mask, int64_t t, int64_t s,
+                                std::string &why) {
+  if (!isa<FloatType>(mask.getElementType())) {
+    why = "the added mask is not a float constant";
+    return failure();
+  }
+  SmallVector<double> values =
+      llvm::map_to_vector(mask.getValues<APFloat>(),
+                          [](const APFloat &f) { return f.convertToDouble(); });
+  auto keep = [&](int64_t idx) -> std::optional<bool> {
+    double v = values[mask.isSplat() ? 0 : idx];
+    if (v == 0.0)
+      return true;
+    if (v <= kMaskThreshold)
+      return false;
+    return std::nullopt;
+  };
+  return checkTriangular(t, s, keep, "the added mask", why);
+}
+
+/// Matches a two-input elementwise generic `g` adding a constant causal mask
+/// (broadcast along the leading dims) to the scores, and returns the scores
+/// input. Fails without a reason when `g` is not such an add of a constant,
+/// with one (in `why`) when the constant is not a causal mask.
+FailureOr<Value> matchAddedMaskGeneric(linalg::GenericOp g, bool &isCandidate,
+                                       std::string &why) {
+  isCandidate = false;
+  if (g.getNumDpsInputs() != 2 || g.getNumDpsInits() != 1 ||
+      g->getNumResults() != 1 || g.getNumParallelLoops() != g.getNumLoops())
+    return failure();
+  Block &body = g.getRegion().front();
+  auto add = cast<linalg::YieldOp>(body.getTerminator())
+                 .getOperand(0)
+                 .getDefiningOp<arith::AddFOp>();
+  if (!add || add->getBlock() != &body ||
+      !((add.getLhs() == body.getArgument(0) &&
+         add.getRhs() == body.getArgument(1)) ||
+        (add.getLhs() == body.getArgument(1) &&
+         add.getRhs() == body.getArgument(0))))
+    return failure();
+  SmallVector<AffineMap> maps = g.getIndexingMapsArray();
+  auto type = cast<RankedTensorType>(g->getResult(0).getType());
+  unsigned rank = type.getRank();
+  for (unsigned i = 0; i < 2; ++i) {
+    Value scores = g.getDpsInputOperand(1 - i)->get();
+    DenseElementsAttr mask =
+        getMaskConstant(g.getDpsInputOperand(i)->get(), type);
+    if (!mask || !maps[1 - i].isIdentity() || !maps[2].isIdentity() ||
+        scores.getType() != type)
+      continue;
+    // The mask reads the trailing loop dims in order (right-aligned).
+    AffineMap m = maps[i];
+    unsigned k = m.getNumResults();
+    bool trailing = k >= 2 && k <= rank && m.getNumDims() == rank;
+    for (unsigned r = 0; trailing && r < k; ++r) {
+      auto d = dyn_cast<AffineDimExpr>(m.getResult(r));
+      trailing = d && d.getPosition() == rank - k + r;
+    }
+    if (!trailing)
+      continue;
+    isCandidate = true;
+    if (failed(checkAdditiveMask(mask, type.getShape().end()[-2],
+                                 type.getShape().back(), why)))
+      return failure();
+    return scores;
+  }
+  return failure();
 }
 
 /// Folds constant scale factors applied to `x` (q or k before q * k^T) into
@@ -397,15 +500,90 @@ FailureOr<Value> matchSoftmax(Value probs, unsigned axis, StringRef &form,
   return shifted;
 }
 
-/// The [B, H] split of a [B*H, ...] tensor merged by `collapse_shape`
-/// [[0, 1], [2], [3]], if `x` is one.
-std::optional<std::pair<int64_t, int64_t>> headSplit(Value x) {
-  auto c = x.getDefiningOp<tensor::CollapseShapeOp>();
-  if (!c || c.getSrcType().getRank() != 4 ||
-      c.getReassociationIndices() !=
-          SmallVector<ReassociationIndices>{{0, 1}, {2}, {3}})
-    return std::nullopt;
-  return std::pair(c.getSrcType().getDimSize(0), c.getSrcType().getDimSize(1));
+/// The [B, H, T, D] tensor that the [B*H, T, D] `x` merges: the source of a
+/// `collapse_shape` [[0, 1], [2], [3]] or of a `tosa.reshape` from a 4-D
+/// tensor with the same last two dims; null if `x` is neither.
+Value headSource(Value x) {
+  auto type = dyn_cast<RankedTensorType>(x.getType());
+  if (!type || type.getRank() != 3)
+    return Value();
+  Value src;
+  if (auto c = x.getDefiningOp<tensor::CollapseShapeOp>();
+      c && c.getReassociationIndices() ==
+               SmallVector<ReassociationIndices>{{0, 1}, {2}, {3}})
+    src = c.getSrc();
+  else if (auto r = x.getDefiningOp<tosa::ReshapeOp>())
+    src = r.getInput1();
+  auto srcType =
+      src ? dyn_cast<RankedTensorType>(src.getType()) : RankedTensorType();
+  if (!srcType || srcType.getRank() != 4 ||
+      srcType.getDimSize(0) * srcType.getDimSize(1) != type.getDimSize(0) ||
+      srcType.getShape().take_back(2) != type.getShape().take_back(2))
+    return Value();
+  return src;
+}
+
+/// Replaces `op`, the contraction probs * v ([N, T, Dv] with `numBatch` 1 or
+/// [B, H, T, Dv] with 2), by fly.attention of q, k and v (k given [.., S, D],
+/// or [.., D, S] when `transposeK`) with the scale and mask in `ops`. 3-D
+/// operands are expanded to [B, H, T, D]: B and H from the reshape that
+/// merged q's heads, else B = 1.
+void replaceWithAttention(PatternRewriter &rewriter, Operation *op, Value q,
+                          Value k, Value v, bool transposeK, unsigned numBatch,
+                          const ScoreOps &ops, StringRef form, RemarkLog *log) {
+  unsigned rank = numBatch + 2;
+  Location loc = op->getLoc();
+  auto resultType = cast<RankedTensorType>(op->getResultTypes()[0]);
+  Type element = resultType.getElementType();
+  if (transposeK) {
+    auto kt = cast<RankedTensorType>(k.getType());
+    SmallVector<int64_t> shape(kt.getShape());
+    SmallVector<int64_t> perm =
+        llvm::to_vector(llvm::seq<int64_t>(0, static_cast<int64_t>(rank)));
+    std::swap(shape[rank - 2], shape[rank - 1]);
+    std::swap(perm[rank - 2], perm[rank - 1]);
+    Value empty = tensor::EmptyOp::create(rewriter, loc, shape, element);
+    k = linalg::TransposeOp::create(rewriter, loc, k, empty, perm)
+            .getResult()[0];
+  }
+  SmallVector<ReassociationIndices> merge = {{0, 1}, {2}, {3}};
+  int64_t batch = 1, heads = resultType.getDimSize(0);
+  if (numBatch == 2) {
+    batch = resultType.getDimSize(0), heads = resultType.getDimSize(1);
+  } else if (Value src = headSource(q)) {
+    batch = cast<RankedTensorType>(src.getType()).getDimSize(0);
+    heads = cast<RankedTensorType>(src.getType()).getDimSize(1);
+  }
+  auto to4D = [&](Value x) -> Value {
+    if (numBatch == 2)
+      return x;
+    if (Value src = headSource(x)) {
+      auto srcType = cast<RankedTensorType>(src.getType());
+      if (srcType.getDimSize(0) == batch && srcType.getDimSize(1) == heads)
+        return src;
+    }
+    auto t = cast<RankedTensorType>(x.getType());
+    auto t4 = RankedTensorType::get(
+        {batch, heads, t.getDimSize(1), t.getDimSize(2)}, element);
+    return tensor::ExpandShapeOp::create(rewriter, loc, t4, x, merge);
+  };
+  Value q4 = to4D(q), k4 = to4D(k), v4 = to4D(v);
+  auto q4Type = cast<RankedTensorType>(q4.getType());
+  auto o4Type = RankedTensorType::get(
+      {batch, heads, q4Type.getDimSize(2),
+       cast<RankedTensorType>(v4.getType()).getDimSize(3)},
+      element);
+  auto attention =
+      AttentionOp::create(rewriter, loc, o4Type, q4, k4, v4, /*mask=*/Value(),
+                          ops.causal, rewriter.getF64FloatAttr(ops.scale));
+  if (log)
+    log->raised(attention, form);
+  if (numBatch == 2) {
+    rewriter.replaceOp(op, attention);
+  } else {
+    rewriter.replaceOpWithNewOp<tensor::CollapseShapeOp>(
+        op, resultType, attention.getResult(), merge);
+  }
 }
 
 /// Raises softmax(scale * q k^T [causal]) v, anchored on the contraction
@@ -451,6 +629,16 @@ struct RaiseSoftmaxAttention : OpInterfaceRewritePattern<linalg::LinalgOp> {
       if (succeeded(qk = matchContraction(def, qkWhy)))
         break;
       auto g = dyn_cast<linalg::GenericOp>(def.getOperation());
+      bool isMaskAdd = false;
+      FailureOr<Value> masked =
+          g ? matchAddedMaskGeneric(g, isMaskAdd, why) : FailureOr<Value>();
+      if (isMaskAdd && failed(masked))
+        return reject(rewriter, op, log, why);
+      if (isMaskAdd) {
+        ops.causal = true;
+        scores = *masked;
+        continue;
+      }
       if (!g || !isElementwiseUnary(g))
         return reject(rewriter, op, log,
                       "the scores do not come from q * k^T through "
@@ -491,54 +679,252 @@ struct RaiseSoftmaxAttention : OpInterfaceRewritePattern<linalg::LinalgOp> {
       return reject(rewriter, op, log,
                     llvm::formatv("the scale {0} is not positive", ops.scale));
 
-    // Rewrite: [B*H, T, D] operands are expanded to [B, H, T, D].
-    Location loc = op.getLoc();
-    auto resultType = cast<RankedTensorType>(op->getResultTypes()[0]);
-    Type element = resultType.getElementType();
-    if (transposeK) {
-      auto kt = cast<RankedTensorType>(k.getType());
-      SmallVector<int64_t> shape(kt.getShape());
-      SmallVector<int64_t> perm =
-          llvm::to_vector(llvm::seq<int64_t>(0, static_cast<int64_t>(rank)));
-      std::swap(shape[rank - 2], shape[rank - 1]);
-      std::swap(perm[rank - 2], perm[rank - 1]);
-      Value empty = tensor::EmptyOp::create(rewriter, loc, shape, element);
-      k = linalg::TransposeOp::create(rewriter, loc, k, empty, perm)
-              .getResult()[0];
+    replaceWithAttention(rewriter, op, q, k, v, transposeK, pv->numBatch, ops,
+                         form, log);
+    return success();
+  }
+
+  RemarkLog *log;
+};
+
+//===----------------------------------------------------------------------===//
+// TOSA: tosa.matmul contractions, softmax as reduce_max / sub / exp /
+// reduce_sum / reciprocal / mul over the last dim, scales as tosa.mul by a
+// splat constant, causal masks as triangular constants.
+//===----------------------------------------------------------------------===//
+
+/// Matches `probs` (a tosa.mul) as a softmax over its last dim:
+/// `e * reciprocal(reduce_sum(e))`, e = `exp(s - reduce_max(s))` or `exp(s)`,
+/// and returns s.
+FailureOr<Value> matchTosaSoftmax(tosa::MulOp norm, std::string &why) {
+  auto type = cast<RankedTensorType>(norm.getType());
+  int64_t axis = type.getRank() - 1;
+  Value e;
+  tosa::ReciprocalOp recip;
+  for (unsigned i = 0; i < 2 && !recip; ++i)
+    if ((recip = norm->getOperand(i).getDefiningOp<tosa::ReciprocalOp>()))
+      e = norm->getOperand(1 - i);
+  if (!recip) {
+    why = "the probabilities are not exp * reciprocal(row sum)";
+    return failure();
+  }
+  if (!isZeroConstant(norm.getShift()) || e.getType() != type) {
+    why = "the normaliser is not elementwise over the exponentials";
+    return failure();
+  }
+  auto sum = recip->getOperand(0).getDefiningOp<tosa::ReduceSumOp>();
+  if (!sum) {
+    why = "the normaliser is not 1 / row sum (tosa.reduce_sum)";
+    return failure();
+  }
+  if (int64_t(sum.getAxis()) != axis) {
+    why = llvm::formatv("the row sum reduces dim {0}, not the key dim {1}",
+                        sum.getAxis(), axis);
+    return failure();
+  }
+  if (sum.getInput() != e) {
+    why = "the row sum is not over the same exponentials";
+    return failure();
+  }
+  auto exp = e.getDefiningOp<tosa::ExpOp>();
+  if (!exp) {
+    why = "the numerator is not a tosa.exp";
+    return failure();
+  }
+  Value shifted = exp->getOperand(0);
+  auto sub = shifted.getDefiningOp<tosa::SubOp>();
+  if (!sub)
+    return shifted; // exp(s): exact, if less robust
+  auto max = sub.getInput2().getDefiningOp<tosa::ReduceMaxOp>();
+  if (!max || sub.getInput1().getType() != type) {
+    why = "the exponent is not scores - row max";
+    return failure();
+  }
+  if (int64_t(max.getAxis()) != axis) {
+    why = llvm::formatv("the row max reduces dim {0}, not the key dim {1}",
+                        max.getAxis(), axis);
+    return failure();
+  }
+  if (max.getInput() != sub.getInput1()) {
+    why = "the row max is not over the same scores";
+    return failure();
+  }
+  return sub.getInput1();
+}
+
+/// The tosa.mul's splat constant factor and the other operand, if one
+/// operand is a splat constant and the shift is 0.
+std::optional<std::pair<double, Value>> splitScale(tosa::MulOp mul) {
+  if (!isZeroConstant(mul.getShift()))
+    return std::nullopt;
+  for (unsigned i = 0; i < 2; ++i)
+    if (std::optional<double> c = getSplatConstant(mul->getOperand(i)))
+      return std::pair(*c, mul->getOperand(1 - i));
+  return std::nullopt;
+}
+
+/// Walks back from the softmax input `scores` through scales (tosa.mul by a
+/// splat constant), causal masks (tosa.add of a constant that is 0 on and
+/// below the diagonal and <= -1e4 above it; tosa.select on a constant
+/// triangular condition with a large negative splat) and batch reshapes to
+/// the tosa.matmul q * k^T.
+FailureOr<tosa::MatMulOp> walkTosaScores(Value scores, ScoreOps &ops,
+                                         std::string &why) {
+  while (true) {
+    Operation *def = scores.getDefiningOp();
+    if (!def) {
+      why = "the scores do not come from q * k^T";
+      return failure();
     }
-    SmallVector<ReassociationIndices> merge = {{0, 1}, {2}, {3}};
-    int64_t batch = 1, heads = resultType.getDimSize(0);
-    if (pv->numBatch == 2)
-      batch = resultType.getDimSize(0), heads = resultType.getDimSize(1);
-    else if (auto split = headSplit(q); split)
-      std::tie(batch, heads) = *split;
-    auto to4D = [&](Value x) -> Value {
-      if (pv->numBatch == 2)
-        return x;
-      if (headSplit(x) == std::pair(batch, heads))
-        return x.getDefiningOp<tensor::CollapseShapeOp>().getSrc();
-      auto t = cast<RankedTensorType>(x.getType());
-      auto t4 = RankedTensorType::get(
-          {batch, heads, t.getDimSize(1), t.getDimSize(2)}, element);
-      return tensor::ExpandShapeOp::create(rewriter, loc, t4, x, merge);
-    };
-    Value q4 = to4D(q), k4 = to4D(k), v4 = to4D(v);
-    auto q4Type = cast<RankedTensorType>(q4.getType());
-    auto o4Type = RankedTensorType::get(
-        {batch, heads, q4Type.getDimSize(2),
-         cast<RankedTensorType>(v4.getType()).getDimSize(3)},
-        element);
-    auto attention =
-        AttentionOp::create(rewriter, loc, o4Type, q4, k4, v4, /*mask=*/Value(),
-                            ops.causal, rewriter.getF64FloatAttr(ops.scale));
-    if (log)
-      log->raised(attention, form);
-    if (pv->numBatch == 2) {
-      rewriter.replaceOp(op, attention);
-    } else {
-      rewriter.replaceOpWithNewOp<tensor::CollapseShapeOp>(
-          op, resultType, attention.getResult(), merge);
+    if (auto qk = dyn_cast<tosa::MatMulOp>(def))
+      return qk;
+    if (isBatchReshape(scores)) {
+      scores = def->getOperand(0);
+      continue;
     }
+    auto type = cast<RankedTensorType>(scores.getType());
+    int64_t t = type.getRank() >= 2 ? type.getShape().end()[-2] : 0;
+    int64_t s = type.getRank() >= 2 ? type.getShape().back() : 0;
+    if (auto mul = dyn_cast<tosa::MulOp>(def)) {
+      std::optional<std::pair<double, Value>> scale = splitScale(mul);
+      if (!scale) {
+        why = "the scale is not a constant";
+        return failure();
+      }
+      if (scale->second.getType() != type) {
+        why = "the scale broadcasts the scores";
+        return failure();
+      }
+      ops.scale *= scale->first;
+      scores = scale->second;
+      continue;
+    }
+    if (auto add = dyn_cast<tosa::AddOp>(def)) {
+      DenseElementsAttr mask;
+      Value other;
+      for (unsigned i = 0; i < 2 && !mask; ++i)
+        if ((mask = getMaskConstant(add->getOperand(i), type)))
+          other = add->getOperand(1 - i);
+      if (!mask || other.getType() != type) {
+        why = "the added mask is not an inline [1, .., 1, T, S] constant";
+        return failure();
+      }
+      if (failed(checkAdditiveMask(mask, t, s, why)))
+        return failure();
+      ops.causal = true;
+      scores = other;
+      continue;
+    }
+    if (auto sel = dyn_cast<tosa::SelectOp>(def)) {
+      Value pred = def->getOperand(0), onTrue = def->getOperand(1),
+            onFalse = def->getOperand(2);
+      std::optional<double> fTrue = getSplatConstant(onTrue),
+                            fFalse = getSplatConstant(onFalse);
+      bool keepWhenTrue = fFalse && *fFalse <= kMaskThreshold;
+      if (!keepWhenTrue && !(fTrue && *fTrue <= kMaskThreshold)) {
+        why = "select does not replace scores by a large negative constant";
+        return failure();
+      }
+      Value kept = keepWhenTrue ? onTrue : onFalse;
+      DenseElementsAttr cond = getMaskConstant(pred, type);
+      if (!cond || !cond.getElementType().isInteger(1) ||
+          kept.getType() != type) {
+        why = "the select condition is not an inline [1, .., 1, T, S] "
+              "constant";
+        return failure();
+      }
+      SmallVector<bool> values = llvm::to_vector(cond.getValues<bool>());
+      auto keep = [&](int64_t idx) -> std::optional<bool> {
+        return values[cond.isSplat() ? 0 : idx] == keepWhenTrue;
+      };
+      if (failed(checkTriangular(t, s, keep, "the select condition", why)))
+        return failure();
+      ops.causal = true;
+      scores = kept;
+      continue;
+    }
+    why =
+        ("unsupported op in the scores chain: " + def->getName().getStringRef())
+            .str();
+    return failure();
+  }
+}
+
+/// Folds splat constant factors applied to `x` (q or k before q * k^T) into
+/// `ops.scale` and returns the unscaled value.
+Value peelTosaScale(Value x, ScoreOps &ops) {
+  while (auto mul = x.getDefiningOp<tosa::MulOp>()) {
+    std::optional<std::pair<double, Value>> scale = splitScale(mul);
+    if (!scale || scale->second.getType() != x.getType())
+      break;
+    ops.scale *= scale->first;
+    x = scale->second;
+  }
+  return x;
+}
+
+/// Raises the TOSA form of softmax(scale * q k^T [causal]) v, anchored on the
+/// tosa.matmul with v, to fly.attention.
+struct RaiseTosaSoftmaxAttention : OpRewritePattern<tosa::MatMulOp> {
+  RaiseTosaSoftmaxAttention(MLIRContext *ctx, RemarkLog *log)
+      : OpRewritePattern(ctx), log(log) {}
+
+  LogicalResult matchAndRewrite(tosa::MatMulOp op,
+                                PatternRewriter &rewriter) const override {
+    // Candidates: matmuls whose lhs (behind batch reshapes) is a product of
+    // two computed tensors, as a softmax's normaliser is (a scaled q, or a
+    // weight, is not reported).
+    Value probs = op.getA();
+    while (isBatchReshape(probs))
+      probs = probs.getDefiningOp()->getOperand(0);
+    auto norm = probs.getDefiningOp<tosa::MulOp>();
+    if (!norm || matchPattern(norm.getInput1(), m_Constant()) ||
+        matchPattern(norm.getInput2(), m_Constant()))
+      return rewriter.notifyMatchFailure(op, "lhs is not a computed product");
+
+    Type element = getElementTypeOrSelf(op.getType());
+    if (!llvm::all_of(
+            TypeRange{op.getA().getType(), op.getB().getType(), op.getType()},
+            [&](Type t) {
+              return isFlyTensorType(t) && getElementTypeOrSelf(t) == element;
+            }))
+      return reject(rewriter, op, log,
+                    "operands and result must be static tensors of one "
+                    "element type: f32, f16 or bf16");
+    if (!isZeroConstant(op.getAZp()) || !isZeroConstant(op.getBZp()))
+      return reject(rewriter, op, log, "probs * v has non-zero zero points");
+
+    std::string why;
+    FailureOr<Value> logits = matchTosaSoftmax(norm, why);
+    if (failed(logits))
+      return reject(rewriter, op, log, why);
+    ScoreOps ops;
+    FailureOr<tosa::MatMulOp> qk = walkTosaScores(*logits, ops, why);
+    if (failed(qk))
+      return reject(rewriter, op, log, why);
+    if (qk->getType() != op.getA().getType())
+      return reject(rewriter, op, log,
+                    "q * k^T and the probabilities have different shapes");
+    if (!isZeroConstant(qk->getAZp()) || !isZeroConstant(qk->getBZp()))
+      return reject(rewriter, op, log, "q * k^T has non-zero zero points");
+
+    // k as [N, S, D]: the source of a [0, 2, 1] transpose, else transposed.
+    Value q = peelTosaScale(qk->getA(), ops), k = qk->getB();
+    auto t = k.getDefiningOp<tosa::TransposeOp>();
+    bool transposeK = !(t && t.getPerms() == ArrayRef<int32_t>{0, 2, 1});
+    if (!transposeK)
+      k = peelTosaScale(t.getInput1(), ops);
+    auto scoresType = cast<RankedTensorType>(op.getA().getType());
+    if (ops.causal && scoresType.getDimSize(1) != scoresType.getDimSize(2))
+      return reject(rewriter, op, log,
+                    "a causal mask with S != T (fly.attention aligns it "
+                    "bottom-right)");
+    if (!(ops.scale > 0.0))
+      return reject(rewriter, op, log,
+                    llvm::formatv("the scale {0} is not positive", ops.scale));
+
+    replaceWithAttention(rewriter, op, q, k, op.getB(), transposeK,
+                         /*numBatch=*/1, ops, "tosa softmax", log);
     return success();
   }
 
@@ -572,7 +958,8 @@ struct FlyRaiseAttentionPass
     RemarkLog *logOrNull = remarks ? &log : nullptr;
 
     RewritePatternSet patterns(&getContext());
-    patterns.add<RaiseSoftmaxAttention>(&getContext(), logOrNull);
+    patterns.add<RaiseSoftmaxAttention, RaiseTosaSoftmaxAttention>(
+        &getContext(), logOrNull);
     // Only the raise: no folding or region simplification of the rest of
     // the module (the dead softmax chain is still erased).
     GreedyRewriteConfig config;

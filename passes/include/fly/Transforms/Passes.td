@@ -28,12 +28,22 @@ def FlyRaiseLinear : Pass<"fly-raise-linear"> {
     The accumulator must be zero (a `linalg.fill` of 0). A following
     broadcast add `mn,n->mn` of a 1-D constant becomes the `bias` operand.
 
+    TOSA (what TOSA importers emit; MLIR 22 has no `tosa.fully_connected`):
+    `tosa.matmul x[1, M, K], W[1, K, N]` with zero points 0 becomes
+    `fly.linear` on the 3-D `x` (result `[1, M, N]`). `w` is the 2-D view of a
+    `[1, N, K]` weight transposed `[0, 2, 1]`, or an `[N, K]` weight
+    transposed `[1, 0]` and reshaped (nn.Linear), else a `linalg.transpose`
+    of the `[K, N]` view of `W`. A following `tosa.add` of a `[1, .., 1, N]`
+    constant (e.g. an `[N]` bias `tosa.reshape`d) becomes the `bias`
+    operand. Batched matmuls (batch > 1) are not linears.
+
     MLP roles: a `fly.linear` feeding a GELU (tanh form
     `0.5x(1 + tanh(sqrt(2/pi)(x + 0.044715x^3)))` or erf form
-    `0.5x(1 + erf(x/sqrt(2)))`, one elementwise `linalg.generic`) that feeds
-    another `fly.linear` is an MLP: the two linears get `fly.mlp = "up"` /
-    `"down"`, a shared `fly.mlp_id`, and the up one
-    `fly.activation = "gelu_tanh" | "gelu_erf"`.
+    `0.5x(1 + erf(x/sqrt(2)))`, one elementwise `linalg.generic`, or TOSA
+    elementwise ops (`tosa.tanh` / `tosa.erf`, `mul`, `add`, `pow`, ... with
+    splat constants)) that feeds another `fly.linear` is an MLP: the two
+    linears get `fly.mlp = "up"` / `"down"`, a shared `fly.mlp_id`, and the
+    up one `fly.activation = "gelu_tanh" | "gelu_erf"`.
 
     Before:
     ```mlir
@@ -79,15 +89,29 @@ def FlyRaiseAttention : Pass<"fly-raise-attention"> {
     - scale: `mulf` / `divf` by a constant, on the scores or on q (and k)
       beforehand; several factors multiply;
     - causal mask: `select` on `linalg.index` (key j <= query i) with a large
-      negative constant (<= -1e4, or -inf), or adding such a select;
+      negative constant (<= -1e4, or -inf), or adding such a select, or
+      adding a constant `[.., T, S]` tensor (broadcast over the leading dims)
+      that is 0 on and below the diagonal and <= -1e4 above it;
     - softmax over the key dimension: `linalg.softmax`, or decomposed:
       row max (optional), `exp(s - max)`, row sum, then `divf` by the sum or
-      `mulf` by its reciprocal;
+      `mulf` by its reciprocal (a reciprocal tensor or `1 / sum` inline);
     - k given transposed (`linalg.transpose` [0, 2, 1]) or through a
       transposed indexing map.
 
+    TOSA (anchored on `tosa.matmul probs, v`, zero points 0, `[B*H, T, D]`):
+    softmax as `tosa.reduce_max` (axis = last, optional), `tosa.sub`,
+    `tosa.exp`, `tosa.reduce_sum` (axis = last), `tosa.reciprocal` and
+    `tosa.mul` (TOSA has no float division); scale as `tosa.mul` by a splat
+    constant (shift 0) on the scores or on q / k beforehand; causal mask as
+    `tosa.add` of a constant `[1, .., T, S]` (0 on and below the diagonal,
+    <= -1e4 above, checked element by element) or `tosa.select` on a
+    constant lower-triangular condition with a splat <= -1e4; k through
+    `tosa.transpose` [0, 2, 1]; heads merged by `tosa.reshape` from
+    `[B, H, T, D]` (B and H recovered as from `collapse_shape`).
+
     Near misses are left alone: softmax over another axis, a max over another
-    dimension than the sum, a scale that is not a constant. The result is
+    dimension than the sum, a scale that is not a constant, a mask constant
+    that is not exactly triangular. The result is
     `fly.attention` on `[B, H, T, Dh]` (3-D operands are expanded; B and H are
     recovered from the `collapse_shape` that merged them, else B = 1) with
     `causal` and an explicit `scale`, reshaped back to the original result.
