@@ -1,5 +1,4 @@
-//===- Importer.cpp - HF checkpoints to MLIR: dispatch, defaults -*- C++
-//-*-===//
+//===- Importer.cpp - HF checkpoints to MLIR: dispatch ----------*- C++ -*-===//
 
 #include "fly/Models/Importer.h"
 #include "fly/Models/ImportContext.h"

@@ -43,8 +43,8 @@ TEST(StructureSpecTest, KeysAndPositionalArguments) {
             "fly-approximate-attention{kind=local window=128}");
   // Linear structure of the attention projections and an attention
   // approximation can be combined on the same scope.
-  EXPECT_NE(pipelineOf("attn=lowrank:32,attn=performer:64").find(
-                "fly-approximate-attention{kind=performer features=64}"),
+  EXPECT_NE(pipelineOf("attn=lowrank:32,attn=performer:64")
+                .find("fly-approximate-attention{kind=performer features=64}"),
             std::string::npos);
 }
 

@@ -96,8 +96,7 @@ bool fly::compile::structureSpecToPipeline(const std::string &spec,
         if (!info.mainKey || !isInteger(parts[i])) {
           error = "--structure argument '" + parts[i] + "' of " + kind +
                   " is not KEY=VALUE" +
-                  (info.mainKey ? std::string(" or an integer ") +
-                                      info.mainKey
+                  (info.mainKey ? std::string(" or an integer ") + info.mainKey
                                 : "");
           return false;
         }
@@ -145,9 +144,8 @@ bool fly::compile::structureSpecToPipeline(const std::string &spec,
     if ((kind == "butterfly" || kind == "sketch") && !args.count("init"))
       args["init"] = "random";
     static const std::map<std::string, std::string> optionName = {
-        {"nblocks", "nblocks"}, {"rank", "rank"},
-        {"block", "block-size"}, {"init", "init"},
-        {"seed", "seed"},       {"reduction", "reduction"}};
+        {"nblocks", "nblocks"}, {"rank", "rank"}, {"block", "block-size"},
+        {"init", "init"},       {"seed", "seed"}, {"reduction", "reduction"}};
     for (const auto &[k, v] : args)
       add(optionName.at(k), v);
     passes += ",fly-structure-linear{" + options + "}";

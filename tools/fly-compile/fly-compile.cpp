@@ -323,9 +323,8 @@ int run(MLIRContext &ctx) {
                 "(f32 only)");
   std::string structurePipeline;
   std::string error;
-  if (!structure.empty() &&
-      !::fly::compile::structureSpecToPipeline(structure, structurePipeline,
-                                               error))
+  if (!structure.empty() && !::fly::compile::structureSpecToPipeline(
+                                structure, structurePipeline, error))
     return fail(error);
   if (weightsFrom != "file" && weightsFrom != "random")
     return fail("--weights must be 'file' or 'random' (got '" + weightsFrom +

@@ -1,5 +1,4 @@
-//===- FoldWeightTransposes.cpp - Transpose weights at compile time -*- C++
-//-*-===//
+//===- FoldWeightTransposes.cpp - Compile-time transposes -------*- C++ -*-===//
 
 #include "fly/Conversion/Passes.h"
 

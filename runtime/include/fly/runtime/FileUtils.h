@@ -1,5 +1,4 @@
-//===- FileUtils.h - Small file and JSON helpers for the runtime -*- C++
-//-*-===//
+//===- FileUtils.h - File and JSON helpers ----------------------*- C++ -*-===//
 //
 // Shared by the readers (safetensors, .npy, manifest, config.json) and
 // fly-run, none of which may use LLVM's support library.
