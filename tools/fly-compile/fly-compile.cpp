@@ -204,6 +204,11 @@ bool loadModel(MLIRContext &ctx, const std::string &arg, Loaded &out,
     }
     out.modelName = llvm::sys::path::stem(name).str();
     out.model.entry = ""; // the only public function, or --entry
+    if (batch.getNumOccurrences() || seq.getNumOccurrences()) {
+      error = "--batch and --seq do not apply to a .mlir input: its "
+              "function signature fixes the shapes";
+      return false;
+    }
     return true;
   }
   if (models::embeddedConfig(name, config)) {
@@ -241,6 +246,11 @@ bool loadModel(MLIRContext &ctx, const std::string &arg, Loaded &out,
             "' is neither a model directory (config.json + "
             "model.safetensors), a .mlir file, nor an embedded model (" +
             llvm::join(models::embeddedModelNames(), ", ") + ")";
+    return false;
+  }
+  if (config.vit && seq.getNumOccurrences()) {
+    error = "--seq applies to GPT-2 only; a ViT's sequence is fixed by "
+            "image_size / patch_size";
     return false;
   }
   models::ImportOptions options;
