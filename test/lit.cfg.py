@@ -32,3 +32,5 @@ import shutil
 config.substitutions.append(("%oracle_python", shutil.which("python3") or "python3"))
 config.substitutions.append(("%fly_src", config.fly_src_root))
 config.substitutions.append(("%fly_tools", config.fly_tools_dir))
+# The build directory; Fuzz/smoke.test builds its libFuzzer targets under it.
+config.substitutions.append(("%fly_build", config.fly_obj_root))

@@ -4,9 +4,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# clang-14 and libclang-rt-14-dev build the libFuzzer targets (test/Fuzz).
 PACKAGES=(cmake ninja-build g++ python3
   libmlir-22-dev mlir-22-tools llvm-22-dev llvm-22-tools
-  nlohmann-json3-dev libeigen3-dev libgtest-dev libomp-22-dev python3-pip)
+  nlohmann-json3-dev libeigen3-dev libgtest-dev libomp-22-dev python3-pip
+  clang-14 libclang-rt-14-dev)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

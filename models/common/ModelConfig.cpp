@@ -31,6 +31,10 @@ constexpr int64_t kMaxDim = int64_t(1) << 20;
 constexpr int64_t kMaxVocab = int64_t(1) << 24;
 constexpr int64_t kMaxLayers = 1024;
 constexpr int64_t kMaxPositions = int64_t(1) << 20;
+/// n_inner defaults to 4 * n_embd, so an explicit value may be as large as
+/// the default can be; otherwise gpt2ConfigJson, which writes the default out,
+/// would produce a config.json this reader rejects.
+constexpr int64_t kMaxInner = 4 * kMaxDim;
 /// config.json files are a few KiB (ImageNet-21k label maps reach a few MiB);
 /// anything far larger is not a config and is rejected before reading it.
 constexpr long kMaxConfigBytes = 64l << 20;
@@ -179,7 +183,7 @@ bool parseGPT2(FieldReader &r, GPT2Config &c) {
       !r.requiredInt("n_embd", kMaxDim, c.nEmbd) ||
       !r.requiredInt("n_layer", kMaxLayers, c.nLayer) ||
       !r.requiredInt("n_head", kMaxDim, c.nHead) ||
-      !r.optionalInt("n_inner", 4 * c.nEmbd, kMaxDim, c.nInner) ||
+      !r.optionalInt("n_inner", 4 * c.nEmbd, kMaxInner, c.nInner) ||
       !r.optionalActivation("activation_function", "gelu_new",
                             {"gelu_new", "gelu_pytorch_tanh", "gelu"},
                             c.activation) ||

@@ -63,10 +63,38 @@ std::string shapeToString(const std::vector<int64_t> &shape) {
   return s + "]";
 }
 
+/// Appends the compact JSON text of `value` (as dump() writes it) to `out`,
+/// stopping soon after `out` grows beyond `limit` characters. Every nesting
+/// level adds a bracket, so the recursion is at most about `limit` deep: a
+/// plain dump() of a deeply nested hostile value overflows the stack.
+void appendBrief(const Json &value, std::string &out, size_t limit) {
+  if (value.is_array() || value.is_object()) {
+    bool isArray = value.is_array();
+    out += isArray ? '[' : '{';
+    bool first = true;
+    for (auto it = value.begin(); it != value.end(); ++it) {
+      if (out.size() > limit)
+        return;
+      if (!first)
+        out += ',';
+      first = false;
+      if (!isArray) {
+        out += Json(it.key()).dump();
+        out += ':';
+      }
+      appendBrief(it.value(), out, limit);
+    }
+    out += isArray ? ']' : '}';
+    return;
+  }
+  out += value.dump();
+}
+
 /// A short rendering of a JSON value for error messages; hostile headers can
-/// contain huge values, so long dumps are cut.
+/// contain huge or deeply nested values, so long renderings are cut.
 std::string brief(const Json &value) {
-  std::string s = value.dump();
+  std::string s;
+  appendBrief(value, s, 60);
   if (s.size() > 60)
     s = s.substr(0, 57) + "...";
   return s;

@@ -287,6 +287,30 @@ TEST(ModelConfig, WritersRoundTrip) {
   EXPECT_NE(text.find("\"LABEL_6\": 6"), std::string::npos) << text;
 }
 
+// Found by the round-trip check of test/Fuzz/ModelConfigFuzzer (on a
+// hand-made input): n_inner defaults to 4 * n_embd, so for n_embd > 2^18 the
+// default exceeded the limit on an explicit n_inner, and the config.json that
+// gpt2ConfigJson wrote back was rejected.
+TEST(ModelConfig, LargeDefaultNInnerRoundTrips) {
+  ModelConfig config;
+  std::string error;
+  ASSERT_TRUE(parseModelConfig(
+      R"({"model_type": "gpt2", "vocab_size": 10, "n_positions": 8,
+          "n_embd": 1048576, "n_layer": 1, "n_head": 1})",
+      "cfg.json", config, error))
+      << error;
+  ASSERT_TRUE(config.gpt2.has_value());
+  EXPECT_EQ(config.gpt2->nInner, 4 * 1048576);
+  ModelConfig again;
+  ASSERT_TRUE(parseModelConfig(gpt2ConfigJson(*config.gpt2), "g", again, error))
+      << error;
+  ASSERT_TRUE(again.gpt2.has_value());
+  EXPECT_EQ(again.gpt2->nInner, config.gpt2->nInner);
+  // The explicit limit is the largest default, 4 * 2^20.
+  expectError(withGPT2(R"("n_inner": 4194305)"),
+              "n_inner is too large: 4194305 (at most 4194304)");
+}
+
 TEST(ModelConfig, LoadFromFileAndDirectory) {
   std::string dir = tempDir();
   std::string file = dir + "/config.json";

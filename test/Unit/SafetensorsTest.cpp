@@ -323,6 +323,27 @@ TEST(SafetensorsMalformed, Shape) {
                   4, "dimension 0 is 18446744073709551615");
 }
 
+// Found with test/Fuzz/SafetensorsFuzzer (on a hand-made input: random
+// mutation at its default input sizes does not nest this deep): the error
+// message for a malformed entry used to dump() the offending value, which
+// recurses once per nesting level and overflowed the stack.
+TEST(SafetensorsMalformed, DeeplyNestedValue) {
+  const size_t depth = 1000000;
+  std::string nested = std::string(depth, '[') + std::string(depth, ']');
+  expectOpenError("{\"w\": " + nested + "}", 0,
+                  "tensor \"w\": entry must be an object, got [[[[");
+  expectOpenError("{\"w\":{\"dtype\":\"F32\",\"shape\":" + nested + "}}", 0,
+                  "\"shape\" must be an array of non-negative integers, "
+                  "but dimension 0 is [[[[");
+  expectOpenError("{\"__metadata__\":{\"k\":" + nested + "}}", 0,
+                  "\"__metadata__\" entry \"k\" must be a string, got [[[[");
+  // Short values still read as dump() writes them.
+  expectOpenError("{\"w\": [[1, 2], {\"a\": \"b\"}]}", 0,
+                  "got [[1,2],{\"a\":\"b\"}]");
+  expectOpenError("{\"w\": [\"" + std::string(100, 'a') + "\"]}", 0,
+                  "got [\"" + std::string(55, 'a') + "...");
+}
+
 TEST(SafetensorsMalformed, DataOffsets) {
   const char *kPrefix = "{\"w\":{\"dtype\":\"F32\",\"shape\":[1]";
   auto header = [&](const std::string &rest) { return kPrefix + rest + "}}"; };
