@@ -52,7 +52,7 @@ Value lowerMonarch(LinalgBuilder &lb, MonarchMatmulOp, Value x, ValueRange w) {
   // h[b, rr*l + ll] = g[b, rr, ll]; stage 2 runs per ll.
   Value g = lb.reshape(lb.transpose(h, {1, 0, 2}), {rows, r, l});
   Value y = lb.batchMatmul(lb.transpose(g, {2, 0, 1}),
-                           lb.transpose(w2, {0, 2, 1})); // [l, M, s]
+                           lb.transpose(w2, {0, 2, 1}));        // [l, M, s]
   return lb.reshape(lb.transpose(y, {1, 2, 0}), {rows, s * l}); // y[b, ss*l+ll]
 }
 
