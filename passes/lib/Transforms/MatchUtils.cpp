@@ -183,3 +183,12 @@ LogicalResult mlir::fly::detail::reject(PatternRewriter &rewriter,
     log->rejected(op, why);
   return rewriter.notifyMatchFailure(op, why);
 }
+
+LogicalResult mlir::fly::detail::applyRaisePatterns(
+    Operation *root, RewritePatternSet &&patterns, RemarkLog *log) {
+  GreedyRewriteConfig config;
+  config.enableFolding(false).enableConstantCSE(false);
+  config.setRegionSimplificationLevel(GreedySimplifyRegionLevel::Disabled);
+  config.setListener(log);
+  return applyPatternsGreedily(root, std::move(patterns), config);
+}

@@ -11,6 +11,7 @@
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 #include <optional>
 #include <string>
@@ -111,6 +112,12 @@ private:
 /// the reason for remarks (when `log` is set).
 LogicalResult reject(PatternRewriter &rewriter, Operation *op, RemarkLog *log,
                      const Twine &why);
+
+/// Applies raise patterns and nothing else: no folding, constant CSE or
+/// region simplification of the rest of the module (dead ops the raise
+/// leaves are still erased). `log` (may be null) records rejections.
+LogicalResult applyRaisePatterns(Operation *root, RewritePatternSet &&patterns,
+                                 RemarkLog *log);
 
 } // namespace mlir::fly::detail
 

@@ -960,13 +960,7 @@ struct FlyRaiseAttentionPass
     RewritePatternSet patterns(&getContext());
     patterns.add<RaiseSoftmaxAttention, RaiseTosaSoftmaxAttention>(
         &getContext(), logOrNull);
-    // Only the raise: no folding or region simplification of the rest of
-    // the module (the dead softmax chain is still erased).
-    GreedyRewriteConfig config;
-    config.enableFolding(false).enableConstantCSE(false);
-    config.setRegionSimplificationLevel(GreedySimplifyRegionLevel::Disabled);
-    config.setListener(logOrNull);
-    if (failed(applyPatternsGreedily(root, std::move(patterns), config)))
+    if (failed(applyRaisePatterns(root, std::move(patterns), logOrNull)))
       return signalPassFailure();
     if (logOrNull)
       log.emit(root, describeAttention);

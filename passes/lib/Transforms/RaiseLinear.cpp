@@ -624,13 +624,7 @@ struct FlyRaiseLinearPass
     patterns.add<RaiseContractionToLinear, FoldBiasIntoLinear,
                  RaiseTosaMatmulToLinear, FoldTosaBiasIntoLinear>(
         &getContext(), requireConstantWeight, logOrNull);
-    // Only the raise: no folding or region simplification of the rest of
-    // the module (dead ops left by the raise are still erased).
-    GreedyRewriteConfig config;
-    config.enableFolding(false).enableConstantCSE(false);
-    config.setRegionSimplificationLevel(GreedySimplifyRegionLevel::Disabled);
-    config.setListener(logOrNull);
-    if (failed(applyPatternsGreedily(root, std::move(patterns), config)))
+    if (failed(applyRaisePatterns(root, std::move(patterns), logOrNull)))
       return signalPassFailure();
 
     if (markMlp)
