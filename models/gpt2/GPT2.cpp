@@ -33,39 +33,77 @@ bool buildGPT2(ModuleOp module, const GPT2Config &c, WeightSource &weights,
             std::to_string(c.nPositions) + ")";
     return false;
   }
+  if (opts.part != "full" && opts.part != "body" && opts.part != "mlp") {
+    error = "unknown model part '" + opts.part + "' (full, body or mlp)";
+    return false;
+  }
   int64_t d = c.nEmbd, rows = batch * seq, vocab = c.vocabSize;
   MLIRContext *ctx = module.getContext();
   OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
   Location loc = module.getLoc();
+  bool full = opts.part == "full";
   auto idsType = RankedTensorType::get({batch, seq}, b.getI64Type());
+  auto hiddenType = RankedTensorType::get({batch, seq, d}, b.getF32Type());
   auto logitsType = RankedTensorType::get({batch, seq, vocab}, b.getF32Type());
   auto func = func::FuncOp::create(
-      b, loc, "forward", FunctionType::get(ctx, {idsType}, {logitsType}));
+      b, loc, "forward",
+      full ? FunctionType::get(ctx, {idsType}, {logitsType})
+           : FunctionType::get(ctx, {hiddenType}, {hiddenType}));
   Block *body = func.addEntryBlock();
   b.setInsertionPointToStart(body);
   ImportContext ic(b, loc, weights);
   LayerBuilder &L = ic.layers;
+  model.entry = "forward";
+  model.seqLen = seq;
 
-  // Embeddings: wte gathered by token id, plus wpe rows 0..T-1.
-  Value wte = ic.weight("transformer.wte.weight", {vocab, d});
-  Value wpe = ic.weight("transformer.wpe.weight", {c.nPositions, d});
-  Value ids = body->getArgument(0);
-  Value tok = L.generic(
-      "bt->btd", {ids}, L.empty({batch, seq, d}),
-      [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
-        Value row = arith::IndexCastOp::create(nb, l, nb.getIndexType(), a[0]);
-        Value col = L.loopIndex(nb, l, 2);
-        return tensor::ExtractOp::create(nb, l, wte, ValueRange{row, col});
-      });
-  Value pos = tensor::ExtractSliceOp::create(
-      b, loc, RankedTensorType::get({seq, d}, b.getF32Type()), wpe,
-      ValueRange{}, ValueRange{}, ValueRange{}, b.getDenseI64ArrayAttr({0, 0}),
-      b.getDenseI64ArrayAttr({seq, d}), b.getDenseI64ArrayAttr({1, 1}));
-  Value h3 = L.generic("btd,td->btd", {tok, pos}, L.empty({batch, seq, d}),
-                       [](OpBuilder &nb, Location l, ValueRange a) -> Value {
-                         return arith::AddFOp::create(nb, l, a[0], a[1]);
-                       });
-  Value h = L.reshape(h3, {rows, d});
+  auto mlp = [&](const std::string &p, Value x) {
+    Value fc = L.conv1d(x, ic.weight(p + "mlp.c_fc.weight", {d, c.nInner}),
+                        ic.weight(p + "mlp.c_fc.bias", {c.nInner}));
+    Value act = c.activation == "gelu" ? L.geluErf(fc) : L.geluTanh(fc);
+    return L.conv1d(act, ic.weight(p + "mlp.c_proj.weight", {c.nInner, d}),
+                    ic.weight(p + "mlp.c_proj.bias", {d}));
+  };
+  if (opts.part == "mlp") {
+    Value x = L.reshape(body->getArgument(0), {rows, d});
+    Value y = mlp("transformer.h.0.", x);
+    func::ReturnOp::create(b, loc, L.reshape(y, {batch, seq, d}));
+    if (ic.failed()) {
+      error = ic.errorMessage();
+      return false;
+    }
+    model.inputs = {{"hidden_states", "f32", {batch, seq, d}}};
+    model.outputs = {{"mlp_out", "f32", {batch, seq, d}}};
+    return true;
+  }
+
+  Value h;
+  Value wte;
+  if (full) {
+    // Embeddings: wte gathered by token id, plus wpe rows 0..T-1.
+    wte = ic.weight("transformer.wte.weight", {vocab, d});
+    Value wpe = ic.weight("transformer.wpe.weight", {c.nPositions, d});
+    Value ids = body->getArgument(0);
+    Value tok = L.generic(
+        "bt->btd", {ids}, L.empty({batch, seq, d}),
+        [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+          Value row =
+              arith::IndexCastOp::create(nb, l, nb.getIndexType(), a[0]);
+          Value col = L.loopIndex(nb, l, 2);
+          return tensor::ExtractOp::create(nb, l, wte, ValueRange{row, col});
+        });
+    Value pos = tensor::ExtractSliceOp::create(
+        b, loc, RankedTensorType::get({seq, d}, b.getF32Type()), wpe,
+        ValueRange{}, ValueRange{}, ValueRange{},
+        b.getDenseI64ArrayAttr({0, 0}), b.getDenseI64ArrayAttr({seq, d}),
+        b.getDenseI64ArrayAttr({1, 1}));
+    Value h3 = L.generic("btd,td->btd", {tok, pos}, L.empty({batch, seq, d}),
+                         [](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                           return arith::AddFOp::create(nb, l, a[0], a[1]);
+                         });
+    h = L.reshape(h3, {rows, d});
+  } else {
+    h = L.reshape(body->getArgument(0), {rows, d});
+  }
 
   for (int64_t i = 0; i < c.nLayer; ++i) {
     std::string p = "transformer.h." + std::to_string(i) + ".";
@@ -87,17 +125,21 @@ bool buildGPT2(ModuleOp module, const GPT2Config &c, WeightSource &weights,
     h = L.add(h, proj);
     Value m = L.layerNorm(h, ic.weight(p + "ln_2.weight", {d}),
                           ic.weight(p + "ln_2.bias", {d}), c.layerNormEpsilon);
-    Value fc = L.conv1d(m, ic.weight(p + "mlp.c_fc.weight", {d, c.nInner}),
-                        ic.weight(p + "mlp.c_fc.bias", {c.nInner}));
-    Value act = c.activation == "gelu" ? L.geluErf(fc) : L.geluTanh(fc);
-    Value down =
-        L.conv1d(act, ic.weight(p + "mlp.c_proj.weight", {c.nInner, d}),
-                 ic.weight(p + "mlp.c_proj.bias", {d}));
-    h = L.add(h, down);
+    h = L.add(h, mlp(p, m));
   }
   Value f =
       L.layerNorm(h, ic.weight("transformer.ln_f.weight", {d}),
                   ic.weight("transformer.ln_f.bias", {d}), c.layerNormEpsilon);
+  if (!full) {
+    func::ReturnOp::create(b, loc, L.reshape(f, {batch, seq, d}));
+    if (ic.failed()) {
+      error = ic.errorMessage();
+      return false;
+    }
+    model.inputs = {{"hidden_states", "f32", {batch, seq, d}}};
+    model.outputs = {{"hidden_out", "f32", {batch, seq, d}}};
+    return true;
+  }
   // Tied LM head: logits = f * wte^T.
   Value logits = L.matmul(f, L.transpose(wte, {1, 0}));
   func::ReturnOp::create(b, loc, L.reshape(logits, {batch, seq, vocab}));
@@ -105,8 +147,6 @@ bool buildGPT2(ModuleOp module, const GPT2Config &c, WeightSource &weights,
     error = ic.errorMessage();
     return false;
   }
-  model.entry = "forward";
-  model.seqLen = seq;
   model.inputs = {{"input_ids", "i64", {batch, seq}}};
   model.outputs = {{"logits", "f32", {batch, seq, vocab}}};
   return true;

@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "fly/runtime/Artifact.h"
+#include "fly/runtime/CudaDevice.h"
 #include "fly/runtime/FileUtils.h"
 
 #include <nlohmann/json.hpp>
@@ -419,6 +420,9 @@ bool parseManifest(const std::string &jsonText, Manifest &out,
     return false;
   if (m.library.empty())
     return reader.fail("library", "must not be empty");
+  if (m.target != "cpu" && m.target != "cuda")
+    return reader.fail("target",
+                       "must be \"cpu\" or \"cuda\", not \"" + m.target + "\"");
   if (m.entry.empty())
     return reader.fail("entry", "must not be empty");
   if (m.weightsFile.empty())
@@ -537,6 +541,15 @@ std::unique_ptr<Artifact> Artifact::load(const std::string &dir,
     return nullptr;
   }
 
+  if (manifest.target == "cuda") {
+    std::string why;
+    if (!cuda::initialize(why)) {
+      error = dir + " was compiled for CUDA: " + why;
+      return nullptr;
+    }
+    artifact->device = true;
+  }
+
   std::vector<void *> &buffers = artifact->buffers;
   buffers.assign(manifest.numBuffers(), nullptr);
   size_t weightBase = manifest.inputs.size();
@@ -584,6 +597,9 @@ std::unique_ptr<Artifact> Artifact::load(const std::string &dir,
     }
   }
 
+  if (artifact->device && !artifact->uploadToDevice(error))
+    return nullptr;
+
   // A bare file name would make dlopen search the library path instead of
   // the artifact directory.
   std::string libraryPath = joinPath(dir, manifest.library);
@@ -619,15 +635,50 @@ std::unique_ptr<Artifact> Artifact::load(const std::string &dir,
   return artifact;
 }
 
+bool Artifact::uploadToDevice(std::string &error) {
+  const Manifest &m = manifestData;
+  size_t weightBase = m.inputs.size();
+  size_t outputBase = weightBase + m.weights.size();
+  deviceBuffers.assign(m.numBuffers(), nullptr);
+  auto specOf = [&](size_t i) -> const TensorSpec & {
+    if (i < weightBase)
+      return m.inputs[i];
+    if (i < outputBase)
+      return m.weights[i - weightBase];
+    return m.outputs[i - outputBase];
+  };
+  for (size_t i = 0; i < deviceBuffers.size(); ++i) {
+    const TensorSpec &spec = specOf(i);
+    deviceBuffers[i] = cuda::allocate(spec.byteSize(), error);
+    if (!deviceBuffers[i]) {
+      error = "device buffer for '" + spec.name + "': " + error;
+      return false;
+    }
+    if (i >= weightBase && i < outputBase &&
+        !cuda::copyToDevice(deviceBuffers[i], buffers[i], spec.byteSize(),
+                            error)) {
+      error = "uploading weight '" + spec.name + "': " + error;
+      return false;
+    }
+  }
+  // The device holds the weights now; the compiled code sees only device
+  // pointers.
+  randomWeights.clear();
+  buffers = deviceBuffers;
+  return true;
+}
+
 Artifact::~Artifact() {
   // The library is deliberately never dlclose'd: unloading it could also
   // unload the OpenMP runtime it pulled in while that runtime's worker
   // threads are still alive, which crashes at exit. The process owns one
   // handle per load, which is harmless.
+  for (void *ptr : deviceBuffers)
+    cuda::release(ptr);
 }
 
-void Artifact::run(const std::vector<void *> &inputs,
-                   const std::vector<void *> &outputs) {
+bool Artifact::run(const std::vector<void *> &inputs,
+                   const std::vector<void *> &outputs, std::string &error) {
   const Manifest &m = manifestData;
   if (inputs.size() != m.inputs.size() || outputs.size() != m.outputs.size()) {
     std::fprintf(stderr,
@@ -637,10 +688,49 @@ void Artifact::run(const std::vector<void *> &inputs,
                  m.outputs.size());
     std::abort();
   }
-  std::copy(inputs.begin(), inputs.end(), buffers.begin());
-  std::copy(outputs.begin(), outputs.end(),
-            buffers.begin() + m.inputs.size() + m.weights.size());
+  hostInputs = inputs;
+  hostOutputs = outputs;
+  if (!device) {
+    std::copy(inputs.begin(), inputs.end(), buffers.begin());
+    std::copy(outputs.begin(), outputs.end(),
+              buffers.begin() + m.inputs.size() + m.weights.size());
+    return rerun(error);
+  }
+  for (size_t i = 0; i < m.inputs.size(); ++i)
+    if (!cuda::copyToDevice(buffers[i], inputs[i], m.inputs[i].byteSize(),
+                            error))
+      return false;
+  size_t outputBase = m.inputs.size() + m.weights.size();
+  // All-ones bytes are NaN: an element the kernels never write shows up.
+  for (size_t i = 0; i < m.outputs.size(); ++i)
+    if (!cuda::fill(buffers[outputBase + i], 0xff, m.outputs[i].byteSize(),
+                    error))
+      return false;
+  return rerun(error) && fetchOutputs(error);
+}
+
+bool Artifact::rerun(std::string &error) {
   entry(buffers.data());
+  if (!device)
+    return true;
+  // The compiled code synchronises at its end; this also catches a fault of
+  // its last kernel and any error an mgpu* call recorded.
+  if (!cuda::synchronize(error))
+    return false;
+  error = cuda::takeError();
+  return error.empty();
+}
+
+bool Artifact::fetchOutputs(std::string &error) {
+  if (!device)
+    return true;
+  const Manifest &m = manifestData;
+  size_t outputBase = m.inputs.size() + m.weights.size();
+  for (size_t i = 0; i < m.outputs.size() && i < hostOutputs.size(); ++i)
+    if (!cuda::copyToHost(hostOutputs[i], buffers[outputBase + i],
+                          m.outputs[i].byteSize(), error))
+      return false;
+  return true;
 }
 
 } // namespace fly::runtime

@@ -528,7 +528,8 @@ TEST_F(ArtifactTest, LoadsWeightsFromFileAndRuns) {
   ASSERT_NE(artifact, nullptr) << error;
   EXPECT_EQ(artifact->manifest().model, "fake");
   std::vector<float> x = {1, 2, 3, 4}, out(4, NAN);
-  artifact->run({x.data()}, {out.data()});
+  std::string runError;
+  ASSERT_TRUE(artifact->run({x.data()}, {out.data()}, runError)) << runError;
   EXPECT_EQ(out, (std::vector<float>{11, 22, 33, 44}));
 }
 
@@ -549,7 +550,8 @@ TEST_F(ArtifactTest, RandomWeightsAreSeeded) {
   EXPECT_EQ(std::memcmp(a->weightData(0), b->weightData(0), 16), 0);
   EXPECT_NE(std::memcmp(a->weightData(0), c->weightData(0), 16), 0);
   std::vector<float> x = {0, 0, 0, 0}, out(4, NAN);
-  a->run({x.data()}, {out.data()});
+  std::string runError;
+  ASSERT_TRUE(a->run({x.data()}, {out.data()}, runError)) << runError;
   for (int i = 0; i < 4; ++i) {
     EXPECT_EQ(out[i], static_cast<const float *>(a->weightData(0))[i]);
     EXPECT_GE(std::fabs(out[i]), 0.02f);

@@ -23,6 +23,7 @@
 #include "fly/Transforms/Passes.h"
 #include "fly/runtime/Safetensors.h"
 
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/IR/AsmState.h"
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
@@ -31,6 +32,7 @@
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Support/FileUtilities.h"
 #include "mlir/Target/LLVMIR/Dialect/All.h"
+#include "mlir/Transforms/Passes.h"
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/CommandLine.h"
@@ -56,15 +58,32 @@ static cl::opt<std::string>
              cl::desc("[MODEL_DIR | file.mlir | tiny-gpt2 | tiny-vit] "
                       "(default: tiny-gpt2)"),
              cl::init(""), cl::cat(category));
-static cl::opt<std::string> target("target",
-                                   cl::desc("Code generation target: cpu"),
-                                   cl::init("cpu"), cl::cat(category));
+static cl::opt<std::string>
+    target("target",
+           cl::desc("Code generation target: cpu (this machine's CPU, "
+                    "OpenMP) or cuda (NVIDIA Hopper GPUs; the GPU binary is "
+                    "embedded in model.so)"),
+           cl::init("cpu"), cl::cat(category));
+static cl::opt<std::string>
+    chip("chip",
+         cl::desc("CUDA target GPU: sm_90 or sm_90a (both compile for "
+                  "sm_90a: wgmma and TMA need the 'a' variant, which runs on "
+                  "H100/H200)"),
+         cl::init("sm_90"), cl::cat(category));
 static cl::opt<int64_t> batch("batch", cl::desc("Batch size (default 1)"),
                               cl::init(1), cl::cat(category));
 static cl::opt<int64_t>
     seq("seq",
         cl::desc("GPT-2 sequence length (default min(128, n_positions))"),
         cl::init(0), cl::cat(category));
+static cl::opt<std::string>
+    part("part",
+         cl::desc("GPT-2: 'full' (input_ids -> logits, default), 'body' "
+                  "(hidden states -> blocks + final LayerNorm) or 'mlp' "
+                  "(block 0's MLP alone); body and mlp take [batch, seq, d] "
+                  "floats, like torch_peer_bench.py's gpt2-body and "
+                  "mlp-layer"),
+         cl::init("full"), cl::cat(category));
 static cl::opt<std::string> output("o",
                                    cl::desc("Output artifact directory "
                                             "(default <model>.fly)"),
@@ -74,10 +93,14 @@ static cl::opt<std::string>
     emit("emit",
          cl::desc("Stop early: 'mlir' (imported IR, weights as "
                   "dense_resource), 'lowered' (LLVM dialect), 'llvm' "
-                  "(LLVM IR); default 'artifact'"),
+                  "(LLVM IR), 'ptx' (cuda: the kernels' PTX); default "
+                  "'artifact'"),
          cl::init("artifact"), cl::cat(category));
-static cl::opt<std::string> dtype("dtype", cl::desc("Compute type: f32 (CPU)"),
-                                  cl::init("f32"), cl::cat(category));
+static cl::opt<std::string>
+    dtype("dtype",
+          cl::desc("Storage type of weights and activations: f32 (cpu, "
+                   "cuda), f16 or bf16 (cuda; accumulation stays f32)"),
+          cl::init("f32"), cl::cat(category));
 static cl::opt<std::string>
     structure("structure",
               cl::desc("Structured replacements, e.g. "
@@ -204,8 +227,9 @@ bool loadModel(MLIRContext &ctx, const std::string &arg, Loaded &out,
     }
     out.modelName = llvm::sys::path::stem(name).str();
     out.model.entry = ""; // the only public function, or --entry
-    if (batch.getNumOccurrences() || seq.getNumOccurrences()) {
-      error = "--batch and --seq do not apply to a .mlir input: its "
+    if (batch.getNumOccurrences() || seq.getNumOccurrences() ||
+        part.getNumOccurrences()) {
+      error = "--batch, --seq and --part do not apply to a .mlir input: its "
               "function signature fixes the shapes";
       return false;
     }
@@ -248,6 +272,10 @@ bool loadModel(MLIRContext &ctx, const std::string &arg, Loaded &out,
             llvm::join(models::embeddedModelNames(), ", ") + ")";
     return false;
   }
+  if (config.vit && part != "full") {
+    error = "--part applies to GPT-2 only";
+    return false;
+  }
   if (config.vit && seq.getNumOccurrences()) {
     error = "--seq applies to GPT-2 only; a ViT's sequence is fixed by "
             "image_size / patch_size";
@@ -256,6 +284,7 @@ bool loadModel(MLIRContext &ctx, const std::string &arg, Loaded &out,
   models::ImportOptions options;
   options.batch = batch;
   options.seq = seq;
+  options.part = part;
   out.model = models::importModel(&ctx, config, *weights, options, error);
   if (!out.model.module) {
     error = name + ": " + error;
@@ -324,13 +353,22 @@ bool writeText(const std::string &path, const std::string &text,
 }
 
 int run(MLIRContext &ctx) {
-  if (target != "cpu")
-    return fail("--target " + target +
-                " is not supported yet (this build compiles for: cpu)");
-  if (dtype != "f32")
+  if (target != "cpu" && target != "cuda")
+    return fail("--target must be 'cpu' or 'cuda' (got '" + target + "')");
+  bool cuda = target == "cuda";
+  if (cuda && chip != "sm_90" && chip != "sm_90a")
+    return fail("--chip " + chip +
+                " is not supported: fly's CUDA kernels use Hopper "
+                "instructions (wgmma, TMA); use sm_90 or sm_90a");
+  if (!cuda && chip.getNumOccurrences())
+    return fail("--chip applies to --target cuda only");
+  if (dtype != "f32" && dtype != "f16" && dtype != "bf16")
+    return fail("--dtype must be f32, f16 or bf16 (got '" + dtype + "')");
+  if (!cuda && dtype != "f32")
     return fail("--dtype " + dtype +
-                " is not supported on the CPU target "
-                "(f32 only)");
+                " is not supported on the CPU target (f32 only)");
+  if (cuda && (pipeline.getNumOccurrences() || threads.getNumOccurrences()))
+    return fail("--pipeline and --num-threads are CPU options");
   std::string structurePipeline;
   std::string error;
   if (!structure.empty() && !::fly::compile::structureSpecToPipeline(
@@ -347,9 +385,12 @@ int run(MLIRContext &ctx) {
   if (batch < 1 || seq < 0)
     return fail("--batch must be >= 1 and --seq >= 0");
   if (emit != "artifact" && emit != "mlir" && emit != "lowered" &&
-      emit != "llvm")
-    return fail("--emit must be one of artifact, mlir, lowered, llvm (got '" +
+      emit != "llvm" && emit != "ptx")
+    return fail("--emit must be one of artifact, mlir, lowered, llvm, ptx "
+                "(got '" +
                 emit + "')");
+  if (emit == "ptx" && !cuda)
+    return fail("--emit ptx needs --target cuda");
 
   bool toArtifact = emit == "artifact";
   Progress progress((toArtifact ? 5 : 3) + (structure.empty() ? 0 : 1));
@@ -394,17 +435,41 @@ int run(MLIRContext &ctx) {
     PassManager prep(&ctx);
     prep.addPass(mlir::fly::createConvertFlyToLinalg());
     prep.addPass(mlir::fly::createFlyFoldWeightTransposes());
+    if (cuda && dtype != "f32") {
+      // Before the weights leave the IR, so that they are stored (and
+      // uploaded) in the storage type.
+      mlir::fly::FlyConvertFloatStorageOptions storage;
+      storage.storageType = dtype;
+      prep.addPass(createCanonicalizerPass());
+      prep.addNestedPass<func::FuncOp>(
+          mlir::fly::createFlyConvertFloatStorage(storage));
+    }
     if (failed(prep.run(module)))
       return progress.finish(), fail("weight layout folding failed");
   }
+  // The storage conversion changes float inputs and outputs.
+  for (auto [desc, type] :
+       llvm::zip(loaded.model.inputs, entry.getArgumentTypes()))
+    desc.dtype = dtypeOf(cast<RankedTensorType>(type).getElementType());
+  for (auto [desc, type] :
+       llvm::zip(loaded.model.outputs, entry.getResultTypes()))
+    desc.dtype = dtypeOf(cast<RankedTensorType>(type).getElementType());
   std::vector<mlir::fly::ExternalWeight> weights;
   if (failed(mlir::fly::externalizeWeights(entry, weights)))
     return progress.finish(), fail("could not externalize the weights");
   mlir::fly::addDestinationPassingEntry(module, entry, "fly_main");
 
-  progress.start("lower to LLVM (" + pipeline + " CPU pipeline)");
+  progress.start(cuda ? "lower to NVVM + host LLVM (" + std::string(chip) +
+                            ", " + std::string(dtype) + ")"
+                      : "lower to LLVM (" + pipeline + " CPU pipeline)");
   PassManager pm(&ctx);
-  if (pipeline == "fast") {
+  if (cuda) {
+    mlir::fly::GpuPipelineOptions options;
+    options.chip = "sm_90a";
+    options.barePtrCallingConvention = true;
+    options.format = emit == "ptx" ? "isa" : "fatbin";
+    mlir::fly::buildFlyGpuPipeline(pm, options);
+  } else if (pipeline == "fast") {
     mlir::fly::CpuPipelineOptions options;
     options.barePtrCallingConvention = true;
     options.numThreads = threads;
@@ -417,6 +482,17 @@ int run(MLIRContext &ctx) {
   if (failed(pm.run(module)) ||
       failed(mlir::fly::addPackedEntry(module, "fly_main", "fly_entry")))
     return progress.finish(), fail("lowering failed");
+  if (emit == "ptx") {
+    progress.finish();
+    std::string text;
+    module.walk([&](gpu::BinaryOp binary) {
+      for (Attribute attr : binary.getObjects())
+        text += "// gpu.binary @" + binary.getName().str() + "\n" +
+                cast<gpu::ObjectAttr>(attr).getObject().getValue().str();
+    });
+    return output.empty() ? (llvm::outs() << text, 0)
+                          : (writeText(output, text, error) ? 0 : fail(error));
+  }
   if (emit == "lowered") {
     progress.finish();
     module.print(llvm::outs());
@@ -430,7 +506,8 @@ int run(MLIRContext &ctx) {
     return ok ? 0 : fail(error);
   }
 
-  progress.start("code generation (host CPU, O3)");
+  progress.start(cuda ? "code generation (host code O3, GPU binary embedded)"
+                      : "code generation (host CPU, O3)");
   if (std::error_code ec = llvm::sys::fs::create_directories(outDir))
     return progress.finish(), fail(outDir + ": " + ec.message());
   auto path = [&](const char *file) {
@@ -442,12 +519,17 @@ int run(MLIRContext &ctx) {
   if (!::fly::compile::emitHostCode(module, "", object, error) ||
       !::fly::compile::linkSharedLibrary(
           object, path("model.so"),
-          pipeline == "fast"
-              // LLVM 22's OpenMP runtime, found at run time through rpath.
-              ? std::vector<std::string>{"-L" FLY_OPENMP_LIB_DIR,
-                                         "-Wl,-rpath," FLY_OPENMP_LIB_DIR,
-                                         "-lomp", "-lm"}
-              : std::vector<std::string>{"-lm"},
+          cuda
+              // The mgpu* functions come from the fly runtime that loads
+              // the model (fly-run exports them).
+              ? std::vector<std::string>{}
+              : pipeline == "fast"
+                    // LLVM 22's OpenMP runtime, found at run time through
+                    // rpath.
+                    ? std::vector<std::string>{"-L" FLY_OPENMP_LIB_DIR,
+                                               "-Wl,-rpath," FLY_OPENMP_LIB_DIR,
+                                               "-lomp", "-lm"}
+                    : std::vector<std::string>{"-lm"},
           error))
     return progress.finish(), fail(error);
   llvm::sys::fs::remove(object);
@@ -477,26 +559,27 @@ int run(MLIRContext &ctx) {
                                   loaded.config["model_type"].is_string()
                               ? loaded.config["model_type"].get<std::string>()
                               : loaded.modelName;
-  nlohmann::json manifest = {{"format", "fly-artifact"},
-                             {"version", 1},
-                             {"model", modelType},
-                             {"target", std::string(target)},
-                             {"library", "model.so"},
-                             {"entry", "fly_entry"},
-                             {"weights_file", "weights.safetensors"},
-                             {"options",
-                              {{"batch", int64_t(batch)},
-                               {"seq", loaded.model.seqLen},
-                               {"dtype", std::string(dtype)},
-                               {"structure", std::string(structure)},
-                               {"pipeline", std::string(pipeline)},
-                               {"threads", int64_t(threads)}}},
-                             {"config", loaded.config.is_discarded()
-                                            ? nlohmann::json::object()
-                                            : loaded.config},
-                             {"inputs", inputs},
-                             {"weights", weightList},
-                             {"outputs", outputs}};
+  nlohmann::json manifest = {
+      {"format", "fly-artifact"},
+      {"version", 1},
+      {"model", modelType},
+      {"target", std::string(target)},
+      {"library", "model.so"},
+      {"entry", "fly_entry"},
+      {"weights_file", "weights.safetensors"},
+      {"options",
+       {{"batch", int64_t(batch)},
+        {"seq", loaded.model.seqLen},
+        {"dtype", std::string(dtype)},
+        {"structure", std::string(structure)},
+        {"pipeline", cuda ? std::string("cuda") : std::string(pipeline)},
+        {"chip", cuda ? std::string("sm_90a") : std::string("")},
+        {"threads", int64_t(threads)}}},
+      {"config",
+       loaded.config.is_discarded() ? nlohmann::json::object() : loaded.config},
+      {"inputs", inputs},
+      {"weights", weightList},
+      {"outputs", outputs}};
   if (!writeText(path("manifest.json"), manifest.dump(2) + "\n", error))
     return progress.finish(), fail(error);
   progress.finish();
@@ -520,6 +603,7 @@ int main(int argc, char **argv) {
   registerAllDialects(registry);
   registerAllExtensions(registry);
   registerAllToLLVMIRTranslations(registry);
+  registerAllGPUToLLVMIRTranslations(registry);
   registry.insert<mlir::fly::FlyDialect>();
   MLIRContext ctx(registry);
   ctx.loadAllAvailableDialects();

@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "fly/runtime/Artifact.h"
+#include "fly/runtime/CudaDevice.h"
 #include "fly/runtime/FileUtils.h"
 #include "fly/runtime/Npy.h"
 #include "fly/runtime/Timing.h"
@@ -35,7 +36,9 @@ constexpr const char *kUsage = R"(USAGE: fly-run ARTIFACT_DIR [options]
 
 Loads a compiled fly artifact (a directory with manifest.json, the model
 library and its weights), runs it WARMUP times untimed and ITERS times timed,
-and prints the timing and a summary of each output.
+and prints the timing and a summary of each output. CUDA artifacts keep
+weights, inputs and outputs on the GPU: timed calls include every kernel and
+the final stream synchronisation, not the host<->device copies.
 
 OPTIONS:
   --input FILE|random   Source of one model input; give it once per input, in
@@ -59,6 +62,10 @@ OPTIONS:
                         header first when FILE is new.
   --output FILE.npy     Write the first output as .npy (f16/bf16 converted to
                         f32) for conformance checks.
+  --profile FILE        CUDA artifacts: after timing, run 3 more calls with
+                        a CUDA event pair around every kernel launch, write
+                        them to FILE as a Chrome trace (chrome://tracing,
+                        Perfetto) and print a per-kernel table.
   --quiet               Print only the timing line (and errors).
   -h, --help            Show this help.
 
@@ -78,6 +85,7 @@ struct Options {
   uint64_t warmup = 2;
   std::string csv;
   std::string output;
+  std::string profile;
   bool quiet = false;
 };
 
@@ -148,9 +156,9 @@ std::optional<Failure> parseArgs(int argc, char **argv, Options &opts,
       opts.quiet = true;
       continue;
     }
-    static const char *const kValued[] = {"--input", "--weights", "--seed",
-                                          "--iters", "--warmup",  "--csv",
-                                          "--output"};
+    static const char *const kValued[] = {"--input",  "--weights", "--seed",
+                                          "--iters",  "--warmup",  "--csv",
+                                          "--output", "--profile"};
     bool known = false;
     for (const char *option : kValued)
       known |= name == option;
@@ -196,6 +204,8 @@ std::optional<Failure> parseArgs(int argc, char **argv, Options &opts,
       opts.csv = value;
     } else if (name == "--output") {
       opts.output = value;
+    } else if (name == "--profile") {
+      opts.profile = value;
     }
   }
   if (!sawDir)
@@ -477,6 +487,54 @@ void printSummary(const TensorSpec &spec, const void *data) {
   }
 }
 
+/// Runs `kProfiledCalls` calls with per-launch events, writes the Chrome
+/// trace and prints a per-kernel table (times per call).
+std::optional<Failure> profileCalls(Artifact &artifact,
+                                    const std::string &path) {
+  constexpr size_t kProfiledCalls = 3;
+  std::vector<std::vector<cuda::KernelRecord>> calls;
+  std::vector<cuda::KernelRecord> all;
+  std::string error;
+  for (size_t i = 0; i < kProfiledCalls; ++i) {
+    cuda::beginProfile();
+    bool ok = artifact.rerun(error);
+    std::vector<cuda::KernelRecord> records;
+    std::string profileError;
+    if (!cuda::endProfile(records, profileError))
+      return Failure{"profiling failed: " + profileError};
+    if (!ok)
+      return Failure{"run failed: " + error};
+    all.insert(all.end(), records.begin(), records.end());
+    calls.push_back(std::move(records));
+  }
+  FILE *file = std::fopen(path.c_str(), "w");
+  if (!file)
+    return Failure{path + ": " + std::strerror(errno)};
+  std::string json = cuda::chromeTraceJson(calls);
+  bool written = std::fwrite(json.data(), 1, json.size(), file) == json.size();
+  if (std::fclose(file) != 0 || !written)
+    return Failure{path + ": write failed"};
+
+  std::vector<cuda::KernelSummary> summary = cuda::summarizeProfile(all);
+  double total = 0;
+  for (const cuda::KernelSummary &k : summary)
+    total += k.totalMs;
+  double perCall = total / double(kProfiledCalls);
+  std::printf("profile: %zu calls, %zu launches per call, %.3f ms of kernels "
+              "per call (trace: %s)\n",
+              kProfiledCalls, all.size() / kProfiledCalls, perCall,
+              path.c_str());
+  std::printf("  %8s %6s %9s %6s  %s\n", "ms/call", "calls", "us/launch",
+              "share", "kernel");
+  for (const cuda::KernelSummary &k : summary)
+    std::printf("  %8.3f %6zu %9.1f %5.1f%%  %s\n",
+                k.totalMs / double(kProfiledCalls), k.launches / kProfiledCalls,
+                1e3 * k.totalMs / double(k.launches),
+                total > 0 ? 100.0 * k.totalMs / total : 0.0, k.name.c_str());
+  std::fflush(stdout);
+  return std::nullopt;
+}
+
 int runMain(int argc, char **argv) {
   Options opts;
   bool help = false;
@@ -547,15 +605,26 @@ int runMain(int argc, char **argv) {
     owned.push_back(std::move(buffer));
   }
 
-  for (uint64_t i = 0; i < opts.warmup; ++i)
-    artifact->run(inputs, outputs);
+  if (!opts.profile.empty() && !artifact->onDevice())
+    return report({"--profile times GPU kernels; " + opts.dir +
+                       " was compiled for '" + m.target + "'",
+                   2});
+  // The first call copies the inputs (to the device for CUDA artifacts).
+  if (!artifact->run(inputs, outputs, error))
+    return report({"run failed: " + error});
+  for (uint64_t i = 1; i < opts.warmup; ++i)
+    if (!artifact->rerun(error))
+      return report({"run failed: " + error});
   std::vector<double> times;
   times.reserve(opts.iters);
   for (uint64_t i = 0; i < opts.iters; ++i) {
     Clock::time_point start = Clock::now();
-    artifact->run(inputs, outputs);
+    if (!artifact->rerun(error))
+      return report({"run failed: " + error});
     times.push_back(elapsedMs(start, Clock::now()));
   }
+  if (!artifact->fetchOutputs(error))
+    return report({"reading the outputs failed: " + error});
   TimingStats stats = computeStats(times);
 
   std::string config = m.model + " target " + m.target + " batch " +
@@ -567,10 +636,15 @@ int runMain(int argc, char **argv) {
               "(%" PRIu64 " iters, %" PRIu64 " warmup)\n",
               config.c_str(), stats.avg, stats.median, stats.min, opts.iters,
               opts.warmup);
+  if (artifact->onDevice() && !opts.quiet)
+    std::printf("  device: %s\n", cuda::deviceDescription().c_str());
   if (!opts.quiet)
     for (size_t i = 0; i < m.outputs.size(); ++i)
       printSummary(m.outputs[i], outputs[i]);
   std::fflush(stdout);
+  if (!opts.profile.empty())
+    if (std::optional<Failure> failure = profileCalls(*artifact, opts.profile))
+      return report(*failure);
 
   if (!opts.csv.empty())
     if (std::optional<Failure> failure =

@@ -11,6 +11,8 @@
 #include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/GPU/Transforms/Passes.h"
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/Math/Transforms/Passes.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
@@ -106,7 +108,84 @@ void mlir::fly::buildFlyCpuPipeline(OpPassManager &pm,
                    options.numThreads);
 }
 
+void mlir::fly::buildFlyGpuPipeline(OpPassManager &pm,
+                                    const GpuPipelineOptions &options) {
+  pm.addPass(fly::createConvertFlyToLinalg());
+  pm.addPass(createInlinerPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  if (options.storage != "f32") {
+    fly::FlyConvertFloatStorageOptions storage;
+    storage.storageType = options.storage;
+    pm.addNestedPass<func::FuncOp>(fly::createFlyConvertFloatStorage(storage));
+    pm.addPass(createCanonicalizerPass());
+  }
+
+  bufferization::OneShotBufferizePassOptions bufferizeOptions;
+  bufferizeOptions.bufferizeFunctionBoundaries = true;
+  bufferizeOptions.functionBoundaryTypeConversion =
+      bufferization::LayoutMapOption::IdentityLayoutMap;
+  pm.addPass(bufferization::createEmptyTensorEliminationPass());
+  pm.addPass(bufferization::createOneShotBufferizePass(bufferizeOptions));
+  bufferization::BufferDeallocationPipelineOptions deallocOptions;
+  bufferization::buildBufferDeallocationPipeline(pm, deallocOptions);
+  pm.addPass(createConvertBufferizationToMemRefPass());
+  pm.addPass(fly::createFlyMemRefCopyToLinalg());
+
+  pm.addNestedPass<func::FuncOp>(fly::createFlyGpuHostBuffers());
+  // Everything left: one thread per output element.
+  pm.addNestedPass<func::FuncOp>(fly::createFlyGpuMapParallelLoops());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  pm.addPass(createGpuKernelOutliningPass());
+  // One stream per call, launches chained by tokens, one wait at the end:
+  // without it every launch would synchronise.
+  pm.addNestedPass<func::FuncOp>(createGpuAsyncRegionPass());
+  pm.addPass(createCanonicalizerPass());
+
+  GpuNVVMAttachTargetOptions target;
+  target.chip = options.chip;
+  target.features = options.features;
+  target.optLevel = options.optLevel;
+  pm.addPass(createGpuNVVMAttachTarget(target));
+  OpPassManager &device = pm.nest<gpu::GPUModuleOp>();
+  device.addPass(memref::createExpandStridedMetadataPass());
+  device.addPass(createLowerAffinePass());
+  device.addPass(createSCFToControlFlowPass());
+  device.addPass(createConvertNVGPUToNVVMPass());
+  ConvertGpuOpsToNVVMOpsOptions nvvm;
+  nvvm.indexBitwidth = 64;
+  device.addPass(createConvertGpuOpsToNVVMOps(nvvm));
+  device.addPass(createConvertNVVMToLLVMPass());
+  device.addPass(createCanonicalizerPass());
+  device.addPass(createCSEPass());
+  device.addPass(createReconcileUnrealizedCastsPass());
+
+  // Host code.
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createSCFToControlFlowPass());
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  if (options.barePtrCallingConvention) {
+    ConvertFuncToLLVMPassOptions funcOptions;
+    funcOptions.useBarePtrCallConv = true;
+    pm.addPass(createConvertFuncToLLVMPass(funcOptions));
+  }
+  pm.addPass(createGpuToLLVMConversionPass());
+  pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(createConvertToLLVMPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+  GpuModuleToBinaryPassOptions binary;
+  binary.compilationTarget = options.format;
+  pm.addPass(createGpuModuleToBinaryPass(binary));
+}
+
 void mlir::fly::registerFlyPipelines() {
+  PassPipelineRegistration<GpuPipelineOptions>(
+      "fly-gpu-pipeline",
+      "Lower fly to host LLVM code with an embedded NVIDIA GPU binary "
+      "(Hopper GEMM kernels, generic kernels for the rest)",
+      buildFlyGpuPipeline);
   PassPipelineRegistration<ReferenceCpuPipelineOptions>(
       "fly-reference-cpu-pipeline",
       "Lower fly through the reference lowering and naive loops to the LLVM "

@@ -93,4 +93,85 @@ def FlyFoldWeightTransposes : Pass<"fly-fold-weight-transposes"> {
   let dependentDialects = ["::mlir::arith::ArithDialect"];
 }
 
+//===----------------------------------------------------------------------===//
+// GPU
+//===----------------------------------------------------------------------===//
+
+def FlyGpuMapParallelLoops
+    : Pass<"fly-gpu-map-parallel-loops", "::mlir::func::FuncOp"> {
+  let summary = "Run each linalg op and outermost scf.parallel as a gpu.launch";
+  let description = [{
+    The generic GPU path for everything that no dedicated kernel covers
+    (elementwise ops, reductions, copies, gathers). Each linalg op on
+    buffers first becomes parallel loops (reductions as sequential inner
+    loops); each outermost `scf.parallel` outside a `gpu.launch` then
+    becomes a launch over the loop's
+    iteration space linearised: `block-size` threads per block, one thread
+    per iteration, the innermost loop dimension varying fastest across
+    threads so that neighbouring threads touch neighbouring elements
+    (coalesced). Reduction loops run inside each thread. Kernels are named
+    `<func>_<index>_<kind>` (kind: the named op, `reduce` or `elementwise`)
+    and outlined into one module `<func>_kernels`.
+
+    Before:
+    ```mlir
+    scf.parallel (%i, %j) = (%c0, %c0) to (%c8, %c768) step (%c1, %c1) {
+      ... body(%i, %j) ...
+    }
+    ```
+    After:
+    ```mlir
+    gpu.launch blocks(%bx, ...) in (%gx = %c24, ...) threads(%tx, ...) in (%c256, ...) {
+      %lin = bx * 256 + tx
+      scf.if %lin < 6144 { %i = lin / 768, %j = lin % 768, ... body(%i, %j) ... }
+    }
+    ```
+  }];
+  let options = [
+    Option<"blockSize", "block-size", "int64_t", /*default=*/"256",
+           "Threads per block">
+  ];
+  let dependentDialects = ["::mlir::gpu::GPUDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::scf::SCFDialect"];
+}
+
+def FlyGpuHostBuffers : Pass<"fly-gpu-host-buffers", "::mlir::func::FuncOp"> {
+  let summary = "Put the buffers of host functions in device memory";
+  let description = [{
+    After bufferization a model function allocates its intermediates with
+    `memref.alloc` and reads small constants through `memref.get_global`:
+    host memory, which kernels cannot touch. This pass rewrites, outside
+    `gpu.launch` bodies, `memref.alloc`/`memref.dealloc` into
+    `gpu.alloc`/`gpu.dealloc` (device memory, served by the runtime's
+    caching pool) and each `memref.get_global` into a device buffer filled
+    by `gpu.memcpy` from the global (freed before the function returns).
+    The model's weights are not globals: fly-compile turns them into
+    arguments, uploaded once by the runtime.
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect"];
+}
+
+def FlyConvertFloatStorage
+    : Pass<"fly-convert-float-storage", "::mlir::func::FuncOp"> {
+  let summary = "Store f32 tensors as f16/bf16, compute in f32";
+  let description = [{
+    `fly-compile --dtype f16|bf16`: every f32 tensor of the function
+    (arguments, results, constants, intermediates) becomes `type`, except
+    the results of ops that reduce (their output is an accumulator: sums of
+    LayerNorm and softmax, matmul outputs that no dedicated kernel
+    accumulates): they stay f32. Bodies of linalg ops compute in f32: each
+    16-bit operand is extended when read and each 16-bit result truncated
+    when written, so only storage is rounded. Weight constants are
+    converted at compile time.
+  }];
+  let options = [
+    Option<"storageType", "type", "std::string", /*default=*/"\"f16\"",
+           "f16 or bf16">
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 #endif // FLY_CONVERSION_PASSES_TD

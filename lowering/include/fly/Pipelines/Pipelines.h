@@ -29,6 +29,46 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
       llvm::cl::init(2)};
 };
 
+struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
+  PassOptions::Option<std::string> chip{
+      *this, "chip",
+      llvm::cl::desc("NVIDIA target (sm_90a: wgmma and TMA need the 'a' "
+                     "variant)"),
+      llvm::cl::init("sm_90a")};
+  PassOptions::Option<std::string> features{
+      *this, "features", llvm::cl::desc("PTX features (ptx version)"),
+      llvm::cl::init("+ptx80")};
+  PassOptions::Option<std::string> format{
+      *this, "format",
+      llvm::cl::desc("GPU binary format: fatbin (cubin + PTX, needs ptxas), "
+                     "bin (cubin) or isa (PTX text, needs no CUDA)"),
+      llvm::cl::init("fatbin")};
+  PassOptions::Option<int> optLevel{*this, "opt-level",
+                                    llvm::cl::desc("Device code -O level"),
+                                    llvm::cl::init(3)};
+  PassOptions::Option<bool> barePtrCallingConvention{
+      *this, "bare-ptr-calling-convention",
+      llvm::cl::desc("Host functions take statically shaped memrefs as bare "
+                     "pointers"),
+      llvm::cl::init(false)};
+  PassOptions::Option<std::string> storage{
+      *this, "storage",
+      llvm::cl::desc("Float storage type: f32 (as imported), f16 or bf16 "
+                     "(fly-convert-float-storage; compute stays f32)"),
+      llvm::cl::init("f32")};
+  PassOptions::Option<bool> gemmKernels{
+      *this, "gemm-kernels",
+      llvm::cl::desc("Lower matmuls with constant weights to wgmma kernels "
+                     "(16-bit storage only)"),
+      llvm::cl::init(true)};
+};
+
+/// The CUDA path: fly ops to linalg, 16-bit storage, Hopper GEMM kernels for
+/// weight matmuls, every other op as a generic kernel (one thread per
+/// output element), async launches on one stream, NVVM, a GPU binary
+/// embedded in the host module.
+void buildFlyGpuPipeline(OpPassManager &pm, const GpuPipelineOptions &options);
+
 /// The fast CPU path: like the reference, but contractions are tiled,
 /// vectorised (AVX-512 FMA outer products) and split over OpenMP threads.
 void buildFlyCpuPipeline(OpPassManager &pm, const CpuPipelineOptions &options);

@@ -40,6 +40,11 @@ std::unique_ptr<WeightSource> randomWeights(uint64_t seed);
 struct ImportOptions {
   int64_t batch = 1;
   int64_t seq = 0; // GPT-2 sequence length; 0 = min(128, n_positions)
+  /// GPT-2 only: "full" (input_ids -> logits), "body" (hidden states
+  /// [B,T,d] -> the blocks and the final LayerNorm, no embeddings or LM
+  /// head: what torch_peer_bench.py times as gpt2-body) or "mlp" (block 0's
+  /// MLP alone, [B,T,d] -> [B,T,d]: its mlp-layer).
+  std::string part = "full";
 };
 
 /// One model input or output as the artifact's manifest describes it.

@@ -179,15 +179,31 @@ public:
     return buffers[manifestData.inputs.size() + index];
   }
 
-  /// Runs the model once: `inputs` and `outputs` are caller buffers of the
-  /// manifest's sizes, in manifest order. Not thread-safe (the argument
-  /// array is reused so that timed calls do not allocate). Passing the wrong
-  /// number of buffers is a programming error and aborts.
-  void run(const std::vector<void *> &inputs,
-           const std::vector<void *> &outputs);
+  /// Runs the model once: `inputs` and `outputs` are caller (host) buffers
+  /// of the manifest's sizes, in manifest order. A CUDA artifact copies the
+  /// inputs to its device buffers, poisons the device outputs (NaN bytes),
+  /// runs and copies the outputs back. Not thread-safe (the argument array
+  /// is reused so that timed calls do not allocate). Passing the wrong
+  /// number of buffers is a programming error and aborts; a device error
+  /// returns false with `error` set.
+  bool run(const std::vector<void *> &inputs,
+           const std::vector<void *> &outputs, std::string &error);
+  /// Runs again on the inputs of the last run(), without any copy: what a
+  /// benchmark times. A CPU artifact writes the last run()'s output buffers;
+  /// a CUDA artifact leaves its outputs on the device until fetchOutputs().
+  bool rerun(std::string &error);
+  /// CUDA: copies the device outputs into the last run()'s output buffers.
+  /// CPU: nothing to do.
+  bool fetchOutputs(std::string &error);
+
+  /// True for artifacts compiled with --target cuda.
+  bool onDevice() const { return device; }
 
 private:
   Artifact() = default;
+  /// CUDA: allocates device buffers for every tensor and uploads the
+  /// weights; `buffers` then holds the device pointers.
+  bool uploadToDevice(std::string &error);
 
   using EntryFn = void (*)(void **);
 
@@ -195,6 +211,12 @@ private:
   Manifest manifestData;
   std::unique_ptr<SafetensorsFile> weightsFile;
   std::vector<AlignedBuffer> randomWeights;
+  /// CUDA artifacts: device copies of the weights, inputs and outputs (all
+  /// buffers of the entry point, manifest order) and the last run()'s host
+  /// buffers.
+  bool device = false;
+  std::vector<void *> deviceBuffers;
+  std::vector<void *> hostInputs, hostOutputs;
   /// The entry point's argument array; the weight slots are filled at load.
   std::vector<void *> buffers;
   void *library = nullptr;
