@@ -433,7 +433,17 @@ int run(MLIRContext &ctx) {
     // Weights are still constants here: transpose them once, now, instead
     // of on every call.
     PassManager prep(&ctx);
-    prep.addPass(mlir::fly::createConvertFlyToLinalg());
+    if (cuda) {
+      // Dense layers as fly.linear (exact rewrites; MLP GELUs marked) for
+      // the GEMM kernels, which take the weight in nn.Linear [out, in]
+      // layout: folding the transposes stores it that way.
+      prep.addPass(mlir::fly::createFlyRaiseLinear());
+      mlir::fly::ConvertFlyToLinalgOptions toLinalg;
+      toLinalg.keepLinear = true;
+      prep.addPass(mlir::fly::createConvertFlyToLinalg(toLinalg));
+    } else {
+      prep.addPass(mlir::fly::createConvertFlyToLinalg());
+    }
     prep.addPass(mlir::fly::createFlyFoldWeightTransposes());
     if (cuda && dtype != "f32") {
       // Before the weights leave the IR, so that they are stored (and

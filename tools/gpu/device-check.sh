@@ -6,9 +6,12 @@
 #
 #   tools/gpu/device-check.sh ARTIFACT_DIR [OUT_DIR]
 #
-# ARTIFACT_DIR holds pairs NAME.cpu.fly / NAME.cuda-DTYPE.fly (made by
-# tools/gpu/make-check-artifacts.sh) and nlohmann/ (the JSON headers, which
-# that machine lacks). Prints one line per check and exits 1 if any fails.
+# ARTIFACT_DIR holds NAME.cuda-DTYPE.fly artifacts with either a CPU
+# artifact NAME.cpu.fly of the same model (same seeded weights and inputs)
+# or a reference NAME.ref.npy (HF transformers) for inputs NAME.inputs.npy
+# (made by tools/gpu/make-check-artifacts.sh), and nlohmann/ (the JSON
+# headers, which that machine lacks). Prints one line per check and exits 1
+# if any fails.
 set -uo pipefail
 art=${1:?usage: device-check.sh ARTIFACT_DIR [OUT_DIR]}
 out=${2:-${OUT:-/tmp/fly-device-check}}
@@ -21,22 +24,28 @@ cmake -S "$root/runtime" -B "$build" -G Ninja -DFLY_REQUIRE_CUDA=ON \
   { tail -30 "$out/cmake.log"; exit 1; }
 run="$build/bin/fly-run"
 status=0
-for cpu in "$art"/*.cpu.fly; do
-  name=$(basename "$cpu" .cpu.fly)
-  "$run" "$cpu" --iters 1 --warmup 0 --quiet --output "$out/$name.cpu.npy" || status=1
+names=$(ls -d "$art"/*.cuda-*.fly | sed 's|.*/||; s|\.cuda-.*||' | sort -u)
+for name in $names; do
+  input=()
+  if [ -f "$art/$name.ref.npy" ]; then
+    ref="$art/$name.ref.npy"
+    input=(--input "$art/$name.inputs.npy")
+  else
+    ref="$out/$name.cpu.npy"
+    "$run" "$art/$name.cpu.fly" --iters 1 --warmup 0 --quiet --output "$ref" || status=1
+  fi
   for gpu in "$art/$name".cuda-*.fly; do
-    [ -d "$gpu" ] || continue
     tag=$(basename "$gpu" .fly)
     case $tag in *f32) rtol=1e-4 ;; *) rtol=1e-2 ;; esac
-    echo "== $tag vs CPU (rtol $rtol)"
-    "$run" "$gpu" --iters 5 --warmup 1 --output "$out/$tag.npy" \
-      --profile "$out/$tag.trace.json" | tail -12 || status=1
-    python3 "$root/test/Models/oracle/compare.py" "$out/$tag.npy" \
-      "$out/$name.cpu.npy" --rtol $rtol || status=1
+    echo "== $tag vs $(basename "$ref") (rtol $rtol)"
+    "$run" "$gpu" "${input[@]}" --iters 5 --warmup 1 --output "$out/$tag.npy" \
+      --profile "$out/$tag.trace.json" | tail -14 || status=1
+    python3 "$root/test/Models/oracle/compare.py" "$out/$tag.npy" "$ref" \
+      --rtol $rtol || status=1
     if [ "${FLY_SANITIZE:-1}" = 1 ] && command -v compute-sanitizer >/dev/null; then
       for tool in memcheck racecheck; do
         compute-sanitizer --tool $tool --error-exitcode 3 "$run" "$gpu" \
-          --iters 1 --warmup 0 --quiet >"$out/$tag.$tool.log" 2>&1
+          "${input[@]}" --iters 1 --warmup 0 --quiet >"$out/$tag.$tool.log" 2>&1
         rc=$?
         echo "compute-sanitizer $tool $tag: exit $rc, $(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY' "$out/$tag.$tool.log" | tail -1)"
         [ $rc = 0 ] || status=1

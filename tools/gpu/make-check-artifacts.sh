@@ -16,4 +16,15 @@ gen tiny-gpt2 --batch 2 --seq 32 --target cuda --dtype f32 -o "$art/tiny-gpt2.cu
 gen tiny-gpt2 --batch 2 --seq 32 --target cuda --dtype f16 -o "$art/tiny-gpt2.cuda-f16.fly"
 gen tiny-vit --batch 2 --pipeline reference -o "$art/tiny-vit.cpu.fly"
 gen tiny-vit --batch 2 --target cuda --dtype f16 -o "$art/tiny-vit.cuda-f16.fly"
+# gpt2-d256 (4 layers, d 256, seq 128): GPU against HF transformers' logits
+# (the conformance fixture), with the checkpoint regenerated from its seed.
+src=$(cd "$(dirname "$0")/../.." && pwd)
+tmp=$(mktemp -d)
+python3 "$src/test/Models/oracle/make_model.py" gpt2-d256 "$tmp/model"
+python3 "$src/test/Models/oracle/compare.py" --check-weights "$tmp/model" \
+  "$src/test/Models/fixtures/gpt2-d256"
+cp "$src/test/Models/fixtures/gpt2-d256/inputs.npy" "$art/gpt2-d256.inputs.npy"
+cp "$src/test/Models/fixtures/gpt2-d256/logits.npy" "$art/gpt2-d256.ref.npy"
+gen "$tmp/model" --batch 1 --seq 128 --target cuda --dtype f16 -o "$art/gpt2-d256.cuda-f16.fly"
+rm -rf "$tmp"
 du -sh "$art"

@@ -3,6 +3,7 @@
 #include "fly/Conversion/FlyToLinalg/FlyToLinalg.h"
 #include "fly/Conversion/Passes.h"
 #include "fly/Dialect/Fly/IR/FlyDialect.h"
+#include "fly/Dialect/Fly/IR/FlyOps.h"
 
 #include "mlir/Transforms/DialectConversion.h"
 
@@ -23,10 +24,14 @@ void mlir::fly::populateFlyToLinalgConversionPatterns(
 namespace {
 struct ConvertFlyToLinalgPass
     : mlir::fly::impl::ConvertFlyToLinalgBase<ConvertFlyToLinalgPass> {
+  using Base::Base;
   void runOnOperation() override {
     ConversionTarget target(getContext());
-    // Every fly op must go; anything else may stay as it is.
+    // Every fly op must go (but fly.linear when asked to keep it); anything
+    // else may stay as it is.
     target.addIllegalDialect<FlyDialect>();
+    if (keepLinear)
+      target.addLegalOp<mlir::fly::LinearOp>();
     target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
     RewritePatternSet patterns(&getContext());
     populateFlyToLinalgConversionPatterns(patterns);

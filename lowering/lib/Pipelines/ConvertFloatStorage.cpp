@@ -11,6 +11,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "fly/Conversion/Passes.h"
+#include "fly/Dialect/Fly/IR/FlyOps.h"
 
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/IR/BuiltinAttributes.h"
@@ -149,8 +150,8 @@ private:
   LogicalResult convert(Operation *op) {
     if (auto generic = dyn_cast<linalg::GenericOp>(op))
       return convertGeneric(generic);
-    if (auto linalgOp = dyn_cast<linalg::LinalgOp>(op))
-      return convertKernelOp(linalgOp);
+    if (isa<linalg::LinalgOp, mlir::fly::LinearOp>(op))
+      return convertKernelOp(op);
     if (auto constant = dyn_cast<arith::ConstantOp>(op))
       return convertConstant(constant);
     if (auto extract = dyn_cast<tensor::ExtractOp>(op)) {
@@ -257,15 +258,15 @@ private:
     return success();
   }
 
-  /// Ops kept for a dedicated kernel (fly.kernel): 16-bit operands and
-  /// result; the kernel accumulates in f32.
-  LogicalResult convertKernelOp(linalg::LinalgOp op) {
+  /// Ops kept for a dedicated kernel (fly.linear, linalg ops marked
+  /// fly.kernel): 16-bit operands and result; the kernel accumulates in f32.
+  LogicalResult convertKernelOp(Operation *op) {
     rewriter.setInsertionPoint(op);
     for (OpOperand &operand : op->getOpOperands())
       if (auto type = dyn_cast<RankedTensorType>(operand.get().getType());
           type && type.getElementType() != storage &&
           isa<FloatType>(type.getElementType()))
-        operand.set(adapt(operand.get(), storage, op.getLoc()));
+        operand.set(adapt(operand.get(), storage, op->getLoc()));
     for (Value result : op->getResults())
       if (isF32Tensor(result.getType()))
         result.setType(withElement(result.getType(), storage));

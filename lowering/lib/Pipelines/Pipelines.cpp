@@ -110,7 +110,10 @@ void mlir::fly::buildFlyCpuPipeline(OpPassManager &pm,
 
 void mlir::fly::buildFlyGpuPipeline(OpPassManager &pm,
                                     const GpuPipelineOptions &options) {
-  pm.addPass(fly::createConvertFlyToLinalg());
+  // fly.linear stays for the GEMM kernels when they may take it.
+  fly::ConvertFlyToLinalgOptions toLinalg;
+  toLinalg.keepLinear = options.gemmKernels;
+  pm.addPass(fly::createConvertFlyToLinalg(toLinalg));
   pm.addPass(createInlinerPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
@@ -120,6 +123,10 @@ void mlir::fly::buildFlyGpuPipeline(OpPassManager &pm,
     pm.addNestedPass<func::FuncOp>(fly::createFlyConvertFloatStorage(storage));
     pm.addPass(createCanonicalizerPass());
   }
+  if (options.gemmKernels)
+    pm.addPass(fly::createFlyGpuWeightGemms());
+  // What the kernels did not take.
+  pm.addPass(fly::createConvertFlyToLinalg());
 
   bufferization::OneShotBufferizePassOptions bufferizeOptions;
   bufferizeOptions.bufferizeFunctionBoundaries = true;
@@ -132,7 +139,10 @@ void mlir::fly::buildFlyGpuPipeline(OpPassManager &pm,
   pm.addPass(createConvertBufferizationToMemRefPass());
   pm.addPass(fly::createFlyMemRefCopyToLinalg());
 
+  pm.addPass(fly::createFlyGpuDefineGemms());
   pm.addNestedPass<func::FuncOp>(fly::createFlyGpuHostBuffers());
+  // GEMM launchers into the model function: one async region, one stream.
+  pm.addPass(createInlinerPass());
   // Everything left: one thread per output element.
   pm.addNestedPass<func::FuncOp>(fly::createFlyGpuMapParallelLoops());
   pm.addPass(createCanonicalizerPass());
@@ -151,8 +161,11 @@ void mlir::fly::buildFlyGpuPipeline(OpPassManager &pm,
   OpPassManager &device = pm.nest<gpu::GPUModuleOp>();
   device.addPass(memref::createExpandStridedMetadataPass());
   device.addPass(createLowerAffinePass());
-  device.addPass(createSCFToControlFlowPass());
+  // Before any scf-to-cf: loops carrying wgmma accumulators must be
+  // converted structurally, as scf.
   device.addPass(createConvertNVGPUToNVVMPass());
+  device.addPass(createConvertVectorToSCFPass());
+  device.addPass(createSCFToControlFlowPass());
   ConvertGpuOpsToNVVMOpsOptions nvvm;
   nvvm.indexBitwidth = 64;
   device.addPass(createConvertGpuOpsToNVVMOps(nvvm));
@@ -161,7 +174,8 @@ void mlir::fly::buildFlyGpuPipeline(OpPassManager &pm,
   device.addPass(createCSEPass());
   device.addPass(createReconcileUnrealizedCastsPass());
 
-  // Host code.
+  // Host code (TMA descriptors become mgpuTensorMapEncodeTiledMemref calls).
+  pm.addPass(createConvertNVGPUToNVVMPass());
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createSCFToControlFlowPass());

@@ -25,6 +25,10 @@ def ConvertFlyToLinalg : Pass<"convert-fly-to-linalg"> {
     %y = linalg.generic {...} ins(%t, %v : ...) outs(%zero2 : tensor<4x32xf32>)
     ```
   }];
+  let options = [
+    Option<"keepLinear", "keep-linear", "bool", /*default=*/"false",
+           "Leave fly.linear for a dedicated kernel (fly-gpu-weight-gemms)">
+  ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::linalg::LinalgDialect",
                            "::mlir::math::MathDialect",
@@ -150,6 +154,60 @@ def FlyGpuHostBuffers : Pass<"fly-gpu-host-buffers", "::mlir::func::FuncOp"> {
     arguments, uploaded once by the runtime.
   }];
   let dependentDialects = ["::mlir::gpu::GPUDialect"];
+}
+
+def FlyGpuWeightGemms : Pass<"fly-gpu-weight-gemms", "::mlir::ModuleOp"> {
+  let summary = "Lower fly.linear with constant weights to wgmma GEMM kernels";
+  let description = [{
+    On tensors, after `fly-convert-float-storage`: each `fly.linear(x, w,
+    bias?)` with a 16-bit [M, K] input and a constant [N, K] weight (the
+    nn.Linear layout) becomes a call of a generated Hopper GEMM (TMA loads
+    into a shared-memory ring on mbarriers, `wgmma` with f32 accumulation;
+    see WgmmaGemm.h). Its epilogue takes the bias, the GELU (tanh form) that
+    `fly-raise-linear` marked with `fly.activation`, and a residual add
+    that consumes the result. The tensors cross into the launcher's buffers
+    through `bufferization.to_buffer` / `to_tensor`. A linear the kernel
+    does not support (f32, K not a multiple of 64, N not a multiple of 64)
+    stays for the generic path; `remarks` says which kernel each got.
+
+    Before:
+    ```mlir
+    %y = fly.linear %x, %w, %b {fly.activation = "gelu_tanh"} : ...
+    %g = linalg.generic ... ins(%y) ...   // GELU
+    ```
+    After:
+    ```mlir
+    %c = memref.alloc() : memref<8192x3072xf16>
+    call @fly_gemm_m8192_n3072_k768_f16_bias_gelu_launch(%xm, %wm, %bm, %c)
+    %g = bufferization.to_tensor %c restrict writable : ...
+    ```
+  }];
+  let options = [
+    Option<"remarks", "remarks", "bool", /*default=*/"false",
+           "Emit a remark per matmul saying which kernel it got and why">
+  ];
+  let dependentDialects = ["::mlir::gpu::GPUDialect",
+                           "::mlir::nvgpu::NVGPUDialect",
+                           "::mlir::func::FuncDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::bufferization::BufferizationDialect"];
+}
+
+def FlyGpuDefineGemms : Pass<"fly-gpu-define-gemms", "::mlir::ModuleOp"> {
+  let summary = "Define the GEMM launchers fly-gpu-weight-gemms declared";
+  let description = [{
+    `fly-gpu-weight-gemms` calls launcher declarations (marked `fly.gemm`
+    with their spec) so that bufferization and its deallocation analysis
+    see plain calls. After bufferization this pass parses the generator's
+    text for each spec: the launcher body (TMA descriptors, launch) and the
+    kernel's `gpu.module`.
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect",
+                           "::mlir::nvgpu::NVGPUDialect",
+                           "::mlir::LLVM::LLVMDialect",
+                           "::mlir::vector::VectorDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::memref::MemRefDialect"];
 }
 
 def FlyConvertFloatStorage

@@ -1,0 +1,85 @@
+//===- WgmmaGemm.h - Hopper wgmma + TMA GEMM kernel generator ---*- C++ -*-===//
+//
+// Emits, as MLIR text, one sm_90a GEMM kernel (TMA loads into a shared-memory
+// ring completed on mbarriers, nvgpu.warpgroup.mma with f32 accumulators, a
+// fused bias / GELU / residual epilogue) plus a host function that builds the
+// TMA descriptors and launches it.
+//
+// This is plain C++17 string building on purpose: the text is parsed by
+// whatever MLIR context the caller uses, so this file needs no MLIR headers
+// and can be unit-tested without LLVM.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef FLY_CONVERSION_FLYTOGPU_WGMMAGEMM_H
+#define FLY_CONVERSION_FLYTOGPU_WGMMAGEMM_H
+
+#include <cstdint>
+#include <string>
+
+namespace fly::gpu {
+
+enum class GemmEpilogue { None, Bias, BiasGeluTanh };
+
+/// C[m,n] = epilogue(A[m,k] . B[n,k]^T) (+ R[m,n]), all row-major.
+/// B is an nn.Linear weight [out = n, in = k], so both operands are K-major.
+struct GemmSpec {
+  int64_t m = 0, n = 0, k = 0;
+  /// "f16" or "bf16": A, B, C, bias and residual. Accumulation is f32.
+  std::string elementType = "f16";
+  GemmEpilogue epilogue = GemmEpilogue::None;
+  /// C = epilogue(...) + R[m,n], R a separate buffer.
+  bool residual = false;
+  /// CTA tile width along n: 128 (default) or 64 (for small n).
+  int64_t tileN = 128;
+  /// Depth of the TMA shared-memory ring, 2..6; 0 picks the default: 2 for
+  /// tileN 128 (three CTAs per SM, fastest on H100 for GPT-2 shapes), 4 for
+  /// tileN 64.
+  int64_t stages = 0;
+};
+
+struct GemmEmitOptions {
+  /// > 0: the module also holds func.func private @<gemmBenchmarkName(spec)>
+  /// (same arguments as the launcher) that builds the TMA descriptors once and
+  /// enqueues this many launches back to back on one stream, then waits.
+  /// For benchmarks only: it keeps descriptor creation (upstream's runtime
+  /// allocates and uploads each descriptor; fly's caches them) and per-launch
+  /// stream synchronisation out of the timing.
+  int64_t benchmarkRepeats = 0;
+};
+
+/// Returns "" and sets `error` if the spec is unsupported (the message says
+/// why). Otherwise returns the text of one `module attributes
+/// {gpu.container_module}` holding
+///   gpu.module @<gemmKernelModuleName(spec)> {
+///     gpu.func @<gemmKernelName(spec)>(%tma_a: !llvm.ptr, %tma_b: !llvm.ptr,
+///         [%bias,] [%residual,] %out) kernel }
+///   func.func private @<gemmLauncherName(spec)>(
+///       %a: memref<MxKxT>, %b: memref<NxKxT>, [%bias: memref<NxT>,]
+///       [%residual: memref<MxNxT>,] %c: memref<MxNxT>)
+/// The launcher creates the TMA descriptors (nvgpu.tma.create.descriptor,
+/// i.e. mgpuTensorMapEncodeTiledMemref per call) and runs one synchronous
+/// gpu.launch_func: grid (ceil(m/128), n/tileN), 128 threads, dynamic shared
+/// memory above 48 KB (the runtime must opt in, as mgpuLaunchKernel does).
+///
+/// The gpu.module carries no target attribute: the caller's pipeline attaches
+/// one (nvvm-attach-target{chip=sm_90a}; wgmma needs the "a" target). The
+/// pipeline must run convert-nvgpu-to-nvvm on the host function and in the
+/// gpu.module, then reconcile-unrealized-casts (the TMA descriptors cross
+/// the launch as !llvm.ptr); tools/gpu/gemm-selftest/build-here.sh has one
+/// that works.
+std::string emitWgmmaGemm(const GemmSpec &spec, std::string &error,
+                          const GemmEmitOptions &options = {});
+
+/// Checks `spec` only; returns "" when emitWgmmaGemm would accept it.
+std::string verifyGemmSpec(const GemmSpec &spec);
+
+/// Names, unique per spec, e.g. fly_gemm_m8192_n3072_k768_f16_bias_gelu.
+std::string gemmKernelName(const GemmSpec &spec);
+std::string gemmKernelModuleName(const GemmSpec &spec);
+std::string gemmLauncherName(const GemmSpec &spec);
+std::string gemmBenchmarkName(const GemmSpec &spec);
+
+} // namespace fly::gpu
+
+#endif // FLY_CONVERSION_FLYTOGPU_WGMMAGEMM_H

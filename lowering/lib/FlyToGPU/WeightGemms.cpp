@@ -1,0 +1,294 @@
+//===- WeightGemms.cpp - fly.linear as generated Hopper GEMM kernels ------===//
+//
+// Runs on tensors, after 16-bit storage conversion and before
+// bufferization. Each supported fly.linear, with the GELU and the residual
+// add that consume it, becomes one launch of a generated kernel
+// (WgmmaGemm.h). The launcher works on buffers, so the tensors cross over
+// through bufferization.to_buffer / to_tensor, which One-Shot Bufferize
+// turns into the tensors' own buffers.
+//
+//===----------------------------------------------------------------------===//
+
+#include "fly/Conversion/FlyToGPU/WgmmaGemm.h"
+#include "fly/Conversion/Passes.h"
+#include "fly/Dialect/Fly/IR/FlyOps.h"
+
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Parser/Parser.h"
+
+namespace mlir::fly {
+#define GEN_PASS_DEF_FLYGPUWEIGHTGEMMS
+#define GEN_PASS_DEF_FLYGPUDEFINEGEMMS
+#include "fly/Conversion/Passes.h.inc"
+} // namespace mlir::fly
+
+using namespace mlir;
+
+namespace {
+
+/// Spec of a launcher declaration, for fly-gpu-define-gemms.
+constexpr const char *kGemmAttr = "fly.gemm";
+
+/// Skips the casts the storage conversion puts around 16-bit values.
+Value stripCasts(Value v) {
+  while (Operation *def = v.getDefiningOp()) {
+    if (!isa<arith::ExtFOp, arith::TruncFOp>(def))
+      break;
+    v = def->getOperand(0);
+  }
+  return v;
+}
+
+/// An all-parallel generic with identity maps and one result.
+bool isElementwise(linalg::GenericOp op, unsigned inputs) {
+  return op.getNumDpsInputs() == inputs && op.getNumDpsInits() == 1 &&
+         op.getNumReductionLoops() == 0 &&
+         llvm::all_of(op.getIndexingMapsArray(),
+                      [](AffineMap m) { return m.isIdentity(); });
+}
+
+/// The other operand if `op` computes `value + other` elementwise.
+std::optional<Value> matchResidualAdd(linalg::GenericOp op, Value value) {
+  if (!isElementwise(op, 2))
+    return std::nullopt;
+  auto yield = cast<linalg::YieldOp>(op.getBody()->getTerminator());
+  auto add = stripCasts(yield.getValues()[0]).getDefiningOp<arith::AddFOp>();
+  if (!add)
+    return std::nullopt;
+  Block *body = op.getBody();
+  Value lhs = stripCasts(add.getLhs()), rhs = stripCasts(add.getRhs());
+  Value in0 = body->getArgument(0), in1 = body->getArgument(1);
+  if (!((lhs == in0 && rhs == in1) || (lhs == in1 && rhs == in0)))
+    return std::nullopt;
+  Value a = op.getDpsInputs()[0], b = op.getDpsInputs()[1];
+  if (a == value && b != value)
+    return b;
+  if (b == value && a != value)
+    return a;
+  return std::nullopt;
+}
+
+/// The single user of `v` if it is a linalg.generic.
+linalg::GenericOp singleGenericUser(Value v) {
+  if (!v.hasOneUse())
+    return nullptr;
+  return dyn_cast<linalg::GenericOp>(*v.getUsers().begin());
+}
+
+struct FlyGpuWeightGemmsPass
+    : mlir::fly::impl::FlyGpuWeightGemmsBase<FlyGpuWeightGemmsPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    SmallVector<mlir::fly::LinearOp> linears;
+    module.walk([&](mlir::fly::LinearOp op) { linears.push_back(op); });
+    for (mlir::fly::LinearOp op : linears)
+      if (failed(rewrite(op)))
+        return signalPassFailure();
+  }
+
+  /// Leaves `op` to the generic path, saying why when asked.
+  LogicalResult skip(mlir::fly::LinearOp op, const Twine &why) {
+    if (remarks)
+      op.emitRemark("generic GPU path: ") << why;
+    return success();
+  }
+
+  LogicalResult rewrite(mlir::fly::LinearOp op) {
+    auto x = cast<RankedTensorType>(op.getX().getType());
+    auto w = cast<RankedTensorType>(op.getW().getType());
+    Type element = x.getElementType();
+    if (!element.isF16() && !element.isBF16())
+      return skip(op, "wgmma kernels need f16/bf16 storage (--dtype)");
+    if (x.getRank() != 2)
+      return skip(op, "the input is not a matrix");
+    if (w.getElementType() != element ||
+        (op.getBias() &&
+         cast<RankedTensorType>(op.getBias().getType()).getElementType() !=
+             element))
+      return skip(op, "mixed element types");
+
+    ::fly::gpu::GemmSpec spec;
+    spec.m = x.getDimSize(0);
+    spec.k = x.getDimSize(1);
+    spec.n = w.getDimSize(0);
+    spec.elementType = element.isF16() ? "f16" : "bf16";
+    spec.epilogue = op.getBias() ? ::fly::gpu::GemmEpilogue::Bias
+                                 : ::fly::gpu::GemmEpilogue::None;
+    if (spec.n % 128 != 0 && spec.n % 64 == 0)
+      spec.tileN = 64;
+
+    // Fuse what consumes the product: GELU (tanh form, marked by
+    // fly-raise-linear) after a bias, then a residual add.
+    Operation *last = op;
+    Value result = op.getResult();
+    SmallVector<Operation *> fused;
+    auto activation = op->getAttrOfType<StringAttr>("fly.activation");
+    if (activation && activation.getValue() == "gelu_tanh" && op.getBias())
+      if (linalg::GenericOp gelu = singleGenericUser(result);
+          gelu && isElementwise(gelu, 1)) {
+        spec.epilogue = ::fly::gpu::GemmEpilogue::BiasGeluTanh;
+        fused.push_back(gelu);
+        last = gelu;
+        result = gelu.getResult(0);
+      }
+    Value residual;
+    if (linalg::GenericOp add = singleGenericUser(result))
+      if (std::optional<Value> other = matchResidualAdd(add, result);
+          other && other->getType() == result.getType()) {
+        residual = *other;
+        spec.residual = true;
+        fused.push_back(add);
+        last = add;
+        result = add.getResult(0);
+      }
+    if (std::string why = ::fly::gpu::verifyGemmSpec(spec); !why.empty())
+      return skip(op, why);
+
+    func::FuncOp launcher = getOrCreateLauncher(spec, op);
+    if (!launcher)
+      return failure();
+    if (remarks)
+      op.emitRemark("wgmma GEMM ") << ::fly::gpu::gemmKernelName(spec);
+
+    OpBuilder b(last);
+    Location loc = op.getLoc();
+    auto toBuffer = [&](Value t) -> Value {
+      auto tt = cast<RankedTensorType>(t.getType());
+      return bufferization::ToBufferOp::create(
+          b, loc, MemRefType::get(tt.getShape(), tt.getElementType()), t,
+          /*read_only=*/true);
+    };
+    SmallVector<Value> args = {toBuffer(op.getX()), toBuffer(op.getW())};
+    if (op.getBias())
+      args.push_back(toBuffer(op.getBias()));
+    if (residual)
+      args.push_back(toBuffer(residual));
+    auto outType = cast<RankedTensorType>(result.getType());
+    auto out = memref::AllocOp::create(
+        b, loc, MemRefType::get(outType.getShape(), outType.getElementType()),
+        b.getI64IntegerAttr(128));
+    args.push_back(out);
+    func::CallOp::create(b, loc, launcher, args);
+    Value y = bufferization::ToTensorOp::create(b, loc, outType, out,
+                                                /*restrict=*/true,
+                                                /*writable=*/true);
+    result.replaceAllUsesWith(y);
+    for (Operation *f : llvm::reverse(fused))
+      f->erase();
+    op->erase();
+    return success();
+  }
+
+  /// A private declaration of the launcher for `spec`, carrying the spec
+  /// (fly.gemm); fly-gpu-define-gemms gives it its body after
+  /// bufferization, whose deallocation analysis cannot see through GPU ops.
+  func::FuncOp getOrCreateLauncher(const ::fly::gpu::GemmSpec &spec,
+                                   Operation *user) {
+    ModuleOp module = getOperation();
+    std::string name = ::fly::gpu::gemmLauncherName(spec);
+    if (auto existing = module.lookupSymbol<func::FuncOp>(name))
+      return existing;
+    MLIRContext *ctx = &getContext();
+    Type element = spec.elementType == "f16" ? Type(Float16Type::get(ctx))
+                                             : Type(BFloat16Type::get(ctx));
+    SmallVector<Type> args = {MemRefType::get({spec.m, spec.k}, element),
+                              MemRefType::get({spec.n, spec.k}, element)};
+    if (spec.epilogue != ::fly::gpu::GemmEpilogue::None)
+      args.push_back(MemRefType::get({spec.n}, element));
+    if (spec.residual)
+      args.push_back(MemRefType::get({spec.m, spec.n}, element));
+    args.push_back(MemRefType::get({spec.m, spec.n}, element));
+    OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
+    auto func = func::FuncOp::create(b, user->getLoc(), name,
+                                     b.getFunctionType(args, {}));
+    func.setPrivate();
+    const char *epilogue =
+        spec.epilogue == ::fly::gpu::GemmEpilogue::None   ? "none"
+        : spec.epilogue == ::fly::gpu::GemmEpilogue::Bias ? "bias"
+                                                          : "bias_gelu_tanh";
+    func->setAttr(kGemmAttr,
+                  b.getDictionaryAttr({
+                      b.getNamedAttr("m", b.getI64IntegerAttr(spec.m)),
+                      b.getNamedAttr("n", b.getI64IntegerAttr(spec.n)),
+                      b.getNamedAttr("k", b.getI64IntegerAttr(spec.k)),
+                      b.getNamedAttr("type", b.getStringAttr(spec.elementType)),
+                      b.getNamedAttr("epilogue", b.getStringAttr(epilogue)),
+                      b.getNamedAttr("residual", b.getBoolAttr(spec.residual)),
+                      b.getNamedAttr("tile_n", b.getI64IntegerAttr(spec.tileN)),
+                  }));
+    return func;
+  }
+};
+
+/// Gives each fly.gemm launcher declaration the generator's definition and
+/// adds its kernel module.
+struct FlyGpuDefineGemmsPass
+    : mlir::fly::impl::FlyGpuDefineGemmsBase<FlyGpuDefineGemmsPass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    SmallVector<func::FuncOp> decls;
+    for (auto func : module.getOps<func::FuncOp>())
+      if (func.isDeclaration() && func->hasAttr(kGemmAttr))
+        decls.push_back(func);
+    for (func::FuncOp decl : decls)
+      if (failed(define(decl)))
+        return signalPassFailure();
+  }
+
+  LogicalResult define(func::FuncOp decl) {
+    auto dict = decl->getAttrOfType<DictionaryAttr>(kGemmAttr);
+    ::fly::gpu::GemmSpec spec;
+    auto i64 = [&](StringRef key) {
+      auto attr = dict.getAs<IntegerAttr>(key);
+      return attr ? attr.getInt() : int64_t(-1);
+    };
+    auto str = [&](StringRef key) {
+      auto attr = dict.getAs<StringAttr>(key);
+      return attr ? attr.getValue().str() : std::string();
+    };
+    spec.m = i64("m");
+    spec.n = i64("n");
+    spec.k = i64("k");
+    spec.tileN = i64("tile_n");
+    spec.elementType = str("type");
+    std::string epilogue = str("epilogue");
+    spec.epilogue = epilogue == "bias" ? ::fly::gpu::GemmEpilogue::Bias
+                    : epilogue == "bias_gelu_tanh"
+                        ? ::fly::gpu::GemmEpilogue::BiasGeluTanh
+                        : ::fly::gpu::GemmEpilogue::None;
+    auto residual = dict.getAs<BoolAttr>("residual");
+    spec.residual = residual && residual.getValue();
+    std::string error;
+    std::string text = ::fly::gpu::emitWgmmaGemm(spec, error);
+    if (text.empty())
+      return decl.emitError("GEMM generator: ") << error;
+    ParserConfig config(&getContext());
+    OwningOpRef<ModuleOp> parsed = parseSourceString<ModuleOp>(text, config);
+    if (!parsed)
+      return decl.emitError(
+          "the GEMM generator's MLIR does not parse (a fly bug)");
+    auto definition =
+        parsed->lookupSymbol<func::FuncOp>(decl.getSymName());
+    if (!definition || definition.getFunctionType() != decl.getFunctionType())
+      return decl.emitError("the GEMM generator's launcher does not match "
+                            "its declaration (a fly bug)");
+    ModuleOp module = getOperation();
+    module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
+                    UnitAttr::get(&getContext()));
+    Block *into = module.getBody();
+    for (Operation &op : llvm::make_early_inc_range(*parsed->getBody()))
+      if (&op != definition.getOperation())
+        op.moveBefore(into, into->end());
+    decl.getBody().takeBody(definition.getBody());
+    decl->removeAttr(kGemmAttr);
+    return success();
+  }
+};
+
+} // namespace

@@ -1,0 +1,755 @@
+//===- WgmmaGemm.cpp - Hopper wgmma + TMA GEMM kernel generator -*- C++ -*-===//
+//
+// One CTA is one warpgroup (128 threads) computing a 128 x tileN tile of C:
+//
+//   thread 0:  init one mbarrier per ring slot, then TMA-load k-tiles
+//              0 .. STAGES-2 (A box 128x64, B box tileNx64, 128B swizzle)
+//   K loop:    wait for slot kt (parity = (kt / STAGES) & 1)
+//              2 (m halves) x 4 (k16 steps) nvgpu.warpgroup.mma m64nNk16,
+//              each allowing 7 groups in flight, so after the last one the
+//              wgmmas of k-tile kt-1 are complete
+//              bar.sync, then thread 0 TMA-loads k-tile kt+STAGES-1 into the
+//              slot k-tile kt-1 just released
+//   epilogue:  wgmma.wait 0; accumulators -> f32 smem tile (reusing the ring)
+//              via nvgpu.warpgroup.mma.store; then each warp reads whole rows
+//              (4 floats per lane), adds bias / applies GELU / adds the
+//              residual, converts and stores rows < m.
+//
+// Why one nvgpu.warpgroup.mma per (m half, k16 step) instead of one per
+// k-tile: the op's lowering (MLIR 22) advances the B descriptor by
+// rows(B) * 16 * sizeof(T) per k16 step, i.e. it assumes an MN-major
+// ("transposeB") B. Our B is K-major, where the k16 step is +32 bytes inside
+// the 128-byte swizzled row, so each op gets a descriptor built by us for
+// exactly one m64nNk16 instruction and the op never iterates.
+//
+// In MLIR 22 `transposeB` sets imm-trans-b = 1 (MN-major B); K-major B, as
+// here, takes no transpose flag (checked in the generated PTX).
+//
+// The kernel receives the TMA descriptors as !llvm.ptr and casts them back to
+// !nvgpu.tensormap.descriptor (unrealized_conversion_cast): the descriptor
+// type cannot appear in a gpu.func signature that convert-gpu-to-nvvm has to
+// lower. Both casts fold once convert-nvgpu-to-nvvm has run on the host and
+// on the device code.
+//
+// Stages: the default for tileN 128 is a 2-slot ring (70.6 KB with the
+// epilogue tile) so that three CTAs fit on an SM: measured on H100, this beat
+// 3 slots / 2 CTAs per SM by 5-30% on GPT-2 shapes (n=768: the 384 tiles fit
+// in one wave of 396 CTAs) and lost 3% on 4096^3. Other CTAs on the SM hide
+// the TMA latency a deeper ring would, and overlap this CTA's epilogue.
+//
+//===----------------------------------------------------------------------===//
+
+#include "fly/Conversion/FlyToGPU/WgmmaGemm.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <iomanip>
+#include <limits>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace fly::gpu {
+namespace {
+
+constexpr int64_t kTileM = 128;   // two 64-row wgmma blocks
+constexpr int64_t kTileK = 64;    // 64 x 2 bytes = one 128-byte swizzle row
+constexpr int64_t kWgmmaM = 64;   // rows of one wgmma instruction
+constexpr int64_t kWgmmaK = 16;   // k of one f16/bf16 wgmma instruction
+constexpr int64_t kThreads = 128; // one warpgroup; mma.store needs it to be WG0
+constexpr int64_t kSwizzleAtomBytes = 1024; // 8 rows x 128 B swizzle period
+/// f32 padding per row of the epilogue tile: with a row stride = 8 (mod 32)
+/// words, the 8 rows one mma.store instruction writes spread over all banks.
+constexpr int64_t kEpiloguePad = 8;
+constexpr int64_t kEpilogueVector = 4;          // columns per thread per row
+constexpr int64_t kMaxDynamicSmem = 227 * 1024; // sm_90 opt-in maximum
+constexpr int64_t kMbarrierSpinTicks = 10000000;
+constexpr int64_t kMaxGridY = 65535;
+constexpr int64_t kMaxTmaCoordinate = std::numeric_limits<int32_t>::max();
+
+int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+/// See "Stages" above; 4 x 24 KB for tileN 64 allows two CTAs per SM.
+int64_t defaultStages(int64_t tileN) { return tileN == 128 ? 2 : 4; }
+
+/// Every size the emitter needs, derived once from a valid spec.
+struct Plan {
+  GemmSpec spec;
+  int64_t elemBytes = 2;
+  int64_t stages = 0;
+  int64_t numKTiles = 0;
+  int64_t gridX = 0, gridY = 0;
+  int64_t aSlotBytes = 0, bSlotBytes = 0, ringBytes = 0;
+  int64_t accRowStride = 0; // f32 per row of the epilogue tile
+  int64_t accTileBytes = 0;
+  int64_t dynamicSmemBytes = 0; // + kSwizzleAtomBytes of alignment slack
+  int64_t wgmmaPerKTile = 0;
+
+  explicit Plan(const GemmSpec &s) : spec(s) {
+    stages = s.stages ? s.stages : defaultStages(s.tileN);
+    numKTiles = s.k / kTileK;
+    gridX = ceilDiv(s.m, kTileM);
+    gridY = s.n / s.tileN;
+    aSlotBytes = kTileM * kTileK * elemBytes;
+    bSlotBytes = s.tileN * kTileK * elemBytes;
+    ringBytes = stages * (aSlotBytes + bSlotBytes);
+    accRowStride = s.tileN + kEpiloguePad;
+    accTileBytes = kTileM * accRowStride * 4;
+    dynamicSmemBytes = std::max(ringBytes, accTileBytes) + kSwizzleAtomBytes;
+    wgmmaPerKTile = (kTileM / kWgmmaM) * (kTileK / kWgmmaK);
+  }
+  bool hasBias() const { return spec.epilogue != GemmEpilogue::None; }
+};
+
+//===----------------------------------------------------------------------===//
+// Text building
+//===----------------------------------------------------------------------===//
+
+std::string fmtF32(double v) {
+  std::ostringstream os;
+  os << std::scientific << std::setprecision(9) << v;
+  return os.str();
+}
+
+/// Writes the body of one function. SSA names are unique within it and
+/// constants are collected and emitted at the function entry, so they
+/// dominate every nested region that uses them.
+class FuncWriter {
+public:
+  explicit FuncWriter(int indent) : baseIndent(indent), depth(indent + 1) {}
+
+  std::string fresh(const std::string &hint) {
+    return "%" + hint + "_" + std::to_string(counter++);
+  }
+  void line(const std::string &text) {
+    body << std::string(2 * depth, ' ') << text << "\n";
+  }
+  /// Emits `%hint_N = rhs` and returns the new name.
+  std::string def(const std::string &hint, const std::string &rhs) {
+    std::string name = fresh(hint);
+    line(name + " = " + rhs);
+    return name;
+  }
+  void open(const std::string &text) {
+    line(text + " {");
+    ++depth;
+  }
+  void close() {
+    --depth;
+    line("}");
+  }
+
+  std::string index(int64_t v) {
+    return constant("c" +
+                        (v < 0 ? "m" + std::to_string(-v) : std::to_string(v)),
+                    std::to_string(v) + " : index");
+  }
+  std::string i32(int64_t v) {
+    return constant("c" + std::to_string(v) + "_i32",
+                    std::to_string(v) + " : i32");
+  }
+  std::string f32(double v) {
+    return constant("cst_f32_" + std::to_string(constants.size()),
+                    fmtF32(v) + " : f32");
+  }
+  std::string splatF32(double v, int64_t lanes) {
+    std::string type = "vector<" + std::to_string(lanes) + "xf32>";
+    return constant("cst_v" + std::to_string(constants.size()),
+                    "dense<" + fmtF32(v) + "> : " + type);
+  }
+
+  /// Constants first, then the body.
+  std::string finish() const {
+    std::ostringstream os;
+    std::string pad(2 * (baseIndent + 1), ' ');
+    for (const auto &[name, value] : constants)
+      os << pad << name << " = arith.constant " << value << "\n";
+    os << body.str();
+    return os.str();
+  }
+
+private:
+  /// One constant per distinct value; `name` must be unique per value.
+  std::string constant(const std::string &name, const std::string &value) {
+    for (const auto &[existingName, existingValue] : constants)
+      if (existingValue == value)
+        return existingName;
+    std::string ssa = "%" + name;
+    constants.emplace_back(ssa, value);
+    return ssa;
+  }
+
+  int baseIndent;
+  int depth;
+  int counter = 0;
+  std::ostringstream body;
+  std::vector<std::pair<std::string, std::string>> constants;
+};
+
+/// The MLIR types of one kernel, spelled out once.
+struct Types {
+  std::string elem;
+  std::string smemSpace = "#gpu.address_space<workgroup>";
+  std::string smemBytes, tmaA, tmaB, barriers, acc;
+  std::string aSlot, bSlot;   // one ring slot, as TMA writes it
+  std::string aStep, bStep;   // what one m64nNk16 wgmma reads
+  std::string wgmmaA, wgmmaB; // warpgroup matrix descriptors
+  std::string accTile, accHalf[2];
+  std::string globalA, globalB, globalBias, globalC;
+
+  explicit Types(const Plan &p) {
+    const GemmSpec &s = p.spec;
+    elem = s.elementType;
+    auto smem = [&](const std::string &shape, const std::string &e) {
+      return "memref<" + shape + "x" + e + ", " + smemSpace + ">";
+    };
+    auto tensorMap = [&](const std::string &box) {
+      return "!nvgpu.tensormap.descriptor<tensor = " + box +
+             ", swizzle = swizzle_128b, l2promo = l2promo_256b, oob = zero, "
+             "interleave = none>";
+    };
+    std::string n = std::to_string(s.tileN);
+    std::string kt = std::to_string(kTileK);
+    smemBytes = "memref<?xi8, " + smemSpace + ">";
+    aSlot = smem(std::to_string(kTileM) + "x" + kt, elem);
+    bSlot = smem(n + "x" + kt, elem);
+    tmaA = tensorMap(aSlot);
+    tmaB = tensorMap(bSlot);
+    barriers = "!nvgpu.mbarrier.group<memorySpace = " + smemSpace +
+               ", num_barriers = " + std::to_string(p.stages) + ">";
+    acc = "!nvgpu.warpgroup.accumulator<fragmented = vector<" +
+          std::to_string(kWgmmaM) + "x" + n + "xf32>>";
+    aStep = smem(std::to_string(kWgmmaM) + "x" + std::to_string(kWgmmaK), elem);
+    bStep = smem(std::to_string(kWgmmaK) + "x" + n, elem);
+    wgmmaA = "!nvgpu.warpgroup.descriptor<tensor = " + aStep + ">";
+    wgmmaB = "!nvgpu.warpgroup.descriptor<tensor = " + bStep + ">";
+    std::string stride = std::to_string(p.accRowStride);
+    accTile = smem(std::to_string(kTileM) + "x" + stride, "f32");
+    for (int half = 0; half < 2; ++half) {
+      std::string offset =
+          half ? ", offset: " + std::to_string(kWgmmaM * p.accRowStride) : "";
+      accHalf[half] = "memref<" + std::to_string(kWgmmaM) + "x" + n +
+                      "xf32, strided<[" + stride + ", 1]" + offset + ">, " +
+                      smemSpace + ">";
+    }
+    auto global = [&](int64_t rows, int64_t cols) {
+      return "memref<" + std::to_string(rows) + "x" + std::to_string(cols) +
+             "x" + elem + ">";
+    };
+    globalA = global(s.m, s.k);
+    globalB = global(s.n, s.k);
+    globalBias = "memref<" + std::to_string(s.n) + "x" + elem + ">";
+    globalC = global(s.m, s.n);
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// Kernel
+//===----------------------------------------------------------------------===//
+
+class KernelEmitter {
+public:
+  KernelEmitter(const Plan &plan, const Types &types)
+      : p(plan), t(types), w(/*indent=*/2) {}
+
+  std::string emit() {
+    emitSetup();
+    emitPrologue();
+    emitMainLoop();
+    emitAccumulatorsToSmem();
+    emitEpilogue();
+    w.line("gpu.return");
+
+    std::ostringstream os;
+    os << "    gpu.func @" << gemmKernelName(p.spec)
+       << "(%tma_a_ptr: !llvm.ptr, %tma_b_ptr: !llvm.ptr";
+    if (p.hasBias())
+      os << ", %bias: " << t.globalBias;
+    if (p.spec.residual)
+      os << ", %residual: " << t.globalC;
+    os << ", %out: " << t.globalC
+       << ") kernel attributes {known_block_size = array<i32: " << kThreads
+       << ", 1, 1>} {\n";
+    os << w.finish();
+    os << "    }\n";
+    return os.str();
+  }
+
+private:
+  void emitSetup() {
+    // TMA descriptors arrive as !llvm.ptr (see the file comment).
+    w.line("%tma_a = builtin.unrealized_conversion_cast %tma_a_ptr : "
+           "!llvm.ptr to " +
+           t.tmaA);
+    w.line("%tma_b = builtin.unrealized_conversion_cast %tma_b_ptr : "
+           "!llvm.ptr to " +
+           t.tmaB);
+    tid = w.def("tid", "gpu.thread_id x");
+    std::string blockM = w.def("block_m", "gpu.block_id x");
+    std::string blockN = w.def("block_n", "gpu.block_id y");
+    row0 = w.def("row0",
+                 "arith.muli " + blockM + ", " + w.index(kTileM) + " : index");
+    col0 = w.def("col0", "arith.muli " + blockN + ", " + w.index(p.spec.tileN) +
+                             " : index");
+    isLeader = w.def("is_leader",
+                     "arith.cmpi eq, " + tid + ", " + w.index(0) + " : index");
+    smem = w.def("smem", "gpu.dynamic_shared_memory : " + t.smemBytes);
+
+    // TMA's 128B swizzle and the wgmma descriptors (base_offset = 0) both
+    // assume each 8-row swizzle atom starts 1024-byte aligned; the dynamic
+    // smem base is not guaranteed to be, so the ring starts at the next
+    // multiple of 1024 (the launch reserves that slack).
+    w.line("// The ring starts at the first 1024-byte boundary of dynamic "
+           "smem.");
+    std::string addr =
+        w.def("smem_addr", "memref.extract_aligned_pointer_as_index " + smem +
+                               " : " + t.smemBytes + " -> index");
+    std::string mis =
+        w.def("misalign", "arith.andi " + addr + ", " +
+                              w.index(kSwizzleAtomBytes - 1) + " : index");
+    std::string gap = w.def("gap", "arith.subi " + w.index(kSwizzleAtomBytes) +
+                                       ", " + mis + " : index");
+    ring = w.def("ring", "arith.andi " + gap + ", " +
+                             w.index(kSwizzleAtomBytes - 1) + " : index");
+
+    bars = w.def("full", "nvgpu.mbarrier.create -> " + t.barriers);
+    w.open("scf.if " + isLeader);
+    for (int64_t s = 0; s < p.stages; ++s)
+      w.line("nvgpu.mbarrier.init " + bars + "[" + w.index(s) + "], " +
+             w.index(1) + " : " + t.barriers);
+    w.line("nvgpu.tma.prefetch.descriptor %tma_a : " + t.tmaA);
+    w.line("nvgpu.tma.prefetch.descriptor %tma_b : " + t.tmaB);
+    w.close();
+    w.line("gpu.barrier");
+  }
+
+  /// Byte offset (index SSA value) of slot `slot` of operand A or B.
+  std::string slotOffset(const std::string &slot, bool operandB) {
+    std::string scaled =
+        w.def(operandB ? "b_slot_off" : "a_slot_off",
+              "arith.muli " + slot + ", " +
+                  w.index(operandB ? p.bSlotBytes : p.aSlotBytes) + " : index");
+    std::string base =
+        operandB
+            ? w.def("b_ring", "arith.addi " + ring + ", " +
+                                  w.index(p.stages * p.aSlotBytes) + " : index")
+            : ring;
+    return w.def(operandB ? "b_base" : "a_base",
+                 "arith.addi " + base + ", " + scaled + " : index");
+  }
+
+  std::string view(const std::string &hint, const std::string &byteOffset,
+                   const std::string &type) {
+    return w.def(hint, "memref.view " + smem + "[" + byteOffset +
+                           "][] : " + t.smemBytes + " to " + type);
+  }
+
+  /// Thread 0 only: arm the slot's barrier and TMA-load k-tile `kTile`.
+  void emitTmaLoad(const std::string &kTile, const std::string &slot) {
+    std::string aDst = view("a_dst", slotOffset(slot, false), t.aSlot);
+    std::string bDst = view("b_dst", slotOffset(slot, true), t.bSlot);
+    std::string kElem = w.def("k_elem", "arith.muli " + kTile + ", " +
+                                            w.index(kTileK) + " : index");
+    int64_t txBytes = p.aSlotBytes + p.bSlotBytes; // OOB fill counts too
+    w.line("nvgpu.mbarrier.arrive.expect_tx " + bars + "[" + slot + "], " +
+           w.index(txBytes) + " : " + t.barriers);
+    // Coordinates are innermost first: (k, row).
+    w.line("nvgpu.tma.async.load %tma_a[" + kElem + ", " + row0 + "], " + bars +
+           "[" + slot + "] to " + aDst + " : " + t.tmaA + ", " + t.barriers +
+           " -> " + t.aSlot);
+    w.line("nvgpu.tma.async.load %tma_b[" + kElem + ", " + col0 + "], " + bars +
+           "[" + slot + "] to " + bDst + " : " + t.tmaB + ", " + t.barriers +
+           " -> " + t.bSlot);
+  }
+
+  void emitPrologue() {
+    int64_t preload = std::min(p.stages - 1, p.numKTiles);
+    w.line("// Prologue: k-tiles 0.." + std::to_string(preload - 1) +
+           " in flight before the first wgmma.");
+    w.open("scf.if " + isLeader);
+    for (int64_t s = 0; s < preload; ++s)
+      emitTmaLoad(w.index(s), w.index(s));
+    w.close();
+  }
+
+  void emitMainLoop() {
+    std::string init0 =
+        w.def("acc_init", "nvgpu.warpgroup.mma.init.accumulator -> " + t.acc);
+    std::string init1 =
+        w.def("acc_init", "nvgpu.warpgroup.mma.init.accumulator -> " + t.acc);
+    accs = w.fresh("accs");
+    std::string kt = w.fresh("kt");
+    std::string accIn[2] = {w.fresh("acc_top"), w.fresh("acc_bottom")};
+    w.open(accs + ":2 = scf.for " + kt + " = " + w.index(0) + " to " +
+           w.index(p.numKTiles) + " step " + w.index(1) + " iter_args(" +
+           accIn[0] + " = " + init0 + ", " + accIn[1] + " = " + init1 +
+           ") -> (" + t.acc + ", " + t.acc + ")");
+
+    // Slot kt % STAGES is on its (kt / STAGES)-th use: wait for that phase.
+    std::string slot = w.def("slot", "arith.remui " + kt + ", " +
+                                         w.index(p.stages) + " : index");
+    std::string round = w.def("round", "arith.divui " + kt + ", " +
+                                           w.index(p.stages) + " : index");
+    std::string odd = w.def("round_odd", "arith.andi " + round + ", " +
+                                             w.index(1) + " : index");
+    std::string parity = w.def("parity", "arith.cmpi ne, " + odd + ", " +
+                                             w.index(0) + " : index");
+    w.line("nvgpu.mbarrier.try_wait.parity " + bars + "[" + slot + "], " +
+           parity + ", " + w.index(kMbarrierSpinTicks) + " : " + t.barriers);
+
+    std::string aBase = slotOffset(slot, false);
+    std::string bBase = slotOffset(slot, true);
+    std::string acc[2] = {accIn[0], accIn[1]};
+    // Each op is one wgmma group; allowing wgmmaPerKTile-1 groups in flight
+    // means the last op of this k-tile retires all of k-tile kt-1.
+    std::string waitGroup = std::to_string(p.wgmmaPerKTile - 1);
+    int64_t aHalfBytes = kWgmmaM * kTileK * p.elemBytes;
+    int64_t kStepBytes = kWgmmaK * p.elemBytes;
+    for (int64_t ks = 0; ks < kTileK / kWgmmaK; ++ks) {
+      std::string bOff =
+          w.def("b_off", "arith.addi " + bBase + ", " +
+                             w.index(ks * kStepBytes) + " : index");
+      std::string bView = view("b_step", bOff, t.bStep);
+      std::string bDesc =
+          w.def("b_desc", "nvgpu.warpgroup.generate.descriptor " + bView +
+                              ", %tma_b : " + t.bStep + ", " + t.tmaB + " -> " +
+                              t.wgmmaB);
+      for (int half = 0; half < 2; ++half) {
+        std::string aOff =
+            w.def("a_off", "arith.addi " + aBase + ", " +
+                               w.index(half * aHalfBytes + ks * kStepBytes) +
+                               " : index");
+        std::string aView = view("a_step", aOff, t.aStep);
+        std::string aDesc =
+            w.def("a_desc", "nvgpu.warpgroup.generate.descriptor " + aView +
+                                ", %tma_a : " + t.aStep + ", " + t.tmaA +
+                                " -> " + t.wgmmaA);
+        acc[half] = w.def(half ? "acc_bottom" : "acc_top",
+                          "nvgpu.warpgroup.mma " + aDesc + ", " + bDesc + ", " +
+                              acc[half] + " {waitGroup = " + waitGroup +
+                              " : i64} : " + t.wgmmaA + ", " + t.wgmmaB + ", " +
+                              t.acc + " -> " + t.acc);
+      }
+    }
+
+    // Every warp has retired k-tile kt-1, so its slot may be refilled.
+    w.line("gpu.barrier");
+    std::string next = w.def("kt_next", "arith.addi " + kt + ", " +
+                                            w.index(p.stages - 1) + " : index");
+    std::string inRange =
+        w.def("in_range", "arith.cmpi ult, " + next + ", " +
+                              w.index(p.numKTiles) + " : index");
+    std::string doLoad =
+        w.def("do_load", "arith.andi " + isLeader + ", " + inRange + " : i1");
+    w.open("scf.if " + doLoad);
+    std::string nextSlot =
+        w.def("next_slot",
+              "arith.remui " + next + ", " + w.index(p.stages) + " : index");
+    emitTmaLoad(next, nextSlot);
+    w.close();
+    w.line("scf.yield " + acc[0] + ", " + acc[1] + " : " + t.acc + ", " +
+           t.acc);
+    w.close();
+  }
+
+  void emitAccumulatorsToSmem() {
+    w.line("nvvm.wgmma.wait.group.sync.aligned 0");
+    // The f32 tile overwrites ring slots other warps' wgmmas read.
+    w.line("gpu.barrier");
+    accTile = view("acc_tile", ring, t.accTile);
+    for (int half = 0; half < 2; ++half) {
+      std::string sub =
+          w.def("acc_half", "memref.subview " + accTile + "[" +
+                                std::to_string(half * kWgmmaM) + ", 0] [" +
+                                std::to_string(kWgmmaM) + ", " +
+                                std::to_string(p.spec.tileN) + "] [1, 1] : " +
+                                t.accTile + " to " + t.accHalf[half]);
+      // The store derives rows from threadIdx.x / 32 * 16, which is right
+      // because this warpgroup is threads 0..127.
+      w.line("nvgpu.warpgroup.mma.store " + accs + "#" + std::to_string(half) +
+             ", " + sub + " : " + t.acc + " to " + t.accHalf[half]);
+    }
+    w.line("gpu.barrier");
+  }
+
+  /// 0.5 x (1 + tanh(u)) == x / (1 + exp(-2u)), u = sqrt(2/pi) (x + 0.044715
+  /// x^3), evaluated as x * rcp(1 + 2^(x (c0 + c1 x^2))) with the MUFU
+  /// ex2.approx and rcp.approx (relative error ~1e-6 after rounding; no
+  /// cancellation in 1 + tanh(u) for negative x, and exp overflow to +inf
+  /// gives the correct -0). IEEE division would take its slow path for the
+  /// huge denominators of negative x.
+  std::string emitGeluTanh(const std::string &x) {
+    const double sqrt2OverPi = 0.7978845608028654;
+    const double log2e = 1.4426950408889634;
+    const double cubic = 0.044715;
+    const double c0 = -2.0 * log2e * sqrt2OverPi; // exp(-2u) = 2^(x (c0 + ..))
+    std::string vt = "vector<" + std::to_string(kEpilogueVector) + "xf32>";
+    std::string fm = " fastmath<contract> : " + vt;
+    std::string x2 = w.def("x2", "arith.mulf " + x + ", " + x + fm);
+    std::string poly =
+        w.def("poly", "arith.mulf " + x2 + ", " +
+                          w.splatF32(c0 * cubic, kEpilogueVector) + fm);
+    poly = w.def("poly", "arith.addf " + poly + ", " +
+                             w.splatF32(c0, kEpilogueVector) + fm);
+    std::string arg = w.def("exp2_arg", "arith.mulf " + x + ", " + poly + fm);
+    std::string lanes;
+    for (int64_t i = 0; i < kEpilogueVector; ++i) {
+      std::string lane =
+          w.def("lane", "vector.extract " + arg + "[" + std::to_string(i) +
+                            "] : f32 from " + vt);
+      std::string e = w.def(
+          "exp2", "llvm.inline_asm asm_dialect = att \"ex2.approx.ftz.f32 $0, "
+                  "$1;\", \"=f,f\" " +
+                      lane + " : (f32) -> f32");
+      std::string d =
+          w.def("denom", "arith.addf " + e + ", " + w.f32(1.0) + " : f32");
+      std::string r = w.def("rcp", "nvvm.rcp.approx.ftz.f " + d + " : f32");
+      lanes += (i ? ", " : "") + r;
+    }
+    std::string rcp =
+        w.def("sigmoid", "vector.from_elements " + lanes + " : " + vt);
+    return w.def("gelu", "arith.mulf " + x + ", " + rcp + fm);
+  }
+
+  void emitEpilogue() {
+    const GemmSpec &s = p.spec;
+    int64_t chunksPerRow = s.tileN / kEpilogueVector;
+    int64_t rowsPerPass = kThreads / chunksPerRow;
+    std::string vf = "vector<" + std::to_string(kEpilogueVector) + "xf32>";
+    std::string ve =
+        "vector<" + std::to_string(kEpilogueVector) + "x" + t.elem + ">";
+    int64_t globalAlign = kEpilogueVector * p.elemBytes;
+
+    w.line("// Epilogue: each warp handles whole rows, " +
+           std::to_string(kEpilogueVector) + " columns per thread.");
+    std::string chunk = w.def("chunk", "arith.remui " + tid + ", " +
+                                           w.index(chunksPerRow) + " : index");
+    std::string rowFirst =
+        w.def("row_first",
+              "arith.divui " + tid + ", " + w.index(chunksPerRow) + " : index");
+    std::string colLocal =
+        w.def("col_local", "arith.muli " + chunk + ", " +
+                               w.index(kEpilogueVector) + " : index");
+    std::string col =
+        w.def("col", "arith.addi " + col0 + ", " + colLocal + " : index");
+    // Rows at and beyond m are TMA zero fill: never stored.
+    std::string rowsLeft = w.def("rows_left", "arith.subi " + w.index(s.m) +
+                                                  ", " + row0 + " : index");
+    std::string rowEnd = w.def("row_end", "arith.minsi " + rowsLeft + ", " +
+                                              w.index(kTileM) + " : index");
+    std::string biasF32;
+    if (p.hasBias()) {
+      std::string b =
+          w.def("bias_raw", "vector.load %bias[" + col + "] {alignment = " +
+                                std::to_string(globalAlign) +
+                                " : i64} : " + t.globalBias + ", " + ve);
+      biasF32 = w.def("bias_f32", "arith.extf " + b + " : " + ve + " to " + vf);
+    }
+
+    std::string r = w.fresh("r");
+    w.open("scf.for " + r + " = " + rowFirst + " to " + rowEnd + " step " +
+           w.index(rowsPerPass));
+    std::string v =
+        w.def("v", "vector.load " + accTile + "[" + r + ", " + colLocal +
+                       "] {alignment = 16 : i64} : " + t.accTile + ", " + vf);
+    if (p.hasBias())
+      v = w.def("v", "arith.addf " + v + ", " + biasF32 + " : " + vf);
+    if (s.epilogue == GemmEpilogue::BiasGeluTanh)
+      v = emitGeluTanh(v);
+    std::string row =
+        w.def("row", "arith.addi " + row0 + ", " + r + " : index");
+    if (s.residual) {
+      std::string res =
+          w.def("res_raw", "vector.load %residual[" + row + ", " + col +
+                               "] {alignment = " + std::to_string(globalAlign) +
+                               " : i64} : " + t.globalC + ", " + ve);
+      std::string resF32 =
+          w.def("res_f32", "arith.extf " + res + " : " + ve + " to " + vf);
+      v = w.def("v", "arith.addf " + v + ", " + resF32 + " : " + vf);
+    }
+    std::string outV =
+        w.def("out_v", "arith.truncf " + v + " : " + vf + " to " + ve);
+    w.line("vector.store " + outV + ", %out[" + row + ", " + col +
+           "] {alignment = " + std::to_string(globalAlign) +
+           " : i64} : " + t.globalC + ", " + ve);
+    w.close();
+  }
+
+  const Plan &p;
+  const Types &t;
+  FuncWriter w;
+  std::string tid, row0, col0, isLeader, smem, ring, bars, accs, accTile;
+};
+
+//===----------------------------------------------------------------------===//
+// Host side
+//===----------------------------------------------------------------------===//
+
+/// `func.func` that builds both TMA descriptors, then launches the kernel
+/// `repeats` times. repeats == 0: one synchronous launch (the launcher).
+/// repeats > 0: an async chain on one stream, one wait at the end (for
+/// benchmarks: the descriptors, which allocate device memory, are built once
+/// and launch latency overlaps the previous kernel).
+std::string emitHostFunction(const Plan &p, const Types &t,
+                             const std::string &name, int64_t repeats) {
+  const GemmSpec &s = p.spec;
+  FuncWriter w(/*indent=*/1);
+  std::string unranked = "memref<*x" + t.elem + ">";
+  std::string aAny =
+      w.def("a_any", "memref.cast %a : " + t.globalA + " to " + unranked);
+  std::string bAny =
+      w.def("b_any", "memref.cast %b : " + t.globalB + " to " + unranked);
+  // Box dims are outermost first.
+  std::string tmaA =
+      w.def("tma_a", "nvgpu.tma.create.descriptor " + aAny + " box[" +
+                         w.index(kTileM) + ", " + w.index(kTileK) +
+                         "] : " + unranked + " -> " + t.tmaA);
+  std::string tmaB =
+      w.def("tma_b", "nvgpu.tma.create.descriptor " + bAny + " box[" +
+                         w.index(s.tileN) + ", " + w.index(kTileK) +
+                         "] : " + unranked + " -> " + t.tmaB);
+  // The kernel takes the descriptors as !llvm.ptr (see the kernel).
+  std::string tmaAPtr =
+      w.def("tma_a_ptr", "builtin.unrealized_conversion_cast " + tmaA + " : " +
+                             t.tmaA + " to !llvm.ptr");
+  std::string tmaBPtr =
+      w.def("tma_b_ptr", "builtin.unrealized_conversion_cast " + tmaB + " : " +
+                             t.tmaB + " to !llvm.ptr");
+  std::string args =
+      "args(" + tmaAPtr + " : !llvm.ptr, " + tmaBPtr + " : !llvm.ptr";
+  if (p.hasBias())
+    args += ", %bias : " + t.globalBias;
+  if (s.residual)
+    args += ", %residual : " + t.globalC;
+  args += ", %c : " + t.globalC + ")";
+  std::string launch =
+      "@" + gemmKernelModuleName(s) + "::@" + gemmKernelName(s) +
+      " blocks in (" + w.index(p.gridX) + ", " + w.index(p.gridY) + ", " +
+      w.index(1) + ") threads in (" + w.index(kThreads) + ", " + w.index(1) +
+      ", " + w.index(1) + ") dynamic_shared_memory_size " +
+      w.i32(p.dynamicSmemBytes) + " " + args;
+  if (repeats == 0) {
+    w.line("gpu.launch_func " + launch);
+  } else {
+    std::string token = w.def("token", "gpu.wait async");
+    for (int64_t i = 0; i < repeats; ++i)
+      token = w.def("token", "gpu.launch_func async [" + token + "] " + launch);
+    w.line("gpu.wait [" + token + "]");
+  }
+  w.line("return");
+
+  std::ostringstream os;
+  os << "  func.func private @" << name << "(%a: " << t.globalA
+     << ", %b: " << t.globalB;
+  if (p.hasBias())
+    os << ", %bias: " << t.globalBias;
+  if (s.residual)
+    os << ", %residual: " << t.globalC;
+  os << ", %c: " << t.globalC << ") {\n";
+  os << w.finish() << "  }\n";
+  return os.str();
+}
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// Public API
+//===----------------------------------------------------------------------===//
+
+std::string verifyGemmSpec(const GemmSpec &s) {
+  auto str = [](int64_t v) { return std::to_string(v); };
+  if (s.elementType != "f16" && s.elementType != "bf16")
+    return "element type '" + s.elementType +
+           "' is not supported (expected f16 or bf16)";
+  if (s.tileN != 128 && s.tileN != 64)
+    return "tileN=" + str(s.tileN) + " is not supported (expected 128 or 64)";
+  if (s.m < 1)
+    return "m=" + str(s.m) + " must be at least 1";
+  if (s.n < 1 || s.n % s.tileN != 0)
+    return "n=" + str(s.n) +
+           " is not a positive multiple of tileN=" + str(s.tileN);
+  if (s.k < 1 || s.k % kTileK != 0)
+    return "k=" + str(s.k) + " is not a positive multiple of " + str(kTileK);
+  if (s.stages != 0 && (s.stages < 2 || s.stages > 6))
+    return "stages=" + str(s.stages) + " is out of range (2..6, or 0)";
+  // TMA coordinates are 32-bit signed.
+  if (s.m > kMaxTmaCoordinate || s.n > kMaxTmaCoordinate ||
+      s.k > kMaxTmaCoordinate)
+    return "m, n and k must each be below 2^31 (TMA coordinates are i32)";
+  if (s.n / s.tileN > kMaxGridY)
+    return "n/tileN=" + str(s.n / s.tileN) + " exceeds the grid y limit " +
+           str(kMaxGridY);
+  Plan p(s);
+  if (p.dynamicSmemBytes > kMaxDynamicSmem)
+    return "stages=" + str(p.stages) + " needs " + str(p.dynamicSmemBytes) +
+           " bytes of shared memory, more than the " + str(kMaxDynamicSmem) +
+           " an sm_90 CTA may use";
+  return "";
+}
+
+std::string gemmKernelName(const GemmSpec &s) {
+  std::string name = "fly_gemm_m" + std::to_string(s.m) + "_n" +
+                     std::to_string(s.n) + "_k" + std::to_string(s.k) + "_" +
+                     s.elementType;
+  if (s.epilogue == GemmEpilogue::Bias)
+    name += "_bias";
+  else if (s.epilogue == GemmEpilogue::BiasGeluTanh)
+    name += "_bias_gelu";
+  if (s.residual)
+    name += "_res";
+  if (s.tileN != 128)
+    name += "_tn" + std::to_string(s.tileN);
+  if (s.stages != 0 && s.stages != defaultStages(s.tileN))
+    name += "_s" + std::to_string(s.stages);
+  return name;
+}
+
+std::string gemmKernelModuleName(const GemmSpec &s) {
+  return gemmKernelName(s) + "_kernels";
+}
+
+std::string gemmLauncherName(const GemmSpec &s) {
+  return gemmKernelName(s) + "_launch";
+}
+
+std::string gemmBenchmarkName(const GemmSpec &s) {
+  return gemmKernelName(s) + "_repeat";
+}
+
+std::string emitWgmmaGemm(const GemmSpec &spec, std::string &error,
+                          const GemmEmitOptions &options) {
+  error = verifyGemmSpec(spec);
+  if (error.empty() && options.benchmarkRepeats < 0)
+    error = "benchmarkRepeats must not be negative";
+  if (!error.empty())
+    return "";
+  Plan plan(spec);
+  Types types(plan);
+
+  std::ostringstream os;
+  os << "// " << gemmKernelName(spec) << ": C = ";
+  if (spec.epilogue == GemmEpilogue::BiasGeluTanh)
+    os << "gelu_tanh(A.B^T + bias)";
+  else if (spec.epilogue == GemmEpilogue::Bias)
+    os << "A.B^T + bias";
+  else
+    os << "A.B^T";
+  if (spec.residual)
+    os << " + R";
+  os << "; CTA tile " << kTileM << "x" << spec.tileN << "x" << kTileK << ", "
+     << plan.stages << " TMA stages, " << plan.dynamicSmemBytes
+     << " B dynamic smem, grid " << plan.gridX << "x" << plan.gridY << "\n";
+  os << "module attributes {gpu.container_module} {\n";
+  os << "  gpu.module @" << gemmKernelModuleName(spec) << " {\n";
+  os << KernelEmitter(plan, types).emit();
+  os << "  }\n";
+  os << emitHostFunction(plan, types, gemmLauncherName(spec), 0);
+  if (options.benchmarkRepeats > 0)
+    os << emitHostFunction(plan, types, gemmBenchmarkName(spec),
+                           options.benchmarkRepeats);
+  os << "}\n";
+  return os.str();
+}
+
+} // namespace fly::gpu

@@ -1,0 +1,117 @@
+#!/usr/bin/env python3
+"""GPU benchmark: fly's GPT-2 small body and MLP layer against PyTorch, one run.
+
+Runs on the GPU machine. Times the artifacts of tools/bench/gpu-make-artifacts.sh
+with fly-run (median wall time of --iters calls, each ending in a stream
+synchronisation) and, in the same run, ../shared/peers/torch_peer_bench.py
+(CUDA-event medians) on the same shapes, then prints one table with ratios
+fly / PyTorch dense eager (the issue's targets are ratios in one run).
+
+  gpu_gpt2.py --fly-run BUILD/bin/fly-run --artifacts DIR --peer torch_peer_bench.py
+              [--iters 25] [--modes eager] [--csv OUT.csv] [--profile DIR]
+"""
+import argparse
+import csv
+import os
+import re
+import subprocess
+import sys
+
+NAME = re.compile(r"gpt2-(body|mlp)-(dense|monarch\d+)-b(\d+)\.fly$")
+MEDIAN = re.compile(r"median ([0-9.]+) ms")
+
+
+def run_peer(args):
+    out = os.path.join(args.out_dir, "peer.csv")
+    structures = sorted({s for (_, s, _) in args.cases})
+    cmd = [sys.executable, args.peer, "--batches", ",".join(str(b) for b in args.batches),
+           "--iters", str(args.iters), "--modes", args.modes, "--csv", out,
+           "--structures", ",".join("monarch:" + s[7:] if s.startswith("monarch") else s
+                                    for s in structures)]
+    print("+", " ".join(cmd), flush=True)
+    subprocess.run(cmd, check=True)
+    rows = {}
+    with open(out) as f:
+        for r in csv.DictReader(f):
+            variant = r["variant"].replace(":", "")
+            part = "body" if r["model"] == "gpt2-body" else "mlp"
+            rows[(part, variant, r["mode"], int(r["batch"]))] = float(r["avg_ms"])
+    return rows
+
+
+def run_fly(args, path, profile=None):
+    cmd = [args.fly_run, path, "--weights", "random", "--iters", str(args.iters),
+           "--warmup", "5", "--quiet"]
+    if profile:
+        cmd = cmd[:-1] + ["--profile", profile]
+    res = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if res.returncode != 0:
+        print(res.stdout, file=sys.stderr)
+        return None, res.stdout
+    m = MEDIAN.search(res.stdout)
+    return (float(m.group(1)) if m else None), res.stdout
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--fly-run", required=True)
+    ap.add_argument("--artifacts", required=True)
+    ap.add_argument("--peer", required=True)
+    ap.add_argument("--iters", type=int, default=25)
+    ap.add_argument("--modes", default="eager")
+    ap.add_argument("--csv")
+    ap.add_argument("--out-dir", default=os.environ.get("OUT", "/tmp"))
+    ap.add_argument("--profile", help="also write a Chrome trace + kernel table of "
+                    "each body-b8 artifact into this directory")
+    args = ap.parse_args()
+
+    args.cases = []
+    for entry in sorted(os.listdir(args.artifacts)):
+        m = NAME.match(entry)
+        if m:
+            args.cases.append((m.group(1), m.group(2), int(m.group(3))))
+    if not args.cases:
+        sys.exit("no gpt2-{body,mlp}-*-b*.fly artifacts in " + args.artifacts)
+    args.batches = sorted({b for (_, _, b) in args.cases})
+
+    peer = run_peer(args)
+    results = []
+    for part, variant, batch in args.cases:
+        path = os.path.join(args.artifacts, "gpt2-%s-%s-b%d.fly" % (part, variant, batch))
+        profile = None
+        if args.profile and part == "body" and batch == args.batches[0]:
+            profile = os.path.join(args.profile, "trace-%s-%s-b%d.json" % (part, variant, batch))
+        ms, log = run_fly(args, path, profile)
+        if profile:
+            print("--- fly-run --profile %s" % os.path.basename(path))
+            print("\n".join(l for l in log.splitlines() if not l.startswith("fly-run:"))[:6000])
+        results.append((part, variant, batch, ms))
+
+    header = ["part", "variant", "batch", "fly_ms"]
+    modes = args.modes.split(",")
+    for mode in modes:
+        header += ["torch_%s_same_ms" % mode, "torch_%s_dense_ms" % mode,
+                   "fly/torch_%s_dense" % mode]
+    rows = []
+    for part, variant, batch, ms in results:
+        row = [part, variant, batch, "FAIL" if ms is None else "%.3f" % ms]
+        for mode in modes:
+            same = peer.get((part, variant, mode, batch))
+            dense = peer.get((part, "dense", mode, batch))
+            row += ["%.3f" % same if same else "-", "%.3f" % dense if dense else "-",
+                    "%.2f" % (ms / dense) if ms and dense else "-"]
+        rows.append(row)
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
+    print()
+    for r in [header] + rows:
+        print("  ".join(str(x).rjust(w) for x, w in zip(r, widths)))
+    if args.csv:
+        with open(args.csv, "w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(header)
+            w.writerows(rows)
+    return 0 if all(ms is not None for *_, ms in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
