@@ -39,6 +39,7 @@
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/Path.h"
+#include "llvm/Support/Program.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
@@ -340,6 +341,25 @@ func::FuncOp findEntry(ModuleOp module, const std::string &wanted,
   return found;
 }
 
+/// The CUDA toolkit directory holding bin/ptxas: $CUDA_HOME, $CUDA_PATH,
+/// /usr/local/cuda, or the parent of a ptxas on PATH; "" if none.
+std::string findCudaToolkit() {
+  auto hasPtxas = [](llvm::StringRef dir) {
+    llvm::SmallString<256> p(dir);
+    llvm::sys::path::append(p, "bin", "ptxas");
+    return llvm::sys::fs::can_execute(p);
+  };
+  for (const char *var : {"CUDA_HOME", "CUDA_PATH"})
+    if (const char *dir = std::getenv(var); dir && hasPtxas(dir))
+      return dir;
+  if (hasPtxas("/usr/local/cuda"))
+    return "/usr/local/cuda";
+  if (llvm::ErrorOr<std::string> ptxas = llvm::sys::findProgramByName("ptxas"))
+    return llvm::sys::path::parent_path(llvm::sys::path::parent_path(*ptxas))
+        .str();
+  return "";
+}
+
 bool writeText(const std::string &path, const std::string &text,
                std::string &error) {
   std::error_code ec;
@@ -438,8 +458,9 @@ int run(MLIRContext &ctx) {
       // the GEMM kernels, which take the weight in nn.Linear [out, in]
       // layout: folding the transposes stores it that way.
       prep.addPass(mlir::fly::createFlyRaiseLinear());
+      prep.addPass(mlir::fly::createFlyRaiseAttention());
       mlir::fly::ConvertFlyToLinalgOptions toLinalg;
-      toLinalg.keepLinear = true;
+      toLinalg.keepKernelOps = true;
       prep.addPass(mlir::fly::createConvertFlyToLinalg(toLinalg));
     } else {
       prep.addPass(mlir::fly::createConvertFlyToLinalg());
@@ -478,6 +499,15 @@ int run(MLIRContext &ctx) {
     options.chip = "sm_90a";
     options.barePtrCallingConvention = true;
     options.format = emit == "ptx" ? "isa" : "fatbin";
+    if (emit != "ptx") {
+      std::string toolkit = findCudaToolkit();
+      if (toolkit.empty())
+        return progress.finish(),
+               fail("embedding the GPU binary needs the CUDA toolkit's "
+                    "ptxas: set CUDA_HOME (looked in $CUDA_HOME, $CUDA_PATH, "
+                    "/usr/local/cuda and PATH); --emit ptx works without it");
+      options.toolkitPath = toolkit;
+    }
     mlir::fly::buildFlyGpuPipeline(pm, options);
   } else if (pipeline == "fast") {
     mlir::fly::CpuPipelineOptions options;

@@ -515,6 +515,27 @@ std::optional<Failure> profileCalls(Artifact &artifact,
   if (std::fclose(file) != 0 || !written)
     return Failure{path + ": write failed"};
 
+  // Generic kernels are numbered per launch site (fly_main_12_reduce):
+  // totals per family (fly_main_#_reduce) first, then every kernel.
+  std::vector<cuda::KernelRecord> families = all;
+  for (cuda::KernelRecord &r : families) {
+    std::string family;
+    for (size_t i = 0; i < r.name.size(); ++i) {
+      bool digit = std::isdigit(static_cast<unsigned char>(r.name[i]));
+      bool afterUnderscore = i > 0 && r.name[i - 1] == '_';
+      if (digit && afterUnderscore) {
+        while (i + 1 < r.name.size() &&
+               std::isdigit(static_cast<unsigned char>(r.name[i + 1])))
+          ++i;
+        family += '#';
+      } else {
+        family += r.name[i];
+      }
+    }
+    r.name = family;
+  }
+  std::vector<cuda::KernelSummary> byFamily =
+      cuda::summarizeProfile(families);
   std::vector<cuda::KernelSummary> summary = cuda::summarizeProfile(all);
   double total = 0;
   for (const cuda::KernelSummary &k : summary)
@@ -524,13 +545,19 @@ std::optional<Failure> profileCalls(Artifact &artifact,
               "per call (trace: %s)\n",
               kProfiledCalls, all.size() / kProfiledCalls, perCall,
               path.c_str());
-  std::printf("  %8s %6s %9s %6s  %s\n", "ms/call", "calls", "us/launch",
-              "share", "kernel");
-  for (const cuda::KernelSummary &k : summary)
-    std::printf("  %8.3f %6zu %9.1f %5.1f%%  %s\n",
-                k.totalMs / double(kProfiledCalls), k.launches / kProfiledCalls,
-                1e3 * k.totalMs / double(k.launches),
-                total > 0 ? 100.0 * k.totalMs / total : 0.0, k.name.c_str());
+  auto printTable = [&](const std::vector<cuda::KernelSummary> &rows,
+                        const char *what) {
+    std::printf("  %8s %8s %9s %6s  %s\n", "ms/call", "launches", "us/launch",
+                "share", what);
+    for (const cuda::KernelSummary &k : rows)
+      std::printf("  %8.3f %8zu %9.1f %5.1f%%  %s\n",
+                  k.totalMs / double(kProfiledCalls),
+                  k.launches / kProfiledCalls,
+                  1e3 * k.totalMs / double(k.launches),
+                  total > 0 ? 100.0 * k.totalMs / total : 0.0, k.name.c_str());
+  };
+  printTable(byFamily, "kernel family (# = any launch site)");
+  printTable(summary, "kernel");
   std::fflush(stdout);
   return std::nullopt;
 }

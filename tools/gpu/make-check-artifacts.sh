@@ -26,5 +26,11 @@ python3 "$src/test/Models/oracle/compare.py" --check-weights "$tmp/model" \
 cp "$src/test/Models/fixtures/gpt2-d256/inputs.npy" "$art/gpt2-d256.inputs.npy"
 cp "$src/test/Models/fixtures/gpt2-d256/logits.npy" "$art/gpt2-d256.ref.npy"
 gen "$tmp/model" --batch 1 --seq 128 --target cuda --dtype f16 -o "$art/gpt2-d256.cuda-f16.fly"
+# The same model with a projected Monarch MLP (fused Monarch kernels)
+# against the CPU reference pipeline on the same projected weights.
+gen "$tmp/model" --batch 2 --seq 128 --part body --structure mlp=monarch:4 \
+  --pipeline reference -o "$art/gpt2-d256-monarch.cpu.fly"
+gen "$tmp/model" --batch 2 --seq 128 --part body --structure mlp=monarch:4 \
+  --target cuda --dtype f16 -o "$art/gpt2-d256-monarch.cuda-f16.fly"
 rm -rf "$tmp"
 du -sh "$art"

@@ -9,6 +9,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "KernelCalls.h"
+
 #include "fly/Conversion/FlyToGPU/WgmmaGemm.h"
 #include "fly/Conversion/Passes.h"
 #include "fly/Dialect/Fly/IR/FlyOps.h"
@@ -22,16 +24,12 @@
 
 namespace mlir::fly {
 #define GEN_PASS_DEF_FLYGPUWEIGHTGEMMS
-#define GEN_PASS_DEF_FLYGPUDEFINEGEMMS
 #include "fly/Conversion/Passes.h.inc"
 } // namespace mlir::fly
 
 using namespace mlir;
 
 namespace {
-
-/// Spec of a launcher declaration, for fly-gpu-define-gemms.
-constexpr const char *kGemmAttr = "fly.gemm";
 
 /// Skips the casts the storage conversion puts around 16-bit values.
 Value stripCasts(Value v) {
@@ -157,27 +155,14 @@ struct FlyGpuWeightGemmsPass
       op.emitRemark("wgmma GEMM ") << ::fly::gpu::gemmKernelName(spec);
 
     OpBuilder b(last);
-    Location loc = op.getLoc();
-    auto toBuffer = [&](Value t) -> Value {
-      auto tt = cast<RankedTensorType>(t.getType());
-      return bufferization::ToBufferOp::create(
-          b, loc, MemRefType::get(tt.getShape(), tt.getElementType()), t,
-          /*read_only=*/true);
-    };
-    SmallVector<Value> args = {toBuffer(op.getX()), toBuffer(op.getW())};
+    SmallVector<Value> inputs = {op.getX(), op.getW()};
     if (op.getBias())
-      args.push_back(toBuffer(op.getBias()));
+      inputs.push_back(op.getBias());
     if (residual)
-      args.push_back(toBuffer(residual));
-    auto outType = cast<RankedTensorType>(result.getType());
-    auto out = memref::AllocOp::create(
-        b, loc, MemRefType::get(outType.getShape(), outType.getElementType()),
-        b.getI64IntegerAttr(128));
-    args.push_back(out);
-    func::CallOp::create(b, loc, launcher, args);
-    Value y = bufferization::ToTensorOp::create(b, loc, outType, out,
-                                                /*restrict=*/true,
-                                                /*writable=*/true);
+      inputs.push_back(residual);
+    Value y = mlir::fly::kernels::callLauncher(
+        b, op.getLoc(), launcher, inputs,
+        cast<RankedTensorType>(result.getType()));
     result.replaceAllUsesWith(y);
     for (Operation *f : llvm::reverse(fused))
       f->erase();
@@ -186,14 +171,9 @@ struct FlyGpuWeightGemmsPass
   }
 
   /// A private declaration of the launcher for `spec`, carrying the spec
-  /// (fly.gemm); fly-gpu-define-gemms gives it its body after
-  /// bufferization, whose deallocation analysis cannot see through GPU ops.
+  /// for fly-gpu-define-kernels.
   func::FuncOp getOrCreateLauncher(const ::fly::gpu::GemmSpec &spec,
                                    Operation *user) {
-    ModuleOp module = getOperation();
-    std::string name = ::fly::gpu::gemmLauncherName(spec);
-    if (auto existing = module.lookupSymbol<func::FuncOp>(name))
-      return existing;
     MLIRContext *ctx = &getContext();
     Type element = spec.elementType == "f16" ? Type(Float16Type::get(ctx))
                                              : Type(BFloat16Type::get(ctx));
@@ -204,90 +184,11 @@ struct FlyGpuWeightGemmsPass
     if (spec.residual)
       args.push_back(MemRefType::get({spec.m, spec.n}, element));
     args.push_back(MemRefType::get({spec.m, spec.n}, element));
-    OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
-    auto func = func::FuncOp::create(b, user->getLoc(), name,
-                                     b.getFunctionType(args, {}));
-    func.setPrivate();
-    const char *epilogue =
-        spec.epilogue == ::fly::gpu::GemmEpilogue::None   ? "none"
-        : spec.epilogue == ::fly::gpu::GemmEpilogue::Bias ? "bias"
-                                                          : "bias_gelu_tanh";
-    func->setAttr(kGemmAttr,
-                  b.getDictionaryAttr({
-                      b.getNamedAttr("m", b.getI64IntegerAttr(spec.m)),
-                      b.getNamedAttr("n", b.getI64IntegerAttr(spec.n)),
-                      b.getNamedAttr("k", b.getI64IntegerAttr(spec.k)),
-                      b.getNamedAttr("type", b.getStringAttr(spec.elementType)),
-                      b.getNamedAttr("epilogue", b.getStringAttr(epilogue)),
-                      b.getNamedAttr("residual", b.getBoolAttr(spec.residual)),
-                      b.getNamedAttr("tile_n", b.getI64IntegerAttr(spec.tileN)),
-                  }));
-    return func;
-  }
-};
-
-/// Gives each fly.gemm launcher declaration the generator's definition and
-/// adds its kernel module.
-struct FlyGpuDefineGemmsPass
-    : mlir::fly::impl::FlyGpuDefineGemmsBase<FlyGpuDefineGemmsPass> {
-  void runOnOperation() override {
-    ModuleOp module = getOperation();
-    SmallVector<func::FuncOp> decls;
-    for (auto func : module.getOps<func::FuncOp>())
-      if (func.isDeclaration() && func->hasAttr(kGemmAttr))
-        decls.push_back(func);
-    for (func::FuncOp decl : decls)
-      if (failed(define(decl)))
-        return signalPassFailure();
-  }
-
-  LogicalResult define(func::FuncOp decl) {
-    auto dict = decl->getAttrOfType<DictionaryAttr>(kGemmAttr);
-    ::fly::gpu::GemmSpec spec;
-    auto i64 = [&](StringRef key) {
-      auto attr = dict.getAs<IntegerAttr>(key);
-      return attr ? attr.getInt() : int64_t(-1);
-    };
-    auto str = [&](StringRef key) {
-      auto attr = dict.getAs<StringAttr>(key);
-      return attr ? attr.getValue().str() : std::string();
-    };
-    spec.m = i64("m");
-    spec.n = i64("n");
-    spec.k = i64("k");
-    spec.tileN = i64("tile_n");
-    spec.elementType = str("type");
-    std::string epilogue = str("epilogue");
-    spec.epilogue = epilogue == "bias" ? ::fly::gpu::GemmEpilogue::Bias
-                    : epilogue == "bias_gelu_tanh"
-                        ? ::fly::gpu::GemmEpilogue::BiasGeluTanh
-                        : ::fly::gpu::GemmEpilogue::None;
-    auto residual = dict.getAs<BoolAttr>("residual");
-    spec.residual = residual && residual.getValue();
-    std::string error;
-    std::string text = ::fly::gpu::emitWgmmaGemm(spec, error);
-    if (text.empty())
-      return decl.emitError("GEMM generator: ") << error;
-    ParserConfig config(&getContext());
-    OwningOpRef<ModuleOp> parsed = parseSourceString<ModuleOp>(text, config);
-    if (!parsed)
-      return decl.emitError(
-          "the GEMM generator's MLIR does not parse (a fly bug)");
-    auto definition =
-        parsed->lookupSymbol<func::FuncOp>(decl.getSymName());
-    if (!definition || definition.getFunctionType() != decl.getFunctionType())
-      return decl.emitError("the GEMM generator's launcher does not match "
-                            "its declaration (a fly bug)");
-    ModuleOp module = getOperation();
-    module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
-                    UnitAttr::get(&getContext()));
-    Block *into = module.getBody();
-    for (Operation &op : llvm::make_early_inc_range(*parsed->getBody()))
-      if (&op != definition.getOperation())
-        op.moveBefore(into, into->end());
-    decl.getBody().takeBody(definition.getBody());
-    decl->removeAttr(kGemmAttr);
-    return success();
+    OpBuilder b(ctx);
+    return mlir::fly::kernels::declareLauncher(
+        getOperation(), user->getLoc(), ::fly::gpu::gemmLauncherName(spec),
+        args, mlir::fly::kernels::kGemmKernelAttr,
+        mlir::fly::kernels::gemmSpecToAttr(b, spec));
   }
 };
 

@@ -40,6 +40,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "fly/Conversion/FlyToGPU/WgmmaGemm.h"
+#include "KernelText.h"
 
 #include <algorithm>
 #include <cstdint>
@@ -52,6 +53,8 @@
 
 namespace fly::gpu {
 namespace {
+
+using detail::FuncWriter;
 
 constexpr int64_t kTileM = 128;   // two 64-row wgmma blocks
 constexpr int64_t kTileK = 64;    // 64 x 2 bytes = one 128-byte swizzle row
@@ -100,91 +103,6 @@ struct Plan {
     wgmmaPerKTile = (kTileM / kWgmmaM) * (kTileK / kWgmmaK);
   }
   bool hasBias() const { return spec.epilogue != GemmEpilogue::None; }
-};
-
-//===----------------------------------------------------------------------===//
-// Text building
-//===----------------------------------------------------------------------===//
-
-std::string fmtF32(double v) {
-  std::ostringstream os;
-  os << std::scientific << std::setprecision(9) << v;
-  return os.str();
-}
-
-/// Writes the body of one function. SSA names are unique within it and
-/// constants are collected and emitted at the function entry, so they
-/// dominate every nested region that uses them.
-class FuncWriter {
-public:
-  explicit FuncWriter(int indent) : baseIndent(indent), depth(indent + 1) {}
-
-  std::string fresh(const std::string &hint) {
-    return "%" + hint + "_" + std::to_string(counter++);
-  }
-  void line(const std::string &text) {
-    body << std::string(2 * depth, ' ') << text << "\n";
-  }
-  /// Emits `%hint_N = rhs` and returns the new name.
-  std::string def(const std::string &hint, const std::string &rhs) {
-    std::string name = fresh(hint);
-    line(name + " = " + rhs);
-    return name;
-  }
-  void open(const std::string &text) {
-    line(text + " {");
-    ++depth;
-  }
-  void close() {
-    --depth;
-    line("}");
-  }
-
-  std::string index(int64_t v) {
-    return constant("c" +
-                        (v < 0 ? "m" + std::to_string(-v) : std::to_string(v)),
-                    std::to_string(v) + " : index");
-  }
-  std::string i32(int64_t v) {
-    return constant("c" + std::to_string(v) + "_i32",
-                    std::to_string(v) + " : i32");
-  }
-  std::string f32(double v) {
-    return constant("cst_f32_" + std::to_string(constants.size()),
-                    fmtF32(v) + " : f32");
-  }
-  std::string splatF32(double v, int64_t lanes) {
-    std::string type = "vector<" + std::to_string(lanes) + "xf32>";
-    return constant("cst_v" + std::to_string(constants.size()),
-                    "dense<" + fmtF32(v) + "> : " + type);
-  }
-
-  /// Constants first, then the body.
-  std::string finish() const {
-    std::ostringstream os;
-    std::string pad(2 * (baseIndent + 1), ' ');
-    for (const auto &[name, value] : constants)
-      os << pad << name << " = arith.constant " << value << "\n";
-    os << body.str();
-    return os.str();
-  }
-
-private:
-  /// One constant per distinct value; `name` must be unique per value.
-  std::string constant(const std::string &name, const std::string &value) {
-    for (const auto &[existingName, existingValue] : constants)
-      if (existingValue == value)
-        return existingName;
-    std::string ssa = "%" + name;
-    constants.emplace_back(ssa, value);
-    return ssa;
-  }
-
-  int baseIndent;
-  int depth;
-  int counter = 0;
-  std::ostringstream body;
-  std::vector<std::pair<std::string, std::string>> constants;
 };
 
 /// The MLIR types of one kernel, spelled out once.

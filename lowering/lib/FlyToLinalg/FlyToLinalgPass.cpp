@@ -27,11 +27,12 @@ struct ConvertFlyToLinalgPass
   using Base::Base;
   void runOnOperation() override {
     ConversionTarget target(getContext());
-    // Every fly op must go (but fly.linear when asked to keep it); anything
+    // Every fly op must go (but the ops GPU kernels take, when asked to keep them); anything
     // else may stay as it is.
     target.addIllegalDialect<FlyDialect>();
-    if (keepLinear)
-      target.addLegalOp<mlir::fly::LinearOp>();
+    if (keepKernelOps)
+      target.addLegalOp<mlir::fly::LinearOp, mlir::fly::AttentionOp,
+                        mlir::fly::MonarchMatmulOp>();
     target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
     RewritePatternSet patterns(&getContext());
     populateFlyToLinalgConversionPatterns(patterns);

@@ -150,7 +150,8 @@ private:
   LogicalResult convert(Operation *op) {
     if (auto generic = dyn_cast<linalg::GenericOp>(op))
       return convertGeneric(generic);
-    if (isa<linalg::LinalgOp, mlir::fly::LinearOp>(op))
+    if (isa<linalg::LinalgOp, mlir::fly::LinearOp, mlir::fly::AttentionOp,
+            mlir::fly::MonarchMatmulOp>(op))
       return convertKernelOp(op);
     if (auto constant = dyn_cast<arith::ConstantOp>(op))
       return convertConstant(constant);

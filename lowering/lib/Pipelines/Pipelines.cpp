@@ -110,9 +110,10 @@ void mlir::fly::buildFlyCpuPipeline(OpPassManager &pm,
 
 void mlir::fly::buildFlyGpuPipeline(OpPassManager &pm,
                                     const GpuPipelineOptions &options) {
-  // fly.linear stays for the GEMM kernels when they may take it.
+  // fly.linear, fly.attention and fly.monarch_matmul stay for the GPU
+  // kernels when they may take them.
   fly::ConvertFlyToLinalgOptions toLinalg;
-  toLinalg.keepLinear = options.gemmKernels;
+  toLinalg.keepKernelOps = options.gemmKernels;
   pm.addPass(fly::createConvertFlyToLinalg(toLinalg));
   pm.addPass(createInlinerPass());
   pm.addPass(createCanonicalizerPass());
@@ -123,8 +124,11 @@ void mlir::fly::buildFlyGpuPipeline(OpPassManager &pm,
     pm.addNestedPass<func::FuncOp>(fly::createFlyConvertFloatStorage(storage));
     pm.addPass(createCanonicalizerPass());
   }
-  if (options.gemmKernels)
+  if (options.gemmKernels) {
     pm.addPass(fly::createFlyGpuWeightGemms());
+    pm.addPass(fly::createFlyGpuAttentionKernels());
+    pm.addPass(fly::createFlyGpuMonarchKernels());
+  }
   // What the kernels did not take.
   pm.addPass(fly::createConvertFlyToLinalg());
 
@@ -139,7 +143,7 @@ void mlir::fly::buildFlyGpuPipeline(OpPassManager &pm,
   pm.addPass(createConvertBufferizationToMemRefPass());
   pm.addPass(fly::createFlyMemRefCopyToLinalg());
 
-  pm.addPass(fly::createFlyGpuDefineGemms());
+  pm.addPass(fly::createFlyGpuDefineKernels());
   pm.addNestedPass<func::FuncOp>(fly::createFlyGpuHostBuffers());
   // GEMM launchers into the model function: one async region, one stream.
   pm.addPass(createInlinerPass());
@@ -191,6 +195,7 @@ void mlir::fly::buildFlyGpuPipeline(OpPassManager &pm,
   pm.addPass(createReconcileUnrealizedCastsPass());
   GpuModuleToBinaryPassOptions binary;
   binary.compilationTarget = options.format;
+  binary.toolkitPath = options.toolkitPath;
   pm.addPass(createGpuModuleToBinaryPass(binary));
 }
 

@@ -26,8 +26,9 @@ def ConvertFlyToLinalg : Pass<"convert-fly-to-linalg"> {
     ```
   }];
   let options = [
-    Option<"keepLinear", "keep-linear", "bool", /*default=*/"false",
-           "Leave fly.linear for a dedicated kernel (fly-gpu-weight-gemms)">
+    Option<"keepKernelOps", "keep-kernel-ops", "bool", /*default=*/"false",
+           "Leave fly.linear, fly.attention and fly.monarch_matmul for the "
+           "GPU kernel passes">
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::linalg::LinalgDialect",
@@ -193,13 +194,58 @@ def FlyGpuWeightGemms : Pass<"fly-gpu-weight-gemms", "::mlir::ModuleOp"> {
                            "::mlir::bufferization::BufferizationDialect"];
 }
 
-def FlyGpuDefineGemms : Pass<"fly-gpu-define-gemms", "::mlir::ModuleOp"> {
-  let summary = "Define the GEMM launchers fly-gpu-weight-gemms declared";
+def FlyGpuAttentionKernels
+    : Pass<"fly-gpu-attention-kernels", "::mlir::ModuleOp"> {
+  let summary = "Lower fly.attention to the fused flash-attention kernel";
   let description = [{
-    `fly-gpu-weight-gemms` calls launcher declarations (marked `fly.gemm`
-    with their spec) so that bufferization and its deallocation analysis
-    see plain calls. After bufferization this pass parses the generator's
-    text for each spec: the launcher body (TMA descriptors, launch) and the
+    On tensors, after `fly-convert-float-storage`: each dense
+    `fly.attention(q, k, v)` (no explicit mask, one [B, H, T, D] shape,
+    16-bit storage) becomes a call of a generated flash-attention kernel
+    (FlashAttention.h): scores, online softmax and P·V per query tile on
+    chip, never a T×T matrix in memory. Causal masking and the scale come
+    from the op. Other attentions stay for the generic path; `remarks`
+    says which kernel each got.
+  }];
+  let options = [
+    Option<"remarks", "remarks", "bool", /*default=*/"false",
+           "Emit a remark per attention saying which kernel it got and why">
+  ];
+  let dependentDialects = ["::mlir::func::FuncDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::bufferization::BufferizationDialect"];
+}
+
+def FlyGpuMonarchKernels
+    : Pass<"fly-gpu-monarch-kernels", "::mlir::ModuleOp"> {
+  let summary = "Lower fly.monarch_matmul to the fused Monarch kernel";
+  let description = [{
+    On tensors, after `fly-convert-float-storage`: each
+    `fly.monarch_matmul(x, w1, w2)` on a 16-bit [M, n] input becomes one
+    launch of a generated kernel (MonarchKernel.h) that runs both
+    block-diagonal factors with the permutation between them on chip, and
+    takes the bias add that `fly-structure-linear` made explicit and, for
+    an MLP up projection (`fly.activation`), the GELU into its epilogue.
+  }];
+  let options = [
+    Option<"remarks", "remarks", "bool", /*default=*/"false",
+           "Emit a remark per op saying which kernel it got and why">
+  ];
+  let dependentDialects = ["::mlir::func::FuncDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::bufferization::BufferizationDialect"];
+}
+
+def FlyGpuDefineKernels
+    : Pass<"fly-gpu-define-kernels", "::mlir::ModuleOp"> {
+  let summary = "Define the kernel launchers the fly-gpu-*-kernels passes declared";
+  let description = [{
+    `fly-gpu-weight-gemms`, `fly-gpu-attention-kernels` and
+    `fly-gpu-monarch-kernels` call launcher declarations that carry their
+    kernel's spec (`fly.gemm`, `fly.attention_kernel`,
+    `fly.monarch_kernel`), so that bufferization and its deallocation
+    analysis see plain calls. After bufferization this pass parses each
+    generator's text: the launcher body (TMA descriptors, launch) and the
     kernel's `gpu.module`.
   }];
   let dependentDialects = ["::mlir::gpu::GPUDialect",

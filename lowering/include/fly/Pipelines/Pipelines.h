@@ -43,6 +43,10 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
       llvm::cl::desc("GPU binary format: fatbin (cubin + PTX, needs ptxas), "
                      "bin (cubin) or isa (PTX text, needs no CUDA)"),
       llvm::cl::init("fatbin")};
+  PassOptions::Option<std::string> toolkitPath{
+      *this, "toolkit",
+      llvm::cl::desc("CUDA toolkit directory (bin/ptxas) for bin/fatbin"),
+      llvm::cl::init("")};
   PassOptions::Option<int> optLevel{*this, "opt-level",
                                     llvm::cl::desc("Device code -O level"),
                                     llvm::cl::init(3)};

@@ -1,0 +1,71 @@
+//===- FlashAttention.h - fused causal attention kernel generator -*- C++ -*-===//
+//
+// Emits, as MLIR text, one sm_90a fused attention kernel (FlashAttention-2
+// style: mma.sync m16n8k16 tensor-core tiles, online softmax in registers,
+// cp.async double-buffered K/V tiles; the T x T score matrix is never
+// materialized) plus a host function that launches it.
+//
+// Like WgmmaGemm.h, this is plain C++17 string building: no MLIR headers.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef FLY_CONVERSION_FLYTOGPU_FLASHATTENTION_H
+#define FLY_CONVERSION_FLYTOGPU_FLASHATTENTION_H
+
+#include <cstdint>
+#include <string>
+
+namespace fly::gpu {
+
+/// O[b] = softmax(scale . Q[b] . K[b]^T + mask) . V[b] for every b <
+/// batchHeads; Q, K, V, O are [batchHeads, seq, headDim], row-major and
+/// contiguous. With `causal`, key j > query i is masked.
+struct AttentionSpec {
+  int64_t batchHeads = 0; // B*H
+  int64_t seq = 0;        // T (queries = keys), any T >= 1
+  int64_t headDim = 64;   // D: 64 or 128
+  /// "f16" or "bf16" for Q, K, V, O; softmax and accumulation are f32.
+  std::string elementType = "f16";
+  bool causal = true;
+  /// Softmax scale; 0 means 1/sqrt(headDim).
+  double scale = 0;
+  /// Query rows per CTA: 64 (4 warps) or 128 (8 warps), 16 rows per warp;
+  /// 0 picks the default (64).
+  int64_t blockM = 0;
+};
+
+struct AttentionEmitOptions {
+  /// > 0: the module also holds func.func private
+  /// @<attentionBenchmarkName(spec)> (same arguments as the launcher) that
+  /// enqueues this many launches back to back on one stream, then waits.
+  int64_t benchmarkRepeats = 0;
+};
+
+/// Returns "" and sets `error` if the spec is unsupported. Otherwise the text
+/// of one `module attributes {gpu.container_module}` holding
+///   gpu.module @<attentionKernelModuleName(spec)> {
+///     gpu.func @<attentionKernelName(spec)>(%q, %k, %v, %o) kernel }
+///   func.func private @<attentionLauncherName(spec)>(
+///       %q: memref<BHxTxDxT>, %k: ..., %v: ..., %o: memref<BHxTxDxT>)
+/// The launcher runs one synchronous gpu.launch_func: grid (ceil(T/BM), BH),
+/// BM/16 warps, dynamic shared memory (above 48 KB for BM=128 or D=128: the
+/// runtime must opt in, as mgpuLaunchKernel does).
+///
+/// The gpu.module carries no target attribute; the pipeline in
+/// tools/gpu/attention-selftest/build-here.sh lowers it (the same one as the
+/// GEMM's).
+std::string emitFlashAttention(const AttentionSpec &spec, std::string &error,
+                               const AttentionEmitOptions &options = {});
+
+/// Checks `spec` only; returns "" when emitFlashAttention would accept it.
+std::string verifyAttentionSpec(const AttentionSpec &spec);
+
+/// Names, unique per spec, e.g. fly_attn_bh96_t1024_d64_f16_causal.
+std::string attentionKernelName(const AttentionSpec &spec);
+std::string attentionKernelModuleName(const AttentionSpec &spec);
+std::string attentionLauncherName(const AttentionSpec &spec);
+std::string attentionBenchmarkName(const AttentionSpec &spec);
+
+} // namespace fly::gpu
+
+#endif // FLY_CONVERSION_FLYTOGPU_FLASHATTENTION_H

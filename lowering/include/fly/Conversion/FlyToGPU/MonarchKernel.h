@@ -1,0 +1,69 @@
+//===- MonarchKernel.h - fused Monarch matmul kernel generator --*- C++ -*-===//
+//
+// Emits, as MLIR text, one sm_90a kernel computing fly.monarch_matmul with
+// both block-diagonal factors, the permutation between them and a bias /
+// GELU epilogue fused, plus a host launcher (same conventions as
+// WgmmaGemm.h). Plain C++17, no MLIR headers.
+//
+// Semantics (x[M,n], w1[k,q,p] with k*p = n, w2[l,s,r] with l*r = k*q):
+//   h[b, kk*q+qq]   = sum_pp w1[kk,qq,pp] * x[b, kk*p+pp]
+//   g[b, ll, rr]    = h[b, rr*l+ll]
+//   y[b, ss*l+ll]   = sum_rr w2[ll,ss,rr] * g[b,ll,rr]        (l*s columns)
+//   y               = [gelu_tanh](y + bias[ss*l+ll])           (optional)
+// f16 or bf16 storage, f32 accumulation; the intermediate h/g is rounded to
+// the storage type once (as the research code's fp16 run does) and never
+// leaves shared memory.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef FLY_CONVERSION_FLYTOGPU_MONARCHKERNEL_H
+#define FLY_CONVERSION_FLYTOGPU_MONARCHKERNEL_H
+
+#include <cstdint>
+#include <string>
+
+namespace fly::gpu {
+
+struct MonarchSpec {
+  int64_t m = 0;                   // rows of x (any m >= 1)
+  int64_t k = 0, q = 0, p = 0;     // w1[k, q, p]
+  int64_t l = 0, s = 0, r = 0;     // w2[l, s, r]
+  std::string elementType = "f16"; // "f16" or "bf16"
+  bool bias = false;               // y += bias[l*s]
+  bool gelu = false;               // y = gelu_tanh(y) (after the bias)
+};
+
+struct MonarchEmitOptions {
+  /// > 0: the module also holds func.func private @<monarchBenchmarkName>
+  /// (same arguments as the launcher) that builds the TMA descriptors once
+  /// and enqueues this many launches on one stream, then waits (benchmarks).
+  int64_t benchmarkRepeats = 0;
+};
+
+/// Returns "" and sets `error` if the spec is unsupported. Otherwise the text
+/// of one `module attributes {gpu.container_module}` holding
+///   gpu.module @<monarchKernelName(spec)>_kernels { gpu.func ... kernel }
+///   func.func private @<monarchLauncherName(spec)>(
+///       %x: memref<Mxn>, %w1: memref<kxqxp>, %w2: memref<lxsxr>,
+///       [%bias: memref<(l*s)>,] %y: memref<Mx(l*s)>)
+/// The launcher builds three TMA descriptors and runs one synchronous
+/// gpu.launch_func (grid ceil(M/64), 128 threads, > 48 KB dynamic shared
+/// memory: the runtime must opt in, as mgpuLaunchKernel does). Lower it with
+/// the pipeline of tools/gpu/gemm-selftest/build-here.sh (nvvm-attach-target
+/// chip=sm_90a).
+std::string emitMonarchMatmul(const MonarchSpec &spec, std::string &error,
+                              const MonarchEmitOptions &options = {});
+
+/// Checks `spec` only; returns "" when emitMonarchMatmul would accept it.
+std::string verifyMonarchSpec(const MonarchSpec &spec);
+
+/// Names, unique per spec, e.g.
+/// fly_monarch_m8192_k4q192p192_l4s768r192_f16_bias_gelu.
+std::string monarchKernelName(const MonarchSpec &spec);
+std::string monarchKernelModuleName(const MonarchSpec &spec);
+std::string monarchLauncherName(const MonarchSpec &spec);
+std::string monarchBenchmarkName(const MonarchSpec &spec);
+
+} // namespace fly::gpu
+
+#endif // FLY_CONVERSION_FLYTOGPU_MONARCHKERNEL_H

@@ -1,0 +1,821 @@
+//===- FlashAttention.cpp - fused causal attention kernel generator -------===//
+//
+// FlashAttention-2 style forward kernel for sm_90a built from sm_80 tensor
+// core ops (MLIR 22 has no register-A wgmma and the warpgroup accumulator is
+// opaque, see /work/shared/gpu-codegen-notes.md):
+//
+//   CTA = one BM-row query tile (BM = 64 or 128) of one batch*head,
+//         BM/16 warps, warp w owning query rows 16w .. 16w+15.
+//   grid = (ceil(T/BM), BH); blockIdx.x is reversed so that the longest
+//         causal tiles start first.
+//   prologue: cp.async Q tile, K tile 0, V tile 0 -> smem (rows >= T
+//         zero-filled); wait; Q fragments via ldmatrix.x4 (kept in registers).
+//   key loop j (64-key tiles; causal: only up to the diagonal):
+//         wait for tile j, bar.sync, cp.async tile j+1 into the other buffer;
+//         S = Q.K^T: mma.sync m16n8k16, K fragments via ldmatrix.x4;
+//         masked tiles (the diagonal, or the ragged last tile) only: -inf;
+//         online softmax per row (max / rescale / exp2 with scale*log2e
+//         folded in; quad reduction with gpu.shuffle xor 1, 2);
+//         P (f32 -> f16/bf16) reused directly as the A operand of P.V;
+//         V fragments via ldmatrix.x4.trans; O += P.V.
+//   The unmasked and masked key tiles are two scf.for loops over the same
+//   emitted body (without and with the mask), so full tiles pay nothing.
+//   epilogue: row sums reduced across the quad, O / l, stores predicated on
+//         row < T.
+//
+// Fragment layouts (PTX ISA, mma.m16n8k16, g = lane / 4, t = lane % 4):
+//   A (vector<4x2xT>): [0] (g, 2t..2t+1)  [1] (g+8, 2t..)  [2] (g, 2t+8..)
+//                      [3] (g+8, 2t+8..)
+//   B (vector<2x2xT>): [0] (k 2t..2t+1, n g)  [1] (k 2t+8.., n g)
+//   C (vector<2x2xf32>): [0] (g, 2t..2t+1)  [1] (g+8, 2t..)
+// so the C fragments of n-tiles 2kk and 2kk+1 of S are exactly the A
+// fragment of k-step kk of P.
+//
+// nvgpu.mma.sync of MLIR 22 rejects bf16 ("failed to deduce operand PTX
+// types"), so bf16 uses nvvm.mma.sync on the packed i32 registers.
+//
+// Shared memory rows are padded from D to D+8 elements (row stride = 4 words
+// mod 32 banks), which makes every ldmatrix phase (8 rows x 16 bytes) and the
+// cp.async writes conflict-free without a swizzle.
+//
+//===----------------------------------------------------------------------===//
+
+#include "fly/Conversion/FlyToGPU/FlashAttention.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <iomanip>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace fly::gpu {
+namespace {
+
+constexpr int64_t kBlockN = 64;      // keys per tile
+constexpr int64_t kRowsPerWarp = 16; // one m16 mma row block per warp
+constexpr int64_t kPad = 8;          // elements of smem row padding
+constexpr int64_t kCopyElems = 8;    // 16-byte cp.async
+constexpr int64_t kMaxDynamicSmem = 227 * 1024;
+constexpr int64_t kMaxGridY = 65535;
+constexpr int64_t kDefaultBlockM = 64;
+
+int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+struct Plan {
+  AttentionSpec spec;
+  bool bf16 = false;
+  int64_t blockM = 0, warps = 0, threads = 0;
+  int64_t d = 0, ld = 0; // head dim, padded smem row length
+  int64_t numQTiles = 0, numKTiles = 0;
+  int64_t qBytes = 0, kvStageBytes = 0, dynamicSmemBytes = 0;
+  double scaleLog2 = 0;
+  /// Launch bound (.minnctapersm): caps registers at 64K / (threads * this).
+  int64_t minBlocksPerSM = 0;
+
+  explicit Plan(const AttentionSpec &s) : spec(s) {
+    bf16 = s.elementType == "bf16";
+    blockM = s.blockM ? s.blockM : kDefaultBlockM;
+    warps = blockM / kRowsPerWarp;
+    threads = warps * 32;
+    d = s.headDim;
+    ld = d + kPad;
+    numQTiles = ceilDiv(s.seq, blockM);
+    numKTiles = ceilDiv(s.seq, kBlockN);
+    qBytes = blockM * ld * 2;
+    kvStageBytes = kBlockN * ld * 2;
+    // Q, then K[2], then V[2].
+    dynamicSmemBytes = qBytes + 4 * kvStageBytes;
+    double scale = s.scale > 0 ? s.scale : 1.0 / std::sqrt(double(d));
+    scaleLog2 = scale * 1.4426950408889634;
+    // D=64, BM=64: four CTAs (16 warps) per SM, i.e. at most 128 registers,
+    // which fits without spills (ptxas -v). BM=128 would spill 36 bytes at
+    // 128, so it gets no bound (137 registers: one CTA, 8 warps per SM).
+    // D=128 needs ~200 registers (O alone is 64): no bound either.
+    minBlocksPerSM = (d == 64 && blockM == 64) ? 4 : 1;
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// Text building
+//===----------------------------------------------------------------------===//
+
+std::string fmtF32(double v) {
+  std::ostringstream os;
+  os << std::scientific << std::setprecision(9) << v;
+  return os.str();
+}
+
+/// Writes the body of one function: unique SSA names, constants hoisted to
+/// the function entry so they dominate every nested region.
+class FuncWriter {
+public:
+  explicit FuncWriter(int indent) : baseIndent(indent), depth(indent + 1) {}
+
+  std::string fresh(const std::string &hint) {
+    return "%" + hint + "_" + std::to_string(counter++);
+  }
+  void line(const std::string &text) {
+    body << std::string(2 * depth, ' ') << text << "\n";
+  }
+  std::string def(const std::string &hint, const std::string &rhs) {
+    std::string name = fresh(hint);
+    line(name + " = " + rhs);
+    return name;
+  }
+  void open(const std::string &text) {
+    line(text + " {");
+    ++depth;
+  }
+  void close() {
+    --depth;
+    line("}");
+  }
+  void closeWith(const std::string &text) {
+    --depth;
+    line("} " + text);
+  }
+
+  std::string index(int64_t v) {
+    return constant("c" + (v < 0 ? "m" + std::to_string(-v) : std::to_string(v)),
+                    std::to_string(v) + " : index");
+  }
+  std::string i32(int64_t v) {
+    return constant("c" + std::to_string(v) + "_i32",
+                    std::to_string(v) + " : i32");
+  }
+  std::string f32(double v) {
+    return constant("cst_f32_" + std::to_string(constants.size()),
+                    fmtF32(v) + " : f32");
+  }
+  std::string f32NegInf() {
+    return constant("cst_ninf", "0xFF800000 : f32");
+  }
+  std::string zeros(const std::string &vectorType) {
+    return constant("cst_z" + std::to_string(constants.size()),
+                    "dense<0.0> : " + vectorType);
+  }
+
+  std::string finish() const {
+    std::ostringstream os;
+    std::string pad(2 * (baseIndent + 1), ' ');
+    for (const auto &[name, value] : constants)
+      os << pad << name << " = arith.constant " << value << "\n";
+    os << body.str();
+    return os.str();
+  }
+
+private:
+  std::string constant(const std::string &name, const std::string &value) {
+    for (const auto &[existingName, existingValue] : constants)
+      if (existingValue == value)
+        return existingName;
+    std::string ssa = "%" + name;
+    constants.emplace_back(ssa, value);
+    return ssa;
+  }
+
+  int baseIndent;
+  int depth;
+  int counter = 0;
+  std::ostringstream body;
+  std::vector<std::pair<std::string, std::string>> constants;
+};
+
+struct Types {
+  std::string elem, global, smemBytes, qSmem, kvSmem;
+  std::string fragA = "", fragB, fragC = "vector<2x2xf32>", pair, pairF32;
+  explicit Types(const Plan &p) {
+    const AttentionSpec &s = p.spec;
+    elem = s.elementType;
+    std::string space = "#gpu.address_space<workgroup>";
+    global = "memref<" + std::to_string(s.batchHeads) + "x" +
+             std::to_string(s.seq) + "x" + std::to_string(p.d) + "x" + elem +
+             ">";
+    smemBytes = "memref<?xi8, " + space + ">";
+    qSmem = "memref<" + std::to_string(p.blockM) + "x" + std::to_string(p.ld) +
+            "x" + elem + ", " + space + ">";
+    kvSmem = "memref<2x" + std::to_string(kBlockN) + "x" +
+             std::to_string(p.ld) + "x" + elem + ", " + space + ">";
+    fragA = "vector<4x2x" + elem + ">";
+    fragB = "vector<2x2x" + elem + ">";
+    pair = "vector<2x" + elem + ">";
+    pairF32 = "vector<2xf32>";
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// Kernel
+//===----------------------------------------------------------------------===//
+
+/// The loop-carried state of one thread: O accumulators (D/8 n-tiles), the
+/// running row max (log2 domain, scaled) and the thread-partial row sums of
+/// its two rows (g and g+8).
+struct State {
+  std::vector<std::string> o;
+  std::string m[2], l[2];
+};
+
+class KernelEmitter {
+public:
+  KernelEmitter(const Plan &plan, const Types &types)
+      : p(plan), t(types), w(/*indent=*/2) {}
+
+  std::string emit() {
+    emitSetup();
+    emitPrologue();
+    emitLoops();
+    emitEpilogue();
+    w.line("gpu.return");
+
+    std::ostringstream os;
+    os << "    gpu.func @" << attentionKernelName(p.spec) << "(%q: " << t.global
+       << ", %k: " << t.global << ", %v: " << t.global << ", %o: " << t.global
+       << ") kernel attributes {known_block_size = array<i32: " << p.threads
+       << ", 1, 1>, nvvm.minctasm = " << p.minBlocksPerSM << " : i32} {\n";
+    os << w.finish();
+    os << "    }\n";
+    return os.str();
+  }
+
+private:
+  std::string idx(int64_t v) { return w.index(v); }
+  std::string add(const std::string &a, const std::string &b) {
+    return w.def("i", "arith.addi " + a + ", " + b + " : index");
+  }
+  std::string addc(const std::string &a, int64_t c) {
+    return c == 0 ? a : add(a, idx(c));
+  }
+  std::string mul(const std::string &a, int64_t c) {
+    return w.def("i", "arith.muli " + a + ", " + idx(c) + " : index");
+  }
+  std::string divc(const std::string &a, int64_t c) {
+    return w.def("i", "arith.divui " + a + ", " + idx(c) + " : index");
+  }
+  std::string remc(const std::string &a, int64_t c) {
+    return w.def("i", "arith.remui " + a + ", " + idx(c) + " : index");
+  }
+
+  void emitSetup() {
+    const AttentionSpec &s = p.spec;
+    tid = w.def("tid", "gpu.thread_id x");
+    std::string bx = w.def("bx", "gpu.block_id x");
+    bh = w.def("bh", "gpu.block_id y");
+    // Reverse the tile order: long causal rows first.
+    qTile = w.def("q_tile", "arith.subi " + idx(p.numQTiles - 1) + ", " + bx +
+                                " : index");
+    q0 = mul(qTile, p.blockM);
+    std::string lane = remc(tid, 32);
+    warp = divc(tid, 32);
+    g = divc(lane, 4);
+    tq = remc(lane, 4);
+    std::string l16 = remc(lane, 16), h16 = divc(lane, 16);
+    std::string l8 = remc(lane, 8), h8 = remc(divc(lane, 8), 2);
+    // ldmatrix row addresses (see the file comment).
+    std::string warpRow = mul(warp, kRowsPerWarp);
+    qRow = add(warpRow, l16);
+    qCol = mul(h16, 8);
+    kRow = add(mul(h16, 8), l8);
+    kCol = mul(h8, 8);
+    vRow = add(mul(h8, 8), l8);
+    vCol = qCol;
+    // The thread's two query rows (in the tile) and key column offset 2t.
+    rowInTile[0] = add(warpRow, g);
+    rowInTile[1] = addc(rowInTile[0], 8);
+    col2t = mul(tq, 2);
+    // cp.async: chunk (row, col) of 8 elements.
+    int64_t chunksPerRow = p.d / kCopyElems;
+    cpRow = divc(tid, chunksPerRow);
+    cpCol = mul(remc(tid, chunksPerRow), kCopyElems);
+
+    std::string smem = w.def("smem", "gpu.dynamic_shared_memory : " + t.smemBytes);
+    qS = w.def("q_smem", "memref.view " + smem + "[" + idx(0) + "][] : " +
+                             t.smemBytes + " to " + t.qSmem);
+    kS = w.def("k_smem", "memref.view " + smem + "[" + idx(p.qBytes) +
+                             "][] : " + t.smemBytes + " to " + t.kvSmem);
+    vS = w.def("v_smem", "memref.view " + smem + "[" +
+                             idx(p.qBytes + 2 * p.kvStageBytes) + "][] : " +
+                             t.smemBytes + " to " + t.kvSmem);
+
+    // Key tile bounds: [0, fullEnd) need no mask, [fullEnd, total) do.
+    if (s.causal) {
+      int64_t ratio = p.blockM / kBlockN;
+      fullEnd = mul(qTile, ratio);
+      std::string end = mul(addc(qTile, 1), ratio);
+      total = w.def("total", "arith.minsi " + end + ", " + idx(p.numKTiles) +
+                                 " : index");
+    } else {
+      bool ragged = s.seq % kBlockN != 0;
+      fullEnd = idx(ragged ? p.numKTiles - 1 : p.numKTiles);
+      total = idx(p.numKTiles);
+    }
+  }
+
+  /// cp.async of `rows` rows starting at global row `row0` into smem `dst`
+  /// (indices `dstPrefix` first, e.g. the stage), zero-filling rows >= T.
+  void emitTileCopy(const std::string &src, const std::string &dst,
+                    const std::string &dstType, const std::string &dstPrefix,
+                    const std::string &row0, int64_t rows, bool mayBeRagged) {
+    int64_t rowsPerPass = p.threads / (p.d / kCopyElems);
+    for (int64_t r = 0; r < rows; r += rowsPerPass) {
+      std::string lr = addc(cpRow, r);
+      std::string gr = add(row0, lr);
+      std::string extra;
+      if (mayBeRagged) {
+        std::string inside = w.def("in", "arith.cmpi slt, " + gr + ", " +
+                                             idx(p.spec.seq) + " : index");
+        std::string n = w.def("n", "arith.select " + inside + ", " +
+                                       idx(kCopyElems) + ", " + idx(0) +
+                                       " : index");
+        gr = w.def("i", "arith.minsi " + gr + ", " + idx(p.spec.seq - 1) +
+                            " : index");
+        extra = ", " + n;
+      }
+      w.line("%" + std::string("cp_") + std::to_string(copyCounter++) +
+             " = nvgpu.device_async_copy " + src + "[" + bh + ", " + gr +
+             ", " + cpCol + "], " + dst + "[" + dstPrefix + lr + ", " + cpCol +
+             "], " + std::to_string(kCopyElems) + extra + " {bypassL1} : " +
+             t.global + " to " + dstType);
+    }
+  }
+
+  void emitKVCopy(const std::string &tile, const std::string &stage) {
+    std::string row0 = mul(tile, kBlockN);
+    bool ragged = p.spec.seq % kBlockN != 0;
+    emitTileCopy("%k", kS, t.kvSmem, stage + ", ", row0, kBlockN, ragged);
+    emitTileCopy("%v", vS, t.kvSmem, stage + ", ", row0, kBlockN, ragged);
+  }
+
+  void emitPrologue() {
+    w.line("// Prologue: Q tile and K/V tile 0.");
+    emitTileCopy("%q", qS, t.qSmem, "", q0, p.blockM,
+                 p.spec.seq % p.blockM != 0);
+    emitKVCopy(idx(0), idx(0));
+    w.line("nvvm.cp.async.commit.group");
+    w.line("nvvm.cp.async.wait.group 0");
+    w.line("gpu.barrier");
+    for (int64_t ks = 0; ks < p.d / 16; ++ks)
+      qFrag.push_back(ldmatrix(qS, t.qSmem, "", qRow, addc(qCol, ks * 16),
+                               false));
+  }
+
+  std::string ldmatrix(const std::string &mem, const std::string &type,
+                       const std::string &prefix, const std::string &row,
+                       const std::string &col, bool transpose) {
+    return w.def("frag", "nvgpu.ldmatrix " + mem + "[" + prefix + row + ", " +
+                             col + "] {numTiles = 4 : i32, transpose = " +
+                             (transpose ? "true" : "false") + "} : " + type +
+                             " -> " + t.fragA);
+  }
+
+  /// Registers [first, first+1] of an x4 ldmatrix result as a B fragment.
+  std::string bFrag(const std::string &x4, int first) {
+    std::string r0 = w.def("r", "vector.extract " + x4 + "[" +
+                                    std::to_string(first) + "] : " + t.pair +
+                                    " from " + t.fragA);
+    std::string r1 = w.def("r", "vector.extract " + x4 + "[" +
+                                    std::to_string(first + 1) + "] : " +
+                                    t.pair + " from " + t.fragA);
+    std::string b = w.def("b", "vector.insert " + r0 + ", " +
+                                   w.zeros(t.fragB) + "[0] : " + t.pair +
+                                   " into " + t.fragB);
+    return w.def("b", "vector.insert " + r1 + ", " + b + "[1] : " + t.pair +
+                          " into " + t.fragB);
+  }
+
+  std::string mma(const std::string &a, const std::string &b,
+                  const std::string &c) {
+    if (!p.bf16)
+      return w.def("acc", "nvgpu.mma.sync (" + a + ", " + b + ", " + c +
+                              ") {mmaShape = [16, 8, 16]} : (" + t.fragA +
+                              ", " + t.fragB + ", " + t.fragC + ") -> " +
+                              t.fragC);
+    // bf16: nvvm.mma.sync on packed i32 registers.
+    auto packed = [&](const std::string &v, const std::string &type, int i) {
+      std::string r = w.def("r", "vector.extract " + v + "[" +
+                                     std::to_string(i) + "] : " + t.pair +
+                                     " from " + type);
+      return w.def("r", "llvm.bitcast " + r + " : " + t.pair + " to i32");
+    };
+    std::string as[4], bs[2], cs[4];
+    for (int i = 0; i < 4; ++i)
+      as[i] = packed(a, t.fragA, i);
+    for (int i = 0; i < 2; ++i)
+      bs[i] = packed(b, t.fragB, i);
+    for (int i = 0; i < 4; ++i)
+      cs[i] = w.def("c", "vector.extract " + c + "[" + std::to_string(i / 2) +
+                             ", " + std::to_string(i % 2) + "] : f32 from " +
+                             t.fragC);
+    std::string st = "!llvm.struct<(f32, f32, f32, f32)>";
+    std::string r = w.def(
+        "mma", "nvvm.mma.sync A[" + as[0] + ", " + as[1] + ", " + as[2] +
+                   ", " + as[3] + "] B[" + bs[0] + ", " + bs[1] + "] C[" +
+                   cs[0] + ", " + cs[1] + ", " + cs[2] + ", " + cs[3] +
+                   "] {layoutA = #nvvm.mma_layout<row>, layoutB = "
+                   "#nvvm.mma_layout<col>, multiplicandAPtxType = "
+                   "#nvvm.mma_type<bf16>, multiplicandBPtxType = "
+                   "#nvvm.mma_type<bf16>, shape = #nvvm.shape<m = 16, n = 8, "
+                   "k = 16>} : (i32, i32, f32) -> " +
+                   st);
+    std::string e[4];
+    for (int i = 0; i < 4; ++i)
+      e[i] = w.def("e", "llvm.extractvalue " + r + "[" + std::to_string(i) +
+                            "] : " + st);
+    std::string acc = w.zeros(t.fragC);
+    for (int row = 0; row < 2; ++row) {
+      std::string v = w.def("v", "vector.from_elements " + e[2 * row] + ", " +
+                                     e[2 * row + 1] + " : " + t.pairF32);
+      acc = w.def("acc", "vector.insert " + v + ", " + acc + "[" +
+                             std::to_string(row) + "] : " + t.pairF32 +
+                             " into " + t.fragC);
+    }
+    return acc;
+  }
+
+  std::string ex2(const std::string &x) {
+    return w.def("ex2", "llvm.inline_asm asm_dialect = att "
+                        "\"ex2.approx.ftz.f32 $0, $1;\", \"=f,f\" " +
+                            x + " : (f32) -> f32");
+  }
+  std::string fop(const std::string &op, const std::string &a,
+                  const std::string &b) {
+    return w.def("f", "arith." + op + " " + a + ", " + b +
+                          " fastmath<contract> : f32");
+  }
+  std::string quadReduce(const std::string &x, const std::string &op) {
+    std::string v = x;
+    for (int mask : {1, 2}) {
+      std::string name = w.fresh("shfl");
+      w.line(name + ", " + name + "_ok = gpu.shuffle xor " + v + ", " +
+             w.i32(mask) + ", " + w.i32(32) + " : f32");
+      v = fop(op, v, name);
+    }
+    return v;
+  }
+  std::string tree(std::vector<std::string> v, const std::string &op) {
+    while (v.size() > 1) {
+      std::vector<std::string> next;
+      for (size_t i = 0; i + 1 < v.size(); i += 2)
+        next.push_back(fop(op, v[i], v[i + 1]));
+      if (v.size() % 2)
+        next.push_back(v.back());
+      v = std::move(next);
+    }
+    return v[0];
+  }
+
+  std::string stateTypes() const {
+    std::string types;
+    for (int64_t i = 0; i < p.d / 8; ++i)
+      types += t.fragC + ", ";
+    return types + "f32, f32, f32, f32";
+  }
+
+  /// One key tile: returns the new state.
+  State emitIteration(const std::string &j, const State &in, bool masked) {
+    const AttentionSpec &s = p.spec;
+    int64_t nTilesS = kBlockN / 8, nTilesO = p.d / 8;
+    w.line("// Key tile: wait for it, then prefetch the next one.");
+    w.line("nvvm.cp.async.wait.group 0");
+    w.line("gpu.barrier");
+    std::string stage = remc(j, 2);
+    std::string next = addc(j, 1);
+    std::string hasNext = w.def("has_next", "arith.cmpi slt, " + next + ", " +
+                                                total + " : index");
+    w.open("scf.if " + hasNext);
+    emitKVCopy(next, remc(next, 2));
+    w.close();
+    w.line("nvvm.cp.async.commit.group");
+
+    // S = Q . K^T
+    std::string prefix = stage + ", ";
+    std::vector<std::string> sAcc(nTilesS, w.zeros(t.fragC));
+    for (int64_t np = 0; np < kBlockN / 16; ++np) {
+      for (int64_t ks = 0; ks < p.d / 16; ++ks) {
+        std::string x4 = ldmatrix(kS, t.kvSmem, prefix, addc(kRow, np * 16),
+                                  addc(kCol, ks * 16), false);
+        sAcc[2 * np] = mma(qFrag[ks], bFrag(x4, 0), sAcc[2 * np]);
+        sAcc[2 * np + 1] = mma(qFrag[ks], bFrag(x4, 2), sAcc[2 * np + 1]);
+      }
+    }
+    // Scores as scalars: sv[row][n-tile * 2 + c].
+    std::vector<std::string> sv[2];
+    for (int64_t n = 0; n < nTilesS; ++n)
+      for (int row = 0; row < 2; ++row)
+        for (int c = 0; c < 2; ++c)
+          sv[row].push_back(w.def(
+              "s", "vector.extract " + sAcc[n] + "[" + std::to_string(row) +
+                       ", " + std::to_string(c) + "] : f32 from " + t.fragC));
+
+    if (masked) {
+      w.line("// Mask: key > limit(row), limit = causal ? min(row, T-1) : "
+             "T-1.");
+      std::string key0 = add(mul(j, kBlockN), col2t);
+      for (int row = 0; row < 2; ++row) {
+        std::string limit = idx(s.seq - 1);
+        if (s.causal) {
+          std::string qr = add(q0, rowInTile[row]);
+          limit = w.def("lim", "arith.minsi " + qr + ", " + limit + " : index");
+        }
+        std::string rel = w.def("rel", "arith.subi " + limit + ", " + key0 +
+                                           " : index");
+        for (int64_t n = 0; n < nTilesS; ++n)
+          for (int c = 0; c < 2; ++c) {
+            std::string &x = sv[row][n * 2 + c];
+            std::string out = w.def("out", "arith.cmpi sgt, " +
+                                                idx(n * 8 + c) + ", " + rel +
+                                                " : index");
+            x = w.def("s", "arith.select " + out + ", " + w.f32NegInf() +
+                               ", " + x + " : f32");
+          }
+      }
+    }
+
+    State st;
+    std::string scale = w.f32(p.scaleLog2);
+    std::string alpha[2];
+    for (int row = 0; row < 2; ++row) {
+      std::string mx = quadReduce(tree(sv[row], "maxnumf"), "maxnumf");
+      std::string mNew =
+          fop("maxnumf", in.m[row], fop("mulf", mx, scale));
+      alpha[row] = ex2(fop("subf", in.m[row], mNew));
+      for (std::string &x : sv[row])
+        x = ex2(fop("subf", fop("mulf", x, scale), mNew));
+      std::string sum = tree(sv[row], "addf");
+      st.l[row] = fop("addf", fop("mulf", in.l[row], alpha[row]), sum);
+      st.m[row] = mNew;
+    }
+    // O *= alpha (per row).
+    std::string alphaV[2];
+    for (int row = 0; row < 2; ++row)
+      alphaV[row] = w.def("av", "vector.broadcast " + alpha[row] +
+                                    " : f32 to " + t.pairF32);
+    st.o.resize(nTilesO);
+    for (int64_t n = 0; n < nTilesO; ++n) {
+      std::string acc = in.o[n];
+      for (int row = 0; row < 2; ++row) {
+        std::string r = w.def("orow", "vector.extract " + acc + "[" +
+                                          std::to_string(row) + "] : " +
+                                          t.pairF32 + " from " + t.fragC);
+        r = w.def("orow", "arith.mulf " + r + ", " + alphaV[row] + " : " +
+                              t.pairF32);
+        acc = w.def("o", "vector.insert " + r + ", " + acc + "[" +
+                             std::to_string(row) + "] : " + t.pairF32 +
+                             " into " + t.fragC);
+      }
+      st.o[n] = acc;
+    }
+    // P as A fragments: k-step kk = S n-tiles 2kk, 2kk+1.
+    auto pPair = [&](int64_t n, int row) {
+      std::string v = w.def("p", "vector.from_elements " + sv[row][n * 2] +
+                                     ", " + sv[row][n * 2 + 1] + " : " +
+                                     t.pairF32);
+      return w.def("p", "arith.truncf " + v + " : " + t.pairF32 + " to " +
+                            t.pair);
+    };
+    for (int64_t kk = 0; kk < kBlockN / 16; ++kk) {
+      std::string a = w.zeros(t.fragA);
+      std::string parts[4] = {pPair(2 * kk, 0), pPair(2 * kk, 1),
+                              pPair(2 * kk + 1, 0), pPair(2 * kk + 1, 1)};
+      for (int i = 0; i < 4; ++i)
+        a = w.def("pa", "vector.insert " + parts[i] + ", " + a + "[" +
+                            std::to_string(i) + "] : " + t.pair + " into " +
+                            t.fragA);
+      for (int64_t np = 0; np < p.d / 16; ++np) {
+        std::string x4 = ldmatrix(vS, t.kvSmem, prefix, addc(vRow, kk * 16),
+                                  addc(vCol, np * 16), true);
+        st.o[2 * np] = mma(a, bFrag(x4, 0), st.o[2 * np]);
+        st.o[2 * np + 1] = mma(a, bFrag(x4, 2), st.o[2 * np + 1]);
+      }
+    }
+    return st;
+  }
+
+  State emitLoop(const std::string &lb, const std::string &ub,
+                 const State &init, bool masked) {
+    std::string res = w.fresh("state");
+    std::string j = w.fresh("j");
+    State inner;
+    std::string header = res + ":" + std::to_string(p.d / 8 + 4) +
+                         " = scf.for " + j + " = " + lb + " to " + ub +
+                         " step " + idx(1) + " iter_args(";
+    for (size_t n = 0; n < init.o.size(); ++n) {
+      inner.o.push_back(w.fresh("o_in"));
+      header += inner.o.back() + " = " + init.o[n] + ", ";
+    }
+    for (int row = 0; row < 2; ++row) {
+      inner.m[row] = w.fresh("m_in");
+      header += inner.m[row] + " = " + init.m[row] + ", ";
+    }
+    for (int row = 0; row < 2; ++row) {
+      inner.l[row] = w.fresh("l_in");
+      header += inner.l[row] + " = " + init.l[row] + (row ? "" : ", ");
+    }
+    header += ") -> (" + stateTypes() + ")";
+    w.open(header);
+    State out = emitIteration(j, inner, masked);
+    std::string yield = "scf.yield ";
+    for (const std::string &o : out.o)
+      yield += o + ", ";
+    yield += out.m[0] + ", " + out.m[1] + ", " + out.l[0] + ", " + out.l[1] +
+             " : " + stateTypes();
+    w.line(yield);
+    w.close();
+    State result;
+    int64_t k = 0;
+    for (size_t n = 0; n < init.o.size(); ++n)
+      result.o.push_back(res + "#" + std::to_string(k++));
+    for (int row = 0; row < 2; ++row)
+      result.m[row] = res + "#" + std::to_string(k++);
+    for (int row = 0; row < 2; ++row)
+      result.l[row] = res + "#" + std::to_string(k++);
+    return result;
+  }
+
+  void emitLoops() {
+    State init;
+    for (int64_t n = 0; n < p.d / 8; ++n)
+      init.o.push_back(w.zeros(t.fragC));
+    for (int row = 0; row < 2; ++row) {
+      init.m[row] = w.f32NegInf();
+      init.l[row] = w.f32(0.0);
+    }
+    w.line("// Key tiles without mask.");
+    State mid = emitLoop(idx(0), fullEnd, init, false);
+    bool needMask = p.spec.causal || p.spec.seq % kBlockN != 0;
+    if (needMask) {
+      w.line("// Key tiles with mask (diagonal / ragged end).");
+      final = emitLoop(fullEnd, total, mid, true);
+    } else {
+      final = mid;
+    }
+  }
+
+  void emitEpilogue() {
+    const AttentionSpec &s = p.spec;
+    w.line("// Epilogue: O / rowsum, rows < T only.");
+    bool ragged = s.seq % p.blockM != 0;
+    for (int row = 0; row < 2; ++row) {
+      std::string l = quadReduce(final.l[row], "addf");
+      std::string inv = w.def("inv", "arith.divf " + w.f32(1.0) + ", " + l +
+                                         " : f32");
+      std::string invV = w.def("invv", "vector.broadcast " + inv +
+                                           " : f32 to " + t.pairF32);
+      std::string gRow = add(q0, rowInTile[row]);
+      if (ragged) {
+        std::string inside = w.def("in", "arith.cmpi slt, " + gRow + ", " +
+                                             idx(s.seq) + " : index");
+        w.open("scf.if " + inside);
+      }
+      for (int64_t n = 0; n < p.d / 8; ++n) {
+        std::string r = w.def("orow", "vector.extract " + final.o[n] + "[" +
+                                          std::to_string(row) + "] : " +
+                                          t.pairF32 + " from " + t.fragC);
+        r = w.def("orow", "arith.mulf " + r + ", " + invV + " : " + t.pairF32);
+        std::string h = w.def("oh", "arith.truncf " + r + " : " + t.pairF32 +
+                                        " to " + t.pair);
+        std::string col = addc(col2t, n * 8);
+        w.line("vector.store " + h + ", %o[" + bh + ", " + gRow + ", " + col +
+               "] {alignment = 4 : i64} : " + t.global + ", " + t.pair);
+      }
+      if (ragged)
+        w.close();
+    }
+  }
+
+  const Plan &p;
+  const Types &t;
+  FuncWriter w;
+  int copyCounter = 0;
+  std::string tid, bh, qTile, q0, warp, g, tq, col2t;
+  std::string qRow, qCol, kRow, kCol, vRow, vCol, cpRow, cpCol;
+  std::string rowInTile[2];
+  std::string qS, kS, vS, fullEnd, total;
+  std::vector<std::string> qFrag;
+  State final;
+};
+
+//===----------------------------------------------------------------------===//
+// Host side
+//===----------------------------------------------------------------------===//
+
+std::string emitHostFunction(const Plan &p, const Types &t,
+                             const std::string &name, int64_t repeats) {
+  const AttentionSpec &s = p.spec;
+  FuncWriter w(/*indent=*/1);
+  std::string args = "args(%q : " + t.global + ", %k : " + t.global +
+                     ", %v : " + t.global + ", %o : " + t.global + ")";
+  std::string launch =
+      "@" + attentionKernelModuleName(s) + "::@" + attentionKernelName(s) +
+      " blocks in (" + w.index(p.numQTiles) + ", " + w.index(s.batchHeads) +
+      ", " + w.index(1) + ") threads in (" + w.index(p.threads) + ", " +
+      w.index(1) + ", " + w.index(1) + ") dynamic_shared_memory_size " +
+      w.i32(p.dynamicSmemBytes) + " " + args;
+  if (repeats == 0) {
+    w.line("gpu.launch_func " + launch);
+  } else {
+    std::string token = w.def("token", "gpu.wait async");
+    for (int64_t i = 0; i < repeats; ++i)
+      token = w.def("token", "gpu.launch_func async [" + token + "] " + launch);
+    w.line("gpu.wait [" + token + "]");
+  }
+  w.line("return");
+  std::ostringstream os;
+  os << "  func.func private @" << name << "(%q: " << t.global
+     << ", %k: " << t.global << ", %v: " << t.global << ", %o: " << t.global
+     << ") {\n";
+  os << w.finish() << "  }\n";
+  return os.str();
+}
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// Public API
+//===----------------------------------------------------------------------===//
+
+std::string verifyAttentionSpec(const AttentionSpec &s) {
+  auto str = [](int64_t v) { return std::to_string(v); };
+  if (s.elementType != "f16" && s.elementType != "bf16")
+    return "element type '" + s.elementType +
+           "' is not supported (expected f16 or bf16)";
+  if (s.headDim != 64 && s.headDim != 128)
+    return "headDim=" + str(s.headDim) + " is not supported (expected 64 or 128)";
+  if (s.blockM != 0 && s.blockM != 64 && s.blockM != 128)
+    return "blockM=" + str(s.blockM) + " is not supported (expected 64, 128 or 0)";
+  if (s.seq < 1)
+    return "seq=" + str(s.seq) + " must be at least 1";
+  if (s.batchHeads < 1)
+    return "batchHeads=" + str(s.batchHeads) + " must be at least 1";
+  if (s.batchHeads > kMaxGridY)
+    return "batchHeads=" + str(s.batchHeads) + " exceeds the grid y limit " +
+           str(kMaxGridY);
+  if (!(s.scale >= 0) || std::isinf(s.scale))
+    return "scale must be finite and >= 0 (0: 1/sqrt(headDim))";
+  Plan p(s);
+  if (p.numQTiles > 0x7fffffff)
+    return "seq is too large";
+  if (p.dynamicSmemBytes > kMaxDynamicSmem)
+    return "needs " + str(p.dynamicSmemBytes) + " bytes of shared memory";
+  return "";
+}
+
+std::string attentionKernelName(const AttentionSpec &s) {
+  std::string name = "fly_attn_bh" + std::to_string(s.batchHeads) + "_t" +
+                     std::to_string(s.seq) + "_d" + std::to_string(s.headDim) +
+                     "_" + s.elementType + (s.causal ? "_causal" : "_full");
+  if (s.blockM != 0 && s.blockM != kDefaultBlockM)
+    name += "_bm" + std::to_string(s.blockM);
+  if (s.scale > 0) {
+    std::ostringstream os;
+    os << std::setprecision(6) << s.scale;
+    std::string v = os.str();
+    for (char &c : v)
+      if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z')))
+        c = c == '.' ? 'p' : '_';
+    name += "_scale" + v;
+  }
+  return name;
+}
+
+std::string attentionKernelModuleName(const AttentionSpec &s) {
+  return attentionKernelName(s) + "_kernels";
+}
+std::string attentionLauncherName(const AttentionSpec &s) {
+  return attentionKernelName(s) + "_launch";
+}
+std::string attentionBenchmarkName(const AttentionSpec &s) {
+  return attentionKernelName(s) + "_repeat";
+}
+
+std::string emitFlashAttention(const AttentionSpec &spec, std::string &error,
+                               const AttentionEmitOptions &options) {
+  error = verifyAttentionSpec(spec);
+  if (error.empty() && options.benchmarkRepeats < 0)
+    error = "benchmarkRepeats must not be negative";
+  if (!error.empty())
+    return "";
+  Plan plan(spec);
+  Types types(plan);
+  std::ostringstream os;
+  os << "// " << attentionKernelName(spec) << ": O = softmax("
+     << fmtF32(plan.scaleLog2 / 1.4426950408889634) << " Q.K^T"
+     << (spec.causal ? " + causal mask" : "") << ") V; BM " << plan.blockM
+     << ", BN " << kBlockN << ", " << plan.warps << " warps, "
+     << plan.dynamicSmemBytes << " B dynamic smem, grid " << plan.numQTiles
+     << "x" << spec.batchHeads << "\n";
+  os << "module attributes {gpu.container_module} {\n";
+  os << "  gpu.module @" << attentionKernelModuleName(spec) << " {\n";
+  os << KernelEmitter(plan, types).emit();
+  os << "  }\n";
+  os << emitHostFunction(plan, types, attentionLauncherName(spec), 0);
+  if (options.benchmarkRepeats > 0)
+    os << emitHostFunction(plan, types, attentionBenchmarkName(spec),
+                           options.benchmarkRepeats);
+  os << "}\n";
+  return os.str();
+}
+
+} // namespace fly::gpu

@@ -1,0 +1,249 @@
+//===- FusedKernels.cpp - fly.attention / fly.monarch_matmul kernels ------===//
+//
+// Like fly-gpu-weight-gemms for the other fused kernels: on tensors, after
+// 16-bit storage conversion, a supported op becomes a call of a launcher
+// declaration (KernelCalls.h) that fly-gpu-define-kernels defines later.
+//
+//===----------------------------------------------------------------------===//
+
+#include "KernelCalls.h"
+
+#include "fly/Conversion/Passes.h"
+#include "fly/Dialect/Fly/IR/FlyOps.h"
+
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+
+namespace mlir::fly {
+#define GEN_PASS_DEF_FLYGPUATTENTIONKERNELS
+#define GEN_PASS_DEF_FLYGPUMONARCHKERNELS
+#include "fly/Conversion/Passes.h.inc"
+} // namespace mlir::fly
+
+using namespace mlir;
+namespace gen = ::fly::gpu;
+
+namespace {
+
+Type storageElement(Value v) {
+  return cast<RankedTensorType>(v.getType()).getElementType();
+}
+
+bool isStorage16(Type t) { return t.isF16() || t.isBF16(); }
+
+std::string typeName(Type t) { return t.isF16() ? "f16" : "bf16"; }
+
+//===----------------------------------------------------------------------===//
+// Attention
+//===----------------------------------------------------------------------===//
+
+struct FlyGpuAttentionKernelsPass
+    : mlir::fly::impl::FlyGpuAttentionKernelsBase<FlyGpuAttentionKernelsPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    SmallVector<mlir::fly::AttentionOp> ops;
+    getOperation().walk([&](mlir::fly::AttentionOp op) { ops.push_back(op); });
+    for (mlir::fly::AttentionOp op : ops)
+      if (failed(rewrite(op)))
+        return signalPassFailure();
+  }
+
+  LogicalResult skip(Operation *op, const Twine &why) {
+    if (remarks)
+      op->emitRemark("generic GPU path: ") << why;
+    return success();
+  }
+
+  LogicalResult rewrite(mlir::fly::AttentionOp op) {
+    auto q = cast<RankedTensorType>(op.getQ().getType());
+    if (op.getMask())
+      return skip(op, "explicit masks are not supported by the kernel");
+    if (q != op.getK().getType() || q != op.getV().getType() ||
+        q != op.getType())
+      return skip(op, "q, k, v and the output must have one shape "
+                      "(self-attention)");
+    if (!isStorage16(q.getElementType()))
+      return skip(op, "the kernel needs f16/bf16 storage (--dtype)");
+    if (q.getRank() != 4)
+      return skip(op, "expected [batch, heads, seq, head_dim]");
+    gen::AttentionSpec spec;
+    spec.batchHeads = q.getDimSize(0) * q.getDimSize(1);
+    spec.seq = q.getDimSize(2);
+    spec.headDim = q.getDimSize(3);
+    spec.elementType = typeName(q.getElementType());
+    spec.causal = op.getCausal();
+    spec.scale = op.getScale() ? op.getScale()->convertToDouble() : 0.0;
+    if (std::string why = gen::verifyAttentionSpec(spec); !why.empty())
+      return skip(op, why);
+    if (remarks)
+      op.emitRemark("flash attention kernel ")
+          << gen::attentionKernelName(spec);
+
+    auto flat = RankedTensorType::get({spec.batchHeads, spec.seq, spec.headDim},
+                                      q.getElementType());
+    auto memref = MemRefType::get(flat.getShape(), flat.getElementType());
+    OpBuilder b(&getContext());
+    func::FuncOp launcher = mlir::fly::kernels::declareLauncher(
+        getOperation(), op.getLoc(), gen::attentionLauncherName(spec),
+        {memref, memref, memref, memref},
+        mlir::fly::kernels::kAttentionKernelAttr,
+        mlir::fly::kernels::attentionSpecToAttr(b, spec));
+    b.setInsertionPoint(op);
+    Location loc = op.getLoc();
+    SmallVector<ReassociationIndices> heads = {{0, 1}, {2}, {3}};
+    SmallVector<Value> inputs;
+    for (Value t : {op.getQ(), op.getK(), op.getV()})
+      inputs.push_back(
+          tensor::CollapseShapeOp::create(b, loc, flat, t, heads));
+    Value o =
+        mlir::fly::kernels::callLauncher(b, loc, launcher, inputs, flat);
+    Value out = tensor::ExpandShapeOp::create(b, loc, q, o, heads);
+    op.getResult().replaceAllUsesWith(out);
+    op->erase();
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// Monarch
+//===----------------------------------------------------------------------===//
+
+/// Skips the casts the storage conversion puts around 16-bit values.
+Value stripCasts(Value v) {
+  while (Operation *def = v.getDefiningOp()) {
+    if (!isa<arith::ExtFOp, arith::TruncFOp>(def))
+      break;
+    v = def->getOperand(0);
+  }
+  return v;
+}
+
+/// The bias if `op` computes value[m, n] + bias[n] (the explicit bias add
+/// fly-structure-linear emits).
+Value matchBiasAdd(linalg::GenericOp op, Value value) {
+  if (op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||
+      op.getNumReductionLoops() != 0 || op.getDpsInputs()[0] != value)
+    return nullptr;
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  unsigned rank = op.getNumLoops();
+  MLIRContext *ctx = op.getContext();
+  if (rank != 2 || !maps[0].isIdentity() || !maps[2].isIdentity() ||
+      maps[1] != AffineMap::get(2, 0, getAffineDimExpr(1, ctx)))
+    return nullptr;
+  auto yield = cast<linalg::YieldOp>(op.getBody()->getTerminator());
+  auto add = stripCasts(yield.getValues()[0]).getDefiningOp<arith::AddFOp>();
+  Block *body = op.getBody();
+  if (!add)
+    return nullptr;
+  Value lhs = stripCasts(add.getLhs()), rhs = stripCasts(add.getRhs());
+  if (!((lhs == body->getArgument(0) && rhs == body->getArgument(1)) ||
+        (lhs == body->getArgument(1) && rhs == body->getArgument(0))))
+    return nullptr;
+  return op.getDpsInputs()[1];
+}
+
+linalg::GenericOp singleGenericUser(Value v) {
+  if (!v.hasOneUse())
+    return nullptr;
+  return dyn_cast<linalg::GenericOp>(*v.getUsers().begin());
+}
+
+struct FlyGpuMonarchKernelsPass
+    : mlir::fly::impl::FlyGpuMonarchKernelsBase<FlyGpuMonarchKernelsPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    SmallVector<mlir::fly::MonarchMatmulOp> ops;
+    getOperation().walk(
+        [&](mlir::fly::MonarchMatmulOp op) { ops.push_back(op); });
+    for (mlir::fly::MonarchMatmulOp op : ops)
+      if (failed(rewrite(op)))
+        return signalPassFailure();
+  }
+
+  LogicalResult skip(Operation *op, const Twine &why) {
+    if (remarks)
+      op->emitRemark("generic GPU path: ") << why;
+    return success();
+  }
+
+  LogicalResult rewrite(mlir::fly::MonarchMatmulOp op) {
+    auto x = cast<RankedTensorType>(op.getX().getType());
+    auto w1 = cast<RankedTensorType>(op.getW1().getType());
+    auto w2 = cast<RankedTensorType>(op.getW2().getType());
+    auto y = cast<RankedTensorType>(op.getType());
+    Type element = x.getElementType();
+    if (!isStorage16(element) || storageElement(op.getW1()) != element ||
+        storageElement(op.getW2()) != element || y.getElementType() != element)
+      return skip(op, "the kernel needs f16/bf16 storage (--dtype)");
+    if (x.getRank() != 2)
+      return skip(op, "the input is not a matrix");
+    gen::MonarchSpec spec;
+    spec.m = x.getDimSize(0);
+    spec.k = w1.getDimSize(0), spec.q = w1.getDimSize(1);
+    spec.p = w1.getDimSize(2);
+    spec.l = w2.getDimSize(0), spec.s = w2.getDimSize(1);
+    spec.r = w2.getDimSize(2);
+    spec.elementType = typeName(element);
+
+    // Fuse the bias add and, for an MLP's up projection, the GELU.
+    Operation *last = op;
+    Value result = op.getResult();
+    SmallVector<Operation *> fused;
+    Value bias;
+    if (linalg::GenericOp add = singleGenericUser(result))
+      if ((bias = matchBiasAdd(add, result)) &&
+          add.getResult(0).getType() == result.getType()) {
+        spec.bias = true;
+        fused.push_back(add);
+        last = add;
+        result = add.getResult(0);
+      }
+    auto activation = op->getAttrOfType<StringAttr>("fly.activation");
+    if (spec.bias && activation && activation.getValue() == "gelu_tanh")
+      if (linalg::GenericOp gelu = singleGenericUser(result);
+          gelu && gelu.getNumDpsInputs() == 1 &&
+          gelu.getNumReductionLoops() == 0 &&
+          gelu.getResult(0).getType() == result.getType() &&
+          llvm::all_of(gelu.getIndexingMapsArray(),
+                       [](AffineMap m) { return m.isIdentity(); })) {
+        spec.gelu = true;
+        fused.push_back(gelu);
+        last = gelu;
+        result = gelu.getResult(0);
+      }
+    if (std::string why = gen::verifyMonarchSpec(spec); !why.empty())
+      return skip(op, why);
+    if (remarks)
+      op.emitRemark("fused Monarch kernel ")
+          << gen::monarchKernelName(spec);
+
+    SmallVector<Type> args = {
+        MemRefType::get(x.getShape(), element),
+        MemRefType::get(w1.getShape(), element),
+        MemRefType::get(w2.getShape(), element)};
+    if (spec.bias)
+      args.push_back(MemRefType::get({spec.l * spec.s}, element));
+    args.push_back(MemRefType::get(y.getShape(), element));
+    OpBuilder b(&getContext());
+    func::FuncOp launcher = mlir::fly::kernels::declareLauncher(
+        getOperation(), op.getLoc(), gen::monarchLauncherName(spec), args,
+        mlir::fly::kernels::kMonarchKernelAttr,
+        mlir::fly::kernels::monarchSpecToAttr(b, spec));
+    b.setInsertionPoint(last);
+    SmallVector<Value> inputs = {op.getX(), op.getW1(), op.getW2()};
+    if (bias)
+      inputs.push_back(bias);
+    Value out = mlir::fly::kernels::callLauncher(
+        b, op.getLoc(), launcher, inputs,
+        cast<RankedTensorType>(result.getType()));
+    result.replaceAllUsesWith(out);
+    for (Operation *f : llvm::reverse(fused))
+      f->erase();
+    op->erase();
+    return success();
+  }
+};
+
+} // namespace

@@ -1,0 +1,217 @@
+//===- KernelCalls.cpp - Launcher declarations, calls and definitions -----===//
+
+#include "KernelCalls.h"
+
+#include "fly/Conversion/Passes.h"
+
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Parser/Parser.h"
+
+namespace mlir::fly {
+#define GEN_PASS_DEF_FLYGPUDEFINEKERNELS
+#include "fly/Conversion/Passes.h.inc"
+} // namespace mlir::fly
+
+using namespace mlir;
+namespace gen = ::fly::gpu;
+
+DictionaryAttr mlir::fly::kernels::gemmSpecToAttr(Builder &b,
+                                              const gen::GemmSpec &spec) {
+  const char *epilogue =
+      spec.epilogue == gen::GemmEpilogue::None   ? "none"
+      : spec.epilogue == gen::GemmEpilogue::Bias ? "bias"
+                                                     : "bias_gelu_tanh";
+  return b.getDictionaryAttr({
+      b.getNamedAttr("m", b.getI64IntegerAttr(spec.m)),
+      b.getNamedAttr("n", b.getI64IntegerAttr(spec.n)),
+      b.getNamedAttr("k", b.getI64IntegerAttr(spec.k)),
+      b.getNamedAttr("type", b.getStringAttr(spec.elementType)),
+      b.getNamedAttr("epilogue", b.getStringAttr(epilogue)),
+      b.getNamedAttr("residual", b.getBoolAttr(spec.residual)),
+      b.getNamedAttr("tile_n", b.getI64IntegerAttr(spec.tileN)),
+  });
+}
+
+DictionaryAttr
+mlir::fly::kernels::attentionSpecToAttr(Builder &b,
+                                    const gen::AttentionSpec &spec) {
+  return b.getDictionaryAttr({
+      b.getNamedAttr("batch_heads", b.getI64IntegerAttr(spec.batchHeads)),
+      b.getNamedAttr("seq", b.getI64IntegerAttr(spec.seq)),
+      b.getNamedAttr("head_dim", b.getI64IntegerAttr(spec.headDim)),
+      b.getNamedAttr("type", b.getStringAttr(spec.elementType)),
+      b.getNamedAttr("causal", b.getBoolAttr(spec.causal)),
+      b.getNamedAttr("scale", b.getF64FloatAttr(spec.scale)),
+  });
+}
+
+DictionaryAttr
+mlir::fly::kernels::monarchSpecToAttr(Builder &b,
+                                  const gen::MonarchSpec &spec) {
+  return b.getDictionaryAttr({
+      b.getNamedAttr("m", b.getI64IntegerAttr(spec.m)),
+      b.getNamedAttr("k", b.getI64IntegerAttr(spec.k)),
+      b.getNamedAttr("q", b.getI64IntegerAttr(spec.q)),
+      b.getNamedAttr("p", b.getI64IntegerAttr(spec.p)),
+      b.getNamedAttr("l", b.getI64IntegerAttr(spec.l)),
+      b.getNamedAttr("s", b.getI64IntegerAttr(spec.s)),
+      b.getNamedAttr("r", b.getI64IntegerAttr(spec.r)),
+      b.getNamedAttr("type", b.getStringAttr(spec.elementType)),
+      b.getNamedAttr("bias", b.getBoolAttr(spec.bias)),
+      b.getNamedAttr("gelu", b.getBoolAttr(spec.gelu)),
+  });
+}
+
+func::FuncOp mlir::fly::kernels::declareLauncher(ModuleOp module, Location loc,
+                                             StringRef name,
+                                             ArrayRef<Type> argTypes,
+                                             StringRef specAttr,
+                                             DictionaryAttr spec) {
+  if (auto existing = module.lookupSymbol<func::FuncOp>(name))
+    return existing;
+  OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
+  auto func =
+      func::FuncOp::create(b, loc, name, b.getFunctionType(argTypes, {}));
+  func.setPrivate();
+  func->setAttr(specAttr, spec);
+  return func;
+}
+
+Value mlir::fly::kernels::callLauncher(OpBuilder &b, Location loc,
+                                   func::FuncOp launcher, ValueRange inputs,
+                                   RankedTensorType resultType) {
+  SmallVector<Value> args;
+  for (Value t : inputs) {
+    auto tt = cast<RankedTensorType>(t.getType());
+    args.push_back(bufferization::ToBufferOp::create(
+        b, loc, MemRefType::get(tt.getShape(), tt.getElementType()), t,
+        /*read_only=*/true));
+  }
+  // 128-byte aligned: TMA wants 16, the pool gives at least 256.
+  Value out = memref::AllocOp::create(
+      b, loc,
+      MemRefType::get(resultType.getShape(), resultType.getElementType()),
+      b.getI64IntegerAttr(128));
+  args.push_back(out);
+  func::CallOp::create(b, loc, launcher, args);
+  return bufferization::ToTensorOp::create(b, loc, resultType, out,
+                                           /*restrict=*/true,
+                                           /*writable=*/true);
+}
+
+namespace {
+
+/// Reads a spec dictionary written by *SpecToAttr; missing keys read as
+/// zero / false / "" and are rejected by the generators' own checks.
+struct SpecReader {
+  DictionaryAttr dict;
+  int64_t i64(StringRef key) const {
+    auto attr = dict.getAs<IntegerAttr>(key);
+    return attr ? attr.getInt() : 0;
+  }
+  double f64(StringRef key) const {
+    auto attr = dict.getAs<FloatAttr>(key);
+    return attr ? attr.getValueAsDouble() : 0;
+  }
+  bool flag(StringRef key) const {
+    auto attr = dict.getAs<BoolAttr>(key);
+    return attr && attr.getValue();
+  }
+  std::string str(StringRef key) const {
+    auto attr = dict.getAs<StringAttr>(key);
+    return attr ? attr.getValue().str() : std::string();
+  }
+};
+
+/// The generator's text for a launcher declaration, or "" + error.
+std::string emitFor(func::FuncOp decl, std::string &error) {
+  if (auto dict = decl->getAttrOfType<DictionaryAttr>(
+          mlir::fly::kernels::kGemmKernelAttr)) {
+    SpecReader r{dict};
+    gen::GemmSpec spec;
+    spec.m = r.i64("m"), spec.n = r.i64("n"), spec.k = r.i64("k");
+    spec.tileN = r.i64("tile_n");
+    spec.elementType = r.str("type");
+    std::string epilogue = r.str("epilogue");
+    spec.epilogue = epilogue == "bias" ? gen::GemmEpilogue::Bias
+                    : epilogue == "bias_gelu_tanh"
+                        ? gen::GemmEpilogue::BiasGeluTanh
+                        : gen::GemmEpilogue::None;
+    spec.residual = r.flag("residual");
+    return gen::emitWgmmaGemm(spec, error);
+  }
+  if (auto dict = decl->getAttrOfType<DictionaryAttr>(
+          mlir::fly::kernels::kAttentionKernelAttr)) {
+    SpecReader r{dict};
+    gen::AttentionSpec spec;
+    spec.batchHeads = r.i64("batch_heads");
+    spec.seq = r.i64("seq");
+    spec.headDim = r.i64("head_dim");
+    spec.elementType = r.str("type");
+    spec.causal = r.flag("causal");
+    spec.scale = r.f64("scale");
+    return gen::emitFlashAttention(spec, error);
+  }
+  if (auto dict = decl->getAttrOfType<DictionaryAttr>(
+          mlir::fly::kernels::kMonarchKernelAttr)) {
+    SpecReader r{dict};
+    gen::MonarchSpec spec;
+    spec.m = r.i64("m"), spec.k = r.i64("k"), spec.q = r.i64("q");
+    spec.p = r.i64("p"), spec.l = r.i64("l"), spec.s = r.i64("s");
+    spec.r = r.i64("r");
+    spec.elementType = r.str("type");
+    spec.bias = r.flag("bias");
+    spec.gelu = r.flag("gelu");
+    return gen::emitMonarchMatmul(spec, error);
+  }
+  return "";
+}
+
+struct FlyGpuDefineKernelsPass
+    : mlir::fly::impl::FlyGpuDefineKernelsBase<FlyGpuDefineKernelsPass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    SmallVector<func::FuncOp> decls;
+    for (auto func : module.getOps<func::FuncOp>())
+      if (func.isDeclaration() &&
+          (func->hasAttr(mlir::fly::kernels::kGemmKernelAttr) ||
+           func->hasAttr(mlir::fly::kernels::kAttentionKernelAttr) ||
+           func->hasAttr(mlir::fly::kernels::kMonarchKernelAttr)))
+        decls.push_back(func);
+    for (func::FuncOp decl : decls)
+      if (failed(define(decl)))
+        return signalPassFailure();
+  }
+
+  LogicalResult define(func::FuncOp decl) {
+    std::string error;
+    std::string text = emitFor(decl, error);
+    if (text.empty())
+      return decl.emitError("kernel generator: ") << error;
+    ParserConfig config(&getContext());
+    OwningOpRef<ModuleOp> parsed = parseSourceString<ModuleOp>(text, config);
+    if (!parsed)
+      return decl.emitError("a kernel generator's MLIR does not parse (a fly "
+                            "bug)");
+    auto definition = parsed->lookupSymbol<func::FuncOp>(decl.getSymName());
+    if (!definition || definition.getFunctionType() != decl.getFunctionType())
+      return decl.emitError("the generated launcher does not match its "
+                            "declaration (a fly bug)");
+    ModuleOp module = getOperation();
+    module->setAttr(::mlir::gpu::GPUDialect::getContainerModuleAttrName(),
+                    UnitAttr::get(&getContext()));
+    Block *into = module.getBody();
+    for (Operation &op : llvm::make_early_inc_range(*parsed->getBody()))
+      if (&op != definition.getOperation())
+        op.moveBefore(into, into->end());
+    decl.getBody().takeBody(definition.getBody());
+    decl->removeAttr(mlir::fly::kernels::kGemmKernelAttr);
+    decl->removeAttr(mlir::fly::kernels::kAttentionKernelAttr);
+    decl->removeAttr(mlir::fly::kernels::kMonarchKernelAttr);
+    return success();
+  }
+};
+
+} // namespace

@@ -1,0 +1,48 @@
+//===- KernelCalls.h - Calls of generated GPU kernels from tensor IR ------===//
+//
+// The kernel passes (fly-gpu-weight-gemms, -attention-kernels,
+// -monarch-kernels) replace fly ops on tensors by calls of launcher
+// declarations that carry their kernel's spec as an attribute;
+// fly-gpu-define-kernels later parses the generators' text for each spec.
+// Declarations keep GPU ops out of bufferization's deallocation analysis.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef FLY_LIB_FLYTOGPU_KERNELCALLS_H
+#define FLY_LIB_FLYTOGPU_KERNELCALLS_H
+
+#include "fly/Conversion/FlyToGPU/FlashAttention.h"
+#include "fly/Conversion/FlyToGPU/MonarchKernel.h"
+#include "fly/Conversion/FlyToGPU/WgmmaGemm.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinOps.h"
+
+namespace mlir::fly::kernels {
+
+/// Spec attributes of launcher declarations, one per generator.
+inline constexpr const char *kGemmKernelAttr = "fly.gemm";
+inline constexpr const char *kAttentionKernelAttr = "fly.attention_kernel";
+inline constexpr const char *kMonarchKernelAttr = "fly.monarch_kernel";
+
+DictionaryAttr gemmSpecToAttr(Builder &b, const ::fly::gpu::GemmSpec &spec);
+DictionaryAttr attentionSpecToAttr(Builder &b,
+                                   const ::fly::gpu::AttentionSpec &spec);
+DictionaryAttr monarchSpecToAttr(Builder &b,
+                                 const ::fly::gpu::MonarchSpec &spec);
+
+/// The launcher declaration `name` (created private, with `specAttr` set to
+/// `spec`, unless it exists).
+func::FuncOp declareLauncher(ModuleOp module, Location loc, StringRef name,
+                             ArrayRef<Type> argTypes, StringRef specAttr,
+                             DictionaryAttr spec);
+
+/// Calls `launcher` on the buffers of `inputs` and a fresh output buffer of
+/// `resultType`; returns the output as a tensor.
+Value callLauncher(OpBuilder &b, Location loc, func::FuncOp launcher,
+                   ValueRange inputs, RankedTensorType resultType);
+
+} // namespace mlir::fly::kernels
+
+#endif // FLY_LIB_FLYTOGPU_KERNELCALLS_H

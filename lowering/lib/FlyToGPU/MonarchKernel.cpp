@@ -1,0 +1,770 @@
+//===- MonarchKernel.cpp - fused Monarch matmul kernel generator -*- C++
+//-*-===//
+//
+// One CTA = one warpgroup (128 threads) owning 64 rows of x and y. Shared
+// memory (one dynamic buffer, 1024-byte aligned start):
+//
+//   G     64 x (k*q) storage-type elements: g = permuted h, kept as l*(r/64)
+//         blocks of 64 rows x 64 columns, each 8 KB in the 128-byte swizzled
+//         K-major layout TMA would write (so it is a valid wgmma A operand)
+//   WORK  phase 1: a ring of stages1 slots {x tile 64x64, w1[kk] tile q x 64}
+//         phase 2: the f16/bf16 output staging tile 64 x (S*l) and a ring of
+//                  stages2 slots {w2[ll] tile S x 64}
+//
+// Phase 1 (factor 1): for kk in 0..k: a (p/64)-step TMA + wgmma m64n<q>k16
+//   loop (x column block kk against w1[kk], both K-major) into f32 registers;
+//   after wgmma.wait 0 every thread converts its accumulator fragment to the
+//   storage type and stores each value straight into G at its g position
+//   (h column j = kk*q + qq goes to g[ll = j % l, rr = j / l]): the
+//   permutation costs nothing. The x/w1 ring streams across kk blocks.
+// Then fence.proxy.async (wgmma reads what generic stores wrote) + barrier.
+// Phase 2 (factor 2): for each chunk c of S output "ss" values and each ll:
+//   (r/64)-step loop of wgmma m64n<S>k16 with A = G block (ll, kt) and
+//   B = TMA tile of w2[ll, c*S.., kt*64..]; after wait 0 the fragment gets
+//   bias[(c*S+n)*l+ll] and GELU in registers and is stored to the staging
+//   tile at column n*l+ll. After all ll the staging tile holds y columns
+//   [c*S*l, (c+1)*S*l) of 64 rows contiguously; all threads copy it out with
+//   16-byte stores (rows >= m skipped).
+//
+// The accumulator fragment is read at the LLVM level: the opaque
+// !nvgpu.warpgroup.accumulator is cast to the struct convert-nvgpu-to-nvvm
+// turns it into (!llvm.struct<(struct<(f32 x N/2)>)>), and the casts fold
+// in reconcile-unrealized-casts. Fragment layout of m64nNk16 (f32): thread
+// t = 32 w + 4 a + b holds, for every 8-column group j, elements 4j+0/1 at
+// row 16w+a, columns 8j+2b+0/1 and 4j+2/3 at row 16w+a+8, same columns.
+//
+// Shared building blocks with WgmmaGemm.cpp: per-k16 wgmma ops with
+// descriptors built on views of the ring (K-major B: +32 bytes per k16
+// step inside the swizzled 128-byte row), waitGroup = 3 so the last op of a
+// tile retires the previous tile before its slot is refilled, TMA
+// descriptors passed as !llvm.ptr, the ex2/rcp GELU.
+//
+//===----------------------------------------------------------------------===//
+
+#include "fly/Conversion/FlyToGPU/MonarchKernel.h"
+#include "KernelText.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <limits>
+#include <sstream>
+#include <string>
+
+namespace fly::gpu {
+namespace {
+
+using detail::FuncWriter;
+
+constexpr int64_t kTileM = 64;    // rows per CTA = one wgmma M
+constexpr int64_t kTileK = 64;    // 64 x 2 bytes = one 128-byte swizzle row
+constexpr int64_t kWgmmaK = 16;   // k of one f16/bf16 wgmma
+constexpr int64_t kThreads = 128; // one warpgroup (mma fragments use tid)
+constexpr int64_t kElemBytes = 2;
+constexpr int64_t kAtom = 1024; // 8 rows x 128 B swizzle period
+constexpr int64_t kBlockBytes = kTileM * kTileK * kElemBytes; // 8 KB
+constexpr int64_t kStagingPad = 8; // elements per staging row (16 B)
+constexpr int64_t kVector = 8;     // elements per 16-byte copy-out store
+constexpr int64_t kMaxStages1 = 4, kMaxStages2 = 6;
+constexpr int64_t kMaxDynamicSmem = 227 * 1024;
+constexpr int64_t kMbarrierSpinTicks = 10000000;
+constexpr int64_t kMaxTmaCoordinate = std::numeric_limits<int32_t>::max();
+
+int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+int64_t roundUp(int64_t a, int64_t b) { return ceilDiv(a, b) * b; }
+std::string str(int64_t v) { return std::to_string(v); }
+
+/// Every size the emitter needs. `valid` is false when nothing fits.
+struct Plan {
+  MonarchSpec spec;
+  int64_t n = 0, outCols = 0, hCols = 0;
+  int64_t kt1 = 0, t1 = 0, kt2 = 0, t2 = 0;
+  int64_t tileS = 0, chunks = 0;
+  int64_t gBytes = 0, workMax = 0;
+  int64_t slot1 = 0, stages1 = 0;
+  int64_t stagingStride = 0, stagingBytes = 0, slot2 = 0, stages2 = 0;
+  int64_t workBytes = 0, dynamicSmemBytes = 0, gridX = 0;
+  bool valid = false;
+
+  explicit Plan(const MonarchSpec &s) : spec(s) {
+    n = s.k * s.p;
+    outCols = s.l * s.s;
+    hCols = s.k * s.q;
+    kt1 = s.p / kTileK;
+    t1 = s.k * kt1;
+    kt2 = s.r / kTileK;
+    gridX = ceilDiv(s.m, kTileM);
+    gBytes = kTileM * hCols * kElemBytes;
+    workMax = kMaxDynamicSmem - kAtom - gBytes;
+    slot1 = kBlockBytes + s.q * kTileK * kElemBytes;
+    stages1 = std::min(kMaxStages1, workMax / std::max<int64_t>(slot1, 1));
+    // Widest S (wgmma N of factor 2) that divides s and leaves a ring of 3
+    // (else 2) slots next to the staging tile.
+    for (int64_t minStages : {3, 2}) {
+      for (int64_t cand = std::min<int64_t>(s.s, 256) / 8 * 8; cand >= 8;
+           cand -= 8) {
+        if (s.s % cand)
+          continue;
+        int64_t stride = cand * s.l + kStagingPad;
+        int64_t staging = roundUp(kTileM * stride * kElemBytes, kAtom);
+        int64_t slot = cand * kTileK * kElemBytes;
+        int64_t st = std::min(kMaxStages2, (workMax - staging) / slot);
+        if (st >= minStages) {
+          tileS = cand;
+          stagingStride = stride;
+          stagingBytes = staging;
+          slot2 = slot;
+          stages2 = st;
+          break;
+        }
+      }
+      if (tileS)
+        break;
+    }
+    if (!tileS || stages1 < 2)
+      return;
+    chunks = s.s / tileS;
+    t2 = chunks * s.l * kt2;
+    workBytes = std::max(stages1 * slot1, stagingBytes + stages2 * slot2);
+    dynamicSmemBytes = kAtom + gBytes + workBytes;
+    valid = dynamicSmemBytes <= kMaxDynamicSmem;
+  }
+};
+
+struct Types {
+  std::string elem, smemSpace = "#gpu.address_space<workgroup>";
+  std::string smemBytes, tmaX, tmaW1, tmaW2, bars1, bars2, acc1, acc2;
+  std::string acc1Struct, acc2Struct;
+  std::string xSlot, w1Slot, w2Slot, aStep, w1Step, w2Step;
+  std::string descA, descW1, descW2, gFlat, staging;
+  std::string globalX, globalW1, globalW2, globalW1Flat, globalW2Flat,
+      globalBias, globalY;
+
+  explicit Types(const Plan &p) {
+    const MonarchSpec &s = p.spec;
+    elem = s.elementType;
+    auto smem = [&](const std::string &shape, const std::string &e) {
+      return "memref<" + shape + "x" + e + ", " + smemSpace + ">";
+    };
+    auto tensorMap = [&](const std::string &box) {
+      return "!nvgpu.tensormap.descriptor<tensor = " + box +
+             ", swizzle = swizzle_128b, l2promo = l2promo_256b, oob = zero, "
+             "interleave = none>";
+    };
+    auto accType = [&](int64_t cols) {
+      return "!nvgpu.warpgroup.accumulator<fragmented = vector<" + str(kTileM) +
+             "x" + str(cols) + "xf32>>";
+    };
+    auto accStruct = [&](int64_t cols) {
+      std::string fields;
+      for (int64_t i = 0; i < cols / 2; ++i)
+        fields += i ? ", f32" : "f32";
+      return "!llvm.struct<(struct<(" + fields + ")>)>";
+    };
+    smemBytes = "memref<?xi8, " + smemSpace + ">";
+    xSlot = smem(str(kTileM) + "x" + str(kTileK), elem);
+    w1Slot = smem(str(s.q) + "x" + str(kTileK), elem);
+    w2Slot = smem(str(p.tileS) + "x" + str(kTileK), elem);
+    tmaX = tensorMap(xSlot);
+    tmaW1 = tensorMap(w1Slot);
+    tmaW2 = tensorMap(w2Slot);
+    auto group = [&](int64_t count) {
+      return "!nvgpu.mbarrier.group<memorySpace = " + smemSpace +
+             ", num_barriers = " + str(count) + ">";
+    };
+    bars1 = group(p.stages1);
+    bars2 = group(p.stages2);
+    acc1 = accType(s.q);
+    acc2 = accType(p.tileS);
+    acc1Struct = accStruct(s.q);
+    acc2Struct = accStruct(p.tileS);
+    aStep = smem(str(kTileM) + "x" + str(kWgmmaK), elem);
+    w1Step = smem(str(kWgmmaK) + "x" + str(s.q), elem);
+    w2Step = smem(str(kWgmmaK) + "x" + str(p.tileS), elem);
+    descA = "!nvgpu.warpgroup.descriptor<tensor = " + aStep + ">";
+    descW1 = "!nvgpu.warpgroup.descriptor<tensor = " + w1Step + ">";
+    descW2 = "!nvgpu.warpgroup.descriptor<tensor = " + w2Step + ">";
+    gFlat = smem(str(p.gBytes / kElemBytes), elem);
+    staging = smem(str(kTileM) + "x" + str(p.stagingStride), elem);
+    auto global = [&](const std::string &shape) {
+      return "memref<" + shape + "x" + elem + ">";
+    };
+    globalX = global(str(s.m) + "x" + str(p.n));
+    globalW1 = global(str(s.k) + "x" + str(s.q) + "x" + str(s.p));
+    globalW2 = global(str(s.l) + "x" + str(s.s) + "x" + str(s.r));
+    globalW1Flat = global(str(s.k * s.q) + "x" + str(s.p));
+    globalW2Flat = global(str(s.l * s.s) + "x" + str(s.r));
+    globalBias = global(str(p.outCols));
+    globalY = global(str(s.m) + "x" + str(p.outCols));
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// Kernel
+//===----------------------------------------------------------------------===//
+
+class KernelEmitter {
+public:
+  KernelEmitter(const Plan &plan, const Types &types)
+      : p(plan), s(plan.spec), t(types), w(/*indent=*/2) {}
+
+  std::string emit() {
+    emitSetup();
+    emitFactor1();
+    emitFactor2();
+    w.line("gpu.return");
+
+    std::ostringstream os;
+    os << "    gpu.func @" << monarchKernelName(s)
+       << "(%tma_x_ptr: !llvm.ptr, %tma_w1_ptr: !llvm.ptr, "
+          "%tma_w2_ptr: !llvm.ptr";
+    if (s.bias)
+      os << ", %bias: " << t.globalBias;
+    os << ", %y: " << t.globalY
+       << ") kernel attributes {known_block_size = array<i32: " << kThreads
+       << ", 1, 1>} {\n";
+    os << w.finish();
+    os << "    }\n";
+    return os.str();
+  }
+
+private:
+  std::string add(const std::string &a, const std::string &b,
+                  const std::string &hint = "add") {
+    return w.def(hint, "arith.addi " + a + ", " + b + " : index");
+  }
+  std::string addc(const std::string &a, int64_t c,
+                   const std::string &hint = "add") {
+    return c == 0 ? a : add(a, w.index(c), hint);
+  }
+  std::string mulc(const std::string &a, int64_t c,
+                   const std::string &hint = "mul") {
+    return c == 1 ? a
+                  : w.def(hint,
+                          "arith.muli " + a + ", " + w.index(c) + " : index");
+  }
+  std::string divc(const std::string &a, int64_t c,
+                   const std::string &hint = "div") {
+    return c == 1 ? a
+                  : w.def(hint,
+                          "arith.divui " + a + ", " + w.index(c) + " : index");
+  }
+  std::string remc(const std::string &a, int64_t c,
+                   const std::string &hint = "rem") {
+    return c == 1 ? w.index(0)
+                  : w.def(hint,
+                          "arith.remui " + a + ", " + w.index(c) + " : index");
+  }
+  std::string view(const std::string &hint, const std::string &byteOffset,
+                   const std::string &type) {
+    return w.def(hint, "memref.view " + smem + "[" + byteOffset +
+                           "][] : " + t.smemBytes + " to " + type);
+  }
+
+  void emitSetup() {
+    w.line("%tma_x = builtin.unrealized_conversion_cast %tma_x_ptr : "
+           "!llvm.ptr to " +
+           t.tmaX);
+    w.line("%tma_w1 = builtin.unrealized_conversion_cast %tma_w1_ptr : "
+           "!llvm.ptr to " +
+           t.tmaW1);
+    w.line("%tma_w2 = builtin.unrealized_conversion_cast %tma_w2_ptr : "
+           "!llvm.ptr to " +
+           t.tmaW2);
+    tid = w.def("tid", "gpu.thread_id x");
+    std::string block = w.def("block", "gpu.block_id x");
+    row0 = mulc(block, kTileM, "row0");
+    isLeader = w.def("is_leader",
+                     "arith.cmpi eq, " + tid + ", " + w.index(0) + " : index");
+    smem = w.def("smem", "gpu.dynamic_shared_memory : " + t.smemBytes);
+    // Swizzled TMA tiles and hand-swizzled G both need 1024-byte aligned
+    // atoms: start at the first 1024-byte boundary (the launch reserves it).
+    std::string addr =
+        w.def("smem_addr", "memref.extract_aligned_pointer_as_index " + smem +
+                               " : " + t.smemBytes + " -> index");
+    std::string mis = w.def("misalign", "arith.andi " + addr + ", " +
+                                            w.index(kAtom - 1) + " : index");
+    std::string gap =
+        w.def("gap", "arith.subi " + w.index(kAtom) + ", " + mis + " : index");
+    gOff = w.def("g_off",
+                 "arith.andi " + gap + ", " + w.index(kAtom - 1) + " : index");
+    work = addc(gOff, p.gBytes, "work");
+    ring2 = addc(work, p.stagingBytes, "ring2");
+
+    bars1 = w.def("full1", "nvgpu.mbarrier.create -> " + t.bars1);
+    bars2 = w.def("full2", "nvgpu.mbarrier.create -> " + t.bars2);
+    w.open("scf.if " + isLeader);
+    for (int64_t i = 0; i < p.stages1; ++i)
+      w.line("nvgpu.mbarrier.init " + bars1 + "[" + w.index(i) + "], " +
+             w.index(1) + " : " + t.bars1);
+    for (int64_t i = 0; i < p.stages2; ++i)
+      w.line("nvgpu.mbarrier.init " + bars2 + "[" + w.index(i) + "], " +
+             w.index(1) + " : " + t.bars2);
+    w.line("nvgpu.tma.prefetch.descriptor %tma_x : " + t.tmaX);
+    w.line("nvgpu.tma.prefetch.descriptor %tma_w1 : " + t.tmaW1);
+    w.line("nvgpu.tma.prefetch.descriptor %tma_w2 : " + t.tmaW2);
+    w.close();
+    w.line("gpu.barrier");
+
+    // Fragment coordinates of this thread (see the file comment).
+    std::string warp = divc(tid, 32, "warp");
+    std::string lane = remc(tid, 32, "lane");
+    std::string laneRow = divc(lane, 4, "lane_row");
+    std::string laneCol = remc(lane, 4, "lane_col");
+    rowA = add(mulc(warp, 16, "warp_row"), laneRow, "frag_row");
+    swz = laneRow; // rowA % 8: warp*16 is a multiple of 8
+    colPair = mulc(laneCol, 2, "frag_col");
+    gRowPart = mulc(rowA, kTileK, "g_row_part"); // elements
+    gView = view("g_view", gOff, t.gFlat);
+    stagingView = view("staging", work, t.staging);
+  }
+
+  std::string parityOf(const std::string &tile, int64_t stages) {
+    std::string round = divc(tile, stages, "round");
+    std::string odd = w.def("round_odd", "arith.andi " + round + ", " +
+                                             w.index(1) + " : index");
+    return w.def("parity",
+                 "arith.cmpi ne, " + odd + ", " + w.index(0) + " : index");
+  }
+
+  /// Leader only: x and w1 tiles of phase-1 tile `tile` (= kk*kt1 + kt).
+  void emitLoad1(const std::string &tile) {
+    std::string slot = remc(tile, p.stages1, "slot");
+    std::string kk = divc(tile, p.kt1, "kk");
+    std::string kt = remc(tile, p.kt1, "kt");
+    std::string aOff = add(work, mulc(slot, p.slot1), "a_off");
+    std::string aDst = view("x_dst", aOff, t.xSlot);
+    std::string bDst = view("w1_dst", addc(aOff, kBlockBytes), t.w1Slot);
+    std::string kElem = mulc(kt, kTileK, "k_elem");
+    std::string xCol = add(mulc(kk, s.p), kElem, "x_col");
+    std::string wRow = mulc(kk, s.q, "w1_row");
+    w.line("nvgpu.mbarrier.arrive.expect_tx " + bars1 + "[" + slot + "], " +
+           w.index(p.slot1) + " : " + t.bars1);
+    w.line("nvgpu.tma.async.load %tma_x[" + xCol + ", " + row0 + "], " + bars1 +
+           "[" + slot + "] to " + aDst + " : " + t.tmaX + ", " + t.bars1 +
+           " -> " + t.xSlot);
+    w.line("nvgpu.tma.async.load %tma_w1[" + kElem + ", " + wRow + "], " +
+           bars1 + "[" + slot + "] to " + bDst + " : " + t.tmaW1 + ", " +
+           t.bars1 + " -> " + t.w1Slot);
+  }
+
+  /// Leader only: w2 tile of phase-2 tile `tile` = ((c*l + ll)*kt2 + kt).
+  void emitLoad2(const std::string &tile) {
+    std::string slot = remc(tile, p.stages2, "slot");
+    std::string kt = remc(tile, p.kt2, "kt");
+    std::string cl = divc(tile, p.kt2, "cl");
+    std::string ll = remc(cl, s.l, "ll");
+    std::string c = divc(cl, s.l, "chunk");
+    std::string dst = view("w2_dst", add(ring2, mulc(slot, p.slot2)), t.w2Slot);
+    std::string row = add(mulc(ll, s.s), mulc(c, p.tileS), "w2_row");
+    std::string kElem = mulc(kt, kTileK, "k_elem");
+    w.line("nvgpu.mbarrier.arrive.expect_tx " + bars2 + "[" + slot + "], " +
+           w.index(p.slot2) + " : " + t.bars2);
+    w.line("nvgpu.tma.async.load %tma_w2[" + kElem + ", " + row + "], " +
+           bars2 + "[" + slot + "] to " + dst + " : " + t.tmaW2 + ", " +
+           t.bars2 + " -> " + t.w2Slot);
+  }
+
+  /// The k16 wgmmas of one 64-wide k-tile: A at byte `aBase` (64x64 swizzled
+  /// block), B at `bBase` (N x 64 swizzled tile).
+  std::string emitTileMma(const std::string &acc, const std::string &aBase,
+                          const std::string &bBase, const std::string &bStep,
+                          const std::string &bDescType, const std::string &bTma,
+                          const std::string &bTmaType,
+                          const std::string &accType) {
+    std::string cur = acc;
+    int64_t steps = kTileK / kWgmmaK;
+    for (int64_t ks = 0; ks < steps; ++ks) {
+      int64_t off = ks * kWgmmaK * kElemBytes;
+      std::string bView = view("b_step", addc(bBase, off, "b_off"), bStep);
+      std::string bDesc =
+          w.def("b_desc", "nvgpu.warpgroup.generate.descriptor " + bView +
+                              ", " + bTma + " : " + bStep + ", " + bTmaType +
+                              " -> " + bDescType);
+      std::string aView = view("a_step", addc(aBase, off, "a_off"), t.aStep);
+      std::string aDesc =
+          w.def("a_desc", "nvgpu.warpgroup.generate.descriptor " + aView +
+                              ", %tma_x : " + t.aStep + ", " + t.tmaX + " -> " +
+                              t.descA);
+      // Each op is one wgmma group; with steps-1 groups allowed in flight
+      // the last op of this tile retires the previous tile.
+      cur = w.def("acc", "nvgpu.warpgroup.mma " + aDesc + ", " + bDesc + ", " +
+                             cur + " {waitGroup = " + str(steps - 1) +
+                             " : i64} : " + t.descA + ", " + bDescType + ", " +
+                             accType + " -> " + accType);
+    }
+    return cur;
+  }
+
+  void emitFactor1() {
+    int64_t preload = std::min(p.stages1 - 1, p.t1);
+    w.line("// Factor 1: k block GEMMs x[:, kk*p..] . w1[kk]^T -> G (g order)");
+    w.open("scf.if " + isLeader);
+    for (int64_t i = 0; i < preload; ++i)
+      emitLoad1(w.index(i));
+    w.close();
+
+    std::string kk = w.fresh("kk");
+    w.open("scf.for " + kk + " = " + w.index(0) + " to " + w.index(s.k) +
+           " step " + w.index(1));
+    std::string init =
+        w.def("acc_init", "nvgpu.warpgroup.mma.init.accumulator -> " + t.acc1);
+    std::string accOut = w.fresh("acc_h");
+    std::string kt = w.fresh("kt"), accIn = w.fresh("acc_in");
+    w.open(accOut + " = scf.for " + kt + " = " + w.index(0) + " to " +
+           w.index(p.kt1) + " step " + w.index(1) + " iter_args(" + accIn +
+           " = " + init + ") -> (" + t.acc1 + ")");
+    std::string tile = add(mulc(kk, p.kt1), kt, "tile");
+    std::string slot = remc(tile, p.stages1, "slot");
+    w.line("nvgpu.mbarrier.try_wait.parity " + bars1 + "[" + slot + "], " +
+           parityOf(tile, p.stages1) + ", " + w.index(kMbarrierSpinTicks) +
+           " : " + t.bars1);
+    std::string aBase = add(work, mulc(slot, p.slot1), "a_base");
+    std::string bBase = addc(aBase, kBlockBytes, "b_base");
+    std::string acc = emitTileMma(accIn, aBase, bBase, t.w1Step, t.descW1,
+                                  "%tma_w1", t.tmaW1, t.acc1);
+    w.line("gpu.barrier");
+    std::string next = addc(tile, p.stages1 - 1, "next");
+    std::string inRange = w.def("in_range", "arith.cmpi ult, " + next + ", " +
+                                                w.index(p.t1) + " : index");
+    std::string doLoad =
+        w.def("do_load", "arith.andi " + isLeader + ", " + inRange + " : i1");
+    w.open("scf.if " + doLoad);
+    emitLoad1(next);
+    w.close();
+    w.line("scf.yield " + acc + " : " + t.acc1);
+    w.close();
+
+    w.line("nvvm.wgmma.wait.group.sync.aligned 0");
+    // h column j = kk*q + 8*jg + colPair + e goes to g[ll = j % l, rr = j / l]:
+    // block (ll, rr / 64) of G, column rr % 64 of the swizzled 64x64 block.
+    std::string frag =
+        w.def("frag_h", "builtin.unrealized_conversion_cast " + accOut + " : " +
+                            t.acc1 + " to " + t.acc1Struct);
+    std::string hBase = add(mulc(kk, s.q), colPair, "h_base");
+    for (int64_t jg = 0; jg < s.q / 8; ++jg) {
+      for (int64_t e = 0; e < 2; ++e) {
+        std::string j = addc(hBase, 8 * jg + e, "h_col");
+        std::string ll = remc(j, s.l, "g_ll");
+        std::string rr = divc(j, s.l, "g_rr");
+        std::string blk = add(mulc(ll, p.kt2), divc(rr, kTileK), "g_blk");
+        std::string kc = remc(rr, kTileK, "g_kc");
+        std::string chunk = divc(kc, 8, "g_chunk");
+        std::string sw =
+            w.def("g_swz", "arith.xori " + chunk + ", " + swz + " : index");
+        std::string idx = add(mulc(blk, kTileM * kTileK), gRowPart, "g_idx");
+        idx = add(idx, mulc(sw, 8), "g_idx");
+        idx = add(idx, remc(kc, 8), "g_idx");
+        for (int64_t half = 0; half < 2; ++half) {
+          std::string v = w.def("h", "llvm.extractvalue " + frag + "[0, " +
+                                         str(4 * jg + 2 * half + e) +
+                                         "] : " + t.acc1Struct);
+          std::string hv =
+              w.def("h_t", "arith.truncf " + v + " : f32 to " + t.elem);
+          // Row +8 is +8*64 elements, same swizzle phase.
+          std::string at = addc(idx, half * 8 * kTileK, "g_at");
+          w.line("memref.store " + hv + ", " + gView + "[" + at +
+                 "] : " + t.gFlat);
+        }
+      }
+    }
+    w.close();
+    // wgmma (async proxy) reads G, which generic stores wrote.
+    w.line("nvvm.fence.proxy {kind = #nvvm.proxy_kind<async.shared>, space = "
+           "#nvvm.shared_space<cta>}");
+    w.line("gpu.barrier");
+  }
+
+  /// x * sigmoid(2u) = gelu_tanh(x), u = sqrt(2/pi)(x + 0.044715 x^3), with
+  /// ex2.approx and rcp.approx (as WgmmaGemm.cpp, on one f32).
+  std::string emitGeluTanh(const std::string &x) {
+    const double sqrt2OverPi = 0.7978845608028654;
+    const double log2e = 1.4426950408889634;
+    const double cubic = 0.044715;
+    const double c0 = -2.0 * log2e * sqrt2OverPi;
+    std::string fm = " fastmath<contract> : f32";
+    std::string x2 = w.def("x2", "arith.mulf " + x + ", " + x + fm);
+    std::string poly =
+        w.def("poly", "arith.mulf " + x2 + ", " + w.f32(c0 * cubic) + fm);
+    poly = w.def("poly", "arith.addf " + poly + ", " + w.f32(c0) + fm);
+    std::string arg = w.def("exp2_arg", "arith.mulf " + x + ", " + poly + fm);
+    std::string e = w.def(
+        "exp2", "llvm.inline_asm asm_dialect = att \"ex2.approx.ftz.f32 $0, "
+                "$1;\", \"=f,f\" " +
+                    arg + " : (f32) -> f32");
+    std::string d =
+        w.def("denom", "arith.addf " + e + ", " + w.f32(1.0) + " : f32");
+    std::string r = w.def("rcp", "nvvm.rcp.approx.ftz.f " + d + " : f32");
+    return w.def("gelu", "arith.mulf " + x + ", " + r + fm);
+  }
+
+  void emitFactor2() {
+    int64_t preload = std::min(p.stages2 - 1, p.t2);
+    w.line("// Factor 2: per chunk of S outputs and per ll, G[ll] . w2[ll]^T");
+    w.open("scf.if " + isLeader);
+    for (int64_t i = 0; i < preload; ++i)
+      emitLoad2(w.index(i));
+    w.close();
+
+    std::string c = w.fresh("c");
+    w.open("scf.for " + c + " = " + w.index(0) + " to " + w.index(p.chunks) +
+           " step " + w.index(1));
+    std::string ll = w.fresh("ll");
+    w.open("scf.for " + ll + " = " + w.index(0) + " to " + w.index(s.l) +
+           " step " + w.index(1));
+    std::string init =
+        w.def("acc_init", "nvgpu.warpgroup.mma.init.accumulator -> " + t.acc2);
+    std::string accOut = w.fresh("acc_y");
+    std::string kt = w.fresh("kt"), accIn = w.fresh("acc_in");
+    w.open(accOut + " = scf.for " + kt + " = " + w.index(0) + " to " +
+           w.index(p.kt2) + " step " + w.index(1) + " iter_args(" + accIn +
+           " = " + init + ") -> (" + t.acc2 + ")");
+    std::string cl = add(mulc(c, s.l), ll, "cl");
+    std::string tile = add(mulc(cl, p.kt2), kt, "tile");
+    std::string slot = remc(tile, p.stages2, "slot");
+    w.line("nvgpu.mbarrier.try_wait.parity " + bars2 + "[" + slot + "], " +
+           parityOf(tile, p.stages2) + ", " + w.index(kMbarrierSpinTicks) +
+           " : " + t.bars2);
+    std::string bBase = add(ring2, mulc(slot, p.slot2), "b_base");
+    std::string blk = add(mulc(ll, p.kt2), kt, "g_blk");
+    std::string aBase = add(gOff, mulc(blk, kBlockBytes), "a_base");
+    std::string acc = emitTileMma(accIn, aBase, bBase, t.w2Step, t.descW2,
+                                  "%tma_w2", t.tmaW2, t.acc2);
+    w.line("gpu.barrier");
+    std::string next = addc(tile, p.stages2 - 1, "next");
+    std::string inRange = w.def("in_range", "arith.cmpi ult, " + next + ", " +
+                                                w.index(p.t2) + " : index");
+    std::string doLoad =
+        w.def("do_load", "arith.andi " + isLeader + ", " + inRange + " : i1");
+    w.open("scf.if " + doLoad);
+    emitLoad2(next);
+    w.close();
+    w.line("scf.yield " + acc + " : " + t.acc2);
+    w.close();
+
+    w.line("nvvm.wgmma.wait.group.sync.aligned 0");
+    // Fragment column n (0..S) of this ll is y column (c*S + n)*l + ll, i.e.
+    // staging column n*l + ll.
+    std::string frag =
+        w.def("frag_y", "builtin.unrealized_conversion_cast " + accOut + " : " +
+                            t.acc2 + " to " + t.acc2Struct);
+    std::string colT = add(mulc(colPair, s.l), ll, "st_col");
+    std::string biasBase;
+    if (s.bias)
+      biasBase = add(mulc(c, p.tileS * s.l), colT, "bias_base");
+    std::string rowB = addc(rowA, 8, "frag_row_b");
+    for (int64_t jg = 0; jg < p.tileS / 8; ++jg) {
+      for (int64_t e = 0; e < 2; ++e) {
+        int64_t colOff = (8 * jg + e) * s.l;
+        std::string col = addc(colT, colOff, "st_c");
+        std::string b;
+        if (s.bias) {
+          std::string bi = addc(biasBase, colOff, "bias_i");
+          std::string braw = w.def("bias_raw", "memref.load %bias[" + bi +
+                                                   "] : " + t.globalBias);
+          b = w.def("bias_f32",
+                    "arith.extf " + braw + " : " + t.elem + " to f32");
+        }
+        for (int64_t half = 0; half < 2; ++half) {
+          std::string v = w.def("y", "llvm.extractvalue " + frag + "[0, " +
+                                         str(4 * jg + 2 * half + e) +
+                                         "] : " + t.acc2Struct);
+          if (s.bias)
+            v = w.def("y", "arith.addf " + v + ", " + b + " : f32");
+          if (s.gelu)
+            v = emitGeluTanh(v);
+          std::string yv =
+              w.def("y_t", "arith.truncf " + v + " : f32 to " + t.elem);
+          w.line("memref.store " + yv + ", " + stagingView + "[" +
+                 (half ? rowB : rowA) + ", " + col + "] : " + t.staging);
+        }
+      }
+    }
+    w.close(); // ll
+
+    // Copy the staging tile (64 rows x S*l contiguous y columns) out.
+    w.line("gpu.barrier");
+    int64_t rowElems = p.tileS * s.l;
+    int64_t perRow = rowElems / kVector;
+    std::string ve = "vector<" + str(kVector) + "x" + t.elem + ">";
+    std::string rowsLeft = w.def("rows_left", "arith.subi " + w.index(s.m) +
+                                                  ", " + row0 + " : index");
+    std::string rows = w.def("rows", "arith.minsi " + rowsLeft + ", " +
+                                         w.index(kTileM) + " : index");
+    std::string total = mulc(rows, perRow, "copy_total");
+    std::string colBase = mulc(c, rowElems, "y_col0");
+    std::string i = w.fresh("i");
+    w.open("scf.for " + i + " = " + tid + " to " + total + " step " +
+           w.index(kThreads));
+    std::string r = divc(i, perRow, "cr");
+    std::string cc = mulc(remc(i, perRow, "cv"), kVector, "cc");
+    std::string v = w.def(
+        "out_v", "vector.load " + stagingView + "[" + r + ", " + cc +
+                     "] {alignment = 16 : i64} : " + t.staging + ", " + ve);
+    std::string yRow = add(row0, r, "y_row");
+    std::string yCol = add(colBase, cc, "y_col");
+    w.line("vector.store " + v + ", %y[" + yRow + ", " + yCol +
+           "] {alignment = 16 : i64} : " + t.globalY + ", " + ve);
+    w.close();
+    w.line("gpu.barrier");
+    w.close(); // c
+  }
+
+  const Plan &p;
+  const MonarchSpec &s;
+  const Types &t;
+  FuncWriter w;
+  std::string tid, row0, isLeader, smem, gOff, work, ring2, bars1, bars2;
+  std::string rowA, swz, colPair, gRowPart, gView, stagingView;
+};
+
+//===----------------------------------------------------------------------===//
+// Host side
+//===----------------------------------------------------------------------===//
+
+std::string emitHostFunction(const Plan &p, const Types &t,
+                             const std::string &name, int64_t repeats) {
+  const MonarchSpec &s = p.spec;
+  FuncWriter w(/*indent=*/1);
+  std::string unranked = "memref<*x" + t.elem + ">";
+  std::string w1Flat = w.def(
+      "w1_flat", "memref.collapse_shape %w1 [[0, 1], [2]] : " + t.globalW1 +
+                     " into " + t.globalW1Flat);
+  std::string w2Flat = w.def(
+      "w2_flat", "memref.collapse_shape %w2 [[0, 1], [2]] : " + t.globalW2 +
+                     " into " + t.globalW2Flat);
+  auto descriptor = [&](const std::string &hint, const std::string &value,
+                        const std::string &type, int64_t boxRows,
+                        const std::string &tmaType) {
+    std::string any = w.def(hint + "_any", "memref.cast " + value + " : " +
+                                               type + " to " + unranked);
+    // Box dims are outermost first.
+    std::string tma =
+        w.def(hint, "nvgpu.tma.create.descriptor " + any + " box[" +
+                        w.index(boxRows) + ", " + w.index(kTileK) +
+                        "] : " + unranked + " -> " + tmaType);
+    return w.def(hint + "_ptr", "builtin.unrealized_conversion_cast " + tma +
+                                    " : " + tmaType + " to !llvm.ptr");
+  };
+  std::string tx = descriptor("tma_x", "%x", t.globalX, kTileM, t.tmaX);
+  std::string tw1 = descriptor("tma_w1", w1Flat, t.globalW1Flat, s.q, t.tmaW1);
+  std::string tw2 =
+      descriptor("tma_w2", w2Flat, t.globalW2Flat, p.tileS, t.tmaW2);
+  std::string args = "args(" + tx + " : !llvm.ptr, " + tw1 + " : !llvm.ptr, " +
+                     tw2 + " : !llvm.ptr";
+  if (s.bias)
+    args += ", %bias : " + t.globalBias;
+  args += ", %y : " + t.globalY + ")";
+  std::string launch =
+      "@" + monarchKernelModuleName(s) + "::@" + monarchKernelName(s) +
+      " blocks in (" + w.index(p.gridX) + ", " + w.index(1) + ", " +
+      w.index(1) + ") threads in (" + w.index(kThreads) + ", " + w.index(1) +
+      ", " + w.index(1) + ") dynamic_shared_memory_size " +
+      w.i32(p.dynamicSmemBytes) + " " + args;
+  if (repeats == 0) {
+    w.line("gpu.launch_func " + launch);
+  } else {
+    std::string token = w.def("token", "gpu.wait async");
+    for (int64_t i = 0; i < repeats; ++i)
+      token = w.def("token", "gpu.launch_func async [" + token + "] " + launch);
+    w.line("gpu.wait [" + token + "]");
+  }
+  w.line("return");
+
+  std::ostringstream os;
+  os << "  func.func private @" << name << "(%x: " << t.globalX
+     << ", %w1: " << t.globalW1 << ", %w2: " << t.globalW2;
+  if (s.bias)
+    os << ", %bias: " << t.globalBias;
+  os << ", %y: " << t.globalY << ") {\n";
+  os << w.finish() << "  }\n";
+  return os.str();
+}
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// Public API
+//===----------------------------------------------------------------------===//
+
+std::string verifyMonarchSpec(const MonarchSpec &s) {
+  if (s.elementType != "f16" && s.elementType != "bf16")
+    return "element type '" + s.elementType +
+           "' is not supported (expected f16 or bf16)";
+  if (s.m < 1)
+    return "m=" + str(s.m) + " must be at least 1";
+  if (s.k < 1 || s.q < 1 || s.p < 1 || s.l < 1 || s.s < 1 || s.r < 1)
+    return "every dimension of w1[k,q,p] and w2[l,s,r] must be positive";
+  if (s.l * s.r != s.k * s.q)
+    return "l*r=" + str(s.l * s.r) + " must equal k*q=" + str(s.k * s.q);
+  if (s.p % kTileK)
+    return "p=" + str(s.p) + " must be a multiple of " + str(kTileK);
+  if (s.r % kTileK)
+    return "r=" + str(s.r) + " must be a multiple of " + str(kTileK);
+  if (s.q % 8 || s.q > 256)
+    return "q=" + str(s.q) +
+           " must be a multiple of 8 and at most 256 (wgmma N of factor 1)";
+  if (s.s % 8)
+    return "s=" + str(s.s) + " must be a multiple of 8";
+  if (s.m > kMaxTmaCoordinate || s.k * s.p > kMaxTmaCoordinate ||
+      s.k * s.q > kMaxTmaCoordinate || s.l * s.s > kMaxTmaCoordinate)
+    return "sizes must stay below 2^31 (TMA coordinates are i32)";
+  Plan p(s);
+  if (!p.valid)
+    return "g tile of " + str(kTileM) + " rows x k*q=" + str(s.k * s.q) +
+           " columns plus the TMA rings and the output staging tile do not "
+           "fit the " +
+           str(kMaxDynamicSmem) + " bytes of shared memory of an sm_90 CTA";
+  return "";
+}
+
+std::string monarchKernelName(const MonarchSpec &s) {
+  std::string name = "fly_monarch_m" + str(s.m) + "_k" + str(s.k) + "q" +
+                     str(s.q) + "p" + str(s.p) + "_l" + str(s.l) + "s" +
+                     str(s.s) + "r" + str(s.r) + "_" + s.elementType;
+  if (s.bias)
+    name += "_bias";
+  if (s.gelu)
+    name += "_gelu";
+  return name;
+}
+
+std::string monarchKernelModuleName(const MonarchSpec &s) {
+  return monarchKernelName(s) + "_kernels";
+}
+std::string monarchLauncherName(const MonarchSpec &s) {
+  return monarchKernelName(s) + "_launch";
+}
+std::string monarchBenchmarkName(const MonarchSpec &s) {
+  return monarchKernelName(s) + "_repeat";
+}
+
+std::string emitMonarchMatmul(const MonarchSpec &spec, std::string &error,
+                              const MonarchEmitOptions &options) {
+  error = verifyMonarchSpec(spec);
+  if (error.empty() && options.benchmarkRepeats < 0)
+    error = "benchmarkRepeats must not be negative";
+  if (!error.empty())
+    return "";
+  Plan plan(spec);
+  Types types(plan);
+  std::ostringstream os;
+  os << "// " << monarchKernelName(spec)
+     << ": y = " << (spec.gelu ? "gelu_tanh(" : "") << "monarch(x, w1, w2)"
+     << (spec.bias ? " + bias" : "") << (spec.gelu ? ")" : "")
+     << "; 64-row CTAs, factor-1 N=" << spec.q << " (" << plan.stages1
+     << " stages), factor-2 N=" << plan.tileS << " (" << plan.stages2
+     << " stages), " << plan.dynamicSmemBytes << " B dynamic smem, grid "
+     << plan.gridX << "\n";
+  os << "module attributes {gpu.container_module} {\n";
+  os << "  gpu.module @" << monarchKernelModuleName(spec) << " {\n";
+  os << KernelEmitter(plan, types).emit();
+  os << "  }\n";
+  os << emitHostFunction(plan, types, monarchLauncherName(spec), 0);
+  if (options.benchmarkRepeats > 0)
+    os << emitHostFunction(plan, types, monarchBenchmarkName(spec),
+                           options.benchmarkRepeats);
+  os << "}\n";
+  return os.str();
+}
+
+} // namespace fly::gpu

@@ -1,0 +1,123 @@
+//===- emit-attention-main.cpp - print one fused attention module -*- C++ -*-===//
+//
+// Standalone driver for FlashAttention.cpp (not part of the CMake build):
+//
+//   g++ -std=c++17 -O1 -I lowering/include
+//       lowering/lib/FlyToGPU/FlashAttention.cpp
+//       lowering/lib/FlyToGPU/tools/emit-attention-main.cpp -o /tmp/emit-attn
+//   /tmp/emit-attn BH T [--d=64|128] [--type=f16|bf16] [--causal|--full]
+//                  [--scale=S] [--block-m=64|128] [--bench-repeats=R]
+//                  [--test-wrapper=NAME] [--spec-line=I]
+//
+// --test-wrapper=NAME adds public functions for the self-test
+// (tools/gpu/attention-selftest), with llvm.emit_c_interface:
+//   @NAME(q, k, v, o)         calls the launcher once;
+//   @NAME_repeat(q, k, v, o)  calls the benchmark entry (--bench-repeats > 0).
+// --spec-line=INDEX prints, instead of the module, one line for the
+// self-test's spec table:
+//   FLY_ATTN_TEST(INDEX, "kernel name", bh, t, d, bf16, causal, scale,
+//                 blockM, repeats)
+// with the effective scale (1/sqrt(d) when not given) and blockM.
+//
+//===----------------------------------------------------------------------===//
+
+#include "fly/Conversion/FlyToGPU/FlashAttention.h"
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <string>
+
+using namespace fly::gpu;
+
+namespace {
+
+int usage(const char *argv0) {
+  std::cerr << "usage: " << argv0
+            << " BH T [--d=64|128] [--type=f16|bf16] [--causal|--full] "
+               "[--scale=S] [--block-m=64|128] [--bench-repeats=R] "
+               "[--test-wrapper=NAME] [--spec-line=I]\n";
+  return 2;
+}
+
+bool startsWith(const std::string &s, const std::string &prefix) {
+  return s.compare(0, prefix.size(), prefix) == 0;
+}
+
+std::string wrapper(const AttentionSpec &s, const std::string &name,
+                    const std::string &callee) {
+  std::string m = "memref<" + std::to_string(s.batchHeads) + "x" +
+                  std::to_string(s.seq) + "x" + std::to_string(s.headDim) +
+                  "x" + s.elementType + ">";
+  return "  func.func @" + name + "(%q: " + m + ", %k: " + m + ", %v: " + m +
+         ", %o: " + m + ") attributes {llvm.emit_c_interface} {\n" +
+         "    func.call @" + callee + "(%q, %k, %v, %o) : (" + m + ", " + m +
+         ", " + m + ", " + m + ") -> ()\n    return\n  }\n";
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  if (argc < 3)
+    return usage(argv[0]);
+  AttentionSpec spec;
+  AttentionEmitOptions options;
+  std::string testWrapper, specLine;
+  spec.batchHeads = std::atoll(argv[1]);
+  spec.seq = std::atoll(argv[2]);
+  for (int i = 3; i < argc; ++i) {
+    std::string arg = argv[i];
+    std::string value = arg.substr(arg.find('=') + 1);
+    if (startsWith(arg, "--d="))
+      spec.headDim = std::atoll(value.c_str());
+    else if (startsWith(arg, "--type="))
+      spec.elementType = value;
+    else if (arg == "--causal")
+      spec.causal = true;
+    else if (arg == "--full")
+      spec.causal = false;
+    else if (startsWith(arg, "--scale="))
+      spec.scale = std::atof(value.c_str());
+    else if (startsWith(arg, "--block-m="))
+      spec.blockM = std::atoll(value.c_str());
+    else if (startsWith(arg, "--bench-repeats="))
+      options.benchmarkRepeats = std::atoll(value.c_str());
+    else if (startsWith(arg, "--test-wrapper="))
+      testWrapper = value;
+    else if (startsWith(arg, "--spec-line="))
+      specLine = value;
+    else
+      return usage(argv[0]);
+  }
+
+  std::string error;
+  std::string text = emitFlashAttention(spec, error, options);
+  if (text.empty()) {
+    std::cerr << "error: " << error << "\n";
+    return 1;
+  }
+  if (!specLine.empty()) {
+    double scale =
+        spec.scale > 0 ? spec.scale : 1.0 / std::sqrt(double(spec.headDim));
+    char scaleText[64];
+    std::snprintf(scaleText, sizeof(scaleText), "%.17g", scale);
+    std::cout << "FLY_ATTN_TEST(" << specLine << ", \""
+              << attentionKernelName(spec) << "\", " << spec.batchHeads << ", "
+              << spec.seq << ", " << spec.headDim << ", "
+              << (spec.elementType == "bf16") << ", " << spec.causal << ", "
+              << scaleText << ", " << (spec.blockM ? spec.blockM : 64) << ", "
+              << options.benchmarkRepeats << ")\n";
+    return 0;
+  }
+  if (!testWrapper.empty()) {
+    std::string extra = wrapper(spec, testWrapper, attentionLauncherName(spec));
+    if (options.benchmarkRepeats > 0)
+      extra += wrapper(spec, testWrapper + "_repeat",
+                       attentionBenchmarkName(spec));
+    size_t close = text.rfind('}');
+    text.insert(close, extra);
+  }
+  std::cout << text;
+  return 0;
+}

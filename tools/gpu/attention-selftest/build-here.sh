@@ -1,0 +1,157 @@
+#!/usr/bin/env bash
+#===- build-here.sh - compile the fused attention self-test (CPU machine) --===#
+#
+# Generates a few attention specs with FlashAttention.cpp (through
+# emit-attention-main), lowers each to a host object file with the sm_90a
+# kernel embedded as a fatbin, gates each kernel on its PTX (mma.sync
+# m16n8k16, ldmatrix, cp.async present) and on `ptxas -v` (no spills), and
+# writes everything run-there.sh needs into OUT_DIR (default:
+# tools/gpu/attention-selftest/out):
+#
+# Usage: build-here.sh [OUT_DIR]; env REPEATS (launches per timing sample,
+# default 20), SPECS_FILE (one spec per line, replaces SPECS below).
+#
+#   attn_<i>.o       host code + fatbin of spec i (needs the mgpu* runtime)
+#   attn_<i>.ptx     the kernel's PTX, for reading
+#   attn_specs.inc   the spec table check.cpp includes
+#   ptxas-report.txt registers / spills / smem per spec
+#   sdpa.py          the PyTorch reference timing script (copied)
+#
+# Test entry points (see emit-attention-main.cpp): each spec i exports
+#   _mlir_ciface_fly_attn_test_<i>(Q*, K*, V*, O*)         one launch
+#   _mlir_ciface_fly_attn_test_<i>_repeat(Q*, K*, V*, O*)  REPEATS launches
+# where each argument points to a rank-3 MLIR memref descriptor.
+#
+# Needs mlir-opt-22, mlir-translate-22, llc-22, g++, python3 and CUDA's ptxas
+# (/usr/local/cuda/bin).
+#
+#===------------------------------------------------------------------------===#
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO="$(cd "$HERE/../../.." && pwd)"
+OUT_DIR="${1:-$HERE/out}"
+REPEATS="${REPEATS:-20}"
+PATH="/usr/local/cuda/bin:$PATH"
+MLIR_OPT="${MLIR_OPT:-mlir-opt-22}"
+MLIR_TRANSLATE="${MLIR_TRANSLATE:-mlir-translate-22}"
+LLC="${LLC:-llc-22}"
+
+# emit-attention-main arguments: BH T [flags].
+SPECS=(
+  "96 1024 --causal"                    # B=8 x H=12, T=1024
+  "96 1024 --full"                      # non-causal
+  "8 100 --causal"                      # ragged: T not a tile multiple
+  "384 1024 --causal"                   # B=32 x H=12
+  "96 1024 --causal --type=bf16"
+  "96 1024 --causal --block-m=128"      # 8-warp CTA
+  "384 1024 --causal --block-m=128"
+  "8 100 --full --block-m=128"          # ragged, non-causal, 8 warps
+  "5 1 --causal"                        # T = 1
+  "12 333 --full --type=bf16 --d=128 --scale=0.2"
+  "96 1024 --causal --d=128"
+  "48 4096 --causal"                    # long sequence
+)
+
+if [ -n "${SPECS_FILE:-}" ]; then
+  mapfile -t SPECS < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$SPECS_FILE")
+fi
+
+# The GEMM self-test's pipeline (tools/gpu/gemm-selftest/build-here.sh).
+pipeline() {
+  local format="$1"
+  echo "builtin.module(convert-nvgpu-to-nvvm,convert-vector-to-scf,\
+convert-scf-to-cf,convert-nvvm-to-llvm,convert-func-to-llvm,\
+expand-strided-metadata,nvvm-attach-target{chip=sm_90a features=+ptx80 O=3},\
+lower-affine,convert-arith-to-llvm,convert-index-to-llvm,canonicalize,cse,\
+gpu.module(convert-gpu-to-nvvm,canonicalize,cse,reconcile-unrealized-casts),\
+gpu-to-llvm,gpu-module-to-binary{format=$format},convert-math-to-llvm,\
+canonicalize,cse,reconcile-unrealized-casts)"
+}
+
+extract_ptx() {
+  python3 - "$1" "$2" <<'PY'
+import re, sys
+text = open(sys.argv[1]).read()
+match = re.search(r'assembly = "((?:[^"\\]|\\.)*)"', text)
+if not match:
+    match = re.search(r'#gpu\.object<[^"]*"((?:[^"\\]|\\.)*)"', text)
+ptx = re.sub(r'\\([0-9A-Fa-f]{2})', lambda m: chr(int(m.group(1), 16)),
+             match.group(1))
+open(sys.argv[2], 'w').write(ptx.replace('\\\\', '\\'))
+PY
+}
+
+mkdir -p "$OUT_DIR"
+rm -f "$OUT_DIR"/attn_*.o "$OUT_DIR"/attn_*.ptx
+WORK="$(mktemp -d)"
+trap 'rm -rf "$WORK"' EXIT
+
+echo "== building emit-attention"
+g++ -std=c++17 -O1 -I "$REPO/lowering/include" \
+  "$REPO/lowering/lib/FlyToGPU/FlashAttention.cpp" \
+  "$REPO/lowering/lib/FlyToGPU/tools/emit-attention-main.cpp" \
+  -o "$WORK/emit-attn"
+
+cp "$HERE/sdpa.py" "$OUT_DIR/sdpa.py"
+: > "$OUT_DIR/attn_specs.inc"
+REPORT="$OUT_DIR/ptxas-report.txt"
+: > "$REPORT"
+failed=0
+for i in "${!SPECS[@]}"; do
+  # shellcheck disable=SC2206
+  args=(${SPECS[$i]})
+  name="$("$WORK/emit-attn" "${args[@]}" --spec-line="$i" \
+    --bench-repeats="$REPEATS" | tee -a "$OUT_DIR/attn_specs.inc" |
+    sed 's/.*"\(.*\)".*/\1/')"
+  echo "== [$i] ${SPECS[$i]}  ($name)"
+  "$WORK/emit-attn" "${args[@]}" --bench-repeats="$REPEATS" \
+    --test-wrapper="fly_attn_test_$i" > "$WORK/attn_$i.mlir"
+
+  "$MLIR_OPT" "$WORK/attn_$i.mlir" --pass-pipeline="$(pipeline isa)" \
+    -o "$WORK/attn_$i.isa.mlir"
+  extract_ptx "$WORK/attn_$i.isa.mlir" "$OUT_DIR/attn_$i.ptx"
+  ptx="$OUT_DIR/attn_$i.ptx"
+  mma=$(grep -c 'mma.sync.aligned.m16n8k16.row.col.f32' "$ptx" || true)
+  ldm=$(grep -c 'ldmatrix.sync.aligned.m8n8.x4.shared.b16' "$ptx" || true)
+  ldmt=$(grep -c 'ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16' "$ptx" || true)
+  cpa=$(grep -c 'cp.async.cg.shared.global' "$ptx" || true)
+  shape=$(grep -o 'mma.sync.aligned.m16n8k16.row.col.f32.[a-z0-9]*' "$ptx" |
+    sort -u | tr '\n' ' ')
+  ptxas_out=$(ptxas -arch=sm_90a -v "$ptx" -o "$WORK/attn_$i.cubin" 2>&1)
+  regs=$(echo "$ptxas_out" | grep -o 'Used [0-9]* registers' || true)
+  spills=$(echo "$ptxas_out" | grep -o '[0-9]* bytes spill stores, [0-9]* bytes spill loads' || true)
+  stack=$(echo "$ptxas_out" | grep -o '[0-9]* bytes stack frame' || true)
+  dsmem=$(grep -o 'dynamic_shared_memory_size %c[0-9]*_i32' "$WORK/attn_$i.mlir" |
+    head -1 | grep -o '[0-9]*_i32' | sed 's/_i32//')
+  line="[$i] $name: ${shape}x$mma, ldmatrix x$ldm + trans x$ldmt, cp.async x$cpa; $regs; $stack; $spills; $dsmem B dynamic smem"
+  echo "$line" | tee -a "$REPORT"
+  if [ "$mma" -eq 0 ] || [ "$ldm" -eq 0 ] || [ "$ldmt" -eq 0 ] || [ "$cpa" -eq 0 ]; then
+    echo "FAIL: missing mma.sync/ldmatrix/cp.async instructions" | tee -a "$REPORT"
+    failed=1
+  fi
+  if ! echo "$spills" | grep -q '^0 bytes spill stores, 0 bytes spill loads'; then
+    echo "FAIL: spills" | tee -a "$REPORT"
+    failed=1
+  fi
+  if echo "$ptxas_out" | grep -qi 'warning'; then
+    echo "FAIL: ptxas warning: $(echo "$ptxas_out" | grep -i 'warn')" |
+      tee -a "$REPORT"
+    failed=1
+  fi
+
+  "$MLIR_OPT" "$WORK/attn_$i.mlir" --pass-pipeline="$(pipeline fatbin)" \
+    -o "$WORK/attn_$i.llvm.mlir"
+  "$MLIR_TRANSLATE" --mlir-to-llvmir "$WORK/attn_$i.llvm.mlir" \
+    -o "$WORK/attn_$i.ll"
+  "$LLC" -O3 -filetype=obj -relocation-model=pic "$WORK/attn_$i.ll" \
+    -o "$OUT_DIR/attn_$i.o"
+done
+
+echo "== host calls in the objects"
+nm "$OUT_DIR"/attn_*.o | grep -o ' U mgpu[A-Za-z]*' | sort | uniq -c
+if [ "$failed" -ne 0 ]; then
+  echo "build-here.sh: PTX gate failed (see $REPORT)" >&2
+  exit 1
+fi
+echo "== done: $OUT_DIR (carry it to the GPU machine, then run-there.sh)"

@@ -1,0 +1,63 @@
+#!/usr/bin/env python3
+"""PyTorch reference timing for the fused attention self-test.
+
+Reads check's output (file argument or stdin), whose lines
+  FLY_ATTN_RESULT <name> <bh> <t> <d> <bf16> <causal> <scale> <fly_us>
+describe each case, times torch.nn.functional.scaled_dot_product_attention
+on the same shape / dtype / causality / scale (q, k, v of shape
+[1, BH, T, D], contiguous) with CUDA events (median of SAMPLES samples of
+REPS back-to-back calls), and prints fly time / SDPA time per case.
+"""
+import statistics
+import sys
+
+import torch
+import torch.nn.functional as F
+
+SAMPLES = 30
+REPS = 20
+
+
+def time_sdpa(bh, t, d, bf16, causal, scale):
+    dtype = torch.bfloat16 if bf16 else torch.float16
+    gen = torch.Generator(device="cuda").manual_seed(0)
+    q, k, v = (torch.randn(1, bh, t, d, device="cuda", dtype=dtype,
+                           generator=gen) for _ in range(3))
+    run = lambda: F.scaled_dot_product_attention(q, k, v, is_causal=causal,
+                                                 scale=scale)
+    for _ in range(5):
+        run()
+    torch.cuda.synchronize()
+    start = torch.cuda.Event(enable_timing=True)
+    stop = torch.cuda.Event(enable_timing=True)
+    times = []
+    for _ in range(SAMPLES):
+        start.record()
+        for _ in range(REPS):
+            run()
+        stop.record()
+        stop.synchronize()
+        times.append(start.elapsed_time(stop) * 1e3 / REPS)
+    return statistics.median(times)
+
+
+def main():
+    source = open(sys.argv[1]) if len(sys.argv) > 1 else sys.stdin
+    cases = [line.split()[1:] for line in source
+             if line.startswith("FLY_ATTN_RESULT ")]
+    print(f"torch {torch.__version__}, {torch.cuda.get_device_name()}, "
+          f"cuda {torch.version.cuda}")
+    print(f"{'kernel':50s} {'fly us':>9s} {'SDPA us':>9s} {'SDPA TF/s':>9s} "
+          f"{'fly/SDPA time':>13s}")
+    for name, bh, t, d, bf16, causal, scale, fly_us in cases:
+        bh, t, d, bf16, causal = int(bh), int(t), int(d), bf16 == "1", \
+            causal == "1"
+        scale, fly_us = float(scale), float(fly_us)
+        us = time_sdpa(bh, t, d, bf16, causal, scale)
+        flops = 4.0 * bh * t * t * d * (0.5 if causal else 1.0)
+        print(f"{name:50s} {fly_us:9.1f} {us:9.1f} "
+              f"{flops / (us * 1e-6) / 1e12:9.1f} {fly_us / us:13.2f}")
+
+
+if __name__ == "__main__":
+    main()
