@@ -31,13 +31,23 @@ if ! python3 -c "import numpy, safetensors" >/dev/null 2>&1; then
     python3 -m pip install -q --break-system-packages numpy safetensors
 fi
 
+# The CUDA toolkit (not in Debian main) provides cuda.h for the runtime's
+# GPU support and ptxas for the GPU binaries the tests embed; no GPU needed.
+CUDA_DIR=${CUDA_HOME:-/usr/local/cuda}
+if [ ! -x "$CUDA_DIR/bin/ptxas" ] || [ ! -f "$CUDA_DIR/include/cuda.h" ]; then
+  echo "error: the CUDA toolkit is missing ($CUDA_DIR/bin/ptxas, $CUDA_DIR/include/cuda.h);" >&2
+  echo "       install it from NVIDIA (CUDA 12.x/13.x) or set CUDA_HOME" >&2
+  exit 1
+fi
+
 BUILD_DIR=${FLY_BUILD_DIR:-build}
 JOBS=${FLY_JOBS:-2}
 if [ ! -f "$BUILD_DIR/build.ninja" ]; then
   echo "== configuring $BUILD_DIR"
   cmake -G Ninja -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release \
     -DMLIR_DIR=/usr/lib/llvm-22/lib/cmake/mlir \
-    -DLLVM_EXTERNAL_LIT=/usr/lib/llvm-22/bin/lit
+    -DLLVM_EXTERNAL_LIT=/usr/lib/llvm-22/bin/lit \
+    -DFLY_REQUIRE_CUDA=ON
 fi
 echo "== building (ninja -j$JOBS)"
 ninja -C "$BUILD_DIR" -j"$JOBS"

@@ -27,6 +27,7 @@
 #include "mlir/IR/AsmState.h"
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
+#include "mlir/InitAllPasses.h"
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
@@ -494,6 +495,10 @@ int run(MLIRContext &ctx) {
                             ", " + std::string(dtype) + ")"
                       : "lower to LLVM (" + pipeline + " CPU pipeline)");
   PassManager pm(&ctx);
+  // --mlir-print-ir-before=PASS etc. (MLIR's pass-manager debugging flags,
+  // hidden from --help) apply to the lowering pipeline.
+  if (failed(applyPassManagerCLOptions(pm)))
+    return progress.finish(), fail("bad pass-manager options");
   if (cuda) {
     mlir::fly::GpuPipelineOptions options;
     options.chip = "sm_90a";
@@ -632,13 +637,17 @@ int run(MLIRContext &ctx) {
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
+  // Before parsing: --mlir-print-ir-before=PASS needs the pass names.
+  mlir::fly::registerFlyTransformsPasses();
+  mlir::fly::registerFlyConversionPasses();
+  mlir::registerAllPasses();
+  mlir::registerPassManagerCLOptions();
   cl::HideUnrelatedOptions(category);
   cl::ParseCommandLineOptions(
       argc, argv,
       "fly-compile: compile a GPT-2/ViT checkpoint, an embedded model or a "
       ".mlir module into an artifact directory (manifest.json, model.so, "
       "weights.safetensors)\n");
-  mlir::fly::registerFlyTransformsPasses();
   DialectRegistry registry;
   registerAllDialects(registry);
   registerAllExtensions(registry);

@@ -48,7 +48,10 @@ for name in $names; do
           "${input[@]}" --iters 1 --warmup 0 --quiet >"$out/$tag.$tool.log" 2>&1
         rc=$?
         echo "compute-sanitizer $tool $tag: exit $rc, $(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY' "$out/$tag.$tool.log" | tail -1)"
-        [ $rc = 0 ] || status=1
+        if [ $rc != 0 ]; then
+          status=1
+          grep -m 12 -A 6 -E '^========= (Error|Warning|Race|Invalid)' "$out/$tag.$tool.log"
+        fi
       done
     fi
   done

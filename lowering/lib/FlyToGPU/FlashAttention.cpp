@@ -8,20 +8,27 @@
 //         BM/16 warps, warp w owning query rows 16w .. 16w+15.
 //   grid = (ceil(T/BM), BH); blockIdx.x is reversed so that the longest
 //         causal tiles start first.
-//   prologue: cp.async Q tile, K tile 0, V tile 0 -> smem (rows >= T
-//         zero-filled); wait; Q fragments via ldmatrix.x4 (kept in registers).
+//   prologue: cp.async Q tile, K/V tiles 0 .. stages-2 -> smem (rows >= T
+//         zero-filled); wait for Q; Q fragments via ldmatrix.x4 (kept in
+//         registers).
 //   key loop j (64-key tiles; causal: only up to the diagonal):
-//         wait for tile j, bar.sync, cp.async tile j+1 into the other buffer;
+//         wait for K of tile j (K and V are separate cp.async groups by
+//         default), bar.sync, cp.async K of tile j+stages-1;
 //         S = Q.K^T: mma.sync m16n8k16, K fragments via ldmatrix.x4;
 //         masked tiles (the diagonal, or the ragged last tile) only: -inf;
 //         online softmax per row (max / rescale / exp2 with scale*log2e
 //         folded in; quad reduction with gpu.shuffle xor 1, 2);
 //         P (f32 -> f16/bf16) reused directly as the A operand of P.V;
+//         wait for V of tile j, bar.sync, cp.async V of tile j+stages-1;
 //         V fragments via ldmatrix.x4.trans; O += P.V.
 //   The unmasked and masked key tiles are two scf.for loops over the same
 //   emitted body (without and with the mask), so full tiles pay nothing.
-//   epilogue: row sums reduced across the quad, O / l, stores predicated on
-//         row < T.
+//   epilogue: row sums reduced across the quad, O / l; by default staged in
+//         the warp's own rows of the Q tile, then 16-byte stores predicated
+//         on row < T.
+//   packedQkv: only the global addresses change (row b*T + t, column
+//         h*D (+ H*D for K, 2*H*D for V) of the fused qkv projection).
+//   Measured variants and times: tools/gpu/attention-selftest/NOTES.md.
 //
 // Fragment layouts (PTX ISA, mma.m16n8k16, g = lane / 4, t = lane % 4):
 //   A (vector<4x2xT>): [0] (g, 2t..2t+1)  [1] (g+8, 2t..)  [2] (g, 2t+8..)
@@ -67,6 +74,9 @@ int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 struct Plan {
   AttentionSpec spec;
   bool bf16 = false;
+  bool packed = false;
+  int64_t stages = 2;
+  bool splitKV = false, stagedEpilogue = false;
   int64_t blockM = 0, warps = 0, threads = 0;
   int64_t d = 0, ld = 0; // head dim, padded smem row length
   int64_t numQTiles = 0, numKTiles = 0;
@@ -75,8 +85,13 @@ struct Plan {
   /// Launch bound (.minnctapersm): caps registers at 64K / (threads * this).
   int64_t minBlocksPerSM = 0;
 
-  explicit Plan(const AttentionSpec &s) : spec(s) {
+  explicit Plan(const AttentionSpec &s, const AttentionEmitOptions &opts = {})
+      : spec(s) {
     bf16 = s.elementType == "bf16";
+    packed = s.packedQkv;
+    stages = opts.kvStages;
+    splitKV = opts.splitKVGroups;
+    stagedEpilogue = opts.stagedEpilogue;
     blockM = s.blockM ? s.blockM : kDefaultBlockM;
     warps = blockM / kRowsPerWarp;
     threads = warps * 32;
@@ -86,15 +101,17 @@ struct Plan {
     numKTiles = ceilDiv(s.seq, kBlockN);
     qBytes = blockM * ld * 2;
     kvStageBytes = kBlockN * ld * 2;
-    // Q, then K[2], then V[2].
-    dynamicSmemBytes = qBytes + 4 * kvStageBytes;
+    // Q (reused for the staged epilogue), then K[stages], then V[stages].
+    dynamicSmemBytes = qBytes + 2 * stages * kvStageBytes;
     double scale = s.scale > 0 ? s.scale : 1.0 / std::sqrt(double(d));
     scaleLog2 = scale * 1.4426950408889634;
     // D=64, BM=64: four CTAs (16 warps) per SM, i.e. at most 128 registers,
     // which fits without spills (ptxas -v). BM=128 would spill 36 bytes at
     // 128, so it gets no bound (137 registers: one CTA, 8 warps per SM).
     // D=128 needs ~200 registers (O alone is 64): no bound either.
-    minBlocksPerSM = (d == 64 && blockM == 64) ? 4 : 1;
+    // Three K/V stages (64.5 KB) fit three CTAs per SM, not four: cap at
+    // 168 registers instead.
+    minBlocksPerSM = (d == 64 && blockM == 64) ? (stages == 3 ? 3 : 4) : 1;
   }
 };
 
@@ -186,6 +203,8 @@ private:
 
 struct Types {
   std::string elem, global, smemBytes, qSmem, kvSmem;
+  /// packed: the qkv and o operand types.
+  std::string qkvGlobal, oGlobal;
   std::string fragA = "", fragB, fragC = "vector<2x2xf32>", pair, pairF32;
   explicit Types(const Plan &p) {
     const AttentionSpec &s = p.spec;
@@ -197,7 +216,15 @@ struct Types {
     smemBytes = "memref<?xi8, " + space + ">";
     qSmem = "memref<" + std::to_string(p.blockM) + "x" + std::to_string(p.ld) +
             "x" + elem + ", " + space + ">";
-    kvSmem = "memref<2x" + std::to_string(kBlockN) + "x" +
+    if (p.packed) {
+      int64_t hd = s.heads * p.d, rows = (s.batchHeads / s.heads) * s.seq;
+      qkvGlobal = "memref<" + std::to_string(rows) + "x" +
+                  std::to_string(3 * hd) + "x" + elem + ">";
+      oGlobal = "memref<" + std::to_string(rows) + "x" + std::to_string(hd) +
+                "x" + elem + ">";
+    }
+    kvSmem = "memref<" + std::to_string(p.stages) + "x" +
+             std::to_string(kBlockN) + "x" +
              std::to_string(p.ld) + "x" + elem + ", " + space + ">";
     fragA = "vector<4x2x" + elem + ">";
     fragB = "vector<2x2x" + elem + ">";
@@ -206,9 +233,24 @@ struct Types {
   }
 };
 
+/// "(%q: T, %k: T, %v: T, %o: T)" or, packed, "(%qkv: .., %o: ..)"; with
+/// `sep` " : " for gpu.launch_func args(...).
+std::string argList(const Plan &p, const Types &t, const std::string &sep) {
+  if (p.packed)
+    return "(%qkv" + sep + t.qkvGlobal + ", %o" + sep + t.oGlobal + ")";
+  return "(%q" + sep + t.global + ", %k" + sep + t.global + ", %v" + sep +
+         t.global + ", %o" + sep + t.global + ")";
+}
+
 //===----------------------------------------------------------------------===//
 // Kernel
 //===----------------------------------------------------------------------===//
+
+/// Where a global operand lives: memref, its type, and (packed) the column
+/// of element 0 of this batch*head.
+struct Operand {
+  std::string mem, type, colBase;
+};
 
 /// The loop-carried state of one thread: O accumulators (D/8 n-tiles), the
 /// running row max (log2 domain, scaled) and the thread-partial row sums of
@@ -231,9 +273,8 @@ public:
     w.line("gpu.return");
 
     std::ostringstream os;
-    os << "    gpu.func @" << attentionKernelName(p.spec) << "(%q: " << t.global
-       << ", %k: " << t.global << ", %v: " << t.global << ", %o: " << t.global
-       << ") kernel attributes {known_block_size = array<i32: " << p.threads
+    os << "    gpu.func @" << attentionKernelName(p.spec) << argList(p, t, ": ")
+       << " kernel attributes {known_block_size = array<i32: " << p.threads
        << ", 1, 1>, nvvm.minctasm = " << p.minBlocksPerSM << " : i32} {\n";
     os << w.finish();
     os << "    }\n";
@@ -274,7 +315,8 @@ private:
     std::string l16 = remc(lane, 16), h16 = divc(lane, 16);
     std::string l8 = remc(lane, 8), h8 = remc(divc(lane, 8), 2);
     // ldmatrix row addresses (see the file comment).
-    std::string warpRow = mul(warp, kRowsPerWarp);
+    warpRow = mul(warp, kRowsPerWarp);
+    lane_ = lane;
     qRow = add(warpRow, l16);
     qCol = mul(h16, 8);
     kRow = add(mul(h16, 8), l8);
@@ -290,13 +332,29 @@ private:
     cpRow = divc(tid, chunksPerRow);
     cpCol = mul(remc(tid, chunksPerRow), kCopyElems);
 
+    if (p.packed) {
+      // b = bh / H, h = bh % H: rows b*T.., columns h*D (+ H*D for K, 2H*D
+      // for V).
+      int64_t hd = s.heads * p.d;
+      rowBase = mul(divc(bh, s.heads), s.seq);
+      std::string hCol = mul(remc(bh, s.heads), p.d);
+      opQ = {"%qkv", t.qkvGlobal, hCol};
+      opK = {"%qkv", t.qkvGlobal, addc(hCol, hd)};
+      opV = {"%qkv", t.qkvGlobal, addc(hCol, 2 * hd)};
+      opO = {"%o", t.oGlobal, hCol};
+    } else {
+      opQ = {"%q", t.global, ""};
+      opK = {"%k", t.global, ""};
+      opV = {"%v", t.global, ""};
+      opO = {"%o", t.global, ""};
+    }
     std::string smem = w.def("smem", "gpu.dynamic_shared_memory : " + t.smemBytes);
     qS = w.def("q_smem", "memref.view " + smem + "[" + idx(0) + "][] : " +
                              t.smemBytes + " to " + t.qSmem);
     kS = w.def("k_smem", "memref.view " + smem + "[" + idx(p.qBytes) +
                              "][] : " + t.smemBytes + " to " + t.kvSmem);
     vS = w.def("v_smem", "memref.view " + smem + "[" +
-                             idx(p.qBytes + 2 * p.kvStageBytes) + "][] : " +
+                             idx(p.qBytes + p.stages * p.kvStageBytes) + "][] : " +
                              t.smemBytes + " to " + t.kvSmem);
 
     // Key tile bounds: [0, fullEnd) need no mask, [fullEnd, total) do.
@@ -313,9 +371,17 @@ private:
     }
   }
 
+  /// "mem[indices]" of element (row, col) of this batch*head's [T, D] slice.
+  std::string at(const Operand &op, const std::string &row,
+                 const std::string &col) {
+    if (!p.packed)
+      return op.mem + "[" + bh + ", " + row + ", " + col + "]";
+    return op.mem + "[" + add(rowBase, row) + ", " + add(op.colBase, col) + "]";
+  }
+
   /// cp.async of `rows` rows starting at global row `row0` into smem `dst`
   /// (indices `dstPrefix` first, e.g. the stage), zero-filling rows >= T.
-  void emitTileCopy(const std::string &src, const std::string &dst,
+  void emitTileCopy(const Operand &src, const std::string &dst,
                     const std::string &dstType, const std::string &dstPrefix,
                     const std::string &row0, int64_t rows, bool mayBeRagged) {
     int64_t rowsPerPass = p.threads / (p.d / kCopyElems);
@@ -334,27 +400,65 @@ private:
         extra = ", " + n;
       }
       w.line("%" + std::string("cp_") + std::to_string(copyCounter++) +
-             " = nvgpu.device_async_copy " + src + "[" + bh + ", " + gr +
-             ", " + cpCol + "], " + dst + "[" + dstPrefix + lr + ", " + cpCol +
-             "], " + std::to_string(kCopyElems) + extra + " {bypassL1} : " +
-             t.global + " to " + dstType);
+             " = nvgpu.device_async_copy " + at(src, gr, cpCol) + ", " + dst +
+             "[" + dstPrefix + lr + ", " + cpCol + "], " +
+             std::to_string(kCopyElems) + extra + " {bypassL1} : " + src.type +
+             " to " + dstType);
     }
   }
 
-  void emitKVCopy(const std::string &tile, const std::string &stage) {
+  /// K (withK) and/or V (withV) of key tile `tile` into `stage`.
+  void emitKVCopy(const std::string &tile, const std::string &stage,
+                  bool withK = true, bool withV = true) {
     std::string row0 = mul(tile, kBlockN);
     bool ragged = p.spec.seq % kBlockN != 0;
-    emitTileCopy("%k", kS, t.kvSmem, stage + ", ", row0, kBlockN, ragged);
-    emitTileCopy("%v", vS, t.kvSmem, stage + ", ", row0, kBlockN, ragged);
+    if (withK)
+      emitTileCopy(opK, kS, t.kvSmem, stage + ", ", row0, kBlockN, ragged);
+    if (withV)
+      emitTileCopy(opV, vS, t.kvSmem, stage + ", ", row0, kBlockN, ragged);
+  }
+
+  void commit() { w.line("nvvm.cp.async.commit.group"); }
+  void waitGroups(int64_t pending) {
+    w.line("nvvm.cp.async.wait.group " + std::to_string(pending));
+  }
+  /// cp.async groups that may still be pending when the one we need is done.
+  /// Commit order: (Q, K0), [V0], then per tile K, [V] (split: separate
+  /// groups), S-1 tiles ahead.
+  int64_t pendingAllowed() const {
+    return p.splitKV ? 2 * p.stages - 3 : p.stages - 2;
+  }
+
+  /// Copies of tile `tile` (K and/or V) when tile < total, then a commit
+  /// (empty groups keep the counting uniform).
+  void emitGuardedKVCopy(const std::string &tile, bool withK, bool withV) {
+    std::string has = w.def("has_tile", "arith.cmpi slt, " + tile + ", " +
+                                            total + " : index");
+    w.open("scf.if " + has);
+    emitKVCopy(tile, remc(tile, p.stages), withK, withV);
+    w.close();
+    commit();
   }
 
   void emitPrologue() {
-    w.line("// Prologue: Q tile and K/V tile 0.");
-    emitTileCopy("%q", qS, t.qSmem, "", q0, p.blockM,
+    w.line("// Prologue: Q tile and K/V tiles 0 .. stages-2.");
+    emitTileCopy(opQ, qS, t.qSmem, "", q0, p.blockM,
                  p.spec.seq % p.blockM != 0);
-    emitKVCopy(idx(0), idx(0));
-    w.line("nvvm.cp.async.commit.group");
-    w.line("nvvm.cp.async.wait.group 0");
+    emitKVCopy(idx(0), idx(0), true, !p.splitKV);
+    commit();
+    if (p.splitKV) {
+      emitKVCopy(idx(0), idx(0), false, true);
+      commit();
+    }
+    for (int64_t tile = 1; tile + 1 < p.stages; ++tile) {
+      if (p.splitKV) {
+        emitGuardedKVCopy(idx(tile), true, false);
+        emitGuardedKVCopy(idx(tile), false, true);
+      } else {
+        emitGuardedKVCopy(idx(tile), true, true);
+      }
+    }
+    waitGroups(pendingAllowed());
     w.line("gpu.barrier");
     for (int64_t ks = 0; ks < p.d / 16; ++ks)
       qFrag.push_back(ldmatrix(qS, t.qSmem, "", qRow, addc(qCol, ks * 16),
@@ -477,17 +581,13 @@ private:
   State emitIteration(const std::string &j, const State &in, bool masked) {
     const AttentionSpec &s = p.spec;
     int64_t nTilesS = kBlockN / 8, nTilesO = p.d / 8;
-    w.line("// Key tile: wait for it, then prefetch the next one.");
-    w.line("nvvm.cp.async.wait.group 0");
+    w.line("// Key tile: wait for it (split: its K), then prefetch tile "
+           "j + stages - 1 into the stage tile j - 1 used.");
+    waitGroups(pendingAllowed());
     w.line("gpu.barrier");
-    std::string stage = remc(j, 2);
-    std::string next = addc(j, 1);
-    std::string hasNext = w.def("has_next", "arith.cmpi slt, " + next + ", " +
-                                                total + " : index");
-    w.open("scf.if " + hasNext);
-    emitKVCopy(next, remc(next, 2));
-    w.close();
-    w.line("nvvm.cp.async.commit.group");
+    std::string stage = remc(j, p.stages);
+    std::string next = addc(j, p.stages - 1);
+    emitGuardedKVCopy(next, true, !p.splitKV);
 
     // S = Q . K^T
     std::string prefix = stage + ", ";
@@ -575,6 +675,12 @@ private:
       return w.def("p", "arith.truncf " + v + " : " + t.pairF32 + " to " +
                             t.pair);
     };
+    if (p.splitKV) {
+      w.line("// V of tile j: wait for it, then prefetch the next V.");
+      waitGroups(pendingAllowed());
+      w.line("gpu.barrier");
+      emitGuardedKVCopy(next, false, true);
+    }
     for (int64_t kk = 0; kk < kBlockN / 16; ++kk) {
       std::string a = w.zeros(t.fragA);
       std::string parts[4] = {pPair(2 * kk, 0), pPair(2 * kk, 1),
@@ -663,6 +769,22 @@ private:
                                          " : f32");
       std::string invV = w.def("invv", "vector.broadcast " + inv +
                                            " : f32 to " + t.pairF32);
+      if (p.stagedEpilogue) {
+        // Into this warp's own rows of the Q tile (only this warp read them).
+        for (int64_t n = 0; n < p.d / 8; ++n) {
+          std::string r = w.def("orow", "vector.extract " + final.o[n] + "[" +
+                                            std::to_string(row) + "] : " +
+                                            t.pairF32 + " from " + t.fragC);
+          r = w.def("orow",
+                    "arith.mulf " + r + ", " + invV + " : " + t.pairF32);
+          std::string h = w.def("oh", "arith.truncf " + r + " : " +
+                                          t.pairF32 + " to " + t.pair);
+          w.line("vector.store " + h + ", " + qS + "[" + rowInTile[row] +
+                 ", " + addc(col2t, n * 8) + "] {alignment = 4 : i64} : " +
+                 t.qSmem + ", " + t.pair);
+        }
+        continue;
+      }
       std::string gRow = add(q0, rowInTile[row]);
       if (ragged) {
         std::string inside = w.def("in", "arith.cmpi slt, " + gRow + ", " +
@@ -677,9 +799,34 @@ private:
         std::string h = w.def("oh", "arith.truncf " + r + " : " + t.pairF32 +
                                         " to " + t.pair);
         std::string col = addc(col2t, n * 8);
-        w.line("vector.store " + h + ", %o[" + bh + ", " + gRow + ", " + col +
-               "] {alignment = 4 : i64} : " + t.global + ", " + t.pair);
+        w.line("vector.store " + h + ", " + at(opO, gRow, col) +
+               " {alignment = 4 : i64} : " + opO.type + ", " + t.pair);
       }
+      if (ragged)
+        w.close();
+    }
+    if (!p.stagedEpilogue)
+      return;
+    // 16-byte rows out of smem: lane -> (row lane / cpr, chunk lane % cpr) of
+    // the warp's 16 rows, 32 / cpr rows per pass.
+    w.line("nvvm.bar.warp.sync " + w.i32(-1) + " : i32");
+    int64_t cpr = p.d / kCopyElems, rowsPerPass = 32 / cpr;
+    std::string vec = "vector<" + std::to_string(kCopyElems) + "x" + t.elem + ">";
+    std::string lr = add(warpRow, divc(lane_, cpr));
+    std::string col = mul(remc(lane_, cpr), kCopyElems);
+    for (int64_t r = 0; r < kRowsPerWarp; r += rowsPerPass) {
+      std::string sRow = addc(lr, r);
+      std::string v = w.def("ov", "vector.load " + qS + "[" + sRow + ", " +
+                                      col + "] {alignment = 16 : i64} : " +
+                                      t.qSmem + ", " + vec);
+      std::string gRow = add(q0, sRow);
+      if (ragged) {
+        std::string inside = w.def("in", "arith.cmpi slt, " + gRow + ", " +
+                                             idx(s.seq) + " : index");
+        w.open("scf.if " + inside);
+      }
+      w.line("vector.store " + v + ", " + at(opO, gRow, col) +
+             " {alignment = 16 : i64} : " + opO.type + ", " + vec);
       if (ragged)
         w.close();
     }
@@ -689,7 +836,9 @@ private:
   const Types &t;
   FuncWriter w;
   int copyCounter = 0;
-  std::string tid, bh, qTile, q0, warp, g, tq, col2t;
+  std::string tid, bh, qTile, q0, warp, g, tq, col2t, warpRow, lane_;
+  std::string rowBase;
+  Operand opQ, opK, opV, opO;
   std::string qRow, qCol, kRow, kCol, vRow, vCol, cpRow, cpCol;
   std::string rowInTile[2];
   std::string qS, kS, vS, fullEnd, total;
@@ -705,8 +854,7 @@ std::string emitHostFunction(const Plan &p, const Types &t,
                              const std::string &name, int64_t repeats) {
   const AttentionSpec &s = p.spec;
   FuncWriter w(/*indent=*/1);
-  std::string args = "args(%q : " + t.global + ", %k : " + t.global +
-                     ", %v : " + t.global + ", %o : " + t.global + ")";
+  std::string args = "args" + argList(p, t, " : ");
   std::string launch =
       "@" + attentionKernelModuleName(s) + "::@" + attentionKernelName(s) +
       " blocks in (" + w.index(p.numQTiles) + ", " + w.index(s.batchHeads) +
@@ -723,9 +871,7 @@ std::string emitHostFunction(const Plan &p, const Types &t,
   }
   w.line("return");
   std::ostringstream os;
-  os << "  func.func private @" << name << "(%q: " << t.global
-     << ", %k: " << t.global << ", %v: " << t.global << ", %o: " << t.global
-     << ") {\n";
+  os << "  func.func private @" << name << argList(p, t, ": ") << " {\n";
   os << w.finish() << "  }\n";
   return os.str();
 }
@@ -752,6 +898,9 @@ std::string verifyAttentionSpec(const AttentionSpec &s) {
   if (s.batchHeads > kMaxGridY)
     return "batchHeads=" + str(s.batchHeads) + " exceeds the grid y limit " +
            str(kMaxGridY);
+  if (s.packedQkv && (s.heads < 1 || s.batchHeads % s.heads != 0))
+    return "packedQkv needs heads >= 1 dividing batchHeads=" +
+           str(s.batchHeads) + " (heads=" + str(s.heads) + ")";
   if (!(s.scale >= 0) || std::isinf(s.scale))
     return "scale must be finite and >= 0 (0: 1/sqrt(headDim))";
   Plan p(s);
@@ -766,6 +915,8 @@ std::string attentionKernelName(const AttentionSpec &s) {
   std::string name = "fly_attn_bh" + std::to_string(s.batchHeads) + "_t" +
                      std::to_string(s.seq) + "_d" + std::to_string(s.headDim) +
                      "_" + s.elementType + (s.causal ? "_causal" : "_full");
+  if (s.packedQkv)
+    name += "_qkv_h" + std::to_string(s.heads);
   if (s.blockM != 0 && s.blockM != kDefaultBlockM)
     name += "_bm" + std::to_string(s.blockM);
   if (s.scale > 0) {
@@ -795,16 +946,27 @@ std::string emitFlashAttention(const AttentionSpec &spec, std::string &error,
   error = verifyAttentionSpec(spec);
   if (error.empty() && options.benchmarkRepeats < 0)
     error = "benchmarkRepeats must not be negative";
+  if (error.empty() && options.kvStages != 2 && options.kvStages != 3)
+    error = "kvStages=" + std::to_string(options.kvStages) +
+            " is not supported (expected 2 or 3)";
   if (!error.empty())
     return "";
-  Plan plan(spec);
+  Plan plan(spec, options);
+  if (plan.dynamicSmemBytes > kMaxDynamicSmem) {
+    error = "needs " + std::to_string(plan.dynamicSmemBytes) +
+            " bytes of shared memory";
+    return "";
+  }
   Types types(plan);
   std::ostringstream os;
   os << "// " << attentionKernelName(spec) << ": O = softmax("
      << fmtF32(plan.scaleLog2 / 1.4426950408889634) << " Q.K^T"
      << (spec.causal ? " + causal mask" : "") << ") V; BM " << plan.blockM
      << ", BN " << kBlockN << ", " << plan.warps << " warps, "
-     << plan.dynamicSmemBytes << " B dynamic smem, grid " << plan.numQTiles
+     << plan.dynamicSmemBytes << " B dynamic smem, " << plan.stages
+     << " K/V stages" << (plan.splitKV ? " (K, V in separate groups)" : "")
+     << (plan.stagedEpilogue ? ", O staged through smem" : "")
+     << (spec.packedQkv ? ", packed qkv" : "") << ", grid " << plan.numQTiles
      << "x" << spec.batchHeads << "\n";
   os << "module attributes {gpu.container_module} {\n";
   os << "  gpu.module @" << attentionKernelModuleName(spec) << " {\n";

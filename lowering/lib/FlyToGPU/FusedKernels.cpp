@@ -76,21 +76,52 @@ struct FlyGpuAttentionKernelsPass
     spec.scale = op.getScale() ? op.getScale()->convertToDouble() : 0.0;
     if (std::string why = gen::verifyAttentionSpec(spec); !why.empty())
       return skip(op, why);
+
+    Location loc = op.getLoc();
+    OpBuilder b(&getContext());
+    Type element = q.getElementType();
+
+    // GPT-2's form: q, k, v are head-split views of one fused projection
+    // [B*T, 3*H*D] and the output is merged back to [B*T, H*D]. The kernel
+    // then reads and writes those layouts itself: no transpose kernels.
+    if (std::optional<PackedQkv> packed = matchPackedQkv(op)) {
+      spec.packedQkv = true;
+      spec.heads = q.getDimSize(1);
+      if (std::string why = gen::verifyAttentionSpec(spec); why.empty()) {
+        auto qkvType = cast<RankedTensorType>(packed->qkv.getType());
+        auto outType = cast<RankedTensorType>(packed->merged.getType());
+        func::FuncOp launcher = mlir::fly::kernels::declareLauncher(
+            getOperation(), loc, gen::attentionLauncherName(spec),
+            {MemRefType::get(qkvType.getShape(), element),
+             MemRefType::get(outType.getShape(), element)},
+            mlir::fly::kernels::kAttentionKernelAttr,
+            mlir::fly::kernels::attentionSpecToAttr(b, spec));
+        b.setInsertionPoint(packed->merged.getDefiningOp());
+        Value o = mlir::fly::kernels::callLauncher(b, loc, launcher,
+                                                   {packed->qkv}, outType);
+        packed->merged.replaceAllUsesWith(o);
+        if (remarks)
+          op.emitRemark("flash attention kernel ")
+              << gen::attentionKernelName(spec)
+              << " (reads the fused q/k/v projection, writes merged heads)";
+        return success();
+      }
+      spec.packedQkv = false;
+      spec.heads = 0;
+    }
+
     if (remarks)
       op.emitRemark("flash attention kernel ")
           << gen::attentionKernelName(spec);
-
     auto flat = RankedTensorType::get({spec.batchHeads, spec.seq, spec.headDim},
-                                      q.getElementType());
+                                      element);
     auto memref = MemRefType::get(flat.getShape(), flat.getElementType());
-    OpBuilder b(&getContext());
     func::FuncOp launcher = mlir::fly::kernels::declareLauncher(
-        getOperation(), op.getLoc(), gen::attentionLauncherName(spec),
+        getOperation(), loc, gen::attentionLauncherName(spec),
         {memref, memref, memref, memref},
         mlir::fly::kernels::kAttentionKernelAttr,
         mlir::fly::kernels::attentionSpecToAttr(b, spec));
     b.setInsertionPoint(op);
-    Location loc = op.getLoc();
     SmallVector<ReassociationIndices> heads = {{0, 1}, {2}, {3}};
     SmallVector<Value> inputs;
     for (Value t : {op.getQ(), op.getK(), op.getV()})
@@ -102,6 +133,71 @@ struct FlyGpuAttentionKernelsPass
     op.getResult().replaceAllUsesWith(out);
     op->erase();
     return success();
+  }
+
+  struct PackedQkv {
+    Value qkv;    ///< [B*T, 3*H*D]
+    Value merged; ///< the [B*T, H*D] value the attention output becomes
+  };
+
+  /// A generic that only permutes [b, x, y, d] -> [b, y, x, d].
+  static Value matchHeadTranspose(Value v) {
+    auto g = v.getDefiningOp<linalg::GenericOp>();
+    if (!g || g.getNumDpsInputs() != 1 || g.getNumLoops() != 4 ||
+        g.getNumReductionLoops() != 0)
+      return nullptr;
+    auto yield = cast<linalg::YieldOp>(g.getBody()->getTerminator());
+    if (yield.getValues()[0] != g.getBody()->getArgument(0))
+      return nullptr;
+    SmallVector<AffineMap> maps = g.getIndexingMapsArray();
+    AffineMap swap = AffineMap::getPermutationMap(ArrayRef<unsigned>{0, 2, 1, 3},
+                                                  g.getContext());
+    if (!maps[1].isIdentity() || maps[0] != swap)
+      return nullptr;
+    return g.getDpsInputs()[0];
+  }
+
+  /// q/k/v = swap(expand(slice(qkv, column c*H*D))) with c = 0, 1, 2 and the
+  /// output's only use = collapse(swap(o)).
+  static std::optional<PackedQkv> matchPackedQkv(mlir::fly::AttentionOp op) {
+    auto q = cast<RankedTensorType>(op.getQ().getType());
+    int64_t batch = q.getDimSize(0), heads = q.getDimSize(1);
+    int64_t seq = q.getDimSize(2), dim = q.getDimSize(3);
+    Value base;
+    int64_t index = 0;
+    for (Value t : {op.getQ(), op.getK(), op.getV()}) {
+      Value split = matchHeadTranspose(t);
+      auto expand = split ? split.getDefiningOp<tensor::ExpandShapeOp>()
+                          : tensor::ExpandShapeOp();
+      if (!expand || expand.getReassociationIndices() !=
+                         SmallVector<ReassociationIndices>{{0, 1}, {2, 3}})
+        return std::nullopt;
+      auto slice = expand.getSrc().getDefiningOp<tensor::ExtractSliceOp>();
+      if (!slice || !slice.hasUnitStride() ||
+          slice.getStaticOffsets() !=
+              ArrayRef<int64_t>{0, index * heads * dim} ||
+          slice.getStaticSizes() != ArrayRef<int64_t>{batch * seq, heads * dim})
+        return std::nullopt;
+      auto src = cast<RankedTensorType>(slice.getSource().getType());
+      if (src.getShape() != ArrayRef<int64_t>{batch * seq, 3 * heads * dim} ||
+          (base && base != slice.getSource()))
+        return std::nullopt;
+      base = slice.getSource();
+      ++index;
+    }
+    Value o = op.getResult();
+    if (!o.hasOneUse())
+      return std::nullopt;
+    auto back = dyn_cast<linalg::GenericOp>(*o.getUsers().begin());
+    if (!back || matchHeadTranspose(back.getResult(0)) != o ||
+        !back.getResult(0).hasOneUse())
+      return std::nullopt;
+    auto collapse =
+        dyn_cast<tensor::CollapseShapeOp>(*back.getResult(0).getUsers().begin());
+    if (!collapse || collapse.getReassociationIndices() !=
+                         SmallVector<ReassociationIndices>{{0, 1}, {2, 3}})
+      return std::nullopt;
+    return PackedQkv{base, collapse.getResult()};
   }
 };
 

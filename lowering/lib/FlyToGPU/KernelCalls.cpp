@@ -44,6 +44,8 @@ mlir::fly::kernels::attentionSpecToAttr(Builder &b,
       b.getNamedAttr("type", b.getStringAttr(spec.elementType)),
       b.getNamedAttr("causal", b.getBoolAttr(spec.causal)),
       b.getNamedAttr("scale", b.getF64FloatAttr(spec.scale)),
+      b.getNamedAttr("packed_qkv", b.getBoolAttr(spec.packedQkv)),
+      b.getNamedAttr("heads", b.getI64IntegerAttr(spec.heads)),
   });
 }
 
@@ -152,6 +154,8 @@ std::string emitFor(func::FuncOp decl, std::string &error) {
     spec.elementType = r.str("type");
     spec.causal = r.flag("causal");
     spec.scale = r.f64("scale");
+    spec.packedQkv = r.flag("packed_qkv");
+    spec.heads = r.i64("heads");
     return gen::emitFlashAttention(spec, error);
   }
   if (auto dict = decl->getAttrOfType<DictionaryAttr>(

@@ -2,7 +2,9 @@
 //-*-===//
 //
 // One CTA = one warpgroup (128 threads) owning 64 rows of x and y. Shared
-// memory (one dynamic buffer, 1024-byte aligned start):
+// memory (one dynamic buffer, starting at the first 1024-byte boundary of
+// the real dynamic region, found through an external .shared array: see
+// emitSetup for why gpu.dynamic_shared_memory's own address is not used):
 //
 //   G     64 x (k*q) storage-type elements: g = permuted h, kept as l*(r/64)
 //         blocks of 64 rows x 64 columns, each 8 KB in the 128-byte swizzled
@@ -65,9 +67,14 @@ constexpr int64_t kBlockBytes = kTileM * kTileK * kElemBytes; // 8 KB
 constexpr int64_t kStagingPad = 8; // elements per staging row (16 B)
 constexpr int64_t kVector = 8;     // elements per 16-byte copy-out store
 constexpr int64_t kMaxStages1 = 4, kMaxStages2 = 6;
+constexpr int64_t kDefaultTilesInFlight = 1; // see MonarchEmitOptions
 constexpr int64_t kMaxDynamicSmem = 227 * 1024;
 constexpr int64_t kMbarrierSpinTicks = 10000000;
 constexpr int64_t kMaxTmaCoordinate = std::numeric_limits<int32_t>::max();
+
+/// External (never demoted) zero-length .shared array: the true start of
+/// dynamic shared memory, after every static .shared variable.
+std::string dynamicSmemSymbol() { return "fly_monarch_dynamic_smem"; }
 
 int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 int64_t roundUp(int64_t a, int64_t b) { return ceilDiv(a, b) * b; }
@@ -204,8 +211,9 @@ struct Types {
 
 class KernelEmitter {
 public:
-  KernelEmitter(const Plan &plan, const Types &types)
-      : p(plan), s(plan.spec), t(types), w(/*indent=*/2) {}
+  KernelEmitter(const Plan &plan, const Types &types, int64_t tilesInFlight)
+      : p(plan), s(plan.spec), t(types), w(/*indent=*/2),
+        inFlight(tilesInFlight) {}
 
   std::string emit() {
     emitSetup();
@@ -276,17 +284,31 @@ private:
     isLeader = w.def("is_leader",
                      "arith.cmpi eq, " + tid + ", " + w.index(0) + " : index");
     smem = w.def("smem", "gpu.dynamic_shared_memory : " + t.smemBytes);
-    // Swizzled TMA tiles and hand-swizzled G both need 1024-byte aligned
-    // atoms: start at the first 1024-byte boundary (the launch reserves it).
+    // Where the dynamic shared memory really starts. The global behind
+    // gpu.dynamic_shared_memory is internal, so NVPTX "demotes" it into an
+    // ordinary 1-byte .shared variable placed among the static ones: the
+    // mbarrier groups sit right after it, inside what looks like our buffer
+    // (compute-sanitizer racecheck: G stores overwrote an mbarrier). An
+    // external zero-length .shared array is the real dynamic start (after
+    // every static variable); G begins at its first 1024-byte boundary
+    // (swizzled TMA tiles and hand-swizzled G need 1024-byte atoms; the
+    // launch reserves kAtom bytes for this). Views stay relative to `smem`.
     std::string addr =
         w.def("smem_addr", "memref.extract_aligned_pointer_as_index " + smem +
                                " : " + t.smemBytes + " -> index");
-    std::string mis = w.def("misalign", "arith.andi " + addr + ", " +
-                                            w.index(kAtom - 1) + " : index");
-    std::string gap =
-        w.def("gap", "arith.subi " + w.index(kAtom) + ", " + mis + " : index");
+    std::string dynPtr =
+        w.def("dyn_ptr", "llvm.mlir.addressof @" + dynamicSmemSymbol() +
+                             " : !llvm.ptr<3>");
+    std::string dynInt =
+        w.def("dyn_i64", "llvm.ptrtoint " + dynPtr + " : !llvm.ptr<3> to i64");
+    std::string dyn =
+        w.def("dyn_addr", "arith.index_cast " + dynInt + " : i64 to index");
+    std::string up = addc(dyn, kAtom - 1, "dyn_up");
+    std::string aligned =
+        w.def("g_addr", "arith.andi " + up + ", " + w.index(~(kAtom - 1)) +
+                            " : index");
     gOff = w.def("g_off",
-                 "arith.andi " + gap + ", " + w.index(kAtom - 1) + " : index");
+                 "arith.subi " + aligned + ", " + addr + " : index");
     work = addc(gOff, p.gBytes, "work");
     ring2 = addc(work, p.stagingBytes, "ring2");
 
@@ -370,7 +392,7 @@ private:
                           const std::string &bBase, const std::string &bStep,
                           const std::string &bDescType, const std::string &bTma,
                           const std::string &bTmaType,
-                          const std::string &accType) {
+                          const std::string &accType, int64_t depth) {
     std::string cur = acc;
     int64_t steps = kTileK / kWgmmaK;
     for (int64_t ks = 0; ks < steps; ++ks) {
@@ -385,10 +407,10 @@ private:
           w.def("a_desc", "nvgpu.warpgroup.generate.descriptor " + aView +
                               ", %tma_x : " + t.aStep + ", " + t.tmaX + " -> " +
                               t.descA);
-      // Each op is one wgmma group; with steps-1 groups allowed in flight
-      // the last op of this tile retires the previous tile.
+      // Each op is one wgmma group; with depth*steps-1 groups allowed in
+      // flight the last op of this tile retires tile - depth.
       cur = w.def("acc", "nvgpu.warpgroup.mma " + aDesc + ", " + bDesc + ", " +
-                             cur + " {waitGroup = " + str(steps - 1) +
+                             cur + " {waitGroup = " + str(depth * steps - 1) +
                              " : i64} : " + t.descA + ", " + bDescType + ", " +
                              accType + " -> " + accType);
     }
@@ -396,7 +418,8 @@ private:
   }
 
   void emitFactor1() {
-    int64_t preload = std::min(p.stages1 - 1, p.t1);
+    int64_t depth = depthFor(p.stages1);
+    int64_t preload = std::min(p.stages1 - depth, p.t1);
     w.line("// Factor 1: k block GEMMs x[:, kk*p..] . w1[kk]^T -> G (g order)");
     w.open("scf.if " + isLeader);
     for (int64_t i = 0; i < preload; ++i)
@@ -421,9 +444,11 @@ private:
     std::string aBase = add(work, mulc(slot, p.slot1), "a_base");
     std::string bBase = addc(aBase, kBlockBytes, "b_base");
     std::string acc = emitTileMma(accIn, aBase, bBase, t.w1Step, t.descW1,
-                                  "%tma_w1", t.tmaW1, t.acc1);
+                                  "%tma_w1", t.tmaW1, t.acc1, depth);
     w.line("gpu.barrier");
-    std::string next = addc(tile, p.stages1 - 1, "next");
+    // Slot of tile - depth is free (retired in every thread before the
+    // barrier): refill it with tile + stages - depth.
+    std::string next = addc(tile, p.stages1 - depth, "next");
     std::string inRange = w.def("in_range", "arith.cmpi ult, " + next + ", " +
                                                 w.index(p.t1) + " : index");
     std::string doLoad =
@@ -498,7 +523,8 @@ private:
   }
 
   void emitFactor2() {
-    int64_t preload = std::min(p.stages2 - 1, p.t2);
+    int64_t depth = depthFor(p.stages2);
+    int64_t preload = std::min(p.stages2 - depth, p.t2);
     w.line("// Factor 2: per chunk of S outputs and per ll, G[ll] . w2[ll]^T");
     w.open("scf.if " + isLeader);
     for (int64_t i = 0; i < preload; ++i)
@@ -528,9 +554,9 @@ private:
     std::string blk = add(mulc(ll, p.kt2), kt, "g_blk");
     std::string aBase = add(gOff, mulc(blk, kBlockBytes), "a_base");
     std::string acc = emitTileMma(accIn, aBase, bBase, t.w2Step, t.descW2,
-                                  "%tma_w2", t.tmaW2, t.acc2);
+                                  "%tma_w2", t.tmaW2, t.acc2, depth);
     w.line("gpu.barrier");
-    std::string next = addc(tile, p.stages2 - 1, "next");
+    std::string next = addc(tile, p.stages2 - depth, "next");
     std::string inRange = w.def("in_range", "arith.cmpi ult, " + next + ", " +
                                                 w.index(p.t2) + " : index");
     std::string doLoad =
@@ -609,10 +635,18 @@ private:
     w.close(); // c
   }
 
+  /// k-tiles whose wgmmas may still run when the next tile's are issued
+  /// (1: the slot refilled after tile t is tile t-1's; 2: tile t-2's, one
+  /// prefetch less, which needs a ring of 3 or more).
+  int64_t depthFor(int64_t stages) const {
+    return inFlight >= 2 && stages >= 3 ? 2 : 1;
+  }
+
   const Plan &p;
   const MonarchSpec &s;
   const Types &t;
   FuncWriter w;
+  int64_t inFlight;
   std::string tid, row0, isLeader, smem, gOff, work, ring2, bars1, bars2;
   std::string rowA, swz, colPair, gRowPart, gView, stagingView;
 };
@@ -757,7 +791,13 @@ std::string emitMonarchMatmul(const MonarchSpec &spec, std::string &error,
      << plan.gridX << "\n";
   os << "module attributes {gpu.container_module} {\n";
   os << "  gpu.module @" << monarchKernelModuleName(spec) << " {\n";
-  os << KernelEmitter(plan, types).emit();
+  os << "    llvm.mlir.global external @" << dynamicSmemSymbol()
+     << "() {addr_space = 3 : i32, alignment = 16 : i64} : "
+        "!llvm.array<0 x i8>\n";
+  int64_t inFlight = options.wgmmaTilesInFlight > 0
+                         ? options.wgmmaTilesInFlight
+                         : kDefaultTilesInFlight;
+  os << KernelEmitter(plan, types, inFlight).emit();
   os << "  }\n";
   os << emitHostFunction(plan, types, monarchLauncherName(spec), 0);
   if (options.benchmarkRepeats > 0)

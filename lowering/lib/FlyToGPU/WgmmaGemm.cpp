@@ -67,6 +67,9 @@ constexpr int64_t kSwizzleAtomBytes = 1024; // 8 rows x 128 B swizzle period
 constexpr int64_t kEpiloguePad = 8;
 constexpr int64_t kEpilogueVector = 4;          // columns per thread per row
 constexpr int64_t kMaxDynamicSmem = 227 * 1024; // sm_90 opt-in maximum
+/// External (never demoted) zero-length .shared array: the true start of
+/// dynamic shared memory, after every static .shared variable.
+constexpr const char *kDynamicSmemSymbol = "fly_gemm_dynamic_smem";
 constexpr int64_t kMbarrierSpinTicks = 10000000;
 constexpr int64_t kMaxGridY = 65535;
 constexpr int64_t kMaxTmaCoordinate = std::numeric_limits<int32_t>::max();
@@ -215,21 +218,33 @@ private:
     smem = w.def("smem", "gpu.dynamic_shared_memory : " + t.smemBytes);
 
     // TMA's 128B swizzle and the wgmma descriptors (base_offset = 0) both
-    // assume each 8-row swizzle atom starts 1024-byte aligned; the dynamic
-    // smem base is not guaranteed to be, so the ring starts at the next
-    // multiple of 1024 (the launch reserves that slack).
+    // assume each 8-row swizzle atom starts 1024-byte aligned, so the ring
+    // starts at the first multiple of 1024 of the dynamic shared memory
+    // (the launch reserves that slack). Where that memory starts is taken
+    // from an external zero-length .shared array, not from
+    // gpu.dynamic_shared_memory: NVPTX demotes the latter's internal global
+    // to a 1-byte static variable with the mbarriers placed right after
+    // it, inside what would otherwise be the ring (compute-sanitizer
+    // racecheck found this in the Monarch kernel, which shares the design).
     w.line("// The ring starts at the first 1024-byte boundary of dynamic "
            "smem.");
     std::string addr =
         w.def("smem_addr", "memref.extract_aligned_pointer_as_index " + smem +
                                " : " + t.smemBytes + " -> index");
-    std::string mis =
-        w.def("misalign", "arith.andi " + addr + ", " +
-                              w.index(kSwizzleAtomBytes - 1) + " : index");
-    std::string gap = w.def("gap", "arith.subi " + w.index(kSwizzleAtomBytes) +
-                                       ", " + mis + " : index");
-    ring = w.def("ring", "arith.andi " + gap + ", " +
-                             w.index(kSwizzleAtomBytes - 1) + " : index");
+    std::string dynPtr = w.def("dyn_ptr", "llvm.mlir.addressof @" +
+                                              std::string(kDynamicSmemSymbol) +
+                                              " : !llvm.ptr<3>");
+    std::string dynInt =
+        w.def("dyn_i64", "llvm.ptrtoint " + dynPtr + " : !llvm.ptr<3> to i64");
+    std::string dyn =
+        w.def("dyn_addr", "arith.index_cast " + dynInt + " : i64 to index");
+    std::string up =
+        w.def("dyn_up", "arith.addi " + dyn + ", " +
+                            w.index(kSwizzleAtomBytes - 1) + " : index");
+    std::string aligned =
+        w.def("ring_addr", "arith.andi " + up + ", " +
+                               w.index(~(kSwizzleAtomBytes - 1)) + " : index");
+    ring = w.def("ring", "arith.subi " + aligned + ", " + addr + " : index");
 
     bars = w.def("full", "nvgpu.mbarrier.create -> " + t.barriers);
     w.open("scf.if " + isLeader);
@@ -660,6 +675,9 @@ std::string emitWgmmaGemm(const GemmSpec &spec, std::string &error,
      << " B dynamic smem, grid " << plan.gridX << "x" << plan.gridY << "\n";
   os << "module attributes {gpu.container_module} {\n";
   os << "  gpu.module @" << gemmKernelModuleName(spec) << " {\n";
+  os << "    llvm.mlir.global external @" << kDynamicSmemSymbol
+     << "() {addr_space = 3 : i32, alignment = 16 : i64} : "
+        "!llvm.array<0 x i8>\n";
   os << KernelEmitter(plan, types).emit();
   os << "  }\n";
   os << emitHostFunction(plan, types, gemmLauncherName(spec), 0);

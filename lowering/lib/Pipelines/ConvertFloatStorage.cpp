@@ -84,8 +84,11 @@ private:
 
   LogicalResult generalize() {
     SmallVector<linalg::LinalgOp> named;
+    // Fills stay named: a reduction's f32 accumulator is re-created from
+    // the fill (adapt) instead of cast from a 16-bit one.
     func.walk([&](linalg::LinalgOp op) {
-      if (!isa<linalg::GenericOp>(op) && !op->hasAttr(kKernelAttr))
+      if (!isa<linalg::GenericOp, linalg::FillOp>(op) &&
+          !op->hasAttr(kKernelAttr))
         named.push_back(op);
     });
     for (linalg::LinalgOp op : named) {
@@ -150,6 +153,8 @@ private:
   LogicalResult convert(Operation *op) {
     if (auto generic = dyn_cast<linalg::GenericOp>(op))
       return convertGeneric(generic);
+    if (auto fill = dyn_cast<linalg::FillOp>(op))
+      return convertFill(fill);
     if (isa<linalg::LinalgOp, mlir::fly::LinearOp, mlir::fly::AttentionOp,
             mlir::fly::MonarchMatmulOp>(op))
       return convertKernelOp(op);
@@ -256,6 +261,22 @@ private:
           cast<RankedTensorType>(op->getResult(i).getType()).getElementType();
       operand.set(castScalar(operand.get(), element, loc));
     }
+    return success();
+  }
+
+  /// A fill of an f32 tensor fills the storage type; reductions that use
+  /// it as their accumulator get an f32 fill of their own (adapt).
+  LogicalResult convertFill(linalg::FillOp op) {
+    Value result = op.getResult(0);
+    if (!isF32Tensor(result.getType()))
+      return success();
+    rewriter.setInsertionPoint(op);
+    Value init = adapt(op.getOutputs()[0], storage, op.getLoc());
+    Value scalar = castScalar(op.getInputs()[0], storage, op.getLoc());
+    Value filled =
+        linalg::FillOp::create(rewriter, op.getLoc(), scalar, init).getResult(0);
+    rewriter.replaceAllUsesWith(result, filled);
+    // Left for canonicalisation: the original may feed nothing now.
     return success();
   }
 

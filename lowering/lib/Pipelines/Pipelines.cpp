@@ -131,6 +131,11 @@ void mlir::fly::buildFlyGpuPipeline(OpPassManager &pm,
   }
   // What the kernels did not take.
   pm.addPass(fly::createConvertFlyToLinalg());
+  // Producer-consumer chains of generics (LayerNorm's centring, scaling
+  // and shifting; residual adds) become one kernel each: fewer launches and
+  // no round trip through memory between them.
+  pm.addPass(createLinalgElementwiseOpFusionPass());
+  pm.addPass(createCanonicalizerPass());
 
   bufferization::OneShotBufferizePassOptions bufferizeOptions;
   bufferizeOptions.bufferizeFunctionBoundaries = true;
@@ -151,6 +156,9 @@ void mlir::fly::buildFlyGpuPipeline(OpPassManager &pm,
   pm.addNestedPass<func::FuncOp>(fly::createFlyGpuMapParallelLoops());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
+  // Constants and index arithmetic into the kernels: extents become
+  // immediates (divisions by them multiply-shifts), not kernel parameters.
+  pm.addNestedPass<func::FuncOp>(createGpuLaunchSinkIndexComputationsPass());
   pm.addPass(createGpuKernelOutliningPass());
   // One stream per call, launches chained by tokens, one wait at the end:
   // without it every launch would synchronise.

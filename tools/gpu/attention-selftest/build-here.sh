@@ -32,6 +32,9 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$HERE/../../.." && pwd)"
 OUT_DIR="${1:-$HERE/out}"
 REPEATS="${REPEATS:-20}"
+# Name substring of variants whose spills are tolerated (default: the
+# measurement-only split-KV-without-staged-epilogue variant below).
+SPILL_OK="${SPILL_OK-_v1split}"
 PATH="/usr/local/cuda/bin:$PATH"
 MLIR_OPT="${MLIR_OPT:-mlir-opt-22}"
 MLIR_TRANSLATE="${MLIR_TRANSLATE:-mlir-translate-22}"
@@ -51,6 +54,24 @@ SPECS=(
   "12 333 --full --type=bf16 --d=128 --scale=0.2"
   "96 1024 --causal --d=128"
   "48 4096 --causal"                    # long sequence
+  # GPT-2's packed layout: qkv [B*T, 3*H*D] in, o [B*T, H*D] out.
+  "96 1024 --causal --packed-heads=12"
+  "96 1024 --full --packed-heads=12"
+  "8 100 --causal --packed-heads=4"     # ragged
+  "8 100 --full --block-m=128 --packed-heads=2"
+  "12 333 --full --type=bf16 --d=128 --scale=0.2 --packed-heads=4"
+  "5 1 --causal --packed-heads=5"
+  "96 1024 --causal --type=bf16 --packed-heads=12"
+  "96 1024 --causal --d=128 --packed-heads=12"
+  # Tuning variants of the first spec (NOTES.md); v0 twice for the spread.
+  "96 1024 --causal --stages=2 --split-kv=0 --staged-epilogue=0 --name-suffix=_v0"
+  "96 1024 --causal --stages=2 --split-kv=0 --staged-epilogue=0 --name-suffix=_v0again"
+  "96 1024 --causal --stages=2 --split-kv=1 --staged-epilogue=0 --name-suffix=_v1split"
+  "96 1024 --causal --stages=2 --split-kv=0 --staged-epilogue=1 --name-suffix=_v2epi"
+  "96 1024 --causal --stages=3 --split-kv=0 --staged-epilogue=0 --name-suffix=_v3s3"
+  "96 1024 --causal --stages=3 --split-kv=1 --staged-epilogue=1 --name-suffix=_v4s3all"
+  "96 1024 --full --stages=2 --split-kv=0 --staged-epilogue=0 --name-suffix=_v0"
+  "96 1024 --causal --packed-heads=12 --stages=2 --split-kv=0 --staged-epilogue=0 --name-suffix=_v0"
 )
 
 if [ -n "${SPECS_FILE:-}" ]; then
@@ -131,8 +152,13 @@ for i in "${!SPECS[@]}"; do
     failed=1
   fi
   if ! echo "$spills" | grep -q '^0 bytes spill stores, 0 bytes spill loads'; then
-    echo "FAIL: spills" | tee -a "$REPORT"
-    failed=1
+    if [ -n "${SPILL_OK:-}" ] && [[ "$name" == *"$SPILL_OK"* ]]; then
+      echo "(spills allowed for *$SPILL_OK*: a measurement-only variant)" |
+        tee -a "$REPORT"
+    else
+      echo "FAIL: spills" | tee -a "$REPORT"
+      failed=1
+    fi
   fi
   if echo "$ptxas_out" | grep -qi 'warning'; then
     echo "FAIL: ptxas warning: $(echo "$ptxas_out" | grep -i 'warn')" |

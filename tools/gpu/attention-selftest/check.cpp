@@ -5,7 +5,8 @@
 //
 // For every spec in attn_specs.inc:
 //   1. random f16/bf16 Q, K, V in +-[0.1, 1] (never zero), O poisoned with
-//      NaN;
+//      NaN; specs with heads > 0 use the packed GPT-2 layout (one
+//      [B*T, 3*H*D] qkv buffer, O as [B*T, H*D]; see FlashAttention.h);
 //   2. one call of the generated launcher (through its C-interface test
 //      wrapper); no element of O may be NaN (every row < T must have been
 //      written), and on up to 16 batch*heads spread over the batch,
@@ -16,11 +17,12 @@
 //      `--samples` (default 30) calls after warm-up, is the kernel time.
 //      FLOPs: 4 BH T^2 D (halved when causal).
 //   4. one machine-readable line per case,
-//        FLY_ATTN_RESULT name bh t d bf16 causal scale kernel_us
+//        FLY_ATTN_RESULT name bh t d bf16 causal scale kernel_us heads
 //      which sdpa.py reads to time PyTorch's SDPA on the same shapes.
 //
 // Memref ABI: `_mlir_ciface_*` entry points take pointers to rank-3
-// descriptors {allocated, aligned, offset, sizes[3], strides[3]}.
+// descriptors {allocated, aligned, offset, sizes[3], strides[3]} (packed:
+// two rank-2 descriptors, qkv and o).
 //
 //===----------------------------------------------------------------------===//
 
@@ -48,16 +50,24 @@ struct MemRef3D {
   int64_t sizes[3] = {};
   int64_t strides[3] = {};
 };
+struct MemRef2D {
+  void *allocated = nullptr;
+  void *aligned = nullptr;
+  int64_t offset = 0;
+  int64_t sizes[2] = {};
+  int64_t strides[2] = {};
+};
 using AttnEntry = void (*)(MemRef3D *, MemRef3D *, MemRef3D *, MemRef3D *);
+using PackedEntry = void (*)(MemRef2D *, MemRef2D *);
 
 } // namespace
 
+// Declared without parameters: the real signature (AttnEntry or
+// PackedEntry) depends on `heads`; runCase casts to it.
 #define FLY_ATTN_TEST(index, name, bh, t, d, bf16, causal, scale, blockM,     \
-                      repeats)                                                 \
-  extern "C" void _mlir_ciface_fly_attn_test_##index(MemRef3D *, MemRef3D *,   \
-                                                     MemRef3D *, MemRef3D *);  \
-  extern "C" void _mlir_ciface_fly_attn_test_##index##_repeat(                 \
-      MemRef3D *, MemRef3D *, MemRef3D *, MemRef3D *);
+                      repeats, heads)                                          \
+  extern "C" void _mlir_ciface_fly_attn_test_##index();                        \
+  extern "C" void _mlir_ciface_fly_attn_test_##index##_repeat();
 #include "attn_specs.inc"
 #undef FLY_ATTN_TEST
 
@@ -69,16 +79,17 @@ struct TestCase {
   bool bf16, causal;
   double scale;
   int64_t blockM, repeats;
-  AttnEntry once, repeat;
+  void (*once)(), (*repeat)();
+  int64_t heads; // 0: [BH, T, D] tensors; > 0: packed qkv
 };
 
 #define FLY_ATTN_TEST(index, name, bh, t, d, bf16, causal, scale, blockM,     \
-                      repeats)                                                 \
+                      repeats, heads)                                          \
   {name,   bh,      t,                                                         \
    d,      bf16,    causal,                                                    \
    scale,  blockM,  repeats,                                                   \
    &_mlir_ciface_fly_attn_test_##index,                                        \
-   &_mlir_ciface_fly_attn_test_##index##_repeat},
+   &_mlir_ciface_fly_attn_test_##index##_repeat, heads},
 const TestCase kCases[] = {
 #include "attn_specs.inc"
 };
@@ -163,6 +174,7 @@ struct Tensor {
   std::vector<double> values;
   CUdeviceptr device = 0;
 
+  /// A [b, tt, dd] tensor; a 2-D [rows, cols] buffer is [1, rows, cols].
   Tensor(int64_t b, int64_t tt, int64_t dd) : bh(b), t(tt), d(dd) {
     checkCu(cuMemAlloc(&device, size_t(size()) * 2), "cuMemAlloc");
   }
@@ -200,7 +212,32 @@ struct Tensor {
     m.strides[0] = t * d, m.strides[1] = d, m.strides[2] = 1;
     return m;
   }
+  MemRef2D memref2D() const {
+    MemRef2D m;
+    m.allocated = m.aligned = reinterpret_cast<void *>(device);
+    m.sizes[0] = bh * t, m.sizes[1] = d;
+    m.strides[0] = d, m.strides[1] = 1;
+    return m;
+  }
 };
+
+/// Logical [bh, t, d] values of tensor `which` (0 q, 1 k, 2 v) of a packed
+/// [B*T, 3*H*D] qkv buffer, or of a packed [B*T, H*D] output (which = 0,
+/// parts = 1).
+std::vector<double> unpack(const std::vector<double> &buf, int64_t bh,
+                           int64_t t, int64_t d, int64_t heads, int which,
+                           int parts) {
+  std::vector<double> out(size_t(bh * t * d));
+  int64_t hd = heads * d, cols = parts * hd;
+  for (int64_t x = 0; x < bh; ++x) {
+    int64_t b = x / heads, h = x % heads;
+    for (int64_t i = 0; i < t; ++i)
+      for (int64_t j = 0; j < d; ++j)
+        out[size_t((x * t + i) * d + j)] =
+            buf[size_t((b * t + i) * cols + which * hd + h * d + j)];
+  }
+  return out;
+}
 
 /// The batch*heads the reference checks: all of them up to 16, else 16
 /// spread over [0, bh) including the first and the last.
@@ -214,8 +251,9 @@ std::vector<int64_t> checkedHeads(int64_t bh) {
 }
 
 /// Rows of the float64 reference for the checked heads: ref[(h, i), :].
-std::vector<double> reference(const TestCase &c, const Tensor &q,
-                              const Tensor &k, const Tensor &v,
+std::vector<double> reference(const TestCase &c, const std::vector<double> &qv,
+                              const std::vector<double> &kv,
+                              const std::vector<double> &vv,
                               const std::vector<int64_t> &heads) {
   int64_t rows = int64_t(heads.size()) * c.t;
   std::vector<double> ref(size_t(rows * c.d));
@@ -225,10 +263,10 @@ std::vector<double> reference(const TestCase &c, const Tensor &q,
     for (int64_t r; (r = nextRow.fetch_add(1)) < rows;) {
       int64_t h = heads[size_t(r / c.t)], i = r % c.t;
       int64_t last = c.causal ? i : c.t - 1;
-      const double *qi = &q.values[size_t((h * c.t + i) * c.d)];
+      const double *qi = &qv[size_t((h * c.t + i) * c.d)];
       double mx = -INFINITY;
       for (int64_t j = 0; j <= last; ++j) {
-        const double *kj = &k.values[size_t((h * c.t + j) * c.d)];
+        const double *kj = &kv[size_t((h * c.t + j) * c.d)];
         double s = 0;
         for (int64_t x = 0; x < c.d; ++x)
           s += qi[x] * kj[x];
@@ -241,7 +279,7 @@ std::vector<double> reference(const TestCase &c, const Tensor &q,
       double *out = &ref[size_t(r * c.d)];
       std::fill(out, out + c.d, 0.0);
       for (int64_t j = 0; j <= last; ++j) {
-        const double *vj = &v.values[size_t((h * c.t + j) * c.d)];
+        const double *vj = &vv[size_t((h * c.t + j) * c.d)];
         double w = p[size_t(j)] / sum;
         for (int64_t x = 0; x < c.d; ++x)
           out[x] += w * vj[x];
@@ -278,27 +316,48 @@ struct Result {
 Result runCase(const TestCase &c, int samples, uint32_t seed) {
   Result result;
   std::mt19937 rng(seed);
-  Tensor q(c.bh, c.t, c.d), k(c.bh, c.t, c.d), v(c.bh, c.t, c.d),
-      o(c.bh, c.t, c.d);
+  bool packed = c.heads > 0;
+  int64_t rows = packed ? c.bh / c.heads * c.t : 0, hd = c.heads * c.d;
+  // Unpacked: q, k, v, o are [bh, t, d]. Packed: q is the [rows, 3*H*D] qkv
+  // buffer, o is [rows, H*D], k and v are unused.
+  Tensor q(packed ? 1 : c.bh, packed ? rows : c.t, packed ? 3 * hd : c.d),
+      k(packed ? 1 : c.bh, packed ? 1 : c.t, packed ? 8 : c.d),
+      v(packed ? 1 : c.bh, packed ? 1 : c.t, packed ? 8 : c.d),
+      o(packed ? 1 : c.bh, packed ? rows : c.t, packed ? hd : c.d);
   q.randomize(rng, c.bf16);
-  k.randomize(rng, c.bf16);
-  v.randomize(rng, c.bf16);
+  if (!packed) {
+    k.randomize(rng, c.bf16);
+    v.randomize(rng, c.bf16);
+  }
   o.poisonWithNaN();
   checkCu(cuCtxSynchronize(), "setup");
 
   MemRef3D mq = q.memref(), mk = k.memref(), mv = v.memref(), mo = o.memref();
-  c.once(&mq, &mk, &mv, &mo);
+  MemRef2D pqkv = q.memref2D(), po = o.memref2D();
+  auto call = [&](void (*entry)()) {
+    if (packed)
+      reinterpret_cast<PackedEntry>(entry)(&pqkv, &po);
+    else
+      reinterpret_cast<AttnEntry>(entry)(&mq, &mk, &mv, &mo);
+  };
+  call(c.once);
   checkCu(cuCtxSynchronize(), "kernel (first launch)");
   o.download(c.bf16);
   for (double x : o.values)
     result.nans += std::isnan(x);
 
   std::vector<int64_t> heads = checkedHeads(c.bh);
-  std::vector<double> ref = reference(c, q, k, v, heads);
+  std::vector<double> ref =
+      packed ? reference(c, unpack(q.values, c.bh, c.t, c.d, c.heads, 0, 3),
+                         unpack(q.values, c.bh, c.t, c.d, c.heads, 1, 3),
+                         unpack(q.values, c.bh, c.t, c.d, c.heads, 2, 3), heads)
+             : reference(c, q.values, k.values, v.values, heads);
+  std::vector<double> outValues =
+      packed ? unpack(o.values, c.bh, c.t, c.d, c.heads, 0, 1) : o.values;
   double diff2 = 0, ref2 = 0;
   for (size_t hi = 0; hi < heads.size(); ++hi)
     for (int64_t i = 0; i < c.t * c.d; ++i) {
-      double out = o.values[size_t(heads[hi] * c.t * c.d + i)];
+      double out = outValues[size_t(heads[hi] * c.t * c.d + i)];
       double r = ref[size_t(int64_t(hi) * c.t * c.d + i)];
       if (std::isnan(out))
         continue;
@@ -311,17 +370,17 @@ Result runCase(const TestCase &c, int samples, uint32_t seed) {
   result.ok = result.nans == 0 && result.relError <= 1e-2;
 
   for (int w = 0; w < 3; ++w)
-    c.repeat(&mq, &mk, &mv, &mo);
+    call(c.repeat);
   checkCu(cuCtxSynchronize(), "kernel (warm-up)");
   std::vector<double> perLaunch, launcher;
   for (int s = 0; s < samples; ++s) {
     double start = nowSeconds();
-    c.repeat(&mq, &mk, &mv, &mo);
+    call(c.repeat);
     perLaunch.push_back((nowSeconds() - start) * 1e6 / double(c.repeats));
   }
   for (int s = 0; s < samples; ++s) {
     double start = nowSeconds();
-    c.once(&mq, &mk, &mv, &mo);
+    call(c.once);
     launcher.push_back((nowSeconds() - start) * 1e6);
   }
   checkCu(cuCtxSynchronize(), "kernel (timing)");
@@ -386,9 +445,10 @@ int main(int argc, char **argv) {
     std::fflush(stdout);
     char line[512];
     std::snprintf(line, sizeof(line),
-                  "FLY_ATTN_RESULT %s %lld %lld %lld %d %d %.17g %.3f", c.name,
-                  (long long)c.bh, (long long)c.t, (long long)c.d, int(c.bf16),
-                  int(c.causal), c.scale, r.kernelUs);
+                  "FLY_ATTN_RESULT %s %lld %lld %lld %d %d %.17g %.3f %lld",
+                  c.name, (long long)c.bh, (long long)c.t, (long long)c.d,
+                  int(c.bf16), int(c.causal), c.scale, r.kernelUs,
+                  (long long)c.heads);
     machineLines.push_back(line);
     failures += !r.ok;
   }

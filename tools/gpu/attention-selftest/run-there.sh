@@ -6,7 +6,8 @@
 #
 #   tools/gpu/attention-selftest/run-there.sh [OUT_DIR] [-- check args]
 #   check args: --samples=N (default 30), --only=SUBSTRING
-#   env NO_SDPA=1 skips the PyTorch comparison.
+#   env NO_SDPA=1 skips the PyTorch comparison; SANITIZE=SUBSTRING also runs
+#   compute-sanitizer racecheck and memcheck on the cases matching it.
 #
 # Compiles check.cpp, links it with OUT_DIR/attn_*.o and the fly runtime's
 # mgpu* implementation, runs it, then times PyTorch's
@@ -58,5 +59,14 @@ status=0
 if [ "${NO_SDPA:-0}" != 1 ] && python3 -c 'import torch' 2>/dev/null; then
   echo "== PyTorch SDPA on the same shapes"
   python3 "$OUT_DIR/sdpa.py" "$BUILD/check.log" || echo "sdpa.py failed"
+fi
+if [ -n "${SANITIZE:-}" ]; then
+  SAN="$(command -v compute-sanitizer || echo "$CUDA_HOME/bin/compute-sanitizer")"
+  for tool in racecheck memcheck; do
+    echo "== compute-sanitizer --tool $tool on *$SANITIZE*"
+    "$SAN" --tool "$tool" "$BUILD/attn-check" --samples=1 --only="$SANITIZE" \
+      > "$BUILD/san-$tool.log" 2>&1 || status=1
+    grep -E '^fly_attn|SUMMARY|rror|FAIL|PASS' "$BUILD/san-$tool.log" | head -20
+  done
 fi
 exit "$status"

@@ -2,10 +2,13 @@
 """PyTorch reference timing for the fused attention self-test.
 
 Reads check's output (file argument or stdin), whose lines
-  FLY_ATTN_RESULT <name> <bh> <t> <d> <bf16> <causal> <scale> <fly_us>
+  FLY_ATTN_RESULT <name> <bh> <t> <d> <bf16> <causal> <scale> <fly_us> [heads]
 describe each case, times torch.nn.functional.scaled_dot_product_attention
 on the same shape / dtype / causality / scale (q, k, v of shape
-[1, BH, T, D], contiguous) with CUDA events (median of SAMPLES samples of
+[1, BH, T, D], contiguous; heads > 0, fly's packed layout: q, k, v are
+strided views of one [B*T, 3*H*D] qkv tensor, as GPT-2 slices them, and the
+time includes the [B, H, T, D] -> [B*T, H*D] copy of the output that the
+next projection needs) with CUDA events (median of SAMPLES samples of
 REPS back-to-back calls), and prints fly time / SDPA time per case.
 """
 import statistics
@@ -18,13 +21,24 @@ SAMPLES = 30
 REPS = 20
 
 
-def time_sdpa(bh, t, d, bf16, causal, scale):
+def time_sdpa(bh, t, d, bf16, causal, scale, heads=0):
     dtype = torch.bfloat16 if bf16 else torch.float16
     gen = torch.Generator(device="cuda").manual_seed(0)
-    q, k, v = (torch.randn(1, bh, t, d, device="cuda", dtype=dtype,
-                           generator=gen) for _ in range(3))
-    run = lambda: F.scaled_dot_product_attention(q, k, v, is_causal=causal,
-                                                 scale=scale)
+    if heads:
+        b = bh // heads
+        qkv = torch.randn(b * t, 3 * heads * d, device="cuda", dtype=dtype,
+                          generator=gen)
+        q, k, v = (x.transpose(1, 2) for x in
+                   qkv.view(b, t, 3, heads, d).unbind(2))
+        run = lambda: F.scaled_dot_product_attention(
+            q, k, v, is_causal=causal, scale=scale).transpose(1, 2).reshape(
+                b * t, heads * d)
+    else:
+        q, k, v = (torch.randn(1, bh, t, d, device="cuda", dtype=dtype,
+                               generator=gen) for _ in range(3))
+        run = lambda: F.scaled_dot_product_attention(q, k, v,
+                                                     is_causal=causal,
+                                                     scale=scale)
     for _ in range(5):
         run()
     torch.cuda.synchronize()
@@ -49,11 +63,12 @@ def main():
           f"cuda {torch.version.cuda}")
     print(f"{'kernel':50s} {'fly us':>9s} {'SDPA us':>9s} {'SDPA TF/s':>9s} "
           f"{'fly/SDPA time':>13s}")
-    for name, bh, t, d, bf16, causal, scale, fly_us in cases:
+    for name, bh, t, d, bf16, causal, scale, fly_us, *rest in cases:
         bh, t, d, bf16, causal = int(bh), int(t), int(d), bf16 == "1", \
             causal == "1"
         scale, fly_us = float(scale), float(fly_us)
-        us = time_sdpa(bh, t, d, bf16, causal, scale)
+        heads = int(rest[0]) if rest else 0
+        us = time_sdpa(bh, t, d, bf16, causal, scale, heads)
         flops = 4.0 * bh * t * t * d * (0.5 if causal else 1.0)
         print(f"{name:50s} {fly_us:9.1f} {us:9.1f} "
               f"{flops / (us * 1e-6) / 1e12:9.1f} {fly_us / us:13.2f}")

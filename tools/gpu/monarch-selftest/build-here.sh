@@ -11,7 +11,10 @@
 #   ptxas-report.txt, and copies of check.cpp, dense.py, run-there.sh.
 #
 # Usage: build-here.sh [OUT_DIR]; env REPEATS (launches per timing sample,
-# default 20), JOBS (parallel specs, default 1).
+# default 20), JOBS (parallel specs, default 1), SPEC_SET=race (small specs
+# for compute-sanitizer instead of the timing set), SPEC_SET=mlp (the two
+# M=8192 GPT-2 MLP kernels only), EMIT_FLAGS (extra emit-monarch flags,
+# e.g. --tiles-in-flight=2).
 #
 # Entry points per spec i (llvm.emit_c_interface, memref descriptors):
 #   _mlir_ciface_fly_monarch_test_<i>(X*, W1*, W2*, Bias*, Y*)         one launch
@@ -35,6 +38,17 @@ LLC="${LLC:-llc-22}"
 # fc2 3072 -> 768 (w1[4,192,768], w2[4,192,192]) with bias.
 FC1="4 192 192 4 768 192 --bias --gelu"
 FC2="4 192 768 4 192 192 --bias"
+# SPEC_SET=race: the small specs a compiled GPT-2 (d 256) produced, plus
+# GPT-2-small shapes at a few CTAs, for compute-sanitizer (REPEATS=1 there).
+FC1S="4 64 64 4 256 64 --bias --gelu"
+FC2S="4 64 256 4 64 64 --bias"
+RACE_SPECS=(
+  "256 $FC1S"
+  "256 $FC2S"
+  "100 $FC1S"
+  "128 $FC1"
+  "100 $FC2"
+)
 SPECS=(
   "8192 $FC1"
   "8192 $FC2"
@@ -46,6 +60,9 @@ SPECS=(
   "32768 $FC1"
   "32768 $FC2"
 )
+
+if [ "${SPEC_SET:-}" = race ]; then SPECS=("${RACE_SPECS[@]}"); fi
+if [ "${SPEC_SET:-}" = mlp ]; then SPECS=("8192 $FC1" "8192 $FC2"); fi
 
 pipeline() {
   local format="$1"
@@ -86,8 +103,9 @@ build_one() {
   # shellcheck disable=SC2206
   local args=(${SPECS[$i]})
   local m="$WORK/monarch_$i.mlir" ptx="$OUT_DIR/monarch_$i.ptx"
+  # shellcheck disable=SC2086
   "$WORK/emit-monarch" "${args[@]}" --bench-repeats="$REPEATS" \
-    --test-wrapper="fly_monarch_test_$i" > "$m"
+    --test-wrapper="fly_monarch_test_$i" ${EMIT_FLAGS:-} > "$m"
   "$MLIR_OPT" "$m" --pass-pipeline="$(pipeline isa)" -o "$WORK/$i.isa.mlir"
   extract_ptx "$WORK/$i.isa.mlir" "$ptx"
   local name wgmma tma tryWait fence shape ptxas_out regs spills smem dsmem
@@ -98,7 +116,7 @@ build_one() {
   fence=$(grep -c 'fence.proxy.async' "$ptx" || true)
   shape=$(grep -o 'wgmma.mma_async.sync.aligned.m64n[0-9]*k16.f32.[a-z0-9]*' \
     "$ptx" | sort | uniq -c | awk '{printf "%sx%s ", $2, $1}')
-  ptxas_out=$(ptxas -arch=sm_90a -v "$ptx" -o "$WORK/$i.cubin" 2>&1)
+  ptxas_out=$(ptxas -arch=sm_90a -v "$ptx" -o "$OUT_DIR/monarch_$i.cubin" 2>&1)
   regs=$(echo "$ptxas_out" | grep -o 'Used [0-9]* registers' || true)
   spills=$(echo "$ptxas_out" | grep -o '[0-9]* bytes spill stores, [0-9]* bytes spill loads' || true)
   smem=$(echo "$ptxas_out" | grep -o '[0-9]* bytes smem' || true)

@@ -114,7 +114,10 @@ def FlyGpuMapParallelLoops
     iteration space linearised: `block-size` threads per block, one thread
     per iteration, the innermost loop dimension varying fastest across
     threads so that neighbouring threads touch neighbouring elements
-    (coalesced). Reduction loops run inside each thread. Kernels are named
+    (coalesced). Reduction loops run inside each thread, except for
+    generics whose innermost loop is their only reduction, into one f32
+    output with an add or max (LayerNorm, softmax): those get one warp per
+    output element (lanes stride the row, shuffles combine). Kernels are named
     `<func>_<index>_<kind>` (kind: the named op, `reduce` or `elementwise`)
     and outlined into one module `<func>_kernels`.
 
@@ -137,7 +140,9 @@ def FlyGpuMapParallelLoops
            "Threads per block">
   ];
   let dependentDialects = ["::mlir::gpu::GPUDialect",
+                           "::mlir::affine::AffineDialect",
                            "::mlir::arith::ArithDialect",
+                           "::mlir::memref::MemRefDialect",
                            "::mlir::scf::SCFDialect"];
 }
 

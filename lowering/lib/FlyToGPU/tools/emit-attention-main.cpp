@@ -7,7 +7,14 @@
 //       lowering/lib/FlyToGPU/tools/emit-attention-main.cpp -o /tmp/emit-attn
 //   /tmp/emit-attn BH T [--d=64|128] [--type=f16|bf16] [--causal|--full]
 //                  [--scale=S] [--block-m=64|128] [--bench-repeats=R]
+//                  [--packed-heads=H] [--stages=2|3] [--split-kv=0|1]
+//                  [--staged-epilogue=0|1] [--name-suffix=S]
 //                  [--test-wrapper=NAME] [--spec-line=I]
+//
+// --packed-heads=H sets packedQkv with H heads (launcher (%qkv, %o)).
+// --stages / --split-kv / --staged-epilogue set AttentionEmitOptions' tuning
+// knobs; --name-suffix=S appends S to every generated symbol name (so that
+// variants of one spec can be linked together).
 //
 // --test-wrapper=NAME adds public functions for the self-test
 // (tools/gpu/attention-selftest), with llvm.emit_c_interface:
@@ -16,7 +23,8 @@
 // --spec-line=INDEX prints, instead of the module, one line for the
 // self-test's spec table:
 //   FLY_ATTN_TEST(INDEX, "kernel name", bh, t, d, bf16, causal, scale,
-//                 blockM, repeats)
+//                 blockM, repeats, heads)
+// with heads = 0 for the [BH, T, D] layout.
 // with the effective scale (1/sqrt(d) when not given) and blockM.
 //
 //===----------------------------------------------------------------------===//
@@ -37,6 +45,8 @@ int usage(const char *argv0) {
   std::cerr << "usage: " << argv0
             << " BH T [--d=64|128] [--type=f16|bf16] [--causal|--full] "
                "[--scale=S] [--block-m=64|128] [--bench-repeats=R] "
+               "[--packed-heads=H] [--stages=2|3] [--split-kv=0|1] "
+               "[--staged-epilogue=0|1] [--name-suffix=S] "
                "[--test-wrapper=NAME] [--spec-line=I]\n";
   return 2;
 }
@@ -47,6 +57,17 @@ bool startsWith(const std::string &s, const std::string &prefix) {
 
 std::string wrapper(const AttentionSpec &s, const std::string &name,
                     const std::string &callee) {
+  if (s.packedQkv) {
+    int64_t rows = s.batchHeads / s.heads * s.seq, hd = s.heads * s.headDim;
+    std::string qkv = "memref<" + std::to_string(rows) + "x" +
+                      std::to_string(3 * hd) + "x" + s.elementType + ">";
+    std::string o = "memref<" + std::to_string(rows) + "x" +
+                    std::to_string(hd) + "x" + s.elementType + ">";
+    return "  func.func @" + name + "(%qkv: " + qkv + ", %o: " + o +
+           ") attributes {llvm.emit_c_interface} {\n" + "    func.call @" +
+           callee + "(%qkv, %o) : (" + qkv + ", " + o +
+           ") -> ()\n    return\n  }\n";
+  }
   std::string m = "memref<" + std::to_string(s.batchHeads) + "x" +
                   std::to_string(s.seq) + "x" + std::to_string(s.headDim) +
                   "x" + s.elementType + ">";
@@ -63,7 +84,7 @@ int main(int argc, char **argv) {
     return usage(argv[0]);
   AttentionSpec spec;
   AttentionEmitOptions options;
-  std::string testWrapper, specLine;
+  std::string testWrapper, specLine, suffix;
   spec.batchHeads = std::atoll(argv[1]);
   spec.seq = std::atoll(argv[2]);
   for (int i = 3; i < argc; ++i) {
@@ -81,6 +102,17 @@ int main(int argc, char **argv) {
       spec.scale = std::atof(value.c_str());
     else if (startsWith(arg, "--block-m="))
       spec.blockM = std::atoll(value.c_str());
+    else if (startsWith(arg, "--packed-heads=")) {
+      spec.packedQkv = true;
+      spec.heads = std::atoll(value.c_str());
+    } else if (startsWith(arg, "--stages="))
+      options.kvStages = std::atoll(value.c_str());
+    else if (startsWith(arg, "--split-kv="))
+      options.splitKVGroups = value == "1";
+    else if (startsWith(arg, "--staged-epilogue="))
+      options.stagedEpilogue = value == "1";
+    else if (startsWith(arg, "--name-suffix="))
+      suffix = value;
     else if (startsWith(arg, "--bench-repeats="))
       options.benchmarkRepeats = std::atoll(value.c_str());
     else if (startsWith(arg, "--test-wrapper="))
@@ -97,24 +129,36 @@ int main(int argc, char **argv) {
     std::cerr << "error: " << error << "\n";
     return 1;
   }
+  std::string kernelName = attentionKernelName(spec);
+  if (!suffix.empty()) {
+    // Every symbol starts with the kernel name.
+    std::string renamed;
+    size_t pos = 0;
+    for (size_t hit; (hit = text.find(kernelName, pos)) != std::string::npos;
+         pos = hit + kernelName.size())
+      renamed += text.substr(pos, hit - pos) + kernelName + suffix;
+    text = renamed + text.substr(pos);
+  }
   if (!specLine.empty()) {
     double scale =
         spec.scale > 0 ? spec.scale : 1.0 / std::sqrt(double(spec.headDim));
     char scaleText[64];
     std::snprintf(scaleText, sizeof(scaleText), "%.17g", scale);
     std::cout << "FLY_ATTN_TEST(" << specLine << ", \""
-              << attentionKernelName(spec) << "\", " << spec.batchHeads << ", "
+              << kernelName + suffix << "\", " << spec.batchHeads << ", "
               << spec.seq << ", " << spec.headDim << ", "
               << (spec.elementType == "bf16") << ", " << spec.causal << ", "
               << scaleText << ", " << (spec.blockM ? spec.blockM : 64) << ", "
-              << options.benchmarkRepeats << ")\n";
+              << options.benchmarkRepeats << ", "
+              << (spec.packedQkv ? spec.heads : 0) << ")\n";
     return 0;
   }
   if (!testWrapper.empty()) {
-    std::string extra = wrapper(spec, testWrapper, attentionLauncherName(spec));
+    std::string extra =
+        wrapper(spec, testWrapper, kernelName + suffix + "_launch");
     if (options.benchmarkRepeats > 0)
       extra += wrapper(spec, testWrapper + "_repeat",
-                       attentionBenchmarkName(spec));
+                       kernelName + suffix + "_repeat");
     size_t close = text.rfind('}');
     text.insert(close, extra);
   }

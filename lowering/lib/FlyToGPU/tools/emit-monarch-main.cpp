@@ -7,6 +7,7 @@
 //       lowering/lib/FlyToGPU/tools/emit-monarch-main.cpp -o /tmp/emit-monarch
 //   /tmp/emit-monarch M K Q P L S R [--bias] [--gelu] [--type=f16|bf16]
 //                     [--bench-repeats=R] [--test-wrapper=NAME] [--spec-line=I]
+//                     [--tiles-in-flight=1|2]
 //
 // --test-wrapper=NAME adds public llvm.emit_c_interface functions with one
 // uniform signature (x, w1, w2, bias, y), bias ignored without --bias:
@@ -86,6 +87,8 @@ int main(int argc, char **argv) {
       spec.elementType = value;
     else if (startsWith(arg, "--bench-repeats="))
       options.benchmarkRepeats = std::atoll(value.c_str());
+    else if (startsWith(arg, "--tiles-in-flight="))
+      options.wgmmaTilesInFlight = std::atoll(value.c_str());
     else if (startsWith(arg, "--test-wrapper="))
       testWrapper = value;
     else if (startsWith(arg, "--spec-line="))

@@ -20,6 +20,13 @@ namespace fly::gpu {
 /// O[b] = softmax(scale . Q[b] . K[b]^T + mask) . V[b] for every b <
 /// batchHeads; Q, K, V, O are [batchHeads, seq, headDim], row-major and
 /// contiguous. With `causal`, key j > query i is masked.
+///
+/// With `packedQkv` (GPT-2's fused projection, no transposes around the
+/// kernel), H = `heads`, B = batchHeads / H, D = headDim, T = seq, and the
+/// launcher takes (%qkv: memref<(B*T)x(3*H*D)xT>, %o: memref<(B*T)x(H*D)xT>):
+/// for batch*head bh = b*H + h, Q[bh][t][j] = qkv[b*T + t, h*D + j],
+/// K at column offset H*D, V at 2*H*D, and O[bh][t][j] is written to
+/// o[b*T + t, h*D + j].
 struct AttentionSpec {
   int64_t batchHeads = 0; // B*H
   int64_t seq = 0;        // T (queries = keys), any T >= 1
@@ -32,6 +39,9 @@ struct AttentionSpec {
   /// Query rows per CTA: 64 (4 warps) or 128 (8 warps), 16 rows per warp;
   /// 0 picks the default (64).
   int64_t blockM = 0;
+  /// Packed layout (above); `heads` must then divide batchHeads.
+  bool packedQkv = false;
+  int64_t heads = 0;
 };
 
 struct AttentionEmitOptions {
@@ -39,6 +49,15 @@ struct AttentionEmitOptions {
   /// @<attentionBenchmarkName(spec)> (same arguments as the launcher) that
   /// enqueues this many launches back to back on one stream, then waits.
   int64_t benchmarkRepeats = 0;
+  /// Tuning knobs; the defaults are the fastest measured on an H100
+  /// (tools/gpu/attention-selftest/NOTES.md).
+  /// K/V shared-memory stages (2 or 3).
+  int64_t kvStages = 2;
+  /// K and V of a tile in separate cp.async groups, so that S = Q.K^T starts
+  /// while V is still in flight.
+  bool splitKVGroups = true;
+  /// O staged through shared memory, then written with 16-byte stores.
+  bool stagedEpilogue = true;
 };
 
 /// Returns "" and sets `error` if the spec is unsupported. Otherwise the text
@@ -47,6 +66,8 @@ struct AttentionEmitOptions {
 ///     gpu.func @<attentionKernelName(spec)>(%q, %k, %v, %o) kernel }
 ///   func.func private @<attentionLauncherName(spec)>(
 ///       %q: memref<BHxTxDxT>, %k: ..., %v: ..., %o: memref<BHxTxDxT>)
+/// (packedQkv: (%qkv, %o) as described at AttentionSpec; the kernel takes the
+/// same arguments as the launcher)
 /// The launcher runs one synchronous gpu.launch_func: grid (ceil(T/BM), BH),
 /// BM/16 warps, dynamic shared memory (above 48 KB for BM=128 or D=128: the
 /// runtime must opt in, as mgpuLaunchKernel does).
@@ -60,7 +81,8 @@ std::string emitFlashAttention(const AttentionSpec &spec, std::string &error,
 /// Checks `spec` only; returns "" when emitFlashAttention would accept it.
 std::string verifyAttentionSpec(const AttentionSpec &spec);
 
-/// Names, unique per spec, e.g. fly_attn_bh96_t1024_d64_f16_causal.
+/// Names, unique per spec, e.g. fly_attn_bh96_t1024_d64_f16_causal
+/// (packedQkv adds _qkv_h<heads>).
 std::string attentionKernelName(const AttentionSpec &spec);
 std::string attentionKernelModuleName(const AttentionSpec &spec);
 std::string attentionLauncherName(const AttentionSpec &spec);

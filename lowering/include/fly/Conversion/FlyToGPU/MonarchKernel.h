@@ -38,6 +38,11 @@ struct MonarchEmitOptions {
   /// (same arguments as the launcher) that builds the TMA descriptors once
   /// and enqueues this many launches on one stream, then waits (benchmarks).
   int64_t benchmarkRepeats = 0;
+  /// 0: the default. 1: a k-tile's last wgmma retires the previous tile,
+  /// whose ring slot is then refilled. 2: two k-tiles of wgmmas may run
+  /// while the next is issued (the slot of tile t-2 is refilled; prefetch
+  /// one tile shallower; rings of fewer than 3 slots use 1).
+  int64_t wgmmaTilesInFlight = 0;
 };
 
 /// Returns "" and sets `error` if the spec is unsupported. Otherwise the text
