@@ -34,3 +34,5 @@ config.substitutions.append(("%fly_src", config.fly_src_root))
 config.substitutions.append(("%fly_tools", config.fly_tools_dir))
 # The build directory; Fuzz/smoke.test builds its libFuzzer targets under it.
 config.substitutions.append(("%fly_build", config.fly_obj_root))
+# The CUDA toolkit (ptxas) that tools/setup.sh requires.
+config.substitutions.append(("%cuda_home", os.environ.get("CUDA_HOME", "/usr/local/cuda")))

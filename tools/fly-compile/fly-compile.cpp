@@ -504,15 +504,15 @@ int run(MLIRContext &ctx) {
     options.chip = "sm_90a";
     options.barePtrCallingConvention = true;
     options.format = emit == "ptx" ? "isa" : "fatbin";
-    if (emit != "ptx") {
-      std::string toolkit = findCudaToolkit();
-      if (toolkit.empty())
-        return progress.finish(),
-               fail("embedding the GPU binary needs the CUDA toolkit's "
-                    "ptxas: set CUDA_HOME (looked in $CUDA_HOME, $CUDA_PATH, "
-                    "/usr/local/cuda and PATH); --emit ptx works without it");
-      options.toolkitPath = toolkit;
-    }
+    // The toolkit also provides libdevice (expf, fmaxf, ... in kernels):
+    // without it --emit ptx still works but leaves those calls unresolved.
+    std::string toolkit = findCudaToolkit();
+    if (toolkit.empty() && emit != "ptx")
+      return progress.finish(),
+             fail("embedding the GPU binary needs the CUDA toolkit's "
+                  "ptxas: set CUDA_HOME (looked in $CUDA_HOME, $CUDA_PATH, "
+                  "/usr/local/cuda and PATH); --emit ptx works without it");
+    options.toolkitPath = toolkit;
     mlir::fly::buildFlyGpuPipeline(pm, options);
   } else if (pipeline == "fast") {
     mlir::fly::CpuPipelineOptions options;
