@@ -152,11 +152,15 @@ struct FlyGpuMapParallelLoopsPass
     linalg::FillOp fill;
     Block *block = at->getBlock();
     for (Operation *user : buffer.getUsers()) {
-      if (isa<ViewLikeOpInterface>(user))
-        return nullptr;
       Operation *inBlock = block->findAncestorOpInBlock(*user);
       if (!inBlock)
         return nullptr;
+      // A view made after `at` is only used after it: harmless here.
+      if (isa<ViewLikeOpInterface>(user)) {
+        if (at->isBeforeInBlock(inBlock))
+          continue;
+        return nullptr;
+      }
       if (auto f = dyn_cast<linalg::FillOp>(user);
           f && f.getOutputs()[0] == buffer &&
           f.getInputs()[0].getType().isF32() && f->isBeforeInBlock(at)) {
