@@ -162,10 +162,16 @@ TEST(Safetensors, RoundTrip) {
       static_cast<const float *>(file->data(*file->find("wte.weight")));
   EXPECT_EQ(reinterpret_cast<uintptr_t>(w) % alignof(float), 0u);
   EXPECT_EQ(w[2], 3.25f);
-  const int64_t *pos =
-      static_cast<const int64_t *>(file->data(*file->find("positions")));
-  EXPECT_EQ(pos[0], INT64_MIN);
-  EXPECT_EQ(pos[4], INT64_MAX);
+  // Safetensors does not align tensors: the I64 data follows 12 bytes of
+  // F32 here, so it is read with memcpy (a direct load is undefined
+  // behaviour, which UBSan reports).
+  const char *pos =
+      static_cast<const char *>(file->data(*file->find("positions")));
+  int64_t first, last;
+  std::memcpy(&first, pos, sizeof(first));
+  std::memcpy(&last, pos + 4 * sizeof(int64_t), sizeof(last));
+  EXPECT_EQ(first, INT64_MIN);
+  EXPECT_EQ(last, INT64_MAX);
 }
 
 TEST(Safetensors, RoundTripWithoutMetadataOrTensors) {

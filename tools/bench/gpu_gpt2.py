@@ -8,12 +8,17 @@ synchronisation) and, in the same run, ../shared/peers/torch_peer_bench.py
 fly / PyTorch dense eager (the issue's targets are ratios in one run).
 
   gpu_gpt2.py --fly-run BUILD/bin/fly-run --artifacts DIR --peer torch_peer_bench.py
-              [--iters 25] [--modes eager] [--csv OUT.csv] [--profile DIR]
+              [--iters 25] [--modes eager] [--repeats 3] [--csv OUT.csv] [--profile DIR]
+
+With --repeats N the peer and fly alternate N times (peer, fly, peer, ...);
+the table shows the median over repeats of each side's median, and the
+spread (min-max over repeats) so that noise is visible next to the ratio.
 """
 import argparse
 import csv
 import os
 import re
+import statistics
 import subprocess
 import sys
 
@@ -21,8 +26,8 @@ NAME = re.compile(r"gpt2-(body|mlp)-(dense|monarch\d+)-b(\d+)\.fly$")
 MEDIAN = re.compile(r"median ([0-9.]+) ms")
 
 
-def run_peer(args):
-    out = os.path.join(args.out_dir, "peer.csv")
+def run_peer(args, repeat=0):
+    out = os.path.join(args.out_dir, "peer%d.csv" % repeat)
     structures = sorted({s for (_, s, _) in args.cases})
     cmd = [sys.executable, args.peer, "--batches", ",".join(str(b) for b in args.batches),
            "--iters", str(args.iters), "--modes", args.modes, "--csv", out,
@@ -59,6 +64,7 @@ def main():
     ap.add_argument("--peer", required=True)
     ap.add_argument("--iters", type=int, default=25)
     ap.add_argument("--modes", default="eager")
+    ap.add_argument("--repeats", type=int, default=1)
     ap.add_argument("--csv")
     ap.add_argument("--out-dir", default=os.environ.get("OUT", "/tmp"))
     ap.add_argument("--profile", help="also write a Chrome trace + kernel table of "
@@ -74,20 +80,37 @@ def main():
         sys.exit("no gpt2-{body,mlp}-*-b*.fly artifacts in " + args.artifacts)
     args.batches = sorted({b for (_, _, b) in args.cases})
 
-    peer = run_peer(args)
-    results = []
-    for part, variant, batch in args.cases:
-        path = os.path.join(args.artifacts, "gpt2-%s-%s-b%d.fly" % (part, variant, batch))
-        profile = None
-        if args.profile and part == "body" and batch == args.batches[0]:
-            profile = os.path.join(args.profile, "trace-%s-%s-b%d.json" % (part, variant, batch))
-        ms, log = run_fly(args, path, profile)
-        if profile:
-            print("--- fly-run --profile %s" % os.path.basename(path))
-            print("\n".join(l for l in log.splitlines() if not l.startswith("fly-run:"))[:6000])
-        results.append((part, variant, batch, ms))
 
+    peers, flys = [], {}
+    for repeat in range(args.repeats):
+        peers.append(run_peer(args, repeat))
+        for part, variant, batch in args.cases:
+            path = os.path.join(args.artifacts, "gpt2-%s-%s-b%d.fly" % (part, variant, batch))
+            profile = None
+            if (args.profile and repeat == 0 and part == "body"
+                    and batch == args.batches[0]):
+                profile = os.path.join(args.profile, "trace-%s-%s-b%d.json" % (part, variant, batch))
+            ms, log = run_fly(args, path, profile)
+            if profile:
+                print("--- fly-run --profile %s" % os.path.basename(path))
+                print("\n".join(l for l in log.splitlines() if not l.startswith("fly-run:"))[:6000])
+            flys.setdefault((part, variant, batch), []).append(ms)
+    peer = {}
+    spread = {}
+    for key in peers[0]:
+        values = [p[key] for p in peers if key in p]
+        peer[key] = statistics.median(values)
+        spread[key] = (min(values), max(values))
+    results = []
+    fly_spread = {}
+    for key, values in flys.items():
+        ok = [v for v in values if v is not None]
+        ms = statistics.median(ok) if len(ok) == len(values) else None
+        fly_spread[key] = (min(ok), max(ok)) if ok else None
+        results.append(key + (ms,))
     header = ["part", "variant", "batch", "fly_ms"]
+    if args.repeats > 1:
+        header += ["fly_range"]
     modes = args.modes.split(",")
     for mode in modes:
         header += ["torch_%s_same_ms" % mode, "torch_%s_dense_ms" % mode,
@@ -95,10 +118,16 @@ def main():
     rows = []
     for part, variant, batch, ms in results:
         row = [part, variant, batch, "FAIL" if ms is None else "%.3f" % ms]
+        if args.repeats > 1:
+            r = fly_spread.get((part, variant, batch))
+            row += ["%.3f-%.3f" % r if r else "-"]
         for mode in modes:
             same = peer.get((part, variant, mode, batch))
             dense = peer.get((part, "dense", mode, batch))
-            row += ["%.3f" % same if same else "-", "%.3f" % dense if dense else "-",
+            dense_range = spread.get((part, "dense", mode, batch))
+            row += ["%.3f" % same if same else "-",
+                    ("%.3f" % dense + (" (%.3f-%.3f)" % dense_range if args.repeats > 1 else ""))
+                    if dense else "-",
                     "%.2f" % (ms / dense) if ms and dense else "-"]
         rows.append(row)
     widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]

@@ -83,6 +83,27 @@ struct FlyGpuWeightGemmsPass
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
+    // A low-rank map (x·uᵀ)·vᵀ is two GEMMs: split it into two linears.
+    SmallVector<mlir::fly::LowRankMatmulOp> lowRanks;
+    module.walk(
+        [&](mlir::fly::LowRankMatmulOp op) { lowRanks.push_back(op); });
+    for (mlir::fly::LowRankMatmulOp op : lowRanks) {
+      auto x = cast<RankedTensorType>(op.getX().getType());
+      auto u = cast<RankedTensorType>(op.getU().getType());
+      if (x.getRank() != 2 || (!x.getElementType().isF16() &&
+                               !x.getElementType().isBF16()))
+        continue; // the reference lowering takes it
+      OpBuilder b(op);
+      auto mid = RankedTensorType::get({x.getDimSize(0), u.getDimSize(0)},
+                                       x.getElementType());
+      Value t = mlir::fly::LinearOp::create(b, op.getLoc(), mid, op.getX(),
+                                            op.getU(), Value());
+      auto y = mlir::fly::LinearOp::create(b, op.getLoc(), op.getType(), t,
+                                           op.getV(), Value());
+      y->setDiscardableAttrs(op->getDiscardableAttrDictionary());
+      op.getResult().replaceAllUsesWith(y.getResult());
+      op->erase();
+    }
     SmallVector<mlir::fly::LinearOp> linears;
     module.walk([&](mlir::fly::LinearOp op) { linears.push_back(op); });
     for (mlir::fly::LinearOp op : linears)

@@ -32,7 +32,8 @@ struct ConvertFlyToLinalgPass
     target.addIllegalDialect<FlyDialect>();
     if (keepKernelOps)
       target.addLegalOp<mlir::fly::LinearOp, mlir::fly::AttentionOp,
-                        mlir::fly::MonarchMatmulOp>();
+                        mlir::fly::MonarchMatmulOp,
+                        mlir::fly::LowRankMatmulOp>();
     target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
     RewritePatternSet patterns(&getContext());
     populateFlyToLinalgConversionPatterns(patterns);

@@ -156,7 +156,7 @@ private:
     if (auto fill = dyn_cast<linalg::FillOp>(op))
       return convertFill(fill);
     if (isa<linalg::LinalgOp, mlir::fly::LinearOp, mlir::fly::AttentionOp,
-            mlir::fly::MonarchMatmulOp>(op))
+            mlir::fly::MonarchMatmulOp, mlir::fly::LowRankMatmulOp>(op))
       return convertKernelOp(op);
     if (auto constant = dyn_cast<arith::ConstantOp>(op))
       return convertConstant(constant);

@@ -27,8 +27,8 @@ def ConvertFlyToLinalg : Pass<"convert-fly-to-linalg"> {
   }];
   let options = [
     Option<"keepKernelOps", "keep-kernel-ops", "bool", /*default=*/"false",
-           "Leave fly.linear, fly.attention and fly.monarch_matmul for the "
-           "GPU kernel passes">
+           "Leave fly.linear, fly.lowrank_matmul, fly.attention and "
+           "fly.monarch_matmul for the GPU kernel passes">
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::linalg::LinalgDialect",
@@ -171,7 +171,8 @@ def FlyGpuWeightGemms : Pass<"fly-gpu-weight-gemms", "::mlir::ModuleOp"> {
     into a shared-memory ring on mbarriers, `wgmma` with f32 accumulation;
     see WgmmaGemm.h). Its epilogue takes the bias, the GELU (tanh form) that
     `fly-raise-linear` marked with `fly.activation`, and a residual add
-    that consumes the result. The tensors cross into the launcher's buffers
+    that consumes the result. A 16-bit `fly.lowrank_matmul` becomes two
+    such linears first. The tensors cross into the launcher's buffers
     through `bufferization.to_buffer` / `to_tensor`. A linear the kernel
     does not support (f32, K not a multiple of 64, N not a multiple of 64)
     stays for the generic path; `remarks` says which kernel each got.
