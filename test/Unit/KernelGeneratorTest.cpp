@@ -32,8 +32,7 @@ TEST(GemmGeneratorTest, RejectsUnsupportedShapesWithAReason) {
   EXPECT_EQ(verifyGemmSpec(gemm(1, 128, 64)), "") << "any m >= 1";
   EXPECT_NE(verifyGemmSpec(gemm(64, 128, 100)).find("k=100"),
             std::string::npos);
-  EXPECT_NE(verifyGemmSpec(gemm(64, 100, 64)).find("n=100"),
-            std::string::npos);
+  EXPECT_NE(verifyGemmSpec(gemm(64, 100, 64)).find("n=100"), std::string::npos);
   EXPECT_NE(verifyGemmSpec(gemm(0, 128, 64)).find("m=0"), std::string::npos);
   GemmSpec f32 = gemm(64, 128, 64);
   f32.elementType = "f32";
@@ -58,8 +57,8 @@ TEST(GemmGeneratorTest, EmitsKernelAndLauncherNamedAfterTheSpec) {
   EXPECT_NE(text.find("wgmma"), std::string::npos);
   // Distinct specs, distinct names (they share one module in a model).
   std::set<std::string> names;
-  for (GemmEpilogue e : {GemmEpilogue::None, GemmEpilogue::Bias,
-                         GemmEpilogue::BiasGeluTanh})
+  for (GemmEpilogue e :
+       {GemmEpilogue::None, GemmEpilogue::Bias, GemmEpilogue::BiasGeluTanh})
     for (bool residual : {false, true}) {
       GemmSpec v = s;
       v.epilogue = e;

@@ -219,8 +219,8 @@ void expectRoundTrip(DType dtype, const std::vector<int64_t> &shape,
   ASSERT_EQ(array.data.size(), values.size() * sizeof(T));
   // memcmp must not see the null data pointer of an empty vector.
   if (!values.empty()) {
-    EXPECT_EQ(
-        std::memcmp(array.data.data(), values.data(), array.data.size()), 0);
+    EXPECT_EQ(std::memcmp(array.data.data(), values.data(), array.data.size()),
+              0);
   }
 }
 

@@ -534,8 +534,7 @@ std::optional<Failure> profileCalls(Artifact &artifact,
     }
     r.name = family;
   }
-  std::vector<cuda::KernelSummary> byFamily =
-      cuda::summarizeProfile(families);
+  std::vector<cuda::KernelSummary> byFamily = cuda::summarizeProfile(families);
   std::vector<cuda::KernelSummary> summary = cuda::summarizeProfile(all);
   double total = 0;
   for (const cuda::KernelSummary &k : summary)

@@ -25,6 +25,9 @@ namespace gen = ::fly::gpu;
 
 namespace {
 
+using mlir::fly::kernels::singleGenericUser;
+using mlir::fly::kernels::stripCasts;
+
 Type storageElement(Value v) {
   return cast<RankedTensorType>(v.getType()).getElementType();
 }
@@ -125,10 +128,8 @@ struct FlyGpuAttentionKernelsPass
     SmallVector<ReassociationIndices> heads = {{0, 1}, {2}, {3}};
     SmallVector<Value> inputs;
     for (Value t : {op.getQ(), op.getK(), op.getV()})
-      inputs.push_back(
-          tensor::CollapseShapeOp::create(b, loc, flat, t, heads));
-    Value o =
-        mlir::fly::kernels::callLauncher(b, loc, launcher, inputs, flat);
+      inputs.push_back(tensor::CollapseShapeOp::create(b, loc, flat, t, heads));
+    Value o = mlir::fly::kernels::callLauncher(b, loc, launcher, inputs, flat);
     Value out = tensor::ExpandShapeOp::create(b, loc, q, o, heads);
     op.getResult().replaceAllUsesWith(out);
     op->erase();
@@ -150,8 +151,8 @@ struct FlyGpuAttentionKernelsPass
     if (yield.getValues()[0] != g.getBody()->getArgument(0))
       return nullptr;
     SmallVector<AffineMap> maps = g.getIndexingMapsArray();
-    AffineMap swap = AffineMap::getPermutationMap(ArrayRef<unsigned>{0, 2, 1, 3},
-                                                  g.getContext());
+    AffineMap swap = AffineMap::getPermutationMap(
+        ArrayRef<unsigned>{0, 2, 1, 3}, g.getContext());
     if (!maps[1].isIdentity() || maps[0] != swap)
       return nullptr;
     return g.getDpsInputs()[0];
@@ -192,8 +193,8 @@ struct FlyGpuAttentionKernelsPass
     if (!back || matchHeadTranspose(back.getResult(0)) != o ||
         !back.getResult(0).hasOneUse())
       return std::nullopt;
-    auto collapse =
-        dyn_cast<tensor::CollapseShapeOp>(*back.getResult(0).getUsers().begin());
+    auto collapse = dyn_cast<tensor::CollapseShapeOp>(
+        *back.getResult(0).getUsers().begin());
     if (!collapse || collapse.getReassociationIndices() !=
                          SmallVector<ReassociationIndices>{{0, 1}, {2, 3}})
       return std::nullopt;
@@ -204,16 +205,6 @@ struct FlyGpuAttentionKernelsPass
 //===----------------------------------------------------------------------===//
 // Monarch
 //===----------------------------------------------------------------------===//
-
-/// Skips the casts the storage conversion puts around 16-bit values.
-Value stripCasts(Value v) {
-  while (Operation *def = v.getDefiningOp()) {
-    if (!isa<arith::ExtFOp, arith::TruncFOp>(def))
-      break;
-    v = def->getOperand(0);
-  }
-  return v;
-}
 
 /// The bias if `op` computes value[m, n] + bias[n] (the explicit bias add
 /// fly-structure-linear emits).
@@ -237,12 +228,6 @@ Value matchBiasAdd(linalg::GenericOp op, Value value) {
         (lhs == body->getArgument(1) && rhs == body->getArgument(0))))
     return nullptr;
   return op.getDpsInputs()[1];
-}
-
-linalg::GenericOp singleGenericUser(Value v) {
-  if (!v.hasOneUse())
-    return nullptr;
-  return dyn_cast<linalg::GenericOp>(*v.getUsers().begin());
 }
 
 struct FlyGpuMonarchKernelsPass
@@ -312,13 +297,11 @@ struct FlyGpuMonarchKernelsPass
     if (std::string why = gen::verifyMonarchSpec(spec); !why.empty())
       return skip(op, why);
     if (remarks)
-      op.emitRemark("fused Monarch kernel ")
-          << gen::monarchKernelName(spec);
+      op.emitRemark("fused Monarch kernel ") << gen::monarchKernelName(spec);
 
-    SmallVector<Type> args = {
-        MemRefType::get(x.getShape(), element),
-        MemRefType::get(w1.getShape(), element),
-        MemRefType::get(w2.getShape(), element)};
+    SmallVector<Type> args = {MemRefType::get(x.getShape(), element),
+                              MemRefType::get(w1.getShape(), element),
+                              MemRefType::get(w2.getShape(), element)};
     if (spec.bias)
       args.push_back(MemRefType::get({spec.l * spec.s}, element));
     args.push_back(MemRefType::get(y.getShape(), element));

@@ -18,11 +18,11 @@ using namespace mlir;
 namespace gen = ::fly::gpu;
 
 DictionaryAttr mlir::fly::kernels::gemmSpecToAttr(Builder &b,
-                                              const gen::GemmSpec &spec) {
-  const char *epilogue =
-      spec.epilogue == gen::GemmEpilogue::None   ? "none"
-      : spec.epilogue == gen::GemmEpilogue::Bias ? "bias"
-                                                     : "bias_gelu_tanh";
+                                                  const gen::GemmSpec &spec) {
+  const char *epilogue = spec.epilogue == gen::GemmEpilogue::None ? "none"
+                         : spec.epilogue == gen::GemmEpilogue::Bias
+                             ? "bias"
+                             : "bias_gelu_tanh";
   return b.getDictionaryAttr({
       b.getNamedAttr("m", b.getI64IntegerAttr(spec.m)),
       b.getNamedAttr("n", b.getI64IntegerAttr(spec.n)),
@@ -36,7 +36,7 @@ DictionaryAttr mlir::fly::kernels::gemmSpecToAttr(Builder &b,
 
 DictionaryAttr
 mlir::fly::kernels::attentionSpecToAttr(Builder &b,
-                                    const gen::AttentionSpec &spec) {
+                                        const gen::AttentionSpec &spec) {
   return b.getDictionaryAttr({
       b.getNamedAttr("batch_heads", b.getI64IntegerAttr(spec.batchHeads)),
       b.getNamedAttr("seq", b.getI64IntegerAttr(spec.seq)),
@@ -51,7 +51,7 @@ mlir::fly::kernels::attentionSpecToAttr(Builder &b,
 
 DictionaryAttr
 mlir::fly::kernels::monarchSpecToAttr(Builder &b,
-                                  const gen::MonarchSpec &spec) {
+                                      const gen::MonarchSpec &spec) {
   return b.getDictionaryAttr({
       b.getNamedAttr("m", b.getI64IntegerAttr(spec.m)),
       b.getNamedAttr("k", b.getI64IntegerAttr(spec.k)),
@@ -67,10 +67,10 @@ mlir::fly::kernels::monarchSpecToAttr(Builder &b,
 }
 
 func::FuncOp mlir::fly::kernels::declareLauncher(ModuleOp module, Location loc,
-                                             StringRef name,
-                                             ArrayRef<Type> argTypes,
-                                             StringRef specAttr,
-                                             DictionaryAttr spec) {
+                                                 StringRef name,
+                                                 ArrayRef<Type> argTypes,
+                                                 StringRef specAttr,
+                                                 DictionaryAttr spec) {
   if (auto existing = module.lookupSymbol<func::FuncOp>(name))
     return existing;
   OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
@@ -82,8 +82,8 @@ func::FuncOp mlir::fly::kernels::declareLauncher(ModuleOp module, Location loc,
 }
 
 Value mlir::fly::kernels::callLauncher(OpBuilder &b, Location loc,
-                                   func::FuncOp launcher, ValueRange inputs,
-                                   RankedTensorType resultType) {
+                                       func::FuncOp launcher, ValueRange inputs,
+                                       RankedTensorType resultType) {
   SmallVector<Value> args;
   for (Value t : inputs) {
     auto tt = cast<RankedTensorType>(t.getType());
@@ -101,6 +101,21 @@ Value mlir::fly::kernels::callLauncher(OpBuilder &b, Location loc,
   return bufferization::ToTensorOp::create(b, loc, resultType, out,
                                            /*restrict=*/true,
                                            /*writable=*/true);
+}
+
+Value mlir::fly::kernels::stripCasts(Value v) {
+  while (Operation *def = v.getDefiningOp()) {
+    if (!isa<arith::ExtFOp, arith::TruncFOp>(def))
+      break;
+    v = def->getOperand(0);
+  }
+  return v;
+}
+
+linalg::GenericOp mlir::fly::kernels::singleGenericUser(Value v) {
+  if (!v.hasOneUse())
+    return nullptr;
+  return dyn_cast<linalg::GenericOp>(*v.getUsers().begin());
 }
 
 namespace {

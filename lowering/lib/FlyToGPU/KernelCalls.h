@@ -16,6 +16,7 @@
 #include "fly/Conversion/FlyToGPU/WgmmaGemm.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
 
@@ -42,6 +43,13 @@ func::FuncOp declareLauncher(ModuleOp module, Location loc, StringRef name,
 /// `resultType`; returns the output as a tensor.
 Value callLauncher(OpBuilder &b, Location loc, func::FuncOp launcher,
                    ValueRange inputs, RankedTensorType resultType);
+
+/// Skips the extf/truncf that fly-convert-float-storage puts around 16-bit
+/// values, so epilogue matchers see the arithmetic.
+Value stripCasts(Value v);
+
+/// The single user of `v` if it is a linalg.generic.
+linalg::GenericOp singleGenericUser(Value v);
 
 } // namespace mlir::fly::kernels
 

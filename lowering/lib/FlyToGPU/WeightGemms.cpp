@@ -31,15 +31,8 @@ using namespace mlir;
 
 namespace {
 
-/// Skips the casts the storage conversion puts around 16-bit values.
-Value stripCasts(Value v) {
-  while (Operation *def = v.getDefiningOp()) {
-    if (!isa<arith::ExtFOp, arith::TruncFOp>(def))
-      break;
-    v = def->getOperand(0);
-  }
-  return v;
-}
+using mlir::fly::kernels::singleGenericUser;
+using mlir::fly::kernels::stripCasts;
 
 /// An all-parallel generic with identity maps and one result.
 bool isElementwise(linalg::GenericOp op, unsigned inputs) {
@@ -70,13 +63,6 @@ std::optional<Value> matchResidualAdd(linalg::GenericOp op, Value value) {
   return std::nullopt;
 }
 
-/// The single user of `v` if it is a linalg.generic.
-linalg::GenericOp singleGenericUser(Value v) {
-  if (!v.hasOneUse())
-    return nullptr;
-  return dyn_cast<linalg::GenericOp>(*v.getUsers().begin());
-}
-
 struct FlyGpuWeightGemmsPass
     : mlir::fly::impl::FlyGpuWeightGemmsBase<FlyGpuWeightGemmsPass> {
   using Base::Base;
@@ -85,13 +71,12 @@ struct FlyGpuWeightGemmsPass
     ModuleOp module = getOperation();
     // A low-rank map (x·uᵀ)·vᵀ is two GEMMs: split it into two linears.
     SmallVector<mlir::fly::LowRankMatmulOp> lowRanks;
-    module.walk(
-        [&](mlir::fly::LowRankMatmulOp op) { lowRanks.push_back(op); });
+    module.walk([&](mlir::fly::LowRankMatmulOp op) { lowRanks.push_back(op); });
     for (mlir::fly::LowRankMatmulOp op : lowRanks) {
       auto x = cast<RankedTensorType>(op.getX().getType());
       auto u = cast<RankedTensorType>(op.getU().getType());
-      if (x.getRank() != 2 || (!x.getElementType().isF16() &&
-                               !x.getElementType().isBF16()))
+      if (x.getRank() != 2 ||
+          (!x.getElementType().isF16() && !x.getElementType().isBF16()))
         continue; // the reference lowering takes it
       OpBuilder b(op);
       auto mid = RankedTensorType::get({x.getDimSize(0), u.getDimSize(0)},

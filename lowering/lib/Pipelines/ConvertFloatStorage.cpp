@@ -273,8 +273,8 @@ private:
     rewriter.setInsertionPoint(op);
     Value init = adapt(op.getOutputs()[0], storage, op.getLoc());
     Value scalar = castScalar(op.getInputs()[0], storage, op.getLoc());
-    Value filled =
-        linalg::FillOp::create(rewriter, op.getLoc(), scalar, init).getResult(0);
+    Value filled = linalg::FillOp::create(rewriter, op.getLoc(), scalar, init)
+                       .getResult(0);
     rewriter.replaceAllUsesWith(result, filled);
     // Left for canonicalisation: the original may feed nothing now.
     return success();

@@ -193,9 +193,8 @@ struct FlyGpuMapParallelLoopsPass
         !cast<MemRefType>(op.getDpsInits()[0].getType())
              .getElementType()
              .isF32() ||
-        !llvm::all_of(op.getIndexingMapsArray(), [](AffineMap m) {
-          return m.isProjectedPermutation();
-        }))
+        !llvm::all_of(op.getIndexingMapsArray(),
+                      [](AffineMap m) { return m.isProjectedPermutation(); }))
       return std::nullopt;
     Block *body = op.getBody();
     BlockArgument out = body->getArguments().back();
@@ -292,8 +291,8 @@ struct FlyGpuMapParallelLoopsPass
       auto indices = [&](AffineMap map) {
         SmallVector<Value> idx;
         for (unsigned r = 0; r < map.getNumResults(); ++r)
-          idx.push_back(affine::AffineApplyOp::create(
-              b, loc, map.getSubMap({r}), ivs));
+          idx.push_back(
+              affine::AffineApplyOp::create(b, loc, map.getSubMap({r}), ivs));
         return idx;
       };
       Block *body = op.getBody();
@@ -319,14 +318,13 @@ struct FlyGpuMapParallelLoopsPass
     }
     Value partial = loop.getResult(0);
     for (int offset = 16; offset >= 1; offset /= 2) {
-      Value other =
-          gpu::ShuffleOp::create(b, loc, partial, offset, 32,
-                                 gpu::ShuffleMode::XOR)
-              .getShuffleResult();
+      Value other = gpu::ShuffleOp::create(b, loc, partial, offset, 32,
+                                           gpu::ShuffleMode::XOR)
+                        .getShuffleResult();
       partial = combineValues(b, loc, combiner, partial, other);
     }
-    Value first = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, lane,
-                                        cst(0));
+    Value first =
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, lane, cst(0));
     auto store = scf::IfOp::create(b, loc, first, /*withElse=*/false);
     b.setInsertionPointToStart(&store.getThenRegion().front());
     OpOperand *outOperand = op.getDpsInitOperand(0);

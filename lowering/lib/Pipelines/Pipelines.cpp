@@ -24,6 +24,23 @@
 using namespace mlir;
 
 namespace {
+/// Tensors to buffers, function boundaries included (identity layouts, so
+/// entry points take plain buffers), deallocations inserted, and copies as
+/// linalg.copy so that they are lowered like any other op (no MLIR runtime
+/// library in artifacts).
+void addBufferization(OpPassManager &pm) {
+  bufferization::OneShotBufferizePassOptions bufferizeOptions;
+  bufferizeOptions.bufferizeFunctionBoundaries = true;
+  bufferizeOptions.functionBoundaryTypeConversion =
+      bufferization::LayoutMapOption::IdentityLayoutMap;
+  pm.addPass(bufferization::createEmptyTensorEliminationPass());
+  pm.addPass(bufferization::createOneShotBufferizePass(bufferizeOptions));
+  bufferization::BufferDeallocationPipelineOptions deallocOptions;
+  bufferization::buildBufferDeallocationPipeline(pm, deallocOptions);
+  pm.addPass(createConvertBufferizationToMemRefPass());
+  pm.addPass(fly::createFlyMemRefCopyToLinalg());
+}
+
 /// Both CPU pipelines; `schedule` adds the tiled, vectorised, multithreaded
 /// contractions (fly-cpu-pipeline), without it every op becomes naive
 /// loops (the reference).
@@ -47,16 +64,7 @@ void buildCpuPipeline(OpPassManager &pm, bool barePtr, bool schedule,
     pm.addPass(createCSEPass());
   }
 
-  bufferization::OneShotBufferizePassOptions bufferizeOptions;
-  bufferizeOptions.bufferizeFunctionBoundaries = true;
-  bufferizeOptions.functionBoundaryTypeConversion =
-      bufferization::LayoutMapOption::IdentityLayoutMap;
-  pm.addPass(bufferization::createEmptyTensorEliminationPass());
-  pm.addPass(bufferization::createOneShotBufferizePass(bufferizeOptions));
-  bufferization::BufferDeallocationPipelineOptions deallocOptions;
-  bufferization::buildBufferDeallocationPipeline(pm, deallocOptions);
-  pm.addPass(createConvertBufferizationToMemRefPass());
-  pm.addPass(fly::createFlyMemRefCopyToLinalg());
+  addBufferization(pm);
 
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   if (schedule) {
@@ -137,16 +145,7 @@ void mlir::fly::buildFlyGpuPipeline(OpPassManager &pm,
   pm.addPass(createLinalgElementwiseOpFusionPass());
   pm.addPass(createCanonicalizerPass());
 
-  bufferization::OneShotBufferizePassOptions bufferizeOptions;
-  bufferizeOptions.bufferizeFunctionBoundaries = true;
-  bufferizeOptions.functionBoundaryTypeConversion =
-      bufferization::LayoutMapOption::IdentityLayoutMap;
-  pm.addPass(bufferization::createEmptyTensorEliminationPass());
-  pm.addPass(bufferization::createOneShotBufferizePass(bufferizeOptions));
-  bufferization::BufferDeallocationPipelineOptions deallocOptions;
-  bufferization::buildBufferDeallocationPipeline(pm, deallocOptions);
-  pm.addPass(createConvertBufferizationToMemRefPass());
-  pm.addPass(fly::createFlyMemRefCopyToLinalg());
+  addBufferization(pm);
 
   pm.addPass(fly::createFlyGpuDefineKernels());
   pm.addNestedPass<func::FuncOp>(fly::createFlyGpuHostBuffers());
