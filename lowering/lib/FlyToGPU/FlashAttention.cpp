@@ -48,6 +48,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "fly/Conversion/FlyToGPU/FlashAttention.h"
+#include "KernelText.h"
 
 #include <algorithm>
 #include <cmath>
@@ -119,87 +120,8 @@ struct Plan {
 // Text building
 //===----------------------------------------------------------------------===//
 
-std::string fmtF32(double v) {
-  std::ostringstream os;
-  os << std::scientific << std::setprecision(9) << v;
-  return os.str();
-}
-
-/// Writes the body of one function: unique SSA names, constants hoisted to
-/// the function entry so they dominate every nested region.
-class FuncWriter {
-public:
-  explicit FuncWriter(int indent) : baseIndent(indent), depth(indent + 1) {}
-
-  std::string fresh(const std::string &hint) {
-    return "%" + hint + "_" + std::to_string(counter++);
-  }
-  void line(const std::string &text) {
-    body << std::string(2 * depth, ' ') << text << "\n";
-  }
-  std::string def(const std::string &hint, const std::string &rhs) {
-    std::string name = fresh(hint);
-    line(name + " = " + rhs);
-    return name;
-  }
-  void open(const std::string &text) {
-    line(text + " {");
-    ++depth;
-  }
-  void close() {
-    --depth;
-    line("}");
-  }
-  void closeWith(const std::string &text) {
-    --depth;
-    line("} " + text);
-  }
-
-  std::string index(int64_t v) {
-    return constant("c" + (v < 0 ? "m" + std::to_string(-v) : std::to_string(v)),
-                    std::to_string(v) + " : index");
-  }
-  std::string i32(int64_t v) {
-    return constant("c" + std::to_string(v) + "_i32",
-                    std::to_string(v) + " : i32");
-  }
-  std::string f32(double v) {
-    return constant("cst_f32_" + std::to_string(constants.size()),
-                    fmtF32(v) + " : f32");
-  }
-  std::string f32NegInf() {
-    return constant("cst_ninf", "0xFF800000 : f32");
-  }
-  std::string zeros(const std::string &vectorType) {
-    return constant("cst_z" + std::to_string(constants.size()),
-                    "dense<0.0> : " + vectorType);
-  }
-
-  std::string finish() const {
-    std::ostringstream os;
-    std::string pad(2 * (baseIndent + 1), ' ');
-    for (const auto &[name, value] : constants)
-      os << pad << name << " = arith.constant " << value << "\n";
-    os << body.str();
-    return os.str();
-  }
-
-private:
-  std::string constant(const std::string &name, const std::string &value) {
-    for (const auto &[existingName, existingValue] : constants)
-      if (existingValue == value)
-        return existingName;
-    std::string ssa = "%" + name;
-    constants.emplace_back(ssa, value);
-    return ssa;
-  }
-
-  int baseIndent;
-  int depth;
-  int counter = 0;
-  std::ostringstream body;
-  std::vector<std::pair<std::string, std::string>> constants;
-};
+using detail::fmtF32;
+using detail::FuncWriter;
 
 struct Types {
   std::string elem, global, smemBytes, qSmem, kvSmem;
@@ -224,8 +146,8 @@ struct Types {
                 "x" + elem + ">";
     }
     kvSmem = "memref<" + std::to_string(p.stages) + "x" +
-             std::to_string(kBlockN) + "x" +
-             std::to_string(p.ld) + "x" + elem + ", " + space + ">";
+             std::to_string(kBlockN) + "x" + std::to_string(p.ld) + "x" + elem +
+             ", " + space + ">";
     fragA = "vector<4x2x" + elem + ">";
     fragB = "vector<2x2x" + elem + ">";
     pair = "vector<2x" + elem + ">";
@@ -348,14 +270,15 @@ private:
       opV = {"%v", t.global, ""};
       opO = {"%o", t.global, ""};
     }
-    std::string smem = w.def("smem", "gpu.dynamic_shared_memory : " + t.smemBytes);
-    qS = w.def("q_smem", "memref.view " + smem + "[" + idx(0) + "][] : " +
-                             t.smemBytes + " to " + t.qSmem);
+    std::string smem =
+        w.def("smem", "gpu.dynamic_shared_memory : " + t.smemBytes);
+    qS = w.def("q_smem", "memref.view " + smem + "[" + idx(0) +
+                             "][] : " + t.smemBytes + " to " + t.qSmem);
     kS = w.def("k_smem", "memref.view " + smem + "[" + idx(p.qBytes) +
                              "][] : " + t.smemBytes + " to " + t.kvSmem);
     vS = w.def("v_smem", "memref.view " + smem + "[" +
-                             idx(p.qBytes + p.stages * p.kvStageBytes) + "][] : " +
-                             t.smemBytes + " to " + t.kvSmem);
+                             idx(p.qBytes + p.stages * p.kvStageBytes) +
+                             "][] : " + t.smemBytes + " to " + t.kvSmem);
 
     // Key tile bounds: [0, fullEnd) need no mask, [fullEnd, total) do.
     if (s.causal) {
@@ -392,9 +315,9 @@ private:
       if (mayBeRagged) {
         std::string inside = w.def("in", "arith.cmpi slt, " + gr + ", " +
                                              idx(p.spec.seq) + " : index");
-        std::string n = w.def("n", "arith.select " + inside + ", " +
-                                       idx(kCopyElems) + ", " + idx(0) +
-                                       " : index");
+        std::string n =
+            w.def("n", "arith.select " + inside + ", " + idx(kCopyElems) +
+                           ", " + idx(0) + " : index");
         gr = w.def("i", "arith.minsi " + gr + ", " + idx(p.spec.seq - 1) +
                             " : index");
         extra = ", " + n;
@@ -461,8 +384,8 @@ private:
     waitGroups(pendingAllowed());
     w.line("gpu.barrier");
     for (int64_t ks = 0; ks < p.d / 16; ++ks)
-      qFrag.push_back(ldmatrix(qS, t.qSmem, "", qRow, addc(qCol, ks * 16),
-                               false));
+      qFrag.push_back(
+          ldmatrix(qS, t.qSmem, "", qRow, addc(qCol, ks * 16), false));
   }
 
   std::string ldmatrix(const std::string &mem, const std::string &type,
@@ -476,15 +399,14 @@ private:
 
   /// Registers [first, first+1] of an x4 ldmatrix result as a B fragment.
   std::string bFrag(const std::string &x4, int first) {
-    std::string r0 = w.def("r", "vector.extract " + x4 + "[" +
-                                    std::to_string(first) + "] : " + t.pair +
-                                    " from " + t.fragA);
-    std::string r1 = w.def("r", "vector.extract " + x4 + "[" +
-                                    std::to_string(first + 1) + "] : " +
-                                    t.pair + " from " + t.fragA);
-    std::string b = w.def("b", "vector.insert " + r0 + ", " +
-                                   w.zeros(t.fragB) + "[0] : " + t.pair +
-                                   " into " + t.fragB);
+    std::string r0 =
+        w.def("r", "vector.extract " + x4 + "[" + std::to_string(first) +
+                       "] : " + t.pair + " from " + t.fragA);
+    std::string r1 =
+        w.def("r", "vector.extract " + x4 + "[" + std::to_string(first + 1) +
+                       "] : " + t.pair + " from " + t.fragA);
+    std::string b = w.def("b", "vector.insert " + r0 + ", " + w.zeros(t.fragB) +
+                                   "[0] : " + t.pair + " into " + t.fragB);
     return w.def("b", "vector.insert " + r1 + ", " + b + "[1] : " + t.pair +
                           " into " + t.fragB);
   }
@@ -498,9 +420,9 @@ private:
                               t.fragC);
     // bf16: nvvm.mma.sync on packed i32 registers.
     auto packed = [&](const std::string &v, const std::string &type, int i) {
-      std::string r = w.def("r", "vector.extract " + v + "[" +
-                                     std::to_string(i) + "] : " + t.pair +
-                                     " from " + type);
+      std::string r =
+          w.def("r", "vector.extract " + v + "[" + std::to_string(i) +
+                         "] : " + t.pair + " from " + type);
       return w.def("r", "llvm.bitcast " + r + " : " + t.pair + " to i32");
     };
     std::string as[4], bs[2], cs[4];
@@ -514,9 +436,9 @@ private:
                              t.fragC);
     std::string st = "!llvm.struct<(f32, f32, f32, f32)>";
     std::string r = w.def(
-        "mma", "nvvm.mma.sync A[" + as[0] + ", " + as[1] + ", " + as[2] +
-                   ", " + as[3] + "] B[" + bs[0] + ", " + bs[1] + "] C[" +
-                   cs[0] + ", " + cs[1] + ", " + cs[2] + ", " + cs[3] +
+        "mma", "nvvm.mma.sync A[" + as[0] + ", " + as[1] + ", " + as[2] + ", " +
+                   as[3] + "] B[" + bs[0] + ", " + bs[1] + "] C[" + cs[0] +
+                   ", " + cs[1] + ", " + cs[2] + ", " + cs[3] +
                    "] {layoutA = #nvvm.mma_layout<row>, layoutB = "
                    "#nvvm.mma_layout<col>, multiplicandAPtxType = "
                    "#nvvm.mma_type<bf16>, multiplicandBPtxType = "
@@ -619,16 +541,15 @@ private:
           std::string qr = add(q0, rowInTile[row]);
           limit = w.def("lim", "arith.minsi " + qr + ", " + limit + " : index");
         }
-        std::string rel = w.def("rel", "arith.subi " + limit + ", " + key0 +
-                                           " : index");
+        std::string rel =
+            w.def("rel", "arith.subi " + limit + ", " + key0 + " : index");
         for (int64_t n = 0; n < nTilesS; ++n)
           for (int c = 0; c < 2; ++c) {
             std::string &x = sv[row][n * 2 + c];
-            std::string out = w.def("out", "arith.cmpi sgt, " +
-                                                idx(n * 8 + c) + ", " + rel +
-                                                " : index");
-            x = w.def("s", "arith.select " + out + ", " + w.f32NegInf() +
-                               ", " + x + " : f32");
+            std::string out = w.def("out", "arith.cmpi sgt, " + idx(n * 8 + c) +
+                                               ", " + rel + " : index");
+            x = w.def("s", "arith.select " + out + ", " + w.f32NegInf() + ", " +
+                               x + " : f32");
           }
       }
     }
@@ -638,8 +559,7 @@ private:
     std::string alpha[2];
     for (int row = 0; row < 2; ++row) {
       std::string mx = quadReduce(tree(sv[row], "maxnumf"), "maxnumf");
-      std::string mNew =
-          fop("maxnumf", in.m[row], fop("mulf", mx, scale));
+      std::string mNew = fop("maxnumf", in.m[row], fop("mulf", mx, scale));
       alpha[row] = ex2(fop("subf", in.m[row], mNew));
       for (std::string &x : sv[row])
         x = ex2(fop("subf", fop("mulf", x, scale), mNew));
@@ -656,11 +576,11 @@ private:
     for (int64_t n = 0; n < nTilesO; ++n) {
       std::string acc = in.o[n];
       for (int row = 0; row < 2; ++row) {
-        std::string r = w.def("orow", "vector.extract " + acc + "[" +
-                                          std::to_string(row) + "] : " +
-                                          t.pairF32 + " from " + t.fragC);
-        r = w.def("orow", "arith.mulf " + r + ", " + alphaV[row] + " : " +
-                              t.pairF32);
+        std::string r =
+            w.def("orow", "vector.extract " + acc + "[" + std::to_string(row) +
+                              "] : " + t.pairF32 + " from " + t.fragC);
+        r = w.def("orow",
+                  "arith.mulf " + r + ", " + alphaV[row] + " : " + t.pairF32);
         acc = w.def("o", "vector.insert " + r + ", " + acc + "[" +
                              std::to_string(row) + "] : " + t.pairF32 +
                              " into " + t.fragC);
@@ -669,11 +589,11 @@ private:
     }
     // P as A fragments: k-step kk = S n-tiles 2kk, 2kk+1.
     auto pPair = [&](int64_t n, int row) {
-      std::string v = w.def("p", "vector.from_elements " + sv[row][n * 2] +
-                                     ", " + sv[row][n * 2 + 1] + " : " +
-                                     t.pairF32);
-      return w.def("p", "arith.truncf " + v + " : " + t.pairF32 + " to " +
-                            t.pair);
+      std::string v =
+          w.def("p", "vector.from_elements " + sv[row][n * 2] + ", " +
+                         sv[row][n * 2 + 1] + " : " + t.pairF32);
+      return w.def("p",
+                   "arith.truncf " + v + " : " + t.pairF32 + " to " + t.pair);
     };
     if (p.splitKV) {
       w.line("// V of tile j: wait for it, then prefetch the next V.");
@@ -765,23 +685,24 @@ private:
     bool ragged = s.seq % p.blockM != 0;
     for (int row = 0; row < 2; ++row) {
       std::string l = quadReduce(final.l[row], "addf");
-      std::string inv = w.def("inv", "arith.divf " + w.f32(1.0) + ", " + l +
-                                         " : f32");
-      std::string invV = w.def("invv", "vector.broadcast " + inv +
-                                           " : f32 to " + t.pairF32);
+      std::string inv =
+          w.def("inv", "arith.divf " + w.f32(1.0) + ", " + l + " : f32");
+      std::string invV =
+          w.def("invv", "vector.broadcast " + inv + " : f32 to " + t.pairF32);
       if (p.stagedEpilogue) {
         // Into this warp's own rows of the Q tile (only this warp read them).
         for (int64_t n = 0; n < p.d / 8; ++n) {
-          std::string r = w.def("orow", "vector.extract " + final.o[n] + "[" +
-                                            std::to_string(row) + "] : " +
-                                            t.pairF32 + " from " + t.fragC);
+          std::string r =
+              w.def("orow", "vector.extract " + final.o[n] + "[" +
+                                std::to_string(row) + "] : " + t.pairF32 +
+                                " from " + t.fragC);
           r = w.def("orow",
                     "arith.mulf " + r + ", " + invV + " : " + t.pairF32);
-          std::string h = w.def("oh", "arith.truncf " + r + " : " +
-                                          t.pairF32 + " to " + t.pair);
-          w.line("vector.store " + h + ", " + qS + "[" + rowInTile[row] +
-                 ", " + addc(col2t, n * 8) + "] {alignment = 4 : i64} : " +
-                 t.qSmem + ", " + t.pair);
+          std::string h = w.def("oh", "arith.truncf " + r + " : " + t.pairF32 +
+                                          " to " + t.pair);
+          w.line("vector.store " + h + ", " + qS + "[" + rowInTile[row] + ", " +
+                 addc(col2t, n * 8) + "] {alignment = 4 : i64} : " + t.qSmem +
+                 ", " + t.pair);
         }
         continue;
       }
@@ -792,9 +713,9 @@ private:
         w.open("scf.if " + inside);
       }
       for (int64_t n = 0; n < p.d / 8; ++n) {
-        std::string r = w.def("orow", "vector.extract " + final.o[n] + "[" +
-                                          std::to_string(row) + "] : " +
-                                          t.pairF32 + " from " + t.fragC);
+        std::string r = w.def(
+            "orow", "vector.extract " + final.o[n] + "[" + std::to_string(row) +
+                        "] : " + t.pairF32 + " from " + t.fragC);
         r = w.def("orow", "arith.mulf " + r + ", " + invV + " : " + t.pairF32);
         std::string h = w.def("oh", "arith.truncf " + r + " : " + t.pairF32 +
                                         " to " + t.pair);
@@ -811,14 +732,15 @@ private:
     // the warp's 16 rows, 32 / cpr rows per pass.
     w.line("nvvm.bar.warp.sync " + w.i32(-1) + " : i32");
     int64_t cpr = p.d / kCopyElems, rowsPerPass = 32 / cpr;
-    std::string vec = "vector<" + std::to_string(kCopyElems) + "x" + t.elem + ">";
+    std::string vec =
+        "vector<" + std::to_string(kCopyElems) + "x" + t.elem + ">";
     std::string lr = add(warpRow, divc(lane_, cpr));
     std::string col = mul(remc(lane_, cpr), kCopyElems);
     for (int64_t r = 0; r < kRowsPerWarp; r += rowsPerPass) {
       std::string sRow = addc(lr, r);
-      std::string v = w.def("ov", "vector.load " + qS + "[" + sRow + ", " +
-                                      col + "] {alignment = 16 : i64} : " +
-                                      t.qSmem + ", " + vec);
+      std::string v =
+          w.def("ov", "vector.load " + qS + "[" + sRow + ", " + col +
+                          "] {alignment = 16 : i64} : " + t.qSmem + ", " + vec);
       std::string gRow = add(q0, sRow);
       if (ragged) {
         std::string inside = w.def("in", "arith.cmpi slt, " + gRow + ", " +
@@ -888,9 +810,11 @@ std::string verifyAttentionSpec(const AttentionSpec &s) {
     return "element type '" + s.elementType +
            "' is not supported (expected f16 or bf16)";
   if (s.headDim != 64 && s.headDim != 128)
-    return "headDim=" + str(s.headDim) + " is not supported (expected 64 or 128)";
+    return "headDim=" + str(s.headDim) +
+           " is not supported (expected 64 or 128)";
   if (s.blockM != 0 && s.blockM != 64 && s.blockM != 128)
-    return "blockM=" + str(s.blockM) + " is not supported (expected 64, 128 or 0)";
+    return "blockM=" + str(s.blockM) +
+           " is not supported (expected 64, 128 or 0)";
   if (s.seq < 1)
     return "seq=" + str(s.seq) + " must be at least 1";
   if (s.batchHeads < 1)

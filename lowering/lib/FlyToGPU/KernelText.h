@@ -51,6 +51,11 @@ public:
     --depth;
     line("}");
   }
+  /// Closes a region with trailing text (`} : type`, `} {attrs}`).
+  void closeWith(const std::string &text) {
+    --depth;
+    line("} " + text);
+  }
 
   std::string index(int64_t v) {
     return constant("c" +
@@ -64,6 +69,11 @@ public:
   std::string f32(double v) {
     return constant("cst_f32_" + std::to_string(constants.size()),
                     fmtF32(v) + " : f32");
+  }
+  std::string f32NegInf() { return constant("cst_ninf", "0xFF800000 : f32"); }
+  std::string zeros(const std::string &vectorType) {
+    return constant("cst_z" + std::to_string(constants.size()),
+                    "dense<0.0> : " + vectorType);
   }
   std::string splatF32(double v, int64_t lanes) {
     std::string type = "vector<" + std::to_string(lanes) + "xf32>";

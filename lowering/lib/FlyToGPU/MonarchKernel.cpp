@@ -305,10 +305,9 @@ private:
         w.def("dyn_addr", "arith.index_cast " + dynInt + " : i64 to index");
     std::string up = addc(dyn, kAtom - 1, "dyn_up");
     std::string aligned =
-        w.def("g_addr", "arith.andi " + up + ", " + w.index(~(kAtom - 1)) +
-                            " : index");
-    gOff = w.def("g_off",
-                 "arith.subi " + aligned + ", " + addr + " : index");
+        w.def("g_addr",
+              "arith.andi " + up + ", " + w.index(~(kAtom - 1)) + " : index");
+    gOff = w.def("g_off", "arith.subi " + aligned + ", " + addr + " : index");
     work = addc(gOff, p.gBytes, "work");
     ring2 = addc(work, p.stagingBytes, "ring2");
 
@@ -794,9 +793,8 @@ std::string emitMonarchMatmul(const MonarchSpec &spec, std::string &error,
   os << "    llvm.mlir.global external @" << dynamicSmemSymbol()
      << "() {addr_space = 3 : i32, alignment = 16 : i64} : "
         "!llvm.array<0 x i8>\n";
-  int64_t inFlight = options.wgmmaTilesInFlight > 0
-                         ? options.wgmmaTilesInFlight
-                         : kDefaultTilesInFlight;
+  int64_t inFlight = options.wgmmaTilesInFlight > 0 ? options.wgmmaTilesInFlight
+                                                    : kDefaultTilesInFlight;
   os << KernelEmitter(plan, types, inFlight).emit();
   os << "  }\n";
   os << emitHostFunction(plan, types, monarchLauncherName(spec), 0);

@@ -27,13 +27,13 @@ struct ConvertFlyToLinalgPass
   using Base::Base;
   void runOnOperation() override {
     ConversionTarget target(getContext());
-    // Every fly op must go (but the ops GPU kernels take, when asked to keep them); anything
-    // else may stay as it is.
+    // Every fly op must go (but the ops GPU kernels take, when asked to keep
+    // them); anything else may stay as it is.
     target.addIllegalDialect<FlyDialect>();
     if (keepKernelOps)
-      target.addLegalOp<mlir::fly::LinearOp, mlir::fly::AttentionOp,
-                        mlir::fly::MonarchMatmulOp,
-                        mlir::fly::LowRankMatmulOp>();
+      target
+          .addLegalOp<mlir::fly::LinearOp, mlir::fly::AttentionOp,
+                      mlir::fly::MonarchMatmulOp, mlir::fly::LowRankMatmulOp>();
     target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
     RewritePatternSet patterns(&getContext());
     populateFlyToLinalgConversionPatterns(patterns);

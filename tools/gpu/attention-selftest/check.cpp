@@ -64,7 +64,7 @@ using PackedEntry = void (*)(MemRef2D *, MemRef2D *);
 
 // Declared without parameters: the real signature (AttnEntry or
 // PackedEntry) depends on `heads`; runCase casts to it.
-#define FLY_ATTN_TEST(index, name, bh, t, d, bf16, causal, scale, blockM,     \
+#define FLY_ATTN_TEST(index, name, bh, t, d, bf16, causal, scale, blockM,      \
                       repeats, heads)                                          \
   extern "C" void _mlir_ciface_fly_attn_test_##index();                        \
   extern "C" void _mlir_ciface_fly_attn_test_##index##_repeat();
@@ -83,13 +83,20 @@ struct TestCase {
   int64_t heads; // 0: [BH, T, D] tensors; > 0: packed qkv
 };
 
-#define FLY_ATTN_TEST(index, name, bh, t, d, bf16, causal, scale, blockM,     \
+#define FLY_ATTN_TEST(index, name, bh, t, d, bf16, causal, scale, blockM,      \
                       repeats, heads)                                          \
-  {name,   bh,      t,                                                         \
-   d,      bf16,    causal,                                                    \
-   scale,  blockM,  repeats,                                                   \
+  {name,                                                                       \
+   bh,                                                                         \
+   t,                                                                          \
+   d,                                                                          \
+   bf16,                                                                       \
+   causal,                                                                     \
+   scale,                                                                      \
+   blockM,                                                                     \
+   repeats,                                                                    \
    &_mlir_ciface_fly_attn_test_##index,                                        \
-   &_mlir_ciface_fly_attn_test_##index##_repeat, heads},
+   &_mlir_ciface_fly_attn_test_##index##_repeat,                               \
+   heads},
 const TestCase kCases[] = {
 #include "attn_specs.inc"
 };
@@ -136,8 +143,8 @@ float halfToFloat(uint16_t h) {
   uint32_t exponent = (h >> 10) & 0x1f;
   uint32_t mantissa = h & 0x3ff;
   if (exponent == 0)
-    return floatOf(sign) + (sign ? -1.0f : 1.0f) * float(mantissa) *
-                               5.9604644775390625e-08f;
+    return floatOf(sign) +
+           (sign ? -1.0f : 1.0f) * float(mantissa) * 5.9604644775390625e-08f;
   if (exponent == 31)
     return floatOf(sign | 0x7f800000 | (mantissa << 13));
   return floatOf(sign | ((exponent + 112) << 23) | (mantissa << 13));

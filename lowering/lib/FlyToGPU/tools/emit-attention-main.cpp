@@ -1,4 +1,5 @@
-//===- emit-attention-main.cpp - print one fused attention module -*- C++ -*-===//
+//===- emit-attention-main.cpp - print one fused attention module -*- C++
+//-*-===//
 //
 // Standalone driver for FlashAttention.cpp (not part of the CMake build):
 //
@@ -144,11 +145,11 @@ int main(int argc, char **argv) {
         spec.scale > 0 ? spec.scale : 1.0 / std::sqrt(double(spec.headDim));
     char scaleText[64];
     std::snprintf(scaleText, sizeof(scaleText), "%.17g", scale);
-    std::cout << "FLY_ATTN_TEST(" << specLine << ", \""
-              << kernelName + suffix << "\", " << spec.batchHeads << ", "
-              << spec.seq << ", " << spec.headDim << ", "
-              << (spec.elementType == "bf16") << ", " << spec.causal << ", "
-              << scaleText << ", " << (spec.blockM ? spec.blockM : 64) << ", "
+    std::cout << "FLY_ATTN_TEST(" << specLine << ", \"" << kernelName + suffix
+              << "\", " << spec.batchHeads << ", " << spec.seq << ", "
+              << spec.headDim << ", " << (spec.elementType == "bf16") << ", "
+              << spec.causal << ", " << scaleText << ", "
+              << (spec.blockM ? spec.blockM : 64) << ", "
               << options.benchmarkRepeats << ", "
               << (spec.packedQkv ? spec.heads : 0) << ")\n";
     return 0;

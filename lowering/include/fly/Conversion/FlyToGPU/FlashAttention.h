@@ -1,4 +1,5 @@
-//===- FlashAttention.h - fused causal attention kernel generator -*- C++ -*-===//
+//===- FlashAttention.h - fused causal attention kernel generator -*- C++
+//-*-===//
 //
 // Emits, as MLIR text, one sm_90a fused attention kernel (FlashAttention-2
 // style: mma.sync m16n8k16 tensor-core tiles, online softmax in registers,
