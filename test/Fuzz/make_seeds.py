@@ -6,7 +6,8 @@
 # test/Models/Inputs/bad/, and the fixtures' config.json files next to the
 # malformed configs. Inputs that once crashed a reader live in
 # test/Fuzz/regressions/, not here. Standard library only; the outputs are
-# checked in and deterministic.
+# checked in and deterministic. corpus/passes/ holds seeded random bytes
+# for the pass fuzzer.
 #
 #   python3 test/Fuzz/make_seeds.py
 #
@@ -15,6 +16,7 @@
 import glob
 import json
 import os
+import random
 import shutil
 import struct
 
@@ -22,6 +24,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 ST = os.path.join(HERE, "corpus", "safetensors")
 CFG = os.path.join(HERE, "corpus", "config")
+PASSES = os.path.join(HERE, "corpus", "passes")
 
 SIZES = {"F32": 4, "F16": 2, "BF16": 2, "F64": 8, "I64": 8, "I32": 4,
          "I8": 1, "U8": 1, "BOOL": 1}
@@ -77,6 +80,16 @@ def main():
     for path in sorted(glob.glob(os.path.join(fixtures, "*", "config.json"))):
         name = os.path.basename(os.path.dirname(path))
         shutil.copy(path, os.path.join(CFG, name + ".json"))
+
+    # The pass fuzzer's inputs are not IR but the bytes its generator reads
+    # (pipeline, snippet kinds, shapes, weights): seeded random bytes.
+    os.makedirs(PASSES, exist_ok=True)
+    rng = random.Random(7)
+    for i in range(24):
+        data = bytes([i * 11 % 256]) + bytes(rng.randrange(256)
+                                             for _ in range(255))
+        with open(os.path.join(PASSES, "seed-%02d.bin" % i), "wb") as f:
+            f.write(data)
 
 
 if __name__ == "__main__":

@@ -79,6 +79,8 @@ struct FlyGpuAttentionKernelsPass
     spec.scale = op.getScale() ? op.getScale()->convertToDouble() : 0.0;
     if (std::string why = gen::verifyAttentionSpec(spec); !why.empty())
       return skip(op, why);
+    if (failed(mlir::fly::kernels::checkKernelChip(op, getArgument(), chip)))
+      return failure();
 
     Location loc = op.getLoc();
     OpBuilder b(&getContext());
@@ -296,6 +298,8 @@ struct FlyGpuMonarchKernelsPass
       }
     if (std::string why = gen::verifyMonarchSpec(spec); !why.empty())
       return skip(op, why);
+    if (failed(mlir::fly::kernels::checkKernelChip(op, getArgument(), chip)))
+      return failure();
     if (remarks)
       op.emitRemark("fused Monarch kernel ") << gen::monarchKernelName(spec);
 

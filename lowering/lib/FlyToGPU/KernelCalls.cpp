@@ -118,6 +118,19 @@ linalg::GenericOp mlir::fly::kernels::singleGenericUser(Value v) {
   return dyn_cast<linalg::GenericOp>(*v.getUsers().begin());
 }
 
+LogicalResult mlir::fly::kernels::checkKernelChip(Operation *op,
+                                                  StringRef pass,
+                                                  StringRef chip) {
+  if (chip == "sm_90a")
+    return success();
+  return op->emitError() << pass
+                         << ": fly's generated kernels need chip sm_90a "
+                            "(wgmma, TMA, mbarriers), not '"
+                         << chip
+                         << "'; compile with gemm-kernels=false for "
+                            "generic kernels on other chips";
+}
+
 namespace {
 
 /// Reads a spec dictionary written by *SpecToAttr; missing keys read as
@@ -185,6 +198,10 @@ std::string emitFor(func::FuncOp decl, std::string &error) {
     spec.gelu = r.flag("gelu");
     return gen::emitMonarchMatmul(spec, error);
   }
+  error = std::string("the ") + mlir::fly::kernels::kGemmKernelAttr + " / " +
+          mlir::fly::kernels::kAttentionKernelAttr + " / " +
+          mlir::fly::kernels::kMonarchKernelAttr +
+          " attribute must be a dictionary holding the kernel's spec";
   return "";
 }
 

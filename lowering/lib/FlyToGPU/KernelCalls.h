@@ -51,6 +51,10 @@ Value stripCasts(Value v);
 /// The single user of `v` if it is a linalg.generic.
 linalg::GenericOp singleGenericUser(Value v);
 
+/// The generated kernels use sm_90a instructions (wgmma, TMA, mbarriers):
+/// fails with an error on `op`, naming `pass`, for any other chip.
+LogicalResult checkKernelChip(Operation *op, StringRef pass, StringRef chip);
+
 } // namespace mlir::fly::kernels
 
 #endif // FLY_LIB_FLYTOGPU_KERNELCALLS_H

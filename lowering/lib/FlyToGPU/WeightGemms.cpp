@@ -153,6 +153,8 @@ struct FlyGpuWeightGemmsPass
       }
     if (std::string why = ::fly::gpu::verifyGemmSpec(spec); !why.empty())
       return skip(op, why);
+    if (failed(mlir::fly::kernels::checkKernelChip(op, getArgument(), chip)))
+      return failure();
 
     func::FuncOp launcher = getOrCreateLauncher(spec, op);
     if (!launcher)

@@ -75,10 +75,12 @@ void buildCpuPipeline(OpPassManager &pm, bool barePtr, bool schedule,
     // Inlines the memref.alloca_scope the OpenMP conversion adds; without
     // it scf-to-cf fails on a multi-block region.
     pm.addPass(createCanonicalizerPass());
-    // Unrolled, or transfers get stack temporaries inside the loops.
-    pm.addPass(createConvertVectorToSCFPass(
-        VectorTransferToSCFOptions().enableFullUnroll()));
   }
+  // Unrolled, or transfers get stack temporaries inside the loops. (The
+  // reference pipeline only sees vector ops in input that was vectorised
+  // before it; lowering them keeps it usable on any fly-opt output.)
+  pm.addPass(createConvertVectorToSCFPass(
+      VectorTransferToSCFOptions().enableFullUnroll()));
   pm.addPass(createSCFToControlFlowPass());
   pm.addPass(createCanonicalizerPass());
   // expand-strided-metadata emits affine.apply: lower-affine must follow.
@@ -92,16 +94,21 @@ void buildCpuPipeline(OpPassManager &pm, bool barePtr, bool schedule,
     funcOptions.useBarePtrCallConv = true;
     pm.addPass(createConvertFuncToLLVMPass(funcOptions));
   }
-  if (schedule) {
-    pm.addPass(createConvertVectorToLLVMPass());
+  pm.addPass(createConvertVectorToLLVMPass());
+  if (schedule)
     pm.addPass(createConvertOpenMPToLLVMPass());
-  }
   // Intrinsics where LLVM has them (exp, sqrt...), libm for the rest
   // (tanh, erf).
   pm.addPass(createConvertMathToLLVMPass());
   pm.addPass(createConvertMathToLibmPass());
   pm.addPass(createConvertToLLVMPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
+  // Conversions are partial: name what could not be lowered instead of
+  // handing LLVM IR translation a module it cannot take.
+  fly::FlyCheckLoweredOptions check;
+  check.pipeline = schedule ? "fly-cpu-pipeline" : "fly-reference-cpu-pipeline";
+  check.dialects = {"llvm", "omp"};
+  pm.addPass(fly::createFlyCheckLowered(check));
 }
 } // namespace
 
@@ -133,9 +140,15 @@ void mlir::fly::buildFlyGpuPipeline(OpPassManager &pm,
     pm.addPass(createCanonicalizerPass());
   }
   if (options.gemmKernels) {
-    pm.addPass(fly::createFlyGpuWeightGemms());
-    pm.addPass(fly::createFlyGpuAttentionKernels());
-    pm.addPass(fly::createFlyGpuMonarchKernels());
+    fly::FlyGpuWeightGemmsOptions gemms;
+    gemms.chip = options.chip;
+    pm.addPass(fly::createFlyGpuWeightGemms(gemms));
+    fly::FlyGpuAttentionKernelsOptions attention;
+    attention.chip = options.chip;
+    pm.addPass(fly::createFlyGpuAttentionKernels(attention));
+    fly::FlyGpuMonarchKernelsOptions monarch;
+    monarch.chip = options.chip;
+    pm.addPass(fly::createFlyGpuMonarchKernels(monarch));
   }
   // What the kernels did not take.
   pm.addPass(fly::createConvertFlyToLinalg());
@@ -200,6 +213,10 @@ void mlir::fly::buildFlyGpuPipeline(OpPassManager &pm,
   pm.addPass(createConvertMathToLLVMPass());
   pm.addPass(createConvertToLLVMPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
+  fly::FlyCheckLoweredOptions check;
+  check.pipeline = "fly-gpu-pipeline";
+  check.dialects = {"llvm", "gpu", "nvvm"};
+  pm.addPass(fly::createFlyCheckLowered(check));
   GpuModuleToBinaryPassOptions binary;
   binary.compilationTarget = options.format;
   binary.toolkitPath = options.toolkitPath;

@@ -190,6 +190,9 @@ def FlyGpuWeightGemms : Pass<"fly-gpu-weight-gemms", "::mlir::ModuleOp"> {
     ```
   }];
   let options = [
+    Option<"chip", "chip", "std::string", /*default=*/"\"sm_90a\"",
+           "Target chip; the generated kernels need sm_90a (an error names "
+           "the first op that would get one on another chip)">,
     Option<"remarks", "remarks", "bool", /*default=*/"false",
            "Emit a remark per matmul saying which kernel it got and why">
   ];
@@ -213,6 +216,9 @@ def FlyGpuAttentionKernels
     says which kernel each got.
   }];
   let options = [
+    Option<"chip", "chip", "std::string", /*default=*/"\"sm_90a\"",
+           "Target chip; the generated kernels need sm_90a (an error names "
+           "the first op that would get one on another chip)">,
     Option<"remarks", "remarks", "bool", /*default=*/"false",
            "Emit a remark per attention saying which kernel it got and why">
   ];
@@ -234,6 +240,9 @@ def FlyGpuMonarchKernels
     an MLP up projection (`fly.activation`), the GELU into its epilogue.
   }];
   let options = [
+    Option<"chip", "chip", "std::string", /*default=*/"\"sm_90a\"",
+           "Target chip; the generated kernels need sm_90a (an error names "
+           "the first op that would get one on another chip)">,
     Option<"remarks", "remarks", "bool", /*default=*/"false",
            "Emit a remark per op saying which kernel it got and why">
   ];
@@ -282,6 +291,25 @@ def FlyConvertFloatStorage
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::linalg::LinalgDialect",
                            "::mlir::tensor::TensorDialect"];
+}
+
+def FlyCheckLowered : Pass<"fly-check-lowered", "::mlir::ModuleOp"> {
+  let summary = "Fail on the first op a lowering pipeline left behind";
+  let description = [{
+    The last pass of fly's pipelines. MLIR's conversions to LLVM are
+    partial: an op no pattern took stays in the module (often behind a
+    `builtin.unrealized_conversion_cast`), and the failure would surface
+    only in LLVM IR translation, far from its cause. This pass reports the
+    first op outside `dialects` (the module itself excepted) with the
+    pipeline's name, and fails.
+  }];
+  let options = [
+    ListOption<"dialects", "dialects", "std::string",
+               "Dialects the lowered module may contain (default: llvm)">,
+    Option<"pipeline", "pipeline", "std::string",
+           /*default=*/"\"fly-check-lowered\"",
+           "Name of the pipeline, for the error message">
+  ];
 }
 
 #endif // FLY_CONVERSION_PASSES_TD
