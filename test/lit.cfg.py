@@ -22,12 +22,13 @@ llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
 llvm_config.use_default_substitutions()
 
 tool_dirs = [config.fly_tools_dir, config.llvm_tools_dir]
-tools = ["fly-opt", "fly-ref-check", "fly-compile", "fly-run"]
+tools = ["fly-opt", "fly-ref-check", "fly-compile", "fly-run", "fly-classify"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 
-# The oracle scripts need numpy and safetensors (tools/setup.sh installs
-# them into the python3 on PATH); a missing module makes the conformance tests fail, never skip.
+# The oracle scripts need numpy and safetensors, the fly-classify tests also
+# Pillow (tools/setup.sh installs them into the python3 on PATH); a missing
+# module makes those tests fail, never skip.
 import shutil
 config.substitutions.append(("%oracle_python", shutil.which("python3") or "python3"))
 config.substitutions.append(("%fly_src", config.fly_src_root))

@@ -4,11 +4,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# clang-14 and libclang-rt-14-dev build the libFuzzer targets (test/Fuzz).
+# clang-14 and libclang-rt-14-dev build the libFuzzer targets (test/Fuzz);
+# libstb-dev (stb_image, stb_image_resize) decodes images in fly-classify.
 PACKAGES=(cmake ninja-build g++ python3
   libmlir-22-dev mlir-22-tools llvm-22-dev llvm-22-tools
   nlohmann-json3-dev libeigen3-dev libgtest-dev libomp-22-dev python3-pip
-  clang-14 libclang-rt-14-dev)
+  clang-14 libclang-rt-14-dev libstb-dev)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -23,12 +24,12 @@ if [ ${#missing[@]} -gt 0 ]; then
     --no-install-recommends "${missing[@]}"
 fi
 
-# The conformance tests' oracle scripts (numpy, safetensors) run under the
-# python3 on PATH.
-if ! python3 -c "import numpy, safetensors" >/dev/null 2>&1; then
-  echo "== installing numpy and safetensors (pip)"
-  python3 -m pip install -q numpy safetensors 2>/dev/null ||
-    python3 -m pip install -q --break-system-packages numpy safetensors
+# The conformance tests' oracle scripts (numpy, safetensors) and the
+# fly-classify test's image generator (Pillow) run under the python3 on PATH.
+if ! python3 -c "import numpy, safetensors, PIL" >/dev/null 2>&1; then
+  echo "== installing numpy, safetensors and Pillow (pip)"
+  python3 -m pip install -q numpy safetensors pillow 2>/dev/null ||
+    python3 -m pip install -q --break-system-packages numpy safetensors pillow
 fi
 
 # The CUDA toolkit (not in Debian main) provides cuda.h for the runtime's
