@@ -13,6 +13,10 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/PatternMatch.h"
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/Sequence.h"
+
+#include <algorithm>
 
 using namespace mlir;
 using namespace mlir::fly;
@@ -64,44 +68,92 @@ Value lowerLowRank(LinalgBuilder &lb, LowRankMatmulOp, Value x, ValueRange w) {
 
 /// One small GEMM per stored block, accumulated per block row; the block
 /// coordinates are compile-time attributes, so the loop is unrolled here.
+/// A constant i64 vector (a lookup table inside a generic's body).
+Value indexTable(LinalgBuilder &lb, ArrayRef<int64_t> values) {
+  OpBuilder &b = lb.builder();
+  auto type = RankedTensorType::get({int64_t(values.size())}, b.getI64Type());
+  return arith::ConstantOp::create(b, lb.location(),
+                                   DenseElementsAttr::get(type, values));
+}
+
+/// y[:, row block r] = sum over kept blocks e of row r of
+/// x[:, column block cols[e]] * blocks[e]^T, as three generics whatever the
+/// number of blocks: gather the input blocks through a table of columns,
+/// one batched product over the blocks, then a sum per block row through
+/// tables of each row's first entry and entry count. (Unrolling one matmul
+/// per block made Pixelfly MLPs thousands of ops: minutes to compile.)
 Value lowerBlockSparse(LinalgBuilder &lb, BlockSparseMatmulOp op, Value x,
                        ValueRange w) {
-  OpBuilder &b = lb.builder();
-  Location loc = lb.location();
   Value blocks = w[0];
   int64_t rows = dim(x, 0), n = dim(x, 1), bs = dim(blocks, 1);
-  int64_t m = op.getY().getType().getShape().back();
-  Value x3 = lb.reshape(x, {rows, n / bs, bs});
-  Value out = lb.filled({rows, m / bs, bs}, 0.0);
-  ArrayRef<int64_t> blockRows = op.getRows(), blockCols = op.getCols();
-  auto f32 = b.getF32Type();
-  for (int64_t row = 0; row < m / bs; ++row) {
-    Value acc;
-    for (int64_t e = 0, nnz = blockRows.size(); e < nnz; ++e) {
-      if (blockRows[e] != row)
-        continue;
-      // x3[:, cols[e], :] as [M, b] and blocks[e] as [b, b].
-      Value xe = tensor::ExtractSliceOp::create(
-          b, loc, RankedTensorType::get({rows, bs}, f32), x3, ValueRange{},
-          ValueRange{}, ValueRange{},
-          b.getDenseI64ArrayAttr({0, blockCols[e], 0}),
-          b.getDenseI64ArrayAttr({rows, 1, bs}),
-          b.getDenseI64ArrayAttr({1, 1, 1}));
-      Value be = tensor::ExtractSliceOp::create(
-          b, loc, RankedTensorType::get({bs, bs}, f32), blocks, ValueRange{},
-          ValueRange{}, ValueRange{}, b.getDenseI64ArrayAttr({e, 0, 0}),
-          b.getDenseI64ArrayAttr({1, bs, bs}),
-          b.getDenseI64ArrayAttr({1, 1, 1}));
-      acc = lb.einsum("mj,ij->mi", xe, be, acc);
-    }
-    if (!acc)
-      continue; // an empty block row stays zero
-    out = tensor::InsertSliceOp::create(b, loc, acc, out, ValueRange{},
-                                        ValueRange{}, ValueRange{},
-                                        b.getDenseI64ArrayAttr({0, row, 0}),
-                                        b.getDenseI64ArrayAttr({rows, 1, bs}),
-                                        b.getDenseI64ArrayAttr({1, 1, 1}));
+  int64_t m = op.getY().getType().getShape().back(), blockRows = m / bs;
+  ArrayRef<int64_t> blockRow = op.getRows(), blockCol = op.getCols();
+  int64_t nnz = blockRow.size();
+  if (nnz == 0)
+    return lb.filled({rows, m}, 0.0);
+
+  // Entries grouped by row (stable): order[k] is the k-th entry.
+  SmallVector<int64_t> order(nnz), cols(nnz), first(blockRows, 0),
+      count(blockRows, 0);
+  for (int64_t e = 0; e < nnz; ++e)
+    order[e] = e;
+  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t c) {
+    return blockRow[a] < blockRow[c];
+  });
+  for (int64_t k = nnz - 1; k >= 0; --k) {
+    cols[k] = blockCol[order[k]];
+    first[blockRow[order[k]]] = k;
+    ++count[blockRow[order[k]]];
   }
+  int64_t maxCount = *std::max_element(count.begin(), count.end());
+  bool inOrder = llvm::equal(order, llvm::seq<int64_t>(0, nnz));
+
+  auto index = [&](OpBuilder &nb, Location l, Value v) -> Value {
+    return arith::IndexCastOp::create(nb, l, nb.getIndexType(), v);
+  };
+  // xg[r, k, j] = x[r, cols[k]*bs + j].
+  Value x3 = lb.reshape(x, {rows, n / bs, bs});
+  Value xg = lb.generic(
+      "k->rkj", {indexTable(lb, cols)}, lb.empty({rows, nnz, bs}),
+      [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+        return tensor::ExtractOp::create(
+            nb, l, x3,
+            ValueRange{lb.loopIndex(nb, l, 0), index(nb, l, a[0]),
+                       lb.loopIndex(nb, l, 2)});
+      });
+  // The blocks in the same order.
+  if (!inOrder)
+    blocks = lb.generic(
+        "k->kij", {indexTable(lb, order)}, lb.empty({nnz, bs, bs}),
+        [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+          return tensor::ExtractOp::create(
+              nb, l, blocks,
+              ValueRange{index(nb, l, a[0]), lb.loopIndex(nb, l, 1),
+                         lb.loopIndex(nb, l, 2)});
+        });
+  Value products = lb.einsum("rkj,kij->rki", xg, blocks);
+  // out[r, R, i] = sum over s < count[R] of products[r, first[R] + s, i].
+  Value out = lb.generic(
+      "q,q,s->rqi",
+      {indexTable(lb, first), indexTable(lb, count),
+       lb.filled({maxCount}, 0.0)},
+      lb.filled({rows, blockRows, bs}, 0.0),
+      [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+        Value s = lb.loopIndex(nb, l, 3);
+        Value inRow = arith::CmpIOp::create(nb, l, arith::CmpIPredicate::slt, s,
+                                            index(nb, l, a[1]));
+        // Clamped for the entries past the row's count (their value is
+        // dropped): the read stays inside the products.
+        Value entry = arith::SelectOp::create(
+            nb, l, inRow, arith::AddIOp::create(nb, l, index(nb, l, a[0]), s),
+            index(nb, l, a[0]));
+        Value value = tensor::ExtractOp::create(
+            nb, l, products,
+            ValueRange{lb.loopIndex(nb, l, 0), entry, lb.loopIndex(nb, l, 2)});
+        Value zero = arith::ConstantOp::create(nb, l, nb.getF32FloatAttr(0.0));
+        return arith::AddFOp::create(
+            nb, l, a[3], arith::SelectOp::create(nb, l, inRow, value, zero));
+      });
   return lb.reshape(out, {rows, m});
 }
 
