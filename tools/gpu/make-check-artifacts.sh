@@ -16,6 +16,19 @@ gen tiny-gpt2 --batch 2 --seq 32 --target cuda --dtype f32 -o "$art/tiny-gpt2.cu
 gen tiny-gpt2 --batch 2 --seq 32 --target cuda --dtype f16 -o "$art/tiny-gpt2.cuda-f16.fly"
 gen tiny-vit --batch 2 --pipeline reference -o "$art/tiny-vit.cpu.fly"
 gen tiny-vit --batch 2 --target cuda --dtype f16 -o "$art/tiny-vit.cuda-f16.fly"
+# The approximate attentions (issue #6): causal in GPT-2, non-causal in ViT
+# (there with a Monarch MLP too), each against the CPU reference pipeline.
+for attn in local:8 performer:16 scatterbrain:window=8:features=16; do
+  tag=${attn%%:*}
+  gen tiny-gpt2 --batch 2 --seq 32 --structure "attn=$attn" --pipeline reference \
+    -o "$art/tiny-gpt2-$tag.cpu.fly"
+  gen tiny-gpt2 --batch 2 --seq 32 --structure "attn=$attn" --target cuda --dtype f16 \
+    -o "$art/tiny-gpt2-$tag.cuda-f16.fly"
+  gen tiny-vit --batch 2 --structure "mlp=monarch:4,attn=$attn" --pipeline reference \
+    -o "$art/tiny-vit-monarch-$tag.cpu.fly"
+  gen tiny-vit --batch 2 --structure "mlp=monarch:4,attn=$attn" --target cuda --dtype f16 \
+    -o "$art/tiny-vit-monarch-$tag.cuda-f16.fly"
+done
 # gpt2-d256 (4 layers, d 256, seq 128): GPU against HF transformers' logits
 # (the conformance fixture), with the checkpoint regenerated from its seed.
 src=$(cd "$(dirname "$0")/../.." && pwd)
