@@ -714,11 +714,15 @@ bool Artifact::rerun(std::string &error) {
   if (!device)
     return true;
   // The compiled code synchronises at its end; this also catches a fault of
-  // its last kernel and any error an mgpu* call recorded.
-  if (!cuda::synchronize(error))
-    return false;
+  // its last kernel and any error an mgpu* call recorded. The first error
+  // recorded is the cause (e.g. an allocation that failed), what the
+  // synchronisation reports may be a consequence.
+  std::string syncError;
+  bool synced = cuda::synchronize(syncError);
   error = cuda::takeError();
-  return error.empty();
+  if (error.empty())
+    error = syncError;
+  return synced && error.empty();
 }
 
 bool Artifact::fetchOutputs(std::string &error) {

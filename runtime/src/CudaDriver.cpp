@@ -424,6 +424,11 @@ FLY_MGPU_EXPORT void mgpuLaunchKernel(void *function, intptr_t gridX,
   State *s = ensureState();
   if (!s)
     return;
+  // After a recorded error (a failed allocation, a kernel that did not
+  // load) the call fails anyway: launching would hand kernels null buffers
+  // and turn a clear error into an illegal address that poisons the context.
+  if (!s->firstError.empty())
+    return;
   if (!function) {
     if (s->firstError.empty())
       s->firstError = "launch of a kernel that failed to load";

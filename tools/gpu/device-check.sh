@@ -17,12 +17,7 @@ art=${1:?usage: device-check.sh ARTIFACT_DIR [OUT_DIR]}
 out=${2:-${OUT:-/tmp/fly-device-check}}
 mkdir -p "$out"
 root=$(cd "$(dirname "$0")/../.." && pwd)
-build=/tmp/fly-build-rt
-cmake -S "$root/runtime" -B "$build" -G Ninja -DFLY_REQUIRE_CUDA=ON \
-  -DFLY_NLOHMANN_INCLUDE_DIR="$art" >"$out/cmake.log" 2>&1 &&
-  cmake --build "$build" >>"$out/cmake.log" 2>&1 ||
-  { tail -30 "$out/cmake.log"; exit 1; }
-run="$build/bin/fly-run"
+run=$("$root/tools/gpu/build-runtime.sh" "$art" /tmp/fly-build-rt "$out/cmake.log") || exit 1
 status=0
 names=$(ls -d "$art"/*.cuda-*.fly | sed 's|.*/||; s|\.cuda-.*||' | sort -u)
 for name in $names; do

@@ -45,5 +45,15 @@ gen "$tmp/model" --batch 2 --seq 128 --part body --structure mlp=monarch:4 \
   --pipeline reference -o "$art/gpt2-d256-monarch.cpu.fly"
 gen "$tmp/model" --batch 2 --seq 128 --part body --structure mlp=monarch:4 \
   --target cuda --dtype f16 -o "$art/gpt2-d256-monarch.cuda-f16.fly"
+# Low-rank MLP (rank 256/8 = 32, padded to 64 for the GEMM kernels) and a
+# Pixelfly MLP (generic kernels through the block tables) likewise.
+gen "$tmp/model" --batch 2 --seq 128 --part body --structure mlp=lowrank \
+  --pipeline reference -o "$art/gpt2-d256-lowrank.cpu.fly"
+gen "$tmp/model" --batch 2 --seq 128 --part body --structure mlp=lowrank \
+  --target cuda --dtype f16 -o "$art/gpt2-d256-lowrank.cuda-f16.fly"
+gen "$tmp/model" --batch 2 --seq 128 --part body --structure mlp=pixelfly:block=32 \
+  --pipeline reference -o "$art/gpt2-d256-pixelfly.cpu.fly"
+gen "$tmp/model" --batch 2 --seq 128 --part body --structure mlp=pixelfly:block=32 \
+  --target cuda --dtype f16 -o "$art/gpt2-d256-pixelfly.cuda-f16.fly"
 rm -rf "$tmp"
 du -sh "$art"

@@ -15,11 +15,14 @@
 #include "fly/Conversion/Passes.h"
 #include "fly/Dialect/Fly/IR/FlyOps.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Tensor/Utils/Utils.h"
 #include "mlir/Parser/Parser.h"
 
 namespace mlir::fly {
@@ -79,12 +82,29 @@ struct FlyGpuWeightGemmsPass
           (!x.getElementType().isF16() && !x.getElementType().isBF16()))
         continue; // the reference lowering takes it
       OpBuilder b(op);
-      auto mid = RankedTensorType::get({x.getDimSize(0), u.getDimSize(0)},
-                                       x.getElementType());
-      Value t = mlir::fly::LinearOp::create(b, op.getLoc(), mid, op.getX(),
-                                            op.getU(), Value());
-      auto y = mlir::fly::LinearOp::create(b, op.getLoc(), op.getType(), t,
-                                           op.getV(), Value());
+      Location loc = op.getLoc();
+      // The GEMM kernel needs n and k in multiples of 64: a rank that is not
+      // (GPT-2's 768 / 8 = 96) is padded with zero rows of u and zero
+      // columns of v, which adds exact zeros only.
+      int64_t rank = u.getDimSize(0), padded = (rank + 63) / 64 * 64;
+      Value uu = op.getU(), vv = op.getV();
+      if (padded != rank) {
+        Type element = x.getElementType();
+        Value zero =
+            arith::ConstantOp::create(b, loc, b.getZeroAttr(element));
+        auto v = cast<RankedTensorType>(vv.getType());
+        uu = tensor::createPadHighOp(
+            RankedTensorType::get({padded, u.getDimSize(1)}, element), uu,
+            zero, /*nofold=*/false, loc, b);
+        vv = tensor::createPadHighOp(
+            RankedTensorType::get({v.getDimSize(0), padded}, element), vv,
+            zero, /*nofold=*/false, loc, b);
+      }
+      auto mid =
+          RankedTensorType::get({x.getDimSize(0), padded}, x.getElementType());
+      Value t = mlir::fly::LinearOp::create(b, loc, mid, op.getX(), uu, Value());
+      auto y =
+          mlir::fly::LinearOp::create(b, loc, op.getType(), t, vv, Value());
       y->setDiscardableAttrs(op->getDiscardableAttrDictionary());
       op.getResult().replaceAllUsesWith(y.getResult());
       op->erase();
