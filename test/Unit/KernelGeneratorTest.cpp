@@ -91,6 +91,79 @@ TEST(AttentionGeneratorTest, ChecksHeadDimAndPackedLayout) {
   EXPECT_NE(text.find("@" + attentionLauncherName(packed)), std::string::npos);
 }
 
+size_t count(const std::string &text, const std::string &what) {
+  size_t n = 0;
+  for (size_t at = text.find(what); at != std::string::npos;
+       at = text.find(what, at + what.size()))
+    ++n;
+  return n;
+}
+
+TEST(AttentionGeneratorTest, SlidingWindowSpecsAndNames) {
+  // The issue's case: T = 16K, 12 heads, D = 64, window 256, causal.
+  AttentionSpec s;
+  s.batchHeads = 12, s.seq = 16384, s.headDim = 64, s.window = 256;
+  EXPECT_EQ(verifyAttentionSpec(s), "");
+  EXPECT_EQ(attentionKernelName(s), "fly_attn_bh12_t16384_d64_f16_causal_w256");
+  // Every supported combination takes a window: non-causal, ragged T,
+  // windows that are not tile multiples, wider than T, 8 warps, bf16,
+  // D = 128, the packed GPT-2 layout.
+  for (int64_t window : {1, 3, 100, 256, 5000})
+    for (bool causal : {true, false}) {
+      AttentionSpec v = s;
+      v.seq = 333, v.window = window, v.causal = causal;
+      EXPECT_EQ(verifyAttentionSpec(v), "") << window << " " << causal;
+      v.blockM = 128, v.elementType = "bf16", v.headDim = 128;
+      v.packedQkv = true, v.heads = 4;
+      EXPECT_EQ(verifyAttentionSpec(v), "") << window << " " << causal;
+    }
+  // The window is checked and named.
+  AttentionSpec negative = s;
+  negative.window = -1;
+  EXPECT_NE(verifyAttentionSpec(negative).find("window=-1"), std::string::npos);
+  AttentionSpec huge = s;
+  huge.seq = int64_t(1) << 30; // i32 key arithmetic
+  EXPECT_NE(verifyAttentionSpec(huge).find("seq="), std::string::npos);
+  huge.window = 0;
+  EXPECT_EQ(verifyAttentionSpec(huge), "") << "dense kernels have no bound";
+  std::set<std::string> names;
+  for (int64_t window : {0, 64, 256})
+    for (bool causal : {true, false}) {
+      AttentionSpec v = s;
+      v.window = window, v.causal = causal;
+      EXPECT_TRUE(names.insert(attentionKernelName(v)).second)
+          << attentionKernelName(v);
+    }
+  AttentionSpec packed = s;
+  packed.packedQkv = true, packed.heads = 12, packed.causal = false;
+  EXPECT_EQ(attentionKernelName(packed),
+            "fly_attn_bh12_t16384_d64_f16_full_w256_qkv_h12");
+
+  // One key loop (the mask is a branch on the band's edge tiles) over the
+  // tiles of the band: half the mma.sync text of a dense causal kernel,
+  // which has an unmasked and a masked loop.
+  std::string error;
+  std::string text = emitFlashAttention(s, error);
+  ASSERT_FALSE(text.empty()) << error;
+  EXPECT_NE(text.find("gpu.func @fly_attn_bh12_t16384_d64_f16_causal_w256("),
+            std::string::npos);
+  EXPECT_NE(text.find("@" + attentionLauncherName(s)), std::string::npos);
+  EXPECT_EQ(count(text, "scf.for"), 1u);
+  EXPECT_NE(text.find("%first_tile"), std::string::npos);
+  EXPECT_NE(text.find("%edge"), std::string::npos);
+  AttentionSpec dense = s;
+  dense.window = 0;
+  std::string denseText = emitFlashAttention(dense, error);
+  ASSERT_FALSE(denseText.empty()) << error;
+  EXPECT_EQ(count(denseText, "scf.for"), 2u);
+  EXPECT_EQ(2 * count(text, "nvgpu.mma.sync"),
+            count(denseText, "nvgpu.mma.sync"));
+  // Grid: one CTA per 64 query rows and batch*head, in natural order.
+  EXPECT_NE(text.find("grid 256x12"), std::string::npos);
+  EXPECT_EQ(text.find("%q_tile"), std::string::npos);
+  EXPECT_NE(denseText.find("%q_tile"), std::string::npos) << "reversed";
+}
+
 TEST(MonarchGeneratorTest, AcceptsGpt2MlpShapesOnly) {
   MonarchSpec fc1;
   fc1.m = 8192, fc1.k = 4, fc1.q = 192, fc1.p = 192;

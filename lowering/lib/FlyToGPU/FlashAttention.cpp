@@ -7,11 +7,12 @@
 //   CTA = one BM-row query tile (BM = 64 or 128) of one batch*head,
 //         BM/16 warps, warp w owning query rows 16w .. 16w+15.
 //   grid = (ceil(T/BM), BH); blockIdx.x is reversed so that the longest
-//         causal tiles start first.
+//         causal tiles start first (not with a window, below).
 //   prologue: cp.async Q tile, K/V tiles 0 .. stages-2 -> smem (rows >= T
 //         zero-filled); wait for Q; Q fragments via ldmatrix.x4 (kept in
 //         registers).
-//   key loop j (64-key tiles; causal: only up to the diagonal):
+//   key loop j (64-key tiles; causal: only up to the diagonal; window:
+//         only the tiles of the band, below):
 //         wait for K of tile j (K and V are separate cp.async groups by
 //         default), bar.sync, cp.async K of tile j+stages-1;
 //         S = Q.K^T: mma.sync m16n8k16, K fragments via ldmatrix.x4;
@@ -28,6 +29,31 @@
 //         on row < T.
 //   packedQkv: only the global addresses change (row b*T + t, column
 //         h*D (+ H*D for K, 2*H*D for V) of the fused qkv projection).
+//
+// Sliding window (spec.window = w > 0, fly.local_attention): query i sees
+// keys [i - loOff, i + hiOff] (causal: loOff = w-1, hiOff = 0; non-causal:
+// loOff = w/2, hiOff = w - w/2 - 1), clipped to [0, T). A CTA with rows
+// [q0, qLast] visits only the key tiles meeting the union of its rows'
+// bands, so the work is O(T w) instead of O(T^2):
+//   visited  [first_tile, total): keys max(0, q0 - loOff) ..
+//            min(T, qLast + hiOff + 1) - 1;
+//   inside   [fullBegin, fullEnd): tiles whose every key is in every row's
+//            band (keys >= qLast - loOff, < min(T, q0 + hiOff + 1)).
+//   The K/V prefetch pipeline starts at first_tile (tile j in stage
+//   j % stages). There is one key loop (an i32 scf.for over the visited
+//   tiles): edge tiles (outside [fullBegin, fullEnd): the band's lower edge,
+//   the diagonal / upper edge, the ragged end) take a CTA-uniform scf.if
+//   that sets scores outside the band (key - row < -loOff, > hiOff, or
+//   key > T-1; i32 arithmetic) to -inf; inside tiles pay the branch only.
+//   (Three loops, edge / inside / edge, made ptxas spill at the 128-register
+//   cap.) Edge tiles can mask a row entirely: the running max starts at
+//   -FLT_MAX rather than -inf, so that such a tile gives p = 0 and alpha = 1
+//   instead of NaN. K/V rows >= T are clamped to row T-1 rather
+//   than zero-filled (the ragged tile is always an edge tile, where they are
+//   masked). Grid order is natural (every tile has about the same work).
+//   With w = 256, BM = 64: 5 tiles per CTA (320 keys per row for 256
+//   allowed), 2 of them edges; BM = 128 would visit 6 tiles per 128 rows.
+//
 //   Measured variants and times: tools/gpu/attention-selftest/NOTES.md.
 //
 // Fragment layouts (PTX ISA, mma.m16n8k16, g = lane / 4, t = lane % 4):
@@ -69,6 +95,8 @@ constexpr int64_t kCopyElems = 8;    // 16-byte cp.async
 constexpr int64_t kMaxDynamicSmem = 227 * 1024;
 constexpr int64_t kMaxGridY = 65535;
 constexpr int64_t kDefaultBlockM = 64;
+/// Windowed kernels mask in i32 (values within a few T of 0).
+constexpr int64_t kMaxWindowSeq = int64_t(1) << 28;
 
 int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
@@ -77,7 +105,7 @@ struct Plan {
   bool bf16 = false;
   bool packed = false;
   int64_t stages = 2;
-  bool splitKV = false, stagedEpilogue = false;
+  bool splitKV = false, stagedEpilogue = false, qInRegisters = true;
   int64_t blockM = 0, warps = 0, threads = 0;
   int64_t d = 0, ld = 0; // head dim, padded smem row length
   int64_t numQTiles = 0, numKTiles = 0;
@@ -93,6 +121,7 @@ struct Plan {
     stages = opts.kvStages;
     splitKV = opts.splitKVGroups;
     stagedEpilogue = opts.stagedEpilogue;
+    qInRegisters = opts.qInRegisters;
     blockM = s.blockM ? s.blockM : kDefaultBlockM;
     warps = blockM / kRowsPerWarp;
     threads = warps * 32;
@@ -113,6 +142,8 @@ struct Plan {
     // Three K/V stages (64.5 KB) fit three CTAs per SM, not four: cap at
     // 168 registers instead.
     minBlocksPerSM = (d == 64 && blockM == 64) ? (stages == 3 ? 3 : 4) : 1;
+    if (opts.minBlocksPerSM > 0)
+      minBlocksPerSM = opts.minBlocksPerSM;
   }
 };
 
@@ -226,9 +257,14 @@ private:
     tid = w.def("tid", "gpu.thread_id x");
     std::string bx = w.def("bx", "gpu.block_id x");
     bh = w.def("bh", "gpu.block_id y");
-    // Reverse the tile order: long causal rows first.
-    qTile = w.def("q_tile", "arith.subi " + idx(p.numQTiles - 1) + ", " + bx +
-                                " : index");
+    // Reverse the tile order: long causal rows first. With a window every
+    // tile has about the same work: natural order (neighbouring CTAs share
+    // most of their K/V tiles in L2 either way).
+    if (s.window > 0)
+      qTile = bx;
+    else
+      qTile = w.def("q_tile", "arith.subi " + idx(p.numQTiles - 1) + ", " + bx +
+                                  " : index");
     q0 = mul(qTile, p.blockM);
     std::string lane = remc(tid, 32);
     warp = divc(tid, 32);
@@ -281,7 +317,9 @@ private:
                              "][] : " + t.smemBytes + " to " + t.kvSmem);
 
     // Key tile bounds: [0, fullEnd) need no mask, [fullEnd, total) do.
-    if (s.causal) {
+    if (s.window > 0) {
+      emitWindowBounds();
+    } else if (s.causal) {
       int64_t ratio = p.blockM / kBlockN;
       fullEnd = mul(qTile, ratio);
       std::string end = mul(addc(qTile, 1), ratio);
@@ -294,6 +332,58 @@ private:
     }
   }
 
+  /// Sliding window: query i sees keys [i - loOff, i + hiOff] (and [0, T)).
+  /// Offsets beyond T change nothing: clamped to T, so that the key
+  /// arithmetic fits i32 (verifyAttentionSpec bounds T).
+  int64_t windowLoOff() const {
+    const AttentionSpec &s = p.spec;
+    return std::min(s.causal ? s.window - 1 : s.window / 2, s.seq);
+  }
+  int64_t windowHiOff() const {
+    const AttentionSpec &s = p.spec;
+    return std::min(s.causal ? 0 : s.window - s.window / 2 - 1, s.seq);
+  }
+
+  /// Key tiles of a windowed CTA, rows [q0, qLast] (qLast < T):
+  ///   visited  [firstTile, total) = keys [max(0, q0 - loOff),
+  ///                                      min(T, qLast + hiOff + 1)),
+  ///   unmasked [fullBegin, fullEnd): tiles inside every row's band, i.e.
+  ///            keys >= qLast - loOff and < min(T, q0 + hiOff + 1);
+  /// the tiles before fullBegin (the band's lower edge) and from fullEnd on
+  /// (upper edge / diagonal, ragged end) are masked.
+  void emitWindowBounds() {
+    const AttentionSpec &s = p.spec;
+    int64_t loOff = windowLoOff(), hiOff = windowHiOff();
+    auto op2 = [&](const std::string &op, const std::string &a,
+                   const std::string &b) {
+      return w.def("i", "arith." + op + " " + a + ", " + b + " : index");
+    };
+    std::string qEnd = op2("minsi", addc(q0, p.blockM), idx(s.seq));
+    std::string qLast = addc(qEnd, -1);
+    // ceil(max(0, x) / BN)
+    auto tileCeil = [&](const std::string &x) {
+      return divc(addc(op2("maxsi", x, idx(0)), kBlockN - 1), kBlockN);
+    };
+    firstTile = w.def("first_tile", "arith.divui " +
+                                        op2("maxsi", addc(q0, -loOff), idx(0)) +
+                                        ", " + idx(kBlockN) + " : index");
+    total = w.def("total",
+                  "arith.divui " +
+                      addc(op2("minsi", addc(qLast, hiOff + 1), idx(s.seq)),
+                           kBlockN - 1) +
+                      ", " + idx(kBlockN) + " : index");
+    fullBegin = op2("minsi", tileCeil(addc(qLast, -loOff)), total);
+    fullEnd = op2("maxsi",
+                  divc(op2("minsi", addc(q0, hiOff + 1), idx(s.seq)), kBlockN),
+                  fullBegin);
+    // Live across the key loop: as i32 (tile counts fit) to save registers.
+    total32 = w.def("total", "arith.index_cast " + total + " : index to i32");
+    fullBegin = w.def("full_begin",
+                      "arith.index_cast " + fullBegin + " : index to i32");
+    fullEnd =
+        w.def("full_end", "arith.index_cast " + fullEnd + " : index to i32");
+  }
+
   /// "mem[indices]" of element (row, col) of this batch*head's [T, D] slice.
   std::string at(const Operand &op, const std::string &row,
                  const std::string &col) {
@@ -303,16 +393,22 @@ private:
   }
 
   /// cp.async of `rows` rows starting at global row `row0` into smem `dst`
-  /// (indices `dstPrefix` first, e.g. the stage), zero-filling rows >= T.
+  /// (indices `dstPrefix` first, e.g. the stage), zero-filling rows >= T;
+  /// `zeroFill` false: rows >= T read row T-1 instead (finite values, for
+  /// keys the mask removes anyway).
   void emitTileCopy(const Operand &src, const std::string &dst,
                     const std::string &dstType, const std::string &dstPrefix,
-                    const std::string &row0, int64_t rows, bool mayBeRagged) {
+                    const std::string &row0, int64_t rows, bool mayBeRagged,
+                    bool zeroFill = true) {
     int64_t rowsPerPass = p.threads / (p.d / kCopyElems);
     for (int64_t r = 0; r < rows; r += rowsPerPass) {
       std::string lr = addc(cpRow, r);
       std::string gr = add(row0, lr);
       std::string extra;
-      if (mayBeRagged) {
+      if (mayBeRagged && !zeroFill) {
+        gr = w.def("i", "arith.minsi " + gr + ", " + idx(p.spec.seq - 1) +
+                            " : index");
+      } else if (mayBeRagged) {
         std::string inside = w.def("in", "arith.cmpi slt, " + gr + ", " +
                                              idx(p.spec.seq) + " : index");
         std::string n =
@@ -335,10 +431,17 @@ private:
                   bool withK = true, bool withV = true) {
     std::string row0 = mul(tile, kBlockN);
     bool ragged = p.spec.seq % kBlockN != 0;
+    // Windowed: the ragged last tile is always an edge tile, where keys >= T
+    // are masked (select, so any finite K works) and get p = 0 (so V only
+    // needs to be finite): clamp the rows instead of zero-filling them, one
+    // register operand less per copy.
+    bool zeroFill = p.spec.window == 0;
     if (withK)
-      emitTileCopy(opK, kS, t.kvSmem, stage + ", ", row0, kBlockN, ragged);
+      emitTileCopy(opK, kS, t.kvSmem, stage + ", ", row0, kBlockN, ragged,
+                   zeroFill);
     if (withV)
-      emitTileCopy(opV, vS, t.kvSmem, stage + ", ", row0, kBlockN, ragged);
+      emitTileCopy(opV, vS, t.kvSmem, stage + ", ", row0, kBlockN, ragged,
+                   zeroFill);
   }
 
   void commit() { w.line("nvvm.cp.async.commit.group"); }
@@ -353,10 +456,15 @@ private:
   }
 
   /// Copies of tile `tile` (K and/or V) when tile < total, then a commit
-  /// (empty groups keep the counting uniform).
-  void emitGuardedKVCopy(const std::string &tile, bool withK, bool withV) {
-    std::string has = w.def("has_tile", "arith.cmpi slt, " + tile + ", " +
-                                            total + " : index");
+  /// (empty groups keep the counting uniform). `tile32`: the same tile as
+  /// i32 (windowed key loop), compared with total32.
+  void emitGuardedKVCopy(const std::string &tile, bool withK, bool withV,
+                         const std::string &tile32 = "") {
+    std::string has = tile32.empty()
+                          ? w.def("has_tile", "arith.cmpi slt, " + tile + ", " +
+                                                  total + " : index")
+                          : w.def("has_tile", "arith.cmpi slt, " + tile32 +
+                                                  ", " + total32 + " : i32");
     w.open("scf.if " + has);
     emitKVCopy(tile, remc(tile, p.stages), withK, withV);
     w.close();
@@ -364,28 +472,44 @@ private:
   }
 
   void emitPrologue() {
-    w.line("// Prologue: Q tile and K/V tiles 0 .. stages-2.");
+    bool windowed = p.spec.window > 0;
+    w.line(windowed ? "// Prologue: Q tile and K/V tiles first_tile .. "
+                      "first_tile + stages-2."
+                    : "// Prologue: Q tile and K/V tiles 0 .. stages-2.");
     emitTileCopy(opQ, qS, t.qSmem, "", q0, p.blockM,
                  p.spec.seq % p.blockM != 0);
-    emitKVCopy(idx(0), idx(0), true, !p.splitKV);
+    // Key tile j lives in stage j % stages (the first visited tile always
+    // exists: every band holds key i).
+    std::string first = windowed ? firstTile : idx(0);
+    std::string firstStage = windowed ? remc(firstTile, p.stages) : idx(0);
+    emitKVCopy(first, firstStage, true, !p.splitKV);
     commit();
     if (p.splitKV) {
-      emitKVCopy(idx(0), idx(0), false, true);
+      emitKVCopy(first, firstStage, false, true);
       commit();
     }
     for (int64_t tile = 1; tile + 1 < p.stages; ++tile) {
+      std::string next = windowed ? addc(firstTile, tile) : idx(tile);
       if (p.splitKV) {
-        emitGuardedKVCopy(idx(tile), true, false);
-        emitGuardedKVCopy(idx(tile), false, true);
+        emitGuardedKVCopy(next, true, false);
+        emitGuardedKVCopy(next, false, true);
       } else {
-        emitGuardedKVCopy(idx(tile), true, true);
+        emitGuardedKVCopy(next, true, true);
       }
     }
     waitGroups(pendingAllowed());
     w.line("gpu.barrier");
+    if (p.qInRegisters)
+      qFrag = loadQFragments();
+  }
+
+  /// Q's A fragments of this warp's rows (k-steps of 16 columns).
+  std::vector<std::string> loadQFragments() {
+    std::vector<std::string> frags;
     for (int64_t ks = 0; ks < p.d / 16; ++ks)
-      qFrag.push_back(
+      frags.push_back(
           ldmatrix(qS, t.qSmem, "", qRow, addc(qCol, ks * 16), false));
+    return frags;
   }
 
   std::string ldmatrix(const std::string &mem, const std::string &type,
@@ -499,27 +623,38 @@ private:
     return types + "f32, f32, f32, f32";
   }
 
-  /// One key tile: returns the new state.
-  State emitIteration(const std::string &j, const State &in, bool masked) {
+  /// One key tile: returns the new state. Windowed: `jIn` is the i32
+  /// induction variable.
+  State emitIteration(const std::string &jIn, const State &in, bool masked) {
     const AttentionSpec &s = p.spec;
     int64_t nTilesS = kBlockN / 8, nTilesO = p.d / 8;
+    bool windowed = s.window > 0;
+    std::string j = jIn, j32, next32;
+    if (windowed) {
+      j32 = jIn;
+      j = w.def("j", "arith.index_cast " + j32 + " : i32 to index");
+    }
     w.line("// Key tile: wait for it (split: its K), then prefetch tile "
            "j + stages - 1 into the stage tile j - 1 used.");
     waitGroups(pendingAllowed());
     w.line("gpu.barrier");
     std::string stage = remc(j, p.stages);
     std::string next = addc(j, p.stages - 1);
-    emitGuardedKVCopy(next, true, !p.splitKV);
+    if (windowed)
+      next32 = w.def("next", "arith.addi " + j32 + ", " + w.i32(p.stages - 1) +
+                                 " : i32");
+    emitGuardedKVCopy(next, true, !p.splitKV, next32);
 
     // S = Q . K^T
     std::string prefix = stage + ", ";
+    std::vector<std::string> qf = p.qInRegisters ? qFrag : loadQFragments();
     std::vector<std::string> sAcc(nTilesS, w.zeros(t.fragC));
     for (int64_t np = 0; np < kBlockN / 16; ++np) {
       for (int64_t ks = 0; ks < p.d / 16; ++ks) {
         std::string x4 = ldmatrix(kS, t.kvSmem, prefix, addc(kRow, np * 16),
                                   addc(kCol, ks * 16), false);
-        sAcc[2 * np] = mma(qFrag[ks], bFrag(x4, 0), sAcc[2 * np]);
-        sAcc[2 * np + 1] = mma(qFrag[ks], bFrag(x4, 2), sAcc[2 * np + 1]);
+        sAcc[2 * np] = mma(qf[ks], bFrag(x4, 0), sAcc[2 * np]);
+        sAcc[2 * np + 1] = mma(qf[ks], bFrag(x4, 2), sAcc[2 * np + 1]);
       }
     }
     // Scores as scalars: sv[row][n-tile * 2 + c].
@@ -531,7 +666,9 @@ private:
               "s", "vector.extract " + sAcc[n] + "[" + std::to_string(row) +
                        ", " + std::to_string(c) + "] : f32 from " + t.fragC));
 
-    if (masked) {
+    if (masked && windowed) {
+      emitWindowMask(j32, sv);
+    } else if (masked) {
       w.line("// Mask: key > limit(row), limit = causal ? min(row, T-1) : "
              "T-1.");
       std::string key0 = add(mul(j, kBlockN), col2t);
@@ -599,7 +736,7 @@ private:
       w.line("// V of tile j: wait for it, then prefetch the next V.");
       waitGroups(pendingAllowed());
       w.line("gpu.barrier");
-      emitGuardedKVCopy(next, false, true);
+      emitGuardedKVCopy(next, false, true, next32);
     }
     for (int64_t kk = 0; kk < kBlockN / 16; ++kk) {
       std::string a = w.zeros(t.fragA);
@@ -619,14 +756,91 @@ private:
     return st;
   }
 
+  /// Window mask of key tile j on the scores sv[row][n * 2 + c] (key
+  /// j * BN + 2t + n * 8 + c): -inf outside the row's band, on the edge
+  /// tiles only (j < fullBegin or j >= fullEnd; a CTA-uniform branch).
+  void emitWindowMask(const std::string &j32, std::vector<std::string> *sv) {
+    const AttentionSpec &s = p.spec;
+    int64_t nTilesS = kBlockN / 8;
+    auto list = [&](const char *what) {
+      std::string text;
+      for (int row = 0; row < 2; ++row)
+        for (const std::string &x : sv[row])
+          text += (text.empty() ? "" : ", ") + (what ? std::string(what) : x);
+      return text;
+    };
+    std::string types = list("f32");
+    std::string below = w.def("low_edge", "arith.cmpi ult, " + j32 + ", " +
+                                              fullBegin + " : i32");
+    std::string above = w.def("high_edge", "arith.cmpi uge, " + j32 + ", " +
+                                               fullEnd + " : i32");
+    std::string edge =
+        w.def("edge", "arith.ori " + below + ", " + above + " : i1");
+    std::string unmasked = "scf.yield " + list(nullptr) + " : " + types;
+    std::string res = w.fresh("masked");
+    w.open(res + ":" + std::to_string(2 * 2 * nTilesS) + " = scf.if " + edge +
+           " -> (" + types + ")");
+    w.line("// Mask: key - row outside [-loOff, hiOff], or key > T-1 "
+           "(i32: few registers live across the loop).");
+    auto i32op = [&](const std::string &op, const std::string &a,
+                     const std::string &b) {
+      return w.def("m", "arith." + op + " " + a + ", " + b + " : i32");
+    };
+    auto toI32 = [&](const std::string &x) {
+      return w.def("m", "arith.index_cast " + x + " : index to i32");
+    };
+    // key0 = j * BN + 2t; rel = key0 - row0 (row0 = q0 + rowInTile[0]).
+    std::string key0 =
+        i32op("addi", i32op("muli", j32, w.i32(kBlockN)), toI32(col2t));
+    std::string rel = i32op("subi", key0, toI32(add(q0, rowInTile[0])));
+    std::string relT = i32op("subi", w.i32(s.seq - 1), key0);
+    std::vector<std::string> masked[2] = {sv[0], sv[1]};
+    for (int row = 0; row < 2; ++row) {
+      // Key key0 + off is allowed for row0 + 8 row iff
+      //   -loOff + 8 row - rel <= off <= min(hiOff + 8 row - rel, relT).
+      std::string lo = i32op("subi", w.i32(8 * row - windowLoOff()), rel);
+      std::string hi = i32op(
+          "minsi", i32op("subi", w.i32(8 * row + windowHiOff()), rel), relT);
+      for (int64_t n = 0; n < nTilesS; ++n)
+        for (int c = 0; c < 2; ++c) {
+          std::string &x = masked[row][n * 2 + c];
+          std::string off = w.i32(n * 8 + c);
+          std::string after =
+              w.def("out", "arith.cmpi sgt, " + off + ", " + hi + " : i32");
+          std::string before =
+              w.def("out", "arith.cmpi slt, " + off + ", " + lo + " : i32");
+          std::string out =
+              w.def("out", "arith.ori " + after + ", " + before + " : i1");
+          x = w.def("s", "arith.select " + out + ", " + w.f32NegInf() + ", " +
+                             x + " : f32");
+        }
+    }
+    std::string yield;
+    for (int row = 0; row < 2; ++row)
+      for (const std::string &x : masked[row])
+        yield += (yield.empty() ? "" : ", ") + x;
+    w.line("scf.yield " + yield + " : " + types);
+    w.close();
+    w.open("else");
+    w.line(unmasked);
+    w.close();
+    int64_t k = 0;
+    for (int row = 0; row < 2; ++row)
+      for (std::string &x : sv[row])
+        x = res + "#" + std::to_string(k++);
+  }
+
   State emitLoop(const std::string &lb, const std::string &ub,
                  const State &init, bool masked) {
     std::string res = w.fresh("state");
     std::string j = w.fresh("j");
     State inner;
+    // Windowed: an i32 loop (lb, ub i32), fewer registers live across it.
+    bool i32Loop = p.spec.window > 0;
     std::string header = res + ":" + std::to_string(p.d / 8 + 4) +
                          " = scf.for " + j + " = " + lb + " to " + ub +
-                         " step " + idx(1) + " iter_args(";
+                         " step " + (i32Loop ? w.i32(1) : idx(1)) +
+                         " iter_args(";
     for (size_t n = 0; n < init.o.size(); ++n) {
       inner.o.push_back(w.fresh("o_in"));
       header += inner.o.back() + " = " + init.o[n] + ", ";
@@ -639,7 +853,7 @@ private:
       inner.l[row] = w.fresh("l_in");
       header += inner.l[row] + " = " + init.l[row] + (row ? "" : ", ");
     }
-    header += ") -> (" + stateTypes() + ")";
+    header += ") -> (" + stateTypes() + ")" + (i32Loop ? " : i32" : "");
     w.open(header);
     State out = emitIteration(j, inner, masked);
     std::string yield = "scf.yield ";
@@ -665,8 +879,22 @@ private:
     for (int64_t n = 0; n < p.d / 8; ++n)
       init.o.push_back(w.zeros(t.fragC));
     for (int row = 0; row < 2; ++row) {
-      init.m[row] = w.f32NegInf();
+      // A window's first tiles can mask a row entirely: its max must not be
+      // -inf then (-inf - -inf is NaN). Starting from the lowest finite
+      // float, such a tile gives p = 0, alpha = 1, and the row's first
+      // finite score alpha = 0.
+      init.m[row] = p.spec.window > 0 ? w.f32Lowest() : w.f32NegInf();
       init.l[row] = w.f32(0.0);
+    }
+    if (p.spec.window > 0) {
+      // One loop over the visited tiles; the mask is a uniform branch on
+      // the edge tiles (three loops, edge / inside / edge, spill at the
+      // 128-register cap).
+      w.line("// Key tiles of the window band (mask on its edges only).");
+      std::string first32 =
+          w.def("first", "arith.index_cast " + firstTile + " : index to i32");
+      final = emitLoop(first32, total32, init, true);
+      return;
     }
     w.line("// Key tiles without mask.");
     State mid = emitLoop(idx(0), fullEnd, init, false);
@@ -764,6 +992,9 @@ private:
   std::string qRow, qCol, kRow, kCol, vRow, vCol, cpRow, cpCol;
   std::string rowInTile[2];
   std::string qS, kS, vS, fullEnd, total;
+  /// Windowed only: the first visited and the first unmasked key tile
+  /// (fullBegin and fullEnd are i32 there).
+  std::string firstTile, fullBegin, total32;
   std::vector<std::string> qFrag;
   State final;
 };
@@ -827,6 +1058,11 @@ std::string verifyAttentionSpec(const AttentionSpec &s) {
            str(s.batchHeads) + " (heads=" + str(s.heads) + ")";
   if (!(s.scale >= 0) || std::isinf(s.scale))
     return "scale must be finite and >= 0 (0: 1/sqrt(headDim))";
+  if (s.window < 0)
+    return "window=" + str(s.window) + " must be >= 1 (0: no window)";
+  if (s.window > 0 && s.seq > kMaxWindowSeq)
+    return "seq=" + str(s.seq) + " exceeds " + str(kMaxWindowSeq) +
+           " (windowed kernels do their key arithmetic in i32)";
   Plan p(s);
   if (p.numQTiles > 0x7fffffff)
     return "seq is too large";
@@ -839,6 +1075,8 @@ std::string attentionKernelName(const AttentionSpec &s) {
   std::string name = "fly_attn_bh" + std::to_string(s.batchHeads) + "_t" +
                      std::to_string(s.seq) + "_d" + std::to_string(s.headDim) +
                      "_" + s.elementType + (s.causal ? "_causal" : "_full");
+  if (s.window > 0)
+    name += "_w" + std::to_string(s.window);
   if (s.packedQkv)
     name += "_qkv_h" + std::to_string(s.heads);
   if (s.blockM != 0 && s.blockM != kDefaultBlockM)
@@ -870,6 +1108,10 @@ std::string emitFlashAttention(const AttentionSpec &spec, std::string &error,
   error = verifyAttentionSpec(spec);
   if (error.empty() && options.benchmarkRepeats < 0)
     error = "benchmarkRepeats must not be negative";
+  if (error.empty() &&
+      (options.minBlocksPerSM < 0 || options.minBlocksPerSM > 32))
+    error = "minBlocksPerSM=" + std::to_string(options.minBlocksPerSM) +
+            " is not supported (expected 0 .. 32)";
   if (error.empty() && options.kvStages != 2 && options.kvStages != 3)
     error = "kvStages=" + std::to_string(options.kvStages) +
             " is not supported (expected 2 or 3)";
@@ -885,10 +1127,12 @@ std::string emitFlashAttention(const AttentionSpec &spec, std::string &error,
   std::ostringstream os;
   os << "// " << attentionKernelName(spec) << ": O = softmax("
      << fmtF32(plan.scaleLog2 / 1.4426950408889634) << " Q.K^T"
-     << (spec.causal ? " + causal mask" : "") << ") V; BM " << plan.blockM
-     << ", BN " << kBlockN << ", " << plan.warps << " warps, "
-     << plan.dynamicSmemBytes << " B dynamic smem, " << plan.stages
-     << " K/V stages" << (plan.splitKV ? " (K, V in separate groups)" : "")
+     << (spec.causal ? " + causal mask" : "")
+     << (spec.window > 0 ? ", window " + std::to_string(spec.window) : "")
+     << ") V; BM " << plan.blockM << ", BN " << kBlockN << ", " << plan.warps
+     << " warps, " << plan.dynamicSmemBytes << " B dynamic smem, "
+     << plan.stages << " K/V stages"
+     << (plan.splitKV ? " (K, V in separate groups)" : "")
      << (plan.stagedEpilogue ? ", O staged through smem" : "")
      << (spec.packedQkv ? ", packed qkv" : "") << ", grid " << plan.numQTiles
      << "x" << spec.batchHeads << "\n";

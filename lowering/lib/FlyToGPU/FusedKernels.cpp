@@ -3,6 +3,8 @@
 // Like fly-gpu-weight-gemms for the other fused kernels: on tensors, after
 // 16-bit storage conversion, a supported op becomes a call of a launcher
 // declaration (KernelCalls.h) that fly-gpu-define-kernels defines later.
+// fly.attention and fly.local_attention (sliding window) share the flash
+// attention generator (FlashAttention.h).
 //
 //===----------------------------------------------------------------------===//
 
@@ -13,6 +15,8 @@
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+
+#include <type_traits>
 
 namespace mlir::fly {
 #define GEN_PASS_DEF_FLYGPUATTENTIONKERNELS
@@ -45,11 +49,18 @@ struct FlyGpuAttentionKernelsPass
   using Base::Base;
 
   void runOnOperation() override {
-    SmallVector<mlir::fly::AttentionOp> ops;
-    getOperation().walk([&](mlir::fly::AttentionOp op) { ops.push_back(op); });
-    for (mlir::fly::AttentionOp op : ops)
-      if (failed(rewrite(op)))
+    SmallVector<Operation *> ops;
+    getOperation().walk([&](Operation *op) {
+      if (isa<mlir::fly::AttentionOp, mlir::fly::LocalAttentionOp>(op))
+        ops.push_back(op);
+    });
+    for (Operation *op : ops) {
+      LogicalResult done = isa<mlir::fly::AttentionOp>(op)
+                               ? rewrite(cast<mlir::fly::AttentionOp>(op))
+                               : rewrite(cast<mlir::fly::LocalAttentionOp>(op));
+      if (failed(done))
         return signalPassFailure();
+    }
   }
 
   LogicalResult skip(Operation *op, const Twine &why) {
@@ -58,10 +69,14 @@ struct FlyGpuAttentionKernelsPass
     return success();
   }
 
-  LogicalResult rewrite(mlir::fly::AttentionOp op) {
+  /// fly.attention (dense, causal or full) or fly.local_attention (window).
+  template <typename AttentionOpT> LogicalResult rewrite(AttentionOpT op) {
+    constexpr bool local =
+        std::is_same_v<AttentionOpT, mlir::fly::LocalAttentionOp>;
     auto q = cast<RankedTensorType>(op.getQ().getType());
-    if (op.getMask())
-      return skip(op, "explicit masks are not supported by the kernel");
+    if constexpr (!local)
+      if (op.getMask())
+        return skip(op, "explicit masks are not supported by the kernel");
     if (q != op.getK().getType() || q != op.getV().getType() ||
         q != op.getType())
       return skip(op, "q, k, v and the output must have one shape "
@@ -77,6 +92,8 @@ struct FlyGpuAttentionKernelsPass
     spec.elementType = typeName(q.getElementType());
     spec.causal = op.getCausal();
     spec.scale = op.getScale() ? op.getScale()->convertToDouble() : 0.0;
+    if constexpr (local)
+      spec.window = static_cast<int64_t>(op.getWindow());
     if (std::string why = gen::verifyAttentionSpec(spec); !why.empty())
       return skip(op, why);
     if (failed(mlir::fly::kernels::checkKernelChip(op, getArgument(), chip)))
@@ -162,7 +179,8 @@ struct FlyGpuAttentionKernelsPass
 
   /// q/k/v = swap(expand(slice(qkv, column c*H*D))) with c = 0, 1, 2 and the
   /// output's only use = collapse(swap(o)).
-  static std::optional<PackedQkv> matchPackedQkv(mlir::fly::AttentionOp op) {
+  template <typename AttentionOpT>
+  static std::optional<PackedQkv> matchPackedQkv(AttentionOpT op) {
     auto q = cast<RankedTensorType>(op.getQ().getType());
     int64_t batch = q.getDimSize(0), heads = q.getDimSize(1);
     int64_t seq = q.getDimSize(2), dim = q.getDimSize(3);

@@ -46,6 +46,7 @@ mlir::fly::kernels::attentionSpecToAttr(Builder &b,
       b.getNamedAttr("scale", b.getF64FloatAttr(spec.scale)),
       b.getNamedAttr("packed_qkv", b.getBoolAttr(spec.packedQkv)),
       b.getNamedAttr("heads", b.getI64IntegerAttr(spec.heads)),
+      b.getNamedAttr("window", b.getI64IntegerAttr(spec.window)),
   });
 }
 
@@ -184,6 +185,7 @@ std::string emitFor(func::FuncOp decl, std::string &error) {
     spec.scale = r.f64("scale");
     spec.packedQkv = r.flag("packed_qkv");
     spec.heads = r.i64("heads");
+    spec.window = r.i64("window");
     return gen::emitFlashAttention(spec, error);
   }
   if (auto dict = decl->getAttrOfType<DictionaryAttr>(

@@ -71,6 +71,8 @@ public:
                     fmtF32(v) + " : f32");
   }
   std::string f32NegInf() { return constant("cst_ninf", "0xFF800000 : f32"); }
+  /// The lowest finite f32 (-FLT_MAX).
+  std::string f32Lowest() { return constant("cst_lowest", "0xFF7FFFFF : f32"); }
   std::string zeros(const std::string &vectorType) {
     return constant("cst_z" + std::to_string(constants.size()),
                     "dense<0.0> : " + vectorType);

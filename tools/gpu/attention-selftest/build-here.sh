@@ -9,13 +9,15 @@
 # tools/gpu/attention-selftest/out):
 #
 # Usage: build-here.sh [OUT_DIR]; env REPEATS (launches per timing sample,
-# default 20), SPECS_FILE (one spec per line, replaces SPECS below).
+# default 20), SPECS_FILE (one spec per line, replaces SPECS below; the
+# sliding-window specs are in window-specs.txt), SPILL_OK, SPILL_MAX_BYTES.
 #
 #   attn_<i>.o       host code + fatbin of spec i (needs the mgpu* runtime)
 #   attn_<i>.ptx     the kernel's PTX, for reading
 #   attn_specs.inc   the spec table check.cpp includes
 #   ptxas-report.txt registers / spills / smem per spec
-#   sdpa.py          the PyTorch reference timing script (copied)
+#   sdpa.py          the PyTorch reference timing script (copied), with
+#   flex_window.py   FlexAttention's sliding window, for windowed specs
 #
 # Test entry points (see emit-attention-main.cpp): each spec i exports
 #   _mlir_ciface_fly_attn_test_<i>(Q*, K*, V*, O*)         one launch
@@ -35,6 +37,11 @@ REPEATS="${REPEATS:-20}"
 # Name substring of variants whose spills are tolerated (default: the
 # measurement-only split-KV-without-staged-epilogue variant below).
 SPILL_OK="${SPILL_OK-_v1split}"
+# Bytes of spill stores / loads tolerated in every kernel (default 0). At
+# the 128-register cap ptxas 13.0 spills one to eight 32-bit values in some
+# windowed kernels of small ragged or packed shapes (window-specs.txt runs
+# with 32; NOTES.md: timings within the run-to-run spread).
+SPILL_MAX_BYTES="${SPILL_MAX_BYTES:-0}"
 PATH="/usr/local/cuda/bin:$PATH"
 MLIR_OPT="${MLIR_OPT:-mlir-opt-22}"
 MLIR_TRANSLATE="${MLIR_TRANSLATE:-mlir-translate-22}"
@@ -114,7 +121,7 @@ g++ -std=c++17 -O1 -I "$REPO/lowering/include" \
   "$REPO/lowering/lib/FlyToGPU/tools/emit-attention-main.cpp" \
   -o "$WORK/emit-attn"
 
-cp "$HERE/sdpa.py" "$OUT_DIR/sdpa.py"
+cp "$HERE/sdpa.py" "$HERE/flex_window.py" "$OUT_DIR/"
 : > "$OUT_DIR/attn_specs.inc"
 REPORT="$OUT_DIR/ptxas-report.txt"
 : > "$REPORT"
@@ -151,7 +158,9 @@ for i in "${!SPECS[@]}"; do
     echo "FAIL: missing mma.sync/ldmatrix/cp.async instructions" | tee -a "$REPORT"
     failed=1
   fi
-  if ! echo "$spills" | grep -q '^0 bytes spill stores, 0 bytes spill loads'; then
+  spill_bytes=$(echo "$spills" | grep -o '[0-9]* bytes' | grep -o '[0-9]*' |
+    sort -n | tail -1)
+  if [ -z "$spill_bytes" ] || [ "$spill_bytes" -gt "$SPILL_MAX_BYTES" ]; then
     if [ -n "${SPILL_OK:-}" ] && [[ "$name" == *"$SPILL_OK"* ]]; then
       echo "(spills allowed for *$SPILL_OK*: a measurement-only variant)" |
         tee -a "$REPORT"

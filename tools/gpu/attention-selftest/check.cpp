@@ -11,14 +11,17 @@
 //      wrapper); no element of O may be NaN (every row < T must have been
 //      written), and on up to 16 batch*heads spread over the batch,
 //      ||O - ref|| / ||ref|| <= 1e-2 against a float64 CPU reference computed
-//      from the same rounded inputs;
+//      from the same rounded inputs (windowed specs: keys in the band,
+//      see FlashAttention.h);
 //   3. timing: the `_repeat` entry enqueues REPEATS launches back to back on
 //      one stream and waits once; its wall time / REPEATS, median over
 //      `--samples` (default 30) calls after warm-up, is the kernel time.
-//      FLOPs: 4 BH T^2 D (halved when causal).
+//      FLOPs: 4 D per allowed (query, key) pair (4 BH T^2 D, halved when
+//      causal; windowed: about 4 BH T w D).
 //   4. one machine-readable line per case,
-//        FLY_ATTN_RESULT name bh t d bf16 causal scale kernel_us heads
-//      which sdpa.py reads to time PyTorch's SDPA on the same shapes.
+//        FLY_ATTN_RESULT name bh t d bf16 causal scale kernel_us heads window
+//      which sdpa.py reads to time PyTorch's SDPA (and, for windowed specs,
+//      FlexAttention's sliding window) on the same shapes.
 //
 // Memref ABI: `_mlir_ciface_*` entry points take pointers to rank-3
 // descriptors {allocated, aligned, offset, sizes[3], strides[3]} (packed:
@@ -65,7 +68,7 @@ using PackedEntry = void (*)(MemRef2D *, MemRef2D *);
 // Declared without parameters: the real signature (AttnEntry or
 // PackedEntry) depends on `heads`; runCase casts to it.
 #define FLY_ATTN_TEST(index, name, bh, t, d, bf16, causal, scale, blockM,      \
-                      repeats, heads)                                          \
+                      repeats, heads, window)                                  \
   extern "C" void _mlir_ciface_fly_attn_test_##index();                        \
   extern "C" void _mlir_ciface_fly_attn_test_##index##_repeat();
 #include "attn_specs.inc"
@@ -80,11 +83,32 @@ struct TestCase {
   double scale;
   int64_t blockM, repeats;
   void (*once)(), (*repeat)();
-  int64_t heads; // 0: [BH, T, D] tensors; > 0: packed qkv
+  int64_t heads;  // 0: [BH, T, D] tensors; > 0: packed qkv
+  int64_t window; // 0: none
+
+  /// The keys [first, last] query i sees.
+  void keys(int64_t i, int64_t &first, int64_t &last) const {
+    first = 0, last = causal ? i : t - 1;
+    if (window > 0) {
+      first = causal ? i - window + 1 : i - window / 2;
+      last = causal ? i : i - window / 2 + window - 1;
+      first = std::max<int64_t>(first, 0);
+      last = std::min<int64_t>(last, t - 1);
+    }
+  }
+  /// Allowed (query, key) pairs, for the FLOP count.
+  double pairs() const {
+    double n = 0;
+    for (int64_t i = 0, first, last; i < t; ++i) {
+      keys(i, first, last);
+      n += double(last - first + 1);
+    }
+    return n;
+  }
 };
 
 #define FLY_ATTN_TEST(index, name, bh, t, d, bf16, causal, scale, blockM,      \
-                      repeats, heads)                                          \
+                      repeats, heads, window)                                  \
   {name,                                                                       \
    bh,                                                                         \
    t,                                                                          \
@@ -96,7 +120,8 @@ struct TestCase {
    repeats,                                                                    \
    &_mlir_ciface_fly_attn_test_##index,                                        \
    &_mlir_ciface_fly_attn_test_##index##_repeat,                               \
-   heads},
+   heads,                                                                      \
+   window},
 const TestCase kCases[] = {
 #include "attn_specs.inc"
 };
@@ -269,10 +294,11 @@ std::vector<double> reference(const TestCase &c, const std::vector<double> &qv,
     std::vector<double> p(size_t(c.t));
     for (int64_t r; (r = nextRow.fetch_add(1)) < rows;) {
       int64_t h = heads[size_t(r / c.t)], i = r % c.t;
-      int64_t last = c.causal ? i : c.t - 1;
+      int64_t first, last;
+      c.keys(i, first, last);
       const double *qi = &qv[size_t((h * c.t + i) * c.d)];
       double mx = -INFINITY;
-      for (int64_t j = 0; j <= last; ++j) {
+      for (int64_t j = first; j <= last; ++j) {
         const double *kj = &kv[size_t((h * c.t + j) * c.d)];
         double s = 0;
         for (int64_t x = 0; x < c.d; ++x)
@@ -281,11 +307,11 @@ std::vector<double> reference(const TestCase &c, const std::vector<double> &qv,
         mx = std::max(mx, p[size_t(j)]);
       }
       double sum = 0;
-      for (int64_t j = 0; j <= last; ++j)
+      for (int64_t j = first; j <= last; ++j)
         sum += (p[size_t(j)] = std::exp(p[size_t(j)] - mx));
       double *out = &ref[size_t(r * c.d)];
       std::fill(out, out + c.d, 0.0);
-      for (int64_t j = 0; j <= last; ++j) {
+      for (int64_t j = first; j <= last; ++j) {
         const double *vj = &vv[size_t((h * c.t + j) * c.d)];
         double w = p[size_t(j)] / sum;
         for (int64_t x = 0; x < c.d; ++x)
@@ -433,8 +459,10 @@ int main(int argc, char **argv) {
     if (!only.empty() && std::string(c.name).find(only) == std::string::npos)
       continue;
     Result r = runCase(c, samples, seed++);
-    double flops = 4.0 * double(c.bh) * double(c.t) * double(c.t) *
-                   double(c.d) * (c.causal ? 0.5 : 1.0);
+    double flops = c.window > 0
+                       ? 4.0 * double(c.bh) * c.pairs() * double(c.d)
+                       : 4.0 * double(c.bh) * double(c.t) * double(c.t) *
+                             double(c.d) * (c.causal ? 0.5 : 1.0);
     char status[32];
     if (r.ok)
       std::snprintf(status, sizeof(status), "ok");
@@ -452,10 +480,11 @@ int main(int argc, char **argv) {
     std::fflush(stdout);
     char line[512];
     std::snprintf(line, sizeof(line),
-                  "FLY_ATTN_RESULT %s %lld %lld %lld %d %d %.17g %.3f %lld",
+                  "FLY_ATTN_RESULT %s %lld %lld %lld %d %d %.17g %.3f %lld "
+                  "%lld",
                   c.name, (long long)c.bh, (long long)c.t, (long long)c.d,
                   int(c.bf16), int(c.causal), c.scale, r.kernelUs,
-                  (long long)c.heads);
+                  (long long)c.heads, (long long)c.window);
     machineLines.push_back(line);
     failures += !r.ok;
   }

@@ -207,15 +207,17 @@ def FlyGpuWeightGemms : Pass<"fly-gpu-weight-gemms", "::mlir::ModuleOp"> {
 
 def FlyGpuAttentionKernels
     : Pass<"fly-gpu-attention-kernels", "::mlir::ModuleOp"> {
-  let summary = "Lower fly.attention to the fused flash-attention kernel";
+  let summary = "Lower fly.attention and fly.local_attention to flash kernels";
   let description = [{
     On tensors, after `fly-convert-float-storage`: each dense
     `fly.attention(q, k, v)` (no explicit mask, one [B, H, T, D] shape,
     16-bit storage) becomes a call of a generated flash-attention kernel
     (FlashAttention.h): scores, online softmax and P·V per query tile on
     chip, never a T×T matrix in memory. Causal masking and the scale come
-    from the op. Other attentions stay for the generic path; `remarks`
-    says which kernel each got.
+    from the op. `fly.local_attention {window w}` under the same conditions
+    gets the sliding-window variant, which visits only the key tiles of
+    each query tile's band (O(T·w) work). Other attentions stay for the
+    generic path; `remarks` says which kernel each got.
   }];
   let options = [
     Option<"chip", "chip", "std::string", /*default=*/"\"sm_90a\"",

@@ -8,14 +8,18 @@
 //       lowering/lib/FlyToGPU/tools/emit-attention-main.cpp -o /tmp/emit-attn
 //   /tmp/emit-attn BH T [--d=64|128] [--type=f16|bf16] [--causal|--full]
 //                  [--scale=S] [--block-m=64|128] [--bench-repeats=R]
-//                  [--packed-heads=H] [--stages=2|3] [--split-kv=0|1]
-//                  [--staged-epilogue=0|1] [--name-suffix=S]
+//                  [--window=W] [--packed-heads=H] [--stages=2|3]
+//                  [--split-kv=0|1] [--staged-epilogue=0|1]
+//                  [--min-blocks=N] [--q-in-registers=0|1] [--name-suffix=S]
 //                  [--test-wrapper=NAME] [--spec-line=I]
 //
+// --window=W sets the sliding window (fly.local_attention; with --causal
+// keys (i-W, i], else [i-W/2, i-W/2+W)).
 // --packed-heads=H sets packedQkv with H heads (launcher (%qkv, %o)).
-// --stages / --split-kv / --staged-epilogue set AttentionEmitOptions' tuning
-// knobs; --name-suffix=S appends S to every generated symbol name (so that
-// variants of one spec can be linked together).
+// --stages / --split-kv / --staged-epilogue / --min-blocks /
+// --q-in-registers set AttentionEmitOptions' tuning knobs; --name-suffix=S
+// appends S to every generated symbol name (so that variants of one spec can
+// be linked together).
 //
 // --test-wrapper=NAME adds public functions for the self-test
 // (tools/gpu/attention-selftest), with llvm.emit_c_interface:
@@ -24,8 +28,8 @@
 // --spec-line=INDEX prints, instead of the module, one line for the
 // self-test's spec table:
 //   FLY_ATTN_TEST(INDEX, "kernel name", bh, t, d, bf16, causal, scale,
-//                 blockM, repeats, heads)
-// with heads = 0 for the [BH, T, D] layout.
+//                 blockM, repeats, heads, window)
+// with heads = 0 for the [BH, T, D] layout and window = 0 for none.
 // with the effective scale (1/sqrt(d) when not given) and blockM.
 //
 //===----------------------------------------------------------------------===//
@@ -46,8 +50,9 @@ int usage(const char *argv0) {
   std::cerr << "usage: " << argv0
             << " BH T [--d=64|128] [--type=f16|bf16] [--causal|--full] "
                "[--scale=S] [--block-m=64|128] [--bench-repeats=R] "
-               "[--packed-heads=H] [--stages=2|3] [--split-kv=0|1] "
-               "[--staged-epilogue=0|1] [--name-suffix=S] "
+               "[--window=W] [--packed-heads=H] [--stages=2|3] "
+               "[--split-kv=0|1] [--staged-epilogue=0|1] [--min-blocks=N] "
+               "[--q-in-registers=0|1] [--name-suffix=S] "
                "[--test-wrapper=NAME] [--spec-line=I]\n";
   return 2;
 }
@@ -103,11 +108,17 @@ int main(int argc, char **argv) {
       spec.scale = std::atof(value.c_str());
     else if (startsWith(arg, "--block-m="))
       spec.blockM = std::atoll(value.c_str());
+    else if (startsWith(arg, "--window="))
+      spec.window = std::atoll(value.c_str());
     else if (startsWith(arg, "--packed-heads=")) {
       spec.packedQkv = true;
       spec.heads = std::atoll(value.c_str());
     } else if (startsWith(arg, "--stages="))
       options.kvStages = std::atoll(value.c_str());
+    else if (startsWith(arg, "--q-in-registers="))
+      options.qInRegisters = value == "1";
+    else if (startsWith(arg, "--min-blocks="))
+      options.minBlocksPerSM = std::atoll(value.c_str());
     else if (startsWith(arg, "--split-kv="))
       options.splitKVGroups = value == "1";
     else if (startsWith(arg, "--staged-epilogue="))
@@ -151,7 +162,8 @@ int main(int argc, char **argv) {
               << spec.causal << ", " << scaleText << ", "
               << (spec.blockM ? spec.blockM : 64) << ", "
               << options.benchmarkRepeats << ", "
-              << (spec.packedQkv ? spec.heads : 0) << ")\n";
+              << (spec.packedQkv ? spec.heads : 0) << ", " << spec.window
+              << ")\n";
     return 0;
   }
   if (!testWrapper.empty()) {

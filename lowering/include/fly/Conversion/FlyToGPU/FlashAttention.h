@@ -4,7 +4,9 @@
 // Emits, as MLIR text, one sm_90a fused attention kernel (FlashAttention-2
 // style: mma.sync m16n8k16 tensor-core tiles, online softmax in registers,
 // cp.async double-buffered K/V tiles; the T x T score matrix is never
-// materialized) plus a host function that launches it.
+// materialized) plus a host function that launches it: dense (causal or
+// full) attention, or a sliding window (fly.local_attention) that visits
+// only the key tiles of each query tile's band.
 //
 // Like WgmmaGemm.h, this is plain C++17 string building: no MLIR headers.
 //
@@ -21,6 +23,12 @@ namespace fly::gpu {
 /// O[b] = softmax(scale . Q[b] . K[b]^T + mask) . V[b] for every b <
 /// batchHeads; Q, K, V, O are [batchHeads, seq, headDim], row-major and
 /// contiguous. With `causal`, key j > query i is masked.
+///
+/// With `window` w > 0 (fly.local_attention), query i sees only keys
+///   causal:     j in (i - w, i]
+///   non-causal: j in [i - w/2, i - w/2 + w)   (w/2 rounded down)
+/// (and 0 <= j < T); each CTA then visits only the key tiles that meet the
+/// band of its query tile, so the work is O(T w), not O(T^2).
 ///
 /// With `packedQkv` (GPT-2's fused projection, no transposes around the
 /// kernel), H = `heads`, B = batchHeads / H, D = headDim, T = seq, and the
@@ -43,6 +51,8 @@ struct AttentionSpec {
   /// Packed layout (above); `heads` must then divide batchHeads.
   bool packedQkv = false;
   int64_t heads = 0;
+  /// Sliding window (above); 0: none (dense causal or full attention).
+  int64_t window = 0;
 };
 
 struct AttentionEmitOptions {
@@ -59,6 +69,13 @@ struct AttentionEmitOptions {
   bool splitKVGroups = true;
   /// O staged through shared memory, then written with 16-byte stores.
   bool stagedEpilogue = true;
+  /// Q fragments kept in registers across the key loop (16 registers at
+  /// D=64); false: re-read from shared memory (ldmatrix) for every key tile.
+  bool qInRegisters = true;
+  /// > 0: the launch bound (CTAs per SM, .minnctapersm; the register cap is
+  /// 64K / (threads * this)) instead of the default (4 for D=64, BM=64 with
+  /// 2 stages, i.e. 128 registers).
+  int64_t minBlocksPerSM = 0;
 };
 
 /// Returns "" and sets `error` if the spec is unsupported. Otherwise the text
@@ -83,7 +100,8 @@ std::string emitFlashAttention(const AttentionSpec &spec, std::string &error,
 std::string verifyAttentionSpec(const AttentionSpec &spec);
 
 /// Names, unique per spec, e.g. fly_attn_bh96_t1024_d64_f16_causal
-/// (packedQkv adds _qkv_h<heads>).
+/// (a window adds _w<window>, e.g. fly_attn_bh12_t16384_d64_f16_causal_w256;
+/// packedQkv adds _qkv_h<heads>).
 std::string attentionKernelName(const AttentionSpec &spec);
 std::string attentionKernelModuleName(const AttentionSpec &spec);
 std::string attentionLauncherName(const AttentionSpec &spec);
