@@ -80,7 +80,10 @@ def run_fly(args, seq, kind):
     path = os.path.join(args.artifacts, "attn-%s-t%d.fly" % (kind, seq))
     if not os.path.isdir(path):
         return None, "not compiled"
-    cmd = [args.fly_run, path, "--iters", str(args.iters), "--warmup", "3", "--quiet"]
+    # The modules have no weights (the features are an input): random
+    # weights skip the weights file the compile step dropped.
+    cmd = [args.fly_run, path, "--weights", "random", "--iters", str(args.iters),
+           "--warmup", "3", "--quiet"]
     res = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     m = MEDIAN.search(res.stdout)
     if res.returncode != 0 or not m:

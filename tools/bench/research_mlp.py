@@ -106,6 +106,11 @@ def run_all(args):
     with open(os.path.join(args.artifacts, "plan.json")) as f:
         plan = json.load(f)
     rows = []
+    wanted = getattr(args, "only", None)
+    if wanted:
+        plan["artifacts"] = [a for a in plan["artifacts"]
+                             if "%s:%d" % (a["variant"], a["batch"]) in wanted
+                             or a["variant"] in wanted]
     for n, a in enumerate(plan["artifacts"], 1):
         with tempfile.TemporaryDirectory() as tmp:
             raw = os.path.join(tmp, "run.csv")
@@ -114,26 +119,35 @@ def run_all(args):
                    "--warmup", str(args.warmup), "--csv", raw, "--quiet"]
             log("[%d/%d] run %s batch %d" % (n, len(plan["artifacts"]),
                                               a["variant"], a["batch"]))
-            subprocess.run(cmd, check=True)
-            with open(raw) as f:
-                (r,) = list(csv.DictReader(f))
-        rows.append({"variant": a["variant"], "structure": a["structure"] or "dense",
-                     "target": plan["target"], "part": plan["part"],
-                     "batch": a["batch"], "seq": int(r["seq"]),
-                     "iters": int(r["iters"]),
-                     "avgTime_ms": float(r["avgTime"]),
-                     "medianTime_ms": float(r["medianTime"]),
-                     "minTime_ms": float(r["minTime"])})
+            res = subprocess.run(cmd, stderr=subprocess.PIPE, text=True)
+            row = {"variant": a["variant"], "structure": a["structure"] or "dense",
+                   "target": plan["target"], "part": plan["part"],
+                   "batch": a["batch"], "seq": plan["seq"], "iters": args.iters,
+                   "avgTime_ms": None, "medianTime_ms": None, "minTime_ms": None,
+                   "note": ""}
+            if res.returncode != 0:
+                # Recorded, not fatal: e.g. a variant that does not fit in
+                # device memory at the largest batch.
+                lines = res.stderr.strip().splitlines()
+                row["note"] = "failed: " + (lines[-1] if lines else "exit %d" % res.returncode)
+                log(row["note"])
+            else:
+                with open(raw) as f:
+                    (r,) = list(csv.DictReader(f))
+                row.update(avgTime_ms=float(r["avgTime"]),
+                           medianTime_ms=float(r["medianTime"]),
+                           minTime_ms=float(r["minTime"]))
+        rows.append(row)
     dense = {r["batch"]: r["avgTime_ms"] for r in rows if r["variant"] == "dense"}
     for r in rows:
         r["vs_dense"] = ("%.3f" % (r["avgTime_ms"] / dense[r["batch"]])
-                         if r["batch"] in dense else "")
+                         if dense.get(r["batch"]) and r["avgTime_ms"] else "")
     with open(args.csv, "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=FIELDS)
         w.writeheader()
         for r in rows:
-            w.writerow({k: ("%.4f" % v if isinstance(v, float) else v)
-                        for k, v in r.items()})
+            w.writerow({k: ("%.4f" % v if isinstance(v, float)
+                            else "" if v is None else v) for k, v in r.items()})
     print("# fly research benchmark: GPT-2 small %s, MLP variants (%s, %s)"
           % (plan["part"], plan["target"], datetime.date.today().isoformat()))
     print("# machine: %s; command: %s" % (platform.node() or "?",
@@ -145,8 +159,8 @@ def run_all(args):
         cells = []
         for b in sorted({r["batch"] for r in rows}):
             m = [r for r in rows if r["variant"] == v and r["batch"] == b]
-            cells.append("%.3f (%s)" % (m[0]["avgTime_ms"], m[0]["vs_dense"] or "-")
-                         if m else "-")
+            cells.append("-" if not m else "failed" if m[0]["avgTime_ms"] is None
+                         else "%.3f (%s)" % (m[0]["avgTime_ms"], m[0]["vs_dense"] or "-"))
         print("| %s | %s |" % (v, " | ".join(cells)))
     log("wrote %s" % args.csv)
 
@@ -182,6 +196,9 @@ def main(argv):
     c.add_argument("--out", required=True, help="artifact directory")
     r = sub.add_parser("run", help="time compiled artifacts and write the CSV")
     r.add_argument("--artifacts", required=True, help="directory written by compile")
+    r.add_argument("--only", type=lambda t: t.split(","),
+                   help="comma-separated VARIANT or VARIANT:BATCH entries to run "
+                        "(default: all of the plan)")
     run_options(r)
     a = sub.add_parser("all", help="compile and run (CPU target, or a GPU machine with LLVM)")
     compile_options(a)
