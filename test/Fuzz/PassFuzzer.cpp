@@ -1,4 +1,5 @@
-//===- PassFuzzer.cpp - libFuzzer target: generated IR through fly's passes ===//
+//===- PassFuzzer.cpp - libFuzzer target: generated IR through fly's passes
+//===//
 //
 // The input bytes are not MLIR text: they drive a generator that writes a
 // module of fly ops and of the dense linalg patterns the raise passes look
@@ -56,7 +57,8 @@ bool verbose() {
 
 [[noreturn]] void fail(const std::string &what, const std::string &ir,
                        const std::string &pipeline) {
-  std::fprintf(stderr, "fly-pass-fuzzer: %s\npipeline: %s\n--- module ---\n%s\n",
+  std::fprintf(stderr,
+               "fly-pass-fuzzer: %s\npipeline: %s\n--- module ---\n%s\n",
                what.c_str(), pipeline.c_str(), ir.c_str());
   std::abort();
 }
@@ -80,19 +82,45 @@ public:
     int snippets = fdp.ConsumeIntegralInRange(1, 3);
     for (int i = 0; i < snippets && fdp.remaining_bytes(); ++i) {
       switch (fdp.ConsumeIntegralInRange(0, 12)) {
-      case 0: linear(); break;
-      case 1: mlp(); break;
-      case 2: monarch(); break;
-      case 3: lowrank(); break;
-      case 4: blocksparse(); break;
-      case 5: butterfly(); break;
-      case 6: sketch(); break;
-      case 7: attention(); break;
-      case 8: approximateAttention(); break;
-      case 9: denseLinear(); break;
-      case 10: denseAttention(); break;
-      case 11: denseMlp(); break;
-      default: linear(); break;
+      case 0:
+        linear();
+        break;
+      case 1:
+        mlp();
+        break;
+      case 2:
+        monarch();
+        break;
+      case 3:
+        lowrank();
+        break;
+      case 4:
+        blocksparse();
+        break;
+      case 5:
+        butterfly();
+        break;
+      case 6:
+        sketch();
+        break;
+      case 7:
+        attention();
+        break;
+      case 8:
+        approximateAttention();
+        break;
+      case 9:
+        denseLinear();
+        break;
+      case 10:
+        denseAttention();
+        break;
+      case 11:
+        denseMlp();
+        break;
+      default:
+        linear();
+        break;
       }
     }
     if (results.empty())
@@ -170,12 +198,14 @@ private:
     }
     line(s + "]> : " + tensor({numel}));
     std::string r = fresh();
-    line(r + " = tensor.expand_shape " + v + " [[" + [&] {
-      std::string idx;
-      for (size_t i = 0; i < dims.size(); ++i)
-        idx += (i ? ", " : "") + std::to_string(i);
-      return idx;
-    }() + "]] output_shape [" + join(dims, ", ") + "] : " + tensor({numel}) +
+    line(r + " = tensor.expand_shape " + v + " [[" +
+         [&] {
+           std::string idx;
+           for (size_t i = 0; i < dims.size(); ++i)
+             idx += (i ? ", " : "") + std::to_string(i);
+           return idx;
+         }() +
+         "]] output_shape [" + join(dims, ", ") + "] : " + tensor({numel}) +
          " into " + tensor(dims));
     return r;
   }
@@ -198,7 +228,8 @@ private:
     if (up)
       a += "fly.activation = \"" +
            pick<std::string>({"gelu_tanh", "gelu", "relu", "swish"}) + "\", ";
-    a += "fly.mlp = \"" + pick<std::string>({up ? "up" : "down", "up", "side"}) +
+    a += "fly.mlp = \"" +
+         pick<std::string>({up ? "up" : "down", "up", "side"}) +
          "\", fly.mlp_id = " + std::to_string(id) + " : i64}";
     return a;
   }
@@ -226,7 +257,8 @@ private:
     result(linearOp(arg(xs), xs, m, ""), ys);
   }
   void mlp() {
-    std::vector<int64_t> xs = with(batchDims(), 4 * fdp.ConsumeIntegralInRange(1, 8));
+    std::vector<int64_t> xs =
+        with(batchDims(), 4 * fdp.ConsumeIntegralInRange(1, 8));
     int64_t hidden = 4 * fdp.ConsumeIntegralInRange(1, 16);
     int id = fdp.ConsumeIntegralInRange(0, 2);
     std::string h = linearOp(arg(xs), xs, hidden, mlpAttrs(id, true));
@@ -250,7 +282,8 @@ private:
   void lowrank() {
     int64_t n = dim(), r = dim() % 9 + 1, m = dim();
     std::vector<int64_t> xs = with(batchDims(), n);
-    std::string u = weight({r, maybeWrong(n)}, false), v = weight({m, r}, false);
+    std::string u = weight({r, maybeWrong(n)}, false),
+                v = weight({m, r}, false);
     std::vector<int64_t> ys = xs;
     ys.back() = m;
     std::string y = fresh();
@@ -260,7 +293,8 @@ private:
     result(y, ys);
   }
   void blocksparse() {
-    int64_t b = pick<int64_t>({1, 2, 4, 8, 16}), in = fdp.ConsumeIntegralInRange(1, 4),
+    int64_t b = pick<int64_t>({1, 2, 4, 8, 16}),
+            in = fdp.ConsumeIntegralInRange(1, 4),
             out = fdp.ConsumeIntegralInRange(1, 4);
     int64_t nnz = fdp.ConsumeIntegralInRange<int64_t>(1, in * out);
     std::vector<int64_t> rows, cols;
@@ -282,7 +316,8 @@ private:
   }
   void butterfly() {
     int64_t log = fdp.ConsumeIntegralInRange(1, 6), n = int64_t(1) << log;
-    std::vector<int64_t> xs = with(batchDims(), n), ts = {maybeWrong(log), n / 2, 2, 2};
+    std::vector<int64_t> xs = with(batchDims(), n),
+                         ts = {maybeWrong(log), n / 2, 2, 2};
     std::string t = weight(ts, false), y = fresh();
     line(y + " = fly.butterfly_matmul " + arg(xs) + ", " + t + " : (" +
          tensor(xs) + ", " + tensor(ts) + ") -> " + tensor(xs));
@@ -290,7 +325,8 @@ private:
   }
   void sketch() {
     int64_t r = pick<int64_t>({1, 2, 4}), bk = pick<int64_t>({1, 2, 4, 8}),
-            bn = pick<int64_t>({1, 2, 4, 8, 16}), vec = pick<int64_t>({1, 2, 4, 8});
+            bn = pick<int64_t>({1, 2, 4, 8, 16}),
+            vec = pick<int64_t>({1, 2, 4, 8});
     int64_t k = r * bk * fdp.ConsumeIntegralInRange(1, 4),
             n = bn * fdp.ConsumeIntegralInRange(1, 4);
     std::vector<int64_t> xs = with(batchDims(), maybeWrong(k)), ws = {k / r, n};
@@ -367,9 +403,9 @@ private:
   std::string denseLinearOn(const std::string &x, int64_t r, int64_t k,
                             int64_t m) {
     bool conv1d = fdp.ConsumeBool();
-    std::string w = weight(conv1d ? std::vector<int64_t>{k, m}
-                                  : std::vector<int64_t>{m, k},
-                           fdp.ConsumeIntegralInRange(0, 3) != 0);
+    std::string w =
+        weight(conv1d ? std::vector<int64_t>{k, m} : std::vector<int64_t>{m, k},
+               fdp.ConsumeIntegralInRange(0, 3) != 0);
     if (!conv1d) {
       std::string e = fresh(), t = fresh();
       line(e + " = tensor.empty() : " + tensor({k, m}));
@@ -389,16 +425,18 @@ private:
       return y;
     std::string b = weight({m}, fdp.ConsumeBool()), e2 = fresh(), out = fresh();
     line(e2 + " = tensor.empty() : " + tensor({r, m}));
-    line(out + " = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> "
-               "(d0, d1)>, affine_map<(d0, d1) -> (d1)>, affine_map<(d0, d1) "
-               "-> (d0, d1)>], iterator_types = [\"parallel\", \"parallel\"]} "
-               "ins(" +
-         y + ", " + b + " : " + tensor({r, m}) + ", " + tensor({m}) +
-         ") outs(" + e2 + " : " + tensor({r, m}) + ") {\n  ^bb0(%i0: " + elt +
-         ", %i1: " + elt + ", %o: " + elt + "):\n    %s = arith." +
-         pick<std::string>({"addf %i0, %i1", "addf %i1, %i0", "mulf %i0, %i1"}) +
-         " : " + elt + "\n    linalg.yield %s : " + elt + "\n  } -> " +
-         tensor({r, m}));
+    line(
+        out +
+        " = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> "
+        "(d0, d1)>, affine_map<(d0, d1) -> (d1)>, affine_map<(d0, d1) "
+        "-> (d0, d1)>], iterator_types = [\"parallel\", \"parallel\"]} "
+        "ins(" +
+        y + ", " + b + " : " + tensor({r, m}) + ", " + tensor({m}) + ") outs(" +
+        e2 + " : " + tensor({r, m}) + ") {\n  ^bb0(%i0: " + elt +
+        ", %i1: " + elt + ", %o: " + elt + "):\n    %s = arith." +
+        pick<std::string>({"addf %i0, %i1", "addf %i1, %i0", "mulf %i0, %i1"}) +
+        " : " + elt + "\n    linalg.yield %s : " + elt + "\n  } -> " +
+        tensor({r, m}));
     return out;
   }
   void denseLinear() {
@@ -411,13 +449,14 @@ private:
     std::string up = denseLinearOn(arg({r, d}), r, d, h);
     std::string e = fresh(), g = fresh();
     line(e + " = tensor.empty() : " + tensor({r, h}));
-    line(g + " = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, "
-             "d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = "
-             "[\"parallel\", \"parallel\"]} ins(" +
+    line(g +
+         " = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, "
+         "d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = "
+         "[\"parallel\", \"parallel\"]} ins(" +
          up + " : " + tensor({r, h}) + ") outs(" + e + " : " + tensor({r, h}) +
          ") {\n  ^bb0(%i0: " + elt + ", %o: " + elt +
-         "):\n    %s = math.tanh %i0 : " + elt + "\n    linalg.yield %s : " +
-         elt + "\n  } -> " + tensor({r, h}));
+         "):\n    %s = math.tanh %i0 : " + elt +
+         "\n    linalg.yield %s : " + elt + "\n  } -> " + tensor({r, h}));
     result(denseLinearOn(g, r, h, d), {r, d});
   }
 
@@ -429,7 +468,9 @@ private:
             s = fdp.ConsumeIntegralInRange(0, 3) ? t : dim(),
             d = pick<int64_t>({4, 8, 16, 64});
     std::string q = arg({bh, t, d}), k = arg({bh, s, d}), v = arg({bh, s, d});
-    auto T3 = [&](int64_t a, int64_t b, int64_t c) { return tensor({a, b, c}); };
+    auto T3 = [&](int64_t a, int64_t b, int64_t c) {
+      return tensor({a, b, c});
+    };
     std::string id3 = "affine_map<(d0, d1, d2) -> (d0, d1, d2)>",
                 row = "affine_map<(d0, d1, d2) -> (d0, d1)>";
     std::string par3 = "[\"parallel\", \"parallel\", \"parallel\"]",
@@ -448,30 +489,32 @@ private:
          T3(bh, t, s) + ") -> " + T3(bh, t, s));
     // Scale and mask in one elementwise body.
     std::string scaled = fresh(), e1 = fresh();
-    std::string scaleOp = pick<std::string>(
-        {"arith.divf %in, %c", "arith.mulf %in, %c", "arith.mulf %c, %in",
-         "arith.addf %in, %c"});
-    std::string maskCmp = pick<std::string>({"ule %j, %i", "ult %j, %i",
-                                             "uge %j, %i", "ule %i, %j"});
+    std::string scaleOp =
+        pick<std::string>({"arith.divf %in, %c", "arith.mulf %in, %c",
+                           "arith.mulf %c, %in", "arith.addf %in, %c"});
+    std::string maskCmp = pick<std::string>(
+        {"ule %j, %i", "ult %j, %i", "uge %j, %i", "ule %i, %j"});
     bool masked = fdp.ConsumeBool();
     line(e1 + " = tensor.empty() : " + T3(bh, t, s));
-    std::string bodyText =
-        "  ^bb0(%in: " + elt + ", %out: " + elt + "):\n    %c = arith.constant " +
-        pick<std::string>({"4.0", "8.0", "0.125", "-1.0"}) + " : " + elt +
-        "\n    %x = " + scaleOp + " : " + elt + "\n";
+    std::string bodyText = "  ^bb0(%in: " + elt + ", %out: " + elt +
+                           "):\n    %c = arith.constant " +
+                           pick<std::string>({"4.0", "8.0", "0.125", "-1.0"}) +
+                           " : " + elt + "\n    %x = " + scaleOp + " : " + elt +
+                           "\n";
     if (masked)
       bodyText += "    %i = linalg.index 1 : index\n    %j = linalg.index 2 : "
                   "index\n    %keep = arith.cmpi " +
                   maskCmp + " : index\n    %min = arith.constant " +
                   pick<std::string>({"-3.40282347E+38", "-1.0E+4", "0.0"}) +
-                  " : " + elt + "\n    %r = arith.select %keep, %x, %min : " +
-                  elt + "\n    linalg.yield %r : " + elt + "\n";
+                  " : " + elt +
+                  "\n    %r = arith.select %keep, %x, %min : " + elt +
+                  "\n    linalg.yield %r : " + elt + "\n";
     else
       bodyText += "    linalg.yield %x : " + elt + "\n";
     line(scaled + " = linalg.generic {indexing_maps = [" + id3 + ", " + id3 +
-         "], iterator_types = " + par3 + "} ins(" + s0 + " : " +
-         T3(bh, t, s) + ") outs(" + e1 + " : " + T3(bh, t, s) + ") {\n" +
-         bodyText + "  } -> " + T3(bh, t, s));
+         "], iterator_types = " + par3 + "} ins(" + s0 + " : " + T3(bh, t, s) +
+         ") outs(" + e1 + " : " + T3(bh, t, s) + ") {\n" + bodyText +
+         "  } -> " + T3(bh, t, s));
     // max, exp(x - max), sum, normalise.
     std::string ninf = fresh(), er = fresh(), mi = fresh(), mx = fresh(),
                 es = fresh(), ex = fresh(), si = fresh(), sum = fresh(),
@@ -487,20 +530,19 @@ private:
            rowT + ") -> " + rowT);
     line(mx + " = linalg.generic {indexing_maps = [" + id3 + ", " + row +
          "], iterator_types = " + red3 + "} ins(" + scaled + " : " +
-         T3(bh, t, s) + ") outs(" + mi + " : " + rowT + ") {\n  ^bb0(%in: " +
-         elt + ", %out: " + elt + "):\n    %m = arith." +
+         T3(bh, t, s) + ") outs(" + mi + " : " + rowT +
+         ") {\n  ^bb0(%in: " + elt + ", %out: " + elt + "):\n    %m = arith." +
          pick<std::string>({"maximumf", "maxnumf", "minimumf"}) +
-         " %in, %out : " + elt + "\n    linalg.yield %m : " + elt + "\n  } -> " +
-         rowT);
+         " %in, %out : " + elt + "\n    linalg.yield %m : " + elt +
+         "\n  } -> " + rowT);
     line(es + " = tensor.empty() : " + T3(bh, t, s));
     line(ex + " = linalg.generic {indexing_maps = [" + id3 + ", " + row + ", " +
          id3 + "], iterator_types = " + par3 + "} ins(" + scaled + ", " + mx +
          " : " + T3(bh, t, s) + ", " + rowT + ") outs(" + es + " : " +
-         T3(bh, t, s) + ") {\n  ^bb0(%a: " + elt + ", %m: " + elt +
-         ", %out: " + elt + "):\n    %0 = arith.subf %a, %m : " + elt +
-         "\n    %1 = math." + pick<std::string>({"exp", "exp", "exp2"}) +
-         " %0 : " + elt + "\n    linalg.yield %1 : " + elt + "\n  } -> " +
-         T3(bh, t, s));
+         T3(bh, t, s) + ") {\n  ^bb0(%a: " + elt + ", %m: " + elt + ", %out: " +
+         elt + "):\n    %0 = arith.subf %a, %m : " + elt + "\n    %1 = math." +
+         pick<std::string>({"exp", "exp", "exp2"}) + " %0 : " + elt +
+         "\n    linalg.yield %1 : " + elt + "\n  } -> " + T3(bh, t, s));
     line(si + " = linalg.fill ins(" + zero + " : " + elt + ") outs(" + er +
          " : " + rowT + ") -> " + rowT);
     line(sum + " = linalg.generic {indexing_maps = [" + id3 + ", " + row +
@@ -565,11 +607,11 @@ Pipeline pickPipeline(FuzzedDataProvider &fdp) {
       return {"fly-structure-linear{kind=" +
                   choose({"monarch", "lowrank", "pixelfly", "butterfly",
                           "sketch", "tensor-train"}) +
-                  " init=" + choose({"project", "random"}) + " scope=" +
-                  choose({"mlp", "attn", "all"}) + " nblocks=" + num(0, 9) +
-                  " rank=" + num(0, 9) + " block-size=" + num(0, 17) +
-                  " reduction=" + num(0, 5) + " seed=" + num(0, 3) +
-                  " remarks}",
+                  " init=" + choose({"project", "random"}) +
+                  " scope=" + choose({"mlp", "attn", "all"}) +
+                  " nblocks=" + num(0, 9) + " rank=" + num(0, 9) +
+                  " block-size=" + num(0, 17) + " reduction=" + num(0, 5) +
+                  " seed=" + num(0, 3) + " remarks}",
               Expect::Anything};
     case 3:
       return {"fly-approximate-attention{kind=" +
@@ -611,8 +653,8 @@ Pipeline pickPipeline(FuzzedDataProvider &fdp) {
       // The whole GPU pipeline up to PTX text (no ptxas run in the fuzzer).
       terminal = true;
       return {"fly-gpu-pipeline{format=isa storage=" +
-                  choose({"f32", "f16", "bf16"}) + " gemm-kernels=" +
-                  choose({"true", "false"}) + "}",
+                  choose({"f32", "f16", "bf16"}) +
+                  " gemm-kernels=" + choose({"true", "false"}) + "}",
               Expect::Anything};
     default:
       return {"canonicalize,cse", Expect::Anything};
@@ -689,8 +731,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     return 0;
   }
   if (mlir::failed(mlir::verify(*module)))
-    fail("the module does not verify after the passes", source,
-         pipeline.text);
+    fail("the module does not verify after the passes", source, pipeline.text);
   (*module)->walk([&](mlir::Operation *op) {
     llvm::StringRef ns = op->getDialect() ? op->getDialect()->getNamespace()
                                           : llvm::StringRef("?");

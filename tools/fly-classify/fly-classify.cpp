@@ -11,6 +11,7 @@
 #include "ImageFolder.h"
 
 #include "fly/runtime/Artifact.h"
+#include "fly/runtime/CommandLine.h"
 #include "fly/runtime/FileUtils.h"
 #include "fly/runtime/Timing.h"
 
@@ -102,34 +103,8 @@ struct Options {
   bool quiet = false;
 };
 
-/// A failure to report: the message and the exit status.
-struct Failure {
-  std::string message;
-  int status = 1;
-};
-
 int report(const Failure &failure) {
-  std::fprintf(stderr, "fly-classify: error: %s\n", failure.message.c_str());
-  if (failure.status == 2)
-    std::fprintf(stderr, "Run 'fly-classify --help' for usage.\n");
-  return failure.status;
-}
-
-/// Parses a decimal unsigned integer, rejecting signs, junk and overflow.
-bool parseUnsigned(const std::string &text, uint64_t &value) {
-  if (text.empty() || text.size() > 20)
-    return false;
-  uint64_t result = 0;
-  for (char c : text) {
-    if (c < '0' || c > '9')
-      return false;
-    unsigned digit = static_cast<unsigned>(c - '0');
-    if (result > (std::numeric_limits<uint64_t>::max() - digit) / 10)
-      return false;
-    result = result * 10 + digit;
-  }
-  value = result;
-  return true;
+  return reportFailure("fly-classify", failure);
 }
 
 /// Parses "a,b,c" or "a" (then used for all three channels) into `values`.

@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "fly/runtime/Artifact.h"
+#include "fly/runtime/CommandLine.h"
 #include "fly/runtime/CudaDevice.h"
 #include "fly/runtime/FileUtils.h"
 #include "fly/runtime/Npy.h"
@@ -89,36 +90,7 @@ struct Options {
   bool quiet = false;
 };
 
-/// A failure to report: the message and the exit status.
-struct Failure {
-  std::string message;
-  int status = 1;
-};
-
-int report(const Failure &failure) {
-  std::fprintf(stderr, "fly-run: error: %s\n", failure.message.c_str());
-  if (failure.status == 2)
-    std::fprintf(stderr, "Run 'fly-run --help' for usage.\n");
-  return failure.status;
-}
-
-/// Parses a decimal unsigned integer, rejecting signs, junk and overflow
-/// (strtoull alone accepts "-1" and "12abc").
-bool parseUnsigned(const std::string &text, uint64_t &value) {
-  if (text.empty() || text.size() > 20)
-    return false;
-  uint64_t result = 0;
-  for (char c : text) {
-    if (c < '0' || c > '9')
-      return false;
-    unsigned digit = static_cast<unsigned>(c - '0');
-    if (result > (std::numeric_limits<uint64_t>::max() - digit) / 10)
-      return false;
-    result = result * 10 + digit;
-  }
-  value = result;
-  return true;
-}
+int report(const Failure &failure) { return reportFailure("fly-run", failure); }
 
 std::optional<Failure> parseArgs(int argc, char **argv, Options &opts,
                                  bool &help) {

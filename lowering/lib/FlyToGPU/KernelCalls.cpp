@@ -119,8 +119,7 @@ linalg::GenericOp mlir::fly::kernels::singleGenericUser(Value v) {
   return dyn_cast<linalg::GenericOp>(*v.getUsers().begin());
 }
 
-LogicalResult mlir::fly::kernels::checkKernelChip(Operation *op,
-                                                  StringRef pass,
+LogicalResult mlir::fly::kernels::checkKernelChip(Operation *op, StringRef pass,
                                                   StringRef chip) {
   if (chip == "sm_90a")
     return success();

@@ -90,19 +90,19 @@ struct FlyGpuWeightGemmsPass
       Value uu = op.getU(), vv = op.getV();
       if (padded != rank) {
         Type element = x.getElementType();
-        Value zero =
-            arith::ConstantOp::create(b, loc, b.getZeroAttr(element));
+        Value zero = arith::ConstantOp::create(b, loc, b.getZeroAttr(element));
         auto v = cast<RankedTensorType>(vv.getType());
         uu = tensor::createPadHighOp(
-            RankedTensorType::get({padded, u.getDimSize(1)}, element), uu,
-            zero, /*nofold=*/false, loc, b);
+            RankedTensorType::get({padded, u.getDimSize(1)}, element), uu, zero,
+            /*nofold=*/false, loc, b);
         vv = tensor::createPadHighOp(
-            RankedTensorType::get({v.getDimSize(0), padded}, element), vv,
-            zero, /*nofold=*/false, loc, b);
+            RankedTensorType::get({v.getDimSize(0), padded}, element), vv, zero,
+            /*nofold=*/false, loc, b);
       }
       auto mid =
           RankedTensorType::get({x.getDimSize(0), padded}, x.getElementType());
-      Value t = mlir::fly::LinearOp::create(b, loc, mid, op.getX(), uu, Value());
+      Value t =
+          mlir::fly::LinearOp::create(b, loc, mid, op.getX(), uu, Value());
       auto y =
           mlir::fly::LinearOp::create(b, loc, op.getType(), t, vv, Value());
       y->setDiscardableAttrs(op->getDiscardableAttrDictionary());

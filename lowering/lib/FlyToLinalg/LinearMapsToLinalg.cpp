@@ -113,24 +113,24 @@ Value lowerBlockSparse(LinalgBuilder &lb, BlockSparseMatmulOp op, Value x,
   };
   // xg[r, k, j] = x[r, cols[k]*bs + j].
   Value x3 = lb.reshape(x, {rows, n / bs, bs});
-  Value xg = lb.generic(
-      "k->rkj", {indexTable(lb, cols)}, lb.empty({rows, nnz, bs}),
-      [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
-        return tensor::ExtractOp::create(
-            nb, l, x3,
-            ValueRange{lb.loopIndex(nb, l, 0), index(nb, l, a[0]),
-                       lb.loopIndex(nb, l, 2)});
-      });
+  Value xg =
+      lb.generic("k->rkj", {indexTable(lb, cols)}, lb.empty({rows, nnz, bs}),
+                 [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                   return tensor::ExtractOp::create(
+                       nb, l, x3,
+                       ValueRange{lb.loopIndex(nb, l, 0), index(nb, l, a[0]),
+                                  lb.loopIndex(nb, l, 2)});
+                 });
   // The blocks in the same order.
   if (!inOrder)
-    blocks = lb.generic(
-        "k->kij", {indexTable(lb, order)}, lb.empty({nnz, bs, bs}),
-        [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
-          return tensor::ExtractOp::create(
-              nb, l, blocks,
-              ValueRange{index(nb, l, a[0]), lb.loopIndex(nb, l, 1),
-                         lb.loopIndex(nb, l, 2)});
-        });
+    blocks =
+        lb.generic("k->kij", {indexTable(lb, order)}, lb.empty({nnz, bs, bs}),
+                   [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                     return tensor::ExtractOp::create(
+                         nb, l, blocks,
+                         ValueRange{index(nb, l, a[0]), lb.loopIndex(nb, l, 1),
+                                    lb.loopIndex(nb, l, 2)});
+                   });
   Value products = lb.einsum("rkj,kij->rki", xg, blocks);
   // out[r, R, i] = sum over s < count[R] of products[r, first[R] + s, i].
   Value out = lb.generic(
