@@ -27,8 +27,9 @@ def ConvertFlyToLinalg : Pass<"convert-fly-to-linalg"> {
   }];
   let options = [
     Option<"keepKernelOps", "keep-kernel-ops", "bool", /*default=*/"false",
-           "Leave fly.linear, fly.lowrank_matmul, fly.attention and "
-           "fly.monarch_matmul for the GPU kernel passes">
+           "Leave fly.linear, fly.lowrank_matmul, fly.attention, "
+           "fly.local_attention and fly.monarch_matmul for the GPU kernel "
+           "passes">
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::linalg::LinalgDialect",
