@@ -164,6 +164,80 @@ TEST(AttentionGeneratorTest, SlidingWindowSpecsAndNames) {
   EXPECT_NE(denseText.find("%q_tile"), std::string::npos) << "reversed";
 }
 
+TEST(AttentionGeneratorTest, ScatterbrainSpecsGroupsAndKernels) {
+  // The issue's case: T = 16K, 12 heads, D = 64, window 256, 64 features.
+  AttentionSpec s;
+  s.batchHeads = 12, s.seq = 16384, s.headDim = 64, s.window = 256;
+  s.causal = false, s.features = 64;
+  EXPECT_EQ(verifyAttentionSpec(s), "");
+  EXPECT_EQ(attentionKernelName(s),
+            "fly_attn_bh12_t16384_d64_f16_full_w256_sb64");
+  EXPECT_EQ(scatterbrainKeyFeaturesName(s), attentionKernelName(s) + "_keys");
+  // Groups: about 1024 CTAs, 1 .. 16 chunks each; the last may be short.
+  EXPECT_EQ(scatterbrainChunksPerGroup(s), 3);
+  EXPECT_EQ(scatterbrainGroups(s), 86); // ceil(256 / 3)
+  AttentionSpec small = s;
+  small.batchHeads = 1, small.seq = 256;
+  EXPECT_EQ(scatterbrainChunksPerGroup(small), 1);
+  EXPECT_EQ(scatterbrainGroups(small), 4);
+  AttentionSpec huge = s;
+  huge.seq = 1 << 20;
+  EXPECT_EQ(scatterbrainChunksPerGroup(huge), 16);
+  // Shift = ceil(log2 T): the combined sums stay within f16.
+  EXPECT_EQ(scatterbrainShift(s), 14);
+  EXPECT_EQ(scatterbrainShift(AttentionSpec{1, 1600, 64}), 11);
+
+  // What the kernels cannot do is refused with the reason.
+  auto rejects = [&](AttentionSpec v, const std::string &what) {
+    std::string why = verifyAttentionSpec(v);
+    EXPECT_NE(why.find(what), std::string::npos) << why;
+    std::string error;
+    EXPECT_EQ(emitScatterbrainKeyFeatures(v, error), "");
+    EXPECT_EQ(emitScatterbrainCombine(v, error), "");
+    EXPECT_EQ(emitFlashAttention(v, error), "");
+    EXPECT_FALSE(error.empty());
+  };
+  AttentionSpec v = s;
+  v.features = 32;
+  rejects(v, "features=32");
+  v = s, v.causal = true;
+  rejects(v, "non-causal");
+  v = s, v.window = 0;
+  rejects(v, "need a window");
+  v = s, v.headDim = 128;
+  rejects(v, "headDim=64");
+  v = s, v.seq = 1000;
+  rejects(v, "seq=1000 is not a multiple of 64");
+  v = s, v.packedQkv = true, v.heads = 12;
+  rejects(v, "separate q/k/v");
+
+  // Three kernels, each with its launcher; the band kernel takes the
+  // feature operands and computes F with mma.sync next to S and P.V.
+  std::string error;
+  std::string keys = emitScatterbrainKeyFeatures(s, error);
+  ASSERT_FALSE(keys.empty()) << error;
+  EXPECT_NE(keys.find("gpu.func @" + scatterbrainKeyFeaturesName(s) + "("),
+            std::string::npos);
+  EXPECT_NE(keys.find("blocks in (%c86"), std::string::npos) << keys;
+  EXPECT_NE(keys.find("transpose = true"), std::string::npos);
+  std::string combine = emitScatterbrainCombine(s, error);
+  ASSERT_FALSE(combine.empty()) << error;
+  EXPECT_NE(combine.find("@" + scatterbrainCombineLauncherName(s)),
+            std::string::npos);
+  std::string band = emitFlashAttention(s, error);
+  ASSERT_FALSE(band.empty()) << error;
+  EXPECT_NE(band.find("%phik: memref<12x16384x64xf16>"), std::string::npos);
+  EXPECT_NE(band.find("%stab: memref<12xf32>"), std::string::npos);
+  AttentionSpec local = s;
+  local.features = 0;
+  std::string localText = emitFlashAttention(local, error);
+  ASSERT_FALSE(localText.empty()) << error;
+  // Per key tile: S, F (4 k-steps x 8 n-tiles each) and P.V; plus phi(Q)
+  // and the linear part once.
+  EXPECT_EQ(count(band, "nvgpu.mma.sync"),
+            count(localText, "nvgpu.mma.sync") * 3 / 2 + 32 + 32);
+}
+
 TEST(MonarchGeneratorTest, AcceptsGpt2MlpShapesOnly) {
   MonarchSpec fc1;
   fc1.m = 8192, fc1.k = 4, fc1.q = 192, fc1.p = 192;

@@ -6,9 +6,13 @@
 #
 #   tools/gpu/device-check.sh ARTIFACT_DIR [OUT_DIR]
 #
+# (Run tools/gpu/scatterbrain_checks.py inputs ARTIFACT_DIR first when
+# ARTIFACT_DIR comes from make-check-artifacts.sh.)
 # ARTIFACT_DIR holds NAME.cuda-DTYPE.fly artifacts with either a CPU
 # artifact NAME.cpu.fly of the same model (same seeded weights and inputs)
-# or a reference NAME.ref.npy (HF transformers) for inputs NAME.inputs.npy
+# or a reference NAME.ref.npy (HF transformers, or a CPU run made on the
+# CPU machine) for inputs NAME.inputs.npy (or NAME.input0.npy, NAME.input1.npy,
+# ... for several)
 # (made by tools/gpu/make-check-artifacts.sh), and nlohmann/ (the JSON
 # headers, which that machine lacks). Prints one line per check and exits 1
 # if any fails.
@@ -24,7 +28,13 @@ for name in $names; do
   input=()
   if [ -f "$art/$name.ref.npy" ]; then
     ref="$art/$name.ref.npy"
-    input=(--input "$art/$name.inputs.npy")
+    if [ -f "$art/$name.inputs.npy" ]; then
+      input=(--input "$art/$name.inputs.npy")
+    else # several inputs: NAME.input0.npy, NAME.input1.npy, ...
+      for ((i = 0; i < 16; ++i)); do
+        [ -f "$art/$name.input$i.npy" ] && input+=(--input "$art/$name.input$i.npy")
+      done
+    fi
   else
     ref="$out/$name.cpu.npy"
     "$run" "$art/$name.cpu.fly" --iters 1 --warmup 0 --quiet --output "$ref" || status=1

@@ -56,4 +56,8 @@ gen "$tmp/model" --batch 2 --seq 128 --part body --structure mlp=pixelfly:block=
 gen "$tmp/model" --batch 2 --seq 128 --part body --structure mlp=pixelfly:block=32 \
   --target cuda --dtype f16 -o "$art/gpt2-d256-pixelfly.cuda-f16.fly"
 rm -rf "$tmp"
+# The Scatterbrain kernels (non-causal, head dim 64) on attention-only
+# modules against the CPU reference pipeline. The large case's inputs are
+# regenerated there: tools/gpu/scatterbrain_checks.py inputs ARTIFACT_DIR.
+python3 "$src/tools/gpu/scatterbrain_checks.py" make "$build" "$art"
 du -sh "$art"

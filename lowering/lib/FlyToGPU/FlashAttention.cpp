@@ -79,6 +79,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <functional>
 #include <iomanip>
 #include <sstream>
 #include <string>
@@ -95,6 +96,8 @@ constexpr int64_t kCopyElems = 8;    // 16-byte cp.async
 constexpr int64_t kMaxDynamicSmem = 227 * 1024;
 constexpr int64_t kMaxGridY = 65535;
 constexpr int64_t kDefaultBlockM = 64;
+/// Threads of the Scatterbrain combine kernel (one (d, f) entry each).
+constexpr int64_t kCombineThreads = 256;
 /// Windowed kernels mask in i32 (values within a few T of 0).
 constexpr int64_t kMaxWindowSeq = int64_t(1) << 28;
 
@@ -106,6 +109,10 @@ struct Plan {
   bool packed = false;
   int64_t stages = 2;
   bool splitKV = false, stagedEpilogue = false, qInRegisters = true;
+  /// Scatterbrain (spec.features > 0): phi(K) tiles ride with K, proj has
+  /// its own smem tile.
+  bool sb = false;
+  int64_t projBytes = 0;
   int64_t blockM = 0, warps = 0, threads = 0;
   int64_t d = 0, ld = 0; // head dim, padded smem row length
   int64_t numQTiles = 0, numKTiles = 0;
@@ -131,8 +138,12 @@ struct Plan {
     numKTiles = ceilDiv(s.seq, kBlockN);
     qBytes = blockM * ld * 2;
     kvStageBytes = kBlockN * ld * 2;
-    // Q (reused for the staged epilogue), then K[stages], then V[stages].
-    dynamicSmemBytes = qBytes + 2 * stages * kvStageBytes;
+    // Q (reused for the staged epilogue), then K[stages], then V[stages]
+    // (Scatterbrain: then phi(K)[stages] and proj).
+    sb = s.features > 0;
+    projBytes = sb ? s.features * ld * 2 : 0;
+    dynamicSmemBytes =
+        qBytes + (sb ? 3 : 2) * stages * kvStageBytes + projBytes;
     double scale = s.scale > 0 ? s.scale : 1.0 / std::sqrt(double(d));
     scaleLog2 = scale * 1.4426950408889634;
     // D=64, BM=64: four CTAs (16 warps) per SM, i.e. at most 128 registers,
@@ -142,6 +153,14 @@ struct Plan {
     // Three K/V stages (64.5 KB) fit three CTAs per SM, not four: cap at
     // 168 registers instead.
     minBlocksPerSM = (d == 64 && blockM == 64) ? (stages == 3 ? 3 : 4) : 1;
+    // Scatterbrain keeps phi(Q) fragments and the feature scores F next to
+    // S: with Q re-read from smem for every key tile, three CTAs per SM (168
+    // registers; 158 used, no spills) rather than two with Q in registers
+    // (238 registers).
+    if (sb && opts.minBlocksPerSM == 0) {
+      qInRegisters = false;
+      minBlocksPerSM = 3;
+    }
     if (opts.minBlocksPerSM > 0)
       minBlocksPerSM = opts.minBlocksPerSM;
   }
@@ -156,6 +175,10 @@ using detail::FuncWriter;
 
 struct Types {
   std::string elem, global, smemBytes, qSmem, kvSmem;
+  /// Scatterbrain operands (see FlashAttention.h) and the proj smem tile.
+  std::string proj, phik, mc, kvt, zl, stab, projSmem;
+  /// Scatterbrain key-feature kernel outputs.
+  std::string kvg, zg, mg;
   /// packed: the qkv and o operand types.
   std::string qkvGlobal, oGlobal;
   std::string fragA = "", fragB, fragC = "vector<2x2xf32>", pair, pairF32;
@@ -179,6 +202,23 @@ struct Types {
     kvSmem = "memref<" + std::to_string(p.stages) + "x" +
              std::to_string(kBlockN) + "x" + std::to_string(p.ld) + "x" + elem +
              ", " + space + ">";
+    if (p.sb) {
+      std::string bh = std::to_string(s.batchHeads), f = std::to_string(s.features);
+      std::string d = std::to_string(p.d);
+      proj = "memref<" + f + "x" + d + "x" + elem + ">";
+      phik = "memref<" + bh + "x" + std::to_string(s.seq) + "x" + f + "x" +
+             elem + ">";
+      mc = "memref<" + bh + "x" + std::to_string(p.numKTiles) + "xf32>";
+      kvt = "memref<" + bh + "x" + d + "x" + f + "x" + elem + ">";
+      zl = "memref<" + bh + "x" + f + "xf32>";
+      stab = "memref<" + bh + "xf32>";
+      projSmem = "memref<" + f + "x" + std::to_string(p.ld) + "x" + elem +
+                 ", " + space + ">";
+      std::string groups = std::to_string(scatterbrainGroups(s));
+      kvg = "memref<" + bh + "x" + groups + "x" + d + "x" + f + "xf32>";
+      zg = "memref<" + bh + "x" + groups + "x" + f + "xf32>";
+      mg = "memref<" + bh + "x" + groups + "xf32>";
+    }
     fragA = "vector<4x2x" + elem + ">";
     fragB = "vector<2x2x" + elem + ">";
     pair = "vector<2x" + elem + ">";
@@ -191,8 +231,27 @@ struct Types {
 std::string argList(const Plan &p, const Types &t, const std::string &sep) {
   if (p.packed)
     return "(%qkv" + sep + t.qkvGlobal + ", %o" + sep + t.oGlobal + ")";
+  std::string sb;
+  if (p.sb)
+    sb = ", %proj" + sep + t.proj + ", %phik" + sep + t.phik + ", %mc" + sep +
+         t.mc + ", %kvt" + sep + t.kvt + ", %zl" + sep + t.zl + ", %stab" +
+         sep + t.stab;
   return "(%q" + sep + t.global + ", %k" + sep + t.global + ", %v" + sep +
-         t.global + ", %o" + sep + t.global + ")";
+         t.global + sb + ", %o" + sep + t.global + ")";
+}
+
+/// The Scatterbrain key-feature kernel's arguments (FlashAttention.h).
+std::string keyFeatureArgs(const Types &t, const std::string &sep) {
+  return "(%k" + sep + t.global + ", %v" + sep + t.global + ", %proj" + sep +
+         t.proj + ", %phik" + sep + t.phik + ", %mc" + sep + t.mc + ", %kvg" +
+         sep + t.kvg + ", %zg" + sep + t.zg + ", %mg" + sep + t.mg + ")";
+}
+
+/// The Scatterbrain combine kernel's arguments (FlashAttention.h).
+std::string combineArgs(const Types &t, const std::string &sep) {
+  return "(%mg" + sep + t.mg + ", %kvg" + sep + t.kvg + ", %zg" + sep + t.zg +
+         ", %kvt" + sep + t.kvt + ", %zl" + sep + t.zl + ", %stab" + sep +
+         t.stab + ")";
 }
 
 //===----------------------------------------------------------------------===//
@@ -234,6 +293,299 @@ public:
     return os.str();
   }
 
+  /// The Scatterbrain key-feature kernel (FlashAttention.h, step 1): CTA =
+  /// one group of scatterbrainChunksPerGroup 64-key chunks of one
+  /// batch*head, 4 warps; the next chunk's K and V are copied (cp.async)
+  /// while this one is computed. Per chunk: L = log2 phi(K) from K.proj^T
+  /// (warp w: keys 16w..16w+15); the running group max m (over this and
+  /// the group's earlier chunks); phi = 2^(L - m) to smem, from there to
+  /// global (16-byte rows) with mc = m; kv = kv 2^(m_old - m) +
+  /// phi^T [V | 1] on the tensor cores (warp w: features 16w..16w+15, A
+  /// operand by ldmatrix.trans of the [key][feature] tile; the ones column
+  /// gives z).
+  std::string emitKeyFeatures() {
+    const AttentionSpec &s = p.spec;
+    int64_t f = s.features, r = scatterbrainChunksPerGroup(s);
+    std::string tile = t.projSmem; // every smem tile is [64][ld]
+    std::string stages = "memref<2x" + std::to_string(kBlockN) + "x" +
+                         std::to_string(p.ld) + "x" + t.elem +
+                         ", #gpu.address_space<workgroup>>";
+    tid = w.def("tid", "gpu.thread_id x");
+    std::string group = w.def("group", "gpu.block_id x");
+    bh = w.def("bh", "gpu.block_id y");
+    emitLaneSetup();
+    opK = {"%k", t.global, ""};
+    opV = {"%v", t.global, ""};
+    opPhiK = {"%phik", t.phik, ""};
+    std::string smem =
+        w.def("smem", "gpu.dynamic_shared_memory : " + t.smemBytes);
+    auto view = [&](int64_t offset, const std::string &type) {
+      return w.def("view", "memref.view " + smem + "[" + idx(offset) +
+                               "][] : " + t.smemBytes + " to " + type);
+    };
+    int64_t tileBytes = kBlockN * p.ld * 2;
+    projS = view(0, tile);
+    phiS = view(tileBytes, tile);
+    kS = view(2 * tileBytes, stages);
+    vS = view(4 * tileBytes, stages);
+    std::string redType = "memref<4xf32, #gpu.address_space<workgroup>>";
+    std::string red = view(6 * tileBytes, redType);
+
+    std::string c0 = mul(group, r);
+    std::string c1 = w.def("c1", "arith.minsi " + addc(c0, r) + ", " +
+                                     idx(p.numKTiles) + " : index");
+    auto copyChunk = [&](const std::string &chunk, const std::string &stage) {
+      std::string row0 = mul(chunk, kBlockN);
+      emitTileCopy(opK, kS, stages, stage + ", ", row0, kBlockN, false);
+      emitTileCopy(opV, vS, stages, stage + ", ", row0, kBlockN, false);
+    };
+    w.line("// Prologue: proj and chunk c0 (stage 0).");
+    Operand proj{"%proj", t.proj, ""};
+    emitTileCopy(proj, projS, tile, "", idx(0), f, false, true,
+                 /*global2D=*/true);
+    copyChunk(c0, idx(0));
+    commit();
+
+    std::string featCol = add(kCol, mul(warp, 16));
+    std::string first =
+        w.def("first", "arith.cmpi eq, " + tid + ", " + idx(0) + " : index");
+    std::string ones = w.def("ones", "arith.constant dense<1.0> : " + t.fragB);
+    // Loop state: kv accumulators (D/8 n-tiles), z (the ones column), the
+    // running max.
+    std::string types;
+    for (int64_t n = 0; n <= p.d / 8; ++n)
+      types += t.fragC + ", ";
+    types += "f32";
+    std::string res = w.fresh("kv");
+    std::string c = w.fresh("c");
+    std::vector<std::string> acc;
+    std::string header = res + ":" + std::to_string(p.d / 8 + 2) +
+                         " = scf.for " + c + " = " + c0 + " to " + c1 +
+                         " step " + idx(1) + " iter_args(";
+    for (int64_t n = 0; n <= p.d / 8; ++n) {
+      acc.push_back(w.fresh("acc_in"));
+      header += acc.back() + " = " + w.zeros(t.fragC) + ", ";
+    }
+    std::string mRun = w.fresh("m_in");
+    header += mRun + " = " + w.f32Lowest() + ") -> (" + types + ")";
+    w.open(header);
+    std::string row0 = mul(c, kBlockN);
+    std::string stage = remc(w.def("i", "arith.subi " + c + ", " + c0 +
+                                            " : index"),
+                             2);
+    w.line("// Chunk c is in: wait, then prefetch chunk c + 1 into the "
+           "other stage (everyone is done with it after the barrier).");
+    waitGroups(0);
+    w.line("gpu.barrier");
+    std::string next = addc(c, 1);
+    std::string hasNext = w.def("has_next", "arith.cmpi slt, " + next + ", " +
+                                                c1 + " : index");
+    w.open("scf.if " + hasNext);
+    copyChunk(next, w.def("i", "arith.subi " + idx(1) + ", " + stage +
+                                   " : index"));
+    w.close();
+    commit();
+    std::string prefix = stage + ", ";
+    std::vector<std::string> kf;
+    for (int64_t ks = 0; ks < p.d / 16; ++ks)
+      kf.push_back(
+          ldmatrix(kS, stages, prefix, qRow, addc(qCol, ks * 16), false));
+    std::vector<std::string> lv[2];
+    featureLogits(kf, projS, tile, "", f, lv);
+    std::string norm[2], mx[2];
+    rowSquares(kf, norm);
+    for (int row = 0; row < 2; ++row)
+      mx[row] = logPhi(lv[row], norm[row]);
+    std::string wmax = quadReduce(fop("maxnumf", mx[0], mx[1]), "maxnumf");
+    for (int mask : {4, 8, 16}) {
+      std::string name = w.fresh("shfl");
+      w.line(name + ", " + name + "_ok = gpu.shuffle xor " + wmax + ", " +
+             w.i32(mask) + ", " + w.i32(32) + " : f32");
+      wmax = fop("maxnumf", wmax, name);
+    }
+    std::string lane0 = w.def("lane0", "arith.cmpi eq, " + lane_ + ", " +
+                                           idx(0) + " : index");
+    w.open("scf.if " + lane0);
+    w.line("memref.store " + wmax + ", " + red + "[" + warp + "] : " + redType);
+    w.close();
+    w.line("gpu.barrier");
+    std::vector<std::string> warpMax;
+    for (int i = 0; i < 4; ++i)
+      warpMax.push_back(w.def("wm", "memref.load " + red + "[" + idx(i) +
+                                        "] : " + redType));
+    std::string mChunk = tree(warpMax, "maxnumf");
+    std::string mNew = fop("maxnumf", mRun, mChunk);
+    std::string alpha = ex2(fop("subf", mRun, mNew));
+    // phi = 2^(L - m) (m >= this chunk's max, so phi <= 1) into smem; the
+    // chunk's scale m goes to mc, the tile to phik (16-byte rows, below).
+    for (int row = 0; row < 2; ++row)
+      for (int64_t n = 0; n < f / 8; ++n) {
+        std::string l0 = lv[row][n * 2], l1 = lv[row][n * 2 + 1];
+        std::string v =
+            w.def("p", "vector.from_elements " + ex2(fop("subf", l0, mNew)) +
+                           ", " + ex2(fop("subf", l1, mNew)) + " : " +
+                           t.pairF32);
+        v = w.def("p",
+                  "arith.truncf " + v + " : " + t.pairF32 + " to " + t.pair);
+        w.line("vector.store " + v + ", " + phiS + "[" + rowInTile[row] +
+               ", " + addc(col2t, n * 8) + "] {alignment = 4 : i64} : " +
+               tile + ", " + t.pair);
+      }
+    w.open("scf.if " + first);
+    w.line("memref.store " + mNew + ", %mc[" + bh + ", " + c + "] : " + t.mc);
+    w.close();
+    w.line("gpu.barrier");
+    std::string vec16 =
+        "vector<" + std::to_string(kCopyElems) + "x" + t.elem + ">";
+    for (int64_t rr = 0; rr < kBlockN; rr += p.threads / (f / kCopyElems)) {
+      std::string lr = addc(cpRow, rr);
+      std::string x = w.def("ph", "vector.load " + phiS + "[" + lr + ", " +
+                                      cpCol + "] {alignment = 16 : i64} : " +
+                                      tile + ", " + vec16);
+      w.line("vector.store " + x + ", " + at(opPhiK, add(row0, lr), cpCol) +
+             " {alignment = 16 : i64} : " + t.phik + ", " + vec16);
+    }
+    std::string alphaV =
+        w.def("av", "vector.broadcast " + alpha + " : f32 to " + t.fragC);
+    std::vector<std::string> out;
+    for (const std::string &a : acc)
+      out.push_back(
+          w.def("acc", "arith.mulf " + a + ", " + alphaV + " : " + t.fragC));
+    for (int64_t ks = 0; ks < kBlockN / 16; ++ks) {
+      std::string a =
+          ldmatrix(phiS, tile, "", addc(kRow, ks * 16), featCol, true);
+      for (int64_t np = 0; np < p.d / 16; ++np) {
+        std::string x4 = ldmatrix(vS, stages, prefix, addc(vRow, ks * 16),
+                                  addc(vCol, np * 16), true);
+        out[2 * np] = mma(a, bFrag(x4, 0), out[2 * np]);
+        out[2 * np + 1] = mma(a, bFrag(x4, 2), out[2 * np + 1]);
+      }
+      out.back() = mma(a, ones, out.back());
+    }
+    std::string yield = "scf.yield ";
+    for (const std::string &o : out)
+      yield += o + ", ";
+    w.line(yield + mNew + " : " + types);
+    w.close();
+
+    // Group results: kvg[bh, group, d, f] (C rows = features), zg, mg.
+    auto result = [&](int64_t i) { return res + "#" + std::to_string(i); };
+    auto element = [&](int64_t i, int row, int cc) {
+      return w.def("kvv", "vector.extract " + result(i) + "[" +
+                              std::to_string(row) + ", " + std::to_string(cc) +
+                              "] : f32 from " + t.fragC);
+    };
+    for (int64_t n = 0; n < p.d / 8; ++n)
+      for (int row = 0; row < 2; ++row)
+        for (int cc = 0; cc < 2; ++cc) {
+          std::string feature = add(mul(warp, 16), addc(g, row * 8));
+          std::string d = addc(col2t, n * 8 + cc);
+          w.line("memref.store " + element(n, row, cc) + ", %kvg[" + bh + ", " +
+                 group + ", " + d + ", " + feature + "] : " + t.kvg);
+        }
+    std::string zOwner = w.def("zown", "arith.cmpi eq, " + tq + ", " + idx(0) +
+                                           " : index");
+    w.open("scf.if " + zOwner);
+    for (int row = 0; row < 2; ++row)
+      w.line("memref.store " + element(p.d / 8, row, 0) + ", %zg[" + bh +
+             ", " + group + ", " + add(mul(warp, 16), addc(g, row * 8)) +
+             "] : " + t.zg);
+    w.close();
+    w.open("scf.if " + first);
+    w.line("memref.store " + result(p.d / 8 + 1) + ", %mg[" + bh + ", " +
+           group + "] : " + t.mg);
+    w.close();
+    w.line("gpu.return");
+
+    std::ostringstream os;
+    os << "    gpu.func @" << scatterbrainKeyFeaturesName(s)
+       << keyFeatureArgs(t, ": ")
+       << " kernel attributes {known_block_size = array<i32: " << p.threads
+       << ", 1, 1>} {\n";
+    os << w.finish();
+    os << "    }\n";
+    return os.str();
+  }
+
+  /// Scatterbrain step 2 (FlashAttention.h): CTA = 256 (d, f) entries of
+  /// one batch*head; every thread folds the G groups (stab = max mg, then
+  /// the 2^(mg - stab - shift) weighted sums); the first CTA also writes z
+  /// and stab.
+  std::string emitCombine() {
+    const AttentionSpec &s = p.spec;
+    int64_t f = s.features, groups = scatterbrainGroups(s);
+    tid = w.def("tid", "gpu.thread_id x");
+    std::string bx = w.def("bx", "gpu.block_id x");
+    bh = w.def("bh", "gpu.block_id y");
+    std::string e = add(mul(bx, kCombineThreads), tid);
+    std::string d = divc(e, f), fe = remc(e, f);
+    auto loop = [&](const std::string &init, const std::string &type,
+                    const std::function<std::string(const std::string &,
+                                                    const std::string &)>
+                        &body) {
+      std::string res = w.fresh("fold"), g = w.fresh("g"), a = w.fresh("a");
+      w.open(res + " = scf.for " + g + " = " + idx(0) + " to " + idx(groups) +
+             " step " + idx(1) + " iter_args(" + a + " = " + init + ") -> (" +
+             type + ")");
+      w.line("scf.yield " + body(g, a) + " : " + type);
+      w.close();
+      return res;
+    };
+    auto mgAt = [&](const std::string &g) {
+      return w.def("mg", "memref.load %mg[" + bh + ", " + g + "] : " + t.mg);
+    };
+    std::string stab =
+        loop(w.f32Lowest(), "f32", [&](const std::string &g,
+                                       const std::string &a) {
+          return fop("maxnumf", a, mgAt(g));
+        });
+    std::string shifted =
+        fop("addf", stab, w.f32(double(scatterbrainShift(s))));
+    auto weight = [&](const std::string &g) {
+      return ex2(fop("subf", mgAt(g), shifted));
+    };
+    std::string kv = loop(w.f32(0.0), "f32", [&](const std::string &g,
+                                                  const std::string &a) {
+      std::string x = w.def("kv", "memref.load %kvg[" + bh + ", " + g + ", " +
+                                      d + ", " + fe + "] : " + t.kvg);
+      return w.def("f", "math.fma " + x + ", " + weight(g) + ", " + a +
+                            " : f32");
+    });
+    std::string h =
+        w.def("h", "arith.truncf " + kv + " : f32 to " + t.elem);
+    w.line("memref.store " + h + ", %kvt[" + bh + ", " + d + ", " + fe +
+           "] : " + t.kvt);
+    std::string firstBlock =
+        w.def("fb", "arith.cmpi eq, " + bx + ", " + idx(0) + " : index");
+    std::string zThread =
+        w.def("zt", "arith.cmpi ult, " + tid + ", " + idx(f) + " : index");
+    w.open("scf.if " + w.def("zz", "arith.andi " + firstBlock + ", " +
+                                        zThread + " : i1"));
+    std::string z = loop(w.f32(0.0), "f32", [&](const std::string &g,
+                                                 const std::string &a) {
+      std::string x = w.def("z", "memref.load %zg[" + bh + ", " + g + ", " +
+                                     tid + "] : " + t.zg);
+      return w.def("f", "math.fma " + x + ", " + weight(g) + ", " + a +
+                            " : f32");
+    });
+    w.line("memref.store " + z + ", %zl[" + bh + ", " + tid + "] : " + t.zl);
+    w.close();
+    std::string first =
+        w.def("first", "arith.cmpi eq, " + tid + ", " + idx(0) + " : index");
+    w.open("scf.if " + w.def("sf", "arith.andi " + firstBlock + ", " + first +
+                                       " : i1"));
+    w.line("memref.store " + stab + ", %stab[" + bh + "] : " + t.stab);
+    w.close();
+    w.line("gpu.return");
+    std::ostringstream os;
+    os << "    gpu.func @" << scatterbrainCombineName(s) << combineArgs(t, ": ")
+       << " kernel attributes {known_block_size = array<i32: "
+       << kCombineThreads << ", 1, 1>} {\n";
+    os << w.finish();
+    os << "    }\n";
+    return os.str();
+  }
+
 private:
   std::string idx(int64_t v) { return w.index(v); }
   std::string add(const std::string &a, const std::string &b) {
@@ -266,29 +618,7 @@ private:
       qTile = w.def("q_tile", "arith.subi " + idx(p.numQTiles - 1) + ", " + bx +
                                   " : index");
     q0 = mul(qTile, p.blockM);
-    std::string lane = remc(tid, 32);
-    warp = divc(tid, 32);
-    g = divc(lane, 4);
-    tq = remc(lane, 4);
-    std::string l16 = remc(lane, 16), h16 = divc(lane, 16);
-    std::string l8 = remc(lane, 8), h8 = remc(divc(lane, 8), 2);
-    // ldmatrix row addresses (see the file comment).
-    warpRow = mul(warp, kRowsPerWarp);
-    lane_ = lane;
-    qRow = add(warpRow, l16);
-    qCol = mul(h16, 8);
-    kRow = add(mul(h16, 8), l8);
-    kCol = mul(h8, 8);
-    vRow = add(mul(h8, 8), l8);
-    vCol = qCol;
-    // The thread's two query rows (in the tile) and key column offset 2t.
-    rowInTile[0] = add(warpRow, g);
-    rowInTile[1] = addc(rowInTile[0], 8);
-    col2t = mul(tq, 2);
-    // cp.async: chunk (row, col) of 8 elements.
-    int64_t chunksPerRow = p.d / kCopyElems;
-    cpRow = divc(tid, chunksPerRow);
-    cpCol = mul(remc(tid, chunksPerRow), kCopyElems);
+    emitLaneSetup();
 
     if (p.packed) {
       // b = bh / H, h = bh % H: rows b*T.., columns h*D (+ H*D for K, 2H*D
@@ -315,6 +645,16 @@ private:
     vS = w.def("v_smem", "memref.view " + smem + "[" +
                              idx(p.qBytes + p.stages * p.kvStageBytes) +
                              "][] : " + t.smemBytes + " to " + t.kvSmem);
+    if (p.sb) {
+      int64_t phiOffset = p.qBytes + 2 * p.stages * p.kvStageBytes;
+      phiS = w.def("phik_smem", "memref.view " + smem + "[" + idx(phiOffset) +
+                                    "][] : " + t.smemBytes + " to " + t.kvSmem);
+      projS = w.def("proj_smem",
+                    "memref.view " + smem + "[" +
+                        idx(phiOffset + p.stages * p.kvStageBytes) +
+                        "][] : " + t.smemBytes + " to " + t.projSmem);
+      opPhiK = {"%phik", t.phik, ""};
+    }
 
     // Key tile bounds: [0, fullEnd) need no mask, [fullEnd, total) do.
     if (s.window > 0) {
@@ -330,6 +670,34 @@ private:
       fullEnd = idx(ragged ? p.numKTiles - 1 : p.numKTiles);
       total = idx(p.numKTiles);
     }
+  }
+
+  /// Per-thread indices from tid: warp, fragment coordinates, ldmatrix and
+  /// cp.async addresses.
+  void emitLaneSetup() {
+    std::string lane = remc(tid, 32);
+    warp = divc(tid, 32);
+    g = divc(lane, 4);
+    tq = remc(lane, 4);
+    std::string l16 = remc(lane, 16), h16 = divc(lane, 16);
+    std::string l8 = remc(lane, 8), h8 = remc(divc(lane, 8), 2);
+    // ldmatrix row addresses (see the file comment).
+    warpRow = mul(warp, kRowsPerWarp);
+    lane_ = lane;
+    qRow = add(warpRow, l16);
+    qCol = mul(h16, 8);
+    kRow = add(mul(h16, 8), l8);
+    kCol = mul(h8, 8);
+    vRow = add(mul(h8, 8), l8);
+    vCol = qCol;
+    // The thread's two query rows (in the tile) and key column offset 2t.
+    rowInTile[0] = add(warpRow, g);
+    rowInTile[1] = addc(rowInTile[0], 8);
+    col2t = mul(tq, 2);
+    // cp.async: chunk (row, col) of 8 elements.
+    int64_t chunksPerRow = p.d / kCopyElems;
+    cpRow = divc(tid, chunksPerRow);
+    cpCol = mul(remc(tid, chunksPerRow), kCopyElems);
   }
 
   /// Sliding window: query i sees keys [i - loOff, i + hiOff] (and [0, T)).
@@ -399,7 +767,7 @@ private:
   void emitTileCopy(const Operand &src, const std::string &dst,
                     const std::string &dstType, const std::string &dstPrefix,
                     const std::string &row0, int64_t rows, bool mayBeRagged,
-                    bool zeroFill = true) {
+                    bool zeroFill = true, bool global2D = false) {
     int64_t rowsPerPass = p.threads / (p.d / kCopyElems);
     for (int64_t r = 0; r < rows; r += rowsPerPass) {
       std::string lr = addc(cpRow, r);
@@ -419,7 +787,10 @@ private:
         extra = ", " + n;
       }
       w.line("%" + std::string("cp_") + std::to_string(copyCounter++) +
-             " = nvgpu.device_async_copy " + at(src, gr, cpCol) + ", " + dst +
+             " = nvgpu.device_async_copy " +
+             (global2D ? src.mem + "[" + gr + ", " + cpCol + "]"
+                       : at(src, gr, cpCol)) +
+             ", " + dst +
              "[" + dstPrefix + lr + ", " + cpCol + "], " +
              std::to_string(kCopyElems) + extra + " {bypassL1} : " + src.type +
              " to " + dstType);
@@ -438,6 +809,9 @@ private:
     bool zeroFill = p.spec.window == 0;
     if (withK)
       emitTileCopy(opK, kS, t.kvSmem, stage + ", ", row0, kBlockN, ragged,
+                   zeroFill);
+    if (withK && p.sb)
+      emitTileCopy(opPhiK, phiS, t.kvSmem, stage + ", ", row0, kBlockN, ragged,
                    zeroFill);
     if (withV)
       emitTileCopy(opV, vS, t.kvSmem, stage + ", ", row0, kBlockN, ragged,
@@ -478,6 +852,11 @@ private:
                     : "// Prologue: Q tile and K/V tiles 0 .. stages-2.");
     emitTileCopy(opQ, qS, t.qSmem, "", q0, p.blockM,
                  p.spec.seq % p.blockM != 0);
+    if (p.sb) {
+      Operand proj{"%proj", t.proj, ""};
+      emitTileCopy(proj, projS, t.projSmem, "", idx(0), p.spec.features,
+                   false, true, /*global2D=*/true);
+    }
     // Key tile j lives in stage j % stages (the first visited tile always
     // exists: every band holds key i).
     std::string first = windowed ? firstTile : idx(0);
@@ -501,6 +880,118 @@ private:
     w.line("gpu.barrier");
     if (p.qInRegisters)
       qFrag = loadQFragments();
+    if (p.sb)
+      emitQueryFeatures();
+  }
+
+  /// Scatterbrain: phi(q) of this warp's rows, from Q.proj^T on the tensor
+  /// cores. L = log2 phi(q)_f = log2(e) (c q.w_f - c^2 |q|^2 / 2 - ln(F) / 2);
+  /// stabQ = max_f L (per row); the fragments hold 2^(L - stabQ) <= 1, as
+  /// the A operand of F = phi(Q).phi(K)^T and of the linear part.
+  void emitQueryFeatures() {
+    const AttentionSpec &s = p.spec;
+    w.line("// Scatterbrain: phi(Q) of the warp's rows (Q.proj^T, row norms).");
+    std::vector<std::string> qf = p.qInRegisters ? qFrag : loadQFragments();
+    std::vector<std::string> lv[2];
+    featureLogits(qf, projS, t.projSmem, "", s.features, lv);
+    std::string norm[2];
+    rowSquares(qf, norm);
+    for (int row = 0; row < 2; ++row) {
+      std::string mx = logPhi(lv[row], norm[row]);
+      stabQ[row] = quadReduce(mx, "maxnumf");
+      for (std::string &x : lv[row])
+        x = ex2(fop("subf", x, stabQ[row]));
+    }
+    phiFrag = packAFragments(lv, s.features);
+    std::string stabK = w.def(
+        "stabk", "memref.load %stab[" + bh + "] : " + t.stab);
+    for (int row = 0; row < 2; ++row)
+      mInit[row] = fop("addf", stabQ[row], stabK);
+    linLog2 = fop("addf", stabK, w.f32(double(scatterbrainShift(s))));
+  }
+
+  /// Scores x = A.B^T of the warp's 16 rows against `cols` rows of the smem
+  /// tile `mem` (row-major, D columns): as scalars x[row][n-tile * 2 + c]
+  /// (column 8 n-tile + 2t + c).
+  void featureLogits(const std::vector<std::string> &a, const std::string &mem,
+                     const std::string &type, const std::string &prefix,
+                     int64_t cols, std::vector<std::string> *out) {
+    std::vector<std::string> acc(cols / 8, w.zeros(t.fragC));
+    for (int64_t np = 0; np < cols / 16; ++np)
+      for (size_t ks = 0; ks < a.size(); ++ks) {
+        std::string x4 = ldmatrix(mem, type, prefix, addc(kRow, np * 16),
+                                  addc(kCol, int64_t(ks) * 16), false);
+        acc[2 * np] = mma(a[ks], bFrag(x4, 0), acc[2 * np]);
+        acc[2 * np + 1] = mma(a[ks], bFrag(x4, 2), acc[2 * np + 1]);
+      }
+    for (size_t n = 0; n < acc.size(); ++n)
+      for (int row = 0; row < 2; ++row)
+        for (int c = 0; c < 2; ++c)
+          out[row].push_back(w.def(
+              "x", "vector.extract " + acc[n] + "[" + std::to_string(row) +
+                       ", " + std::to_string(c) + "] : f32 from " + t.fragC));
+  }
+
+  /// Thread-partial... then quad-reduced |x|^2 of the two rows whose A
+  /// fragments (k-steps) are `a`.
+  void rowSquares(const std::vector<std::string> &a, std::string *norm) {
+    std::vector<std::string> parts[2];
+    for (const std::string &frag : a)
+      for (int i = 0; i < 4; ++i) {
+        std::string h =
+            w.def("r", "vector.extract " + frag + "[" + std::to_string(i) +
+                           "] : " + t.pair + " from " + t.fragA);
+        std::string f = w.def("r", "arith.extf " + h + " : " + t.pair +
+                                       " to " + t.pairF32);
+        for (int c = 0; c < 2; ++c) {
+          std::string e = w.def("r", "vector.extract " + f + "[" +
+                                         std::to_string(c) + "] : f32 from " +
+                                         t.pairF32);
+          parts[i % 2].push_back(fop("mulf", e, e));
+        }
+      }
+    for (int row = 0; row < 2; ++row)
+      norm[row] = quadReduce(tree(parts[row], "addf"), "addf");
+  }
+
+  /// In place: logits x -> log2 phi = log2(e) (c x - c^2 norm / 2 -
+  /// ln(F) / 2); returns the thread's maximum.
+  std::string logPhi(std::vector<std::string> &x, const std::string &norm) {
+    const AttentionSpec &s = p.spec;
+    double scale = s.scale > 0 ? s.scale : 1.0 / std::sqrt(double(p.d));
+    double log2e = 1.4426950408889634, c = std::sqrt(scale);
+    std::string bias = fop(
+        "addf", fop("mulf", norm, w.f32(-c * c / 2 * log2e)),
+        w.f32(-0.5 * std::log(double(s.features)) * log2e));
+    std::string k = w.f32(c * log2e);
+    for (std::string &v : x)
+      v = fop("addf", fop("mulf", v, k), bias);
+    return tree(x, "maxnumf");
+  }
+
+  /// A fragments (k-steps of 16 columns) of the scalars v[row][n * 2 + c]
+  /// laid out like a C fragment row block (as P for P.V).
+  std::vector<std::string> packAFragments(std::vector<std::string> *v,
+                                          int64_t cols) {
+    auto pair = [&](int64_t n, int row) {
+      std::string x =
+          w.def("p", "vector.from_elements " + v[row][n * 2] + ", " +
+                         v[row][n * 2 + 1] + " : " + t.pairF32);
+      return w.def("p",
+                   "arith.truncf " + x + " : " + t.pairF32 + " to " + t.pair);
+    };
+    std::vector<std::string> frags;
+    for (int64_t kk = 0; kk < cols / 16; ++kk) {
+      std::string a = w.zeros(t.fragA);
+      std::string parts[4] = {pair(2 * kk, 0), pair(2 * kk, 1),
+                              pair(2 * kk + 1, 0), pair(2 * kk + 1, 1)};
+      for (int i = 0; i < 4; ++i)
+        a = w.def("pa", "vector.insert " + parts[i] + ", " + a + "[" +
+                            std::to_string(i) + "] : " + t.pair + " into " +
+                            t.fragA);
+      frags.push_back(a);
+    }
+    return frags;
   }
 
   /// Q's A fragments of this warp's rows (k-steps of 16 columns).
@@ -666,8 +1157,14 @@ private:
               "s", "vector.extract " + sAcc[n] + "[" + std::to_string(row) +
                        ", " + std::to_string(c) + "] : f32 from " + t.fragC));
 
+    // Scatterbrain: F = phi(Q).phi(K)^T of the tile (phi(K) scaled by
+    // 2^-mc[j]).
+    std::vector<std::string> fv[2];
+    if (p.sb)
+      featureLogits(phiFrag, phiS, t.kvSmem, prefix, kBlockN, fv);
+
     if (masked && windowed) {
-      emitWindowMask(j32, sv);
+      emitWindowMask(j32, sv, p.sb ? fv : nullptr);
     } else if (masked) {
       w.line("// Mask: key > limit(row), limit = causal ? min(row, T-1) : "
              "T-1.");
@@ -694,12 +1191,24 @@ private:
     State st;
     std::string scale = w.f32(p.scaleLog2);
     std::string alpha[2];
+    std::string mcj;
+    if (p.sb)
+      mcj = w.def("mc", "memref.load %mc[" + bh + ", " + j + "] : " + t.mc);
     for (int row = 0; row < 2; ++row) {
       std::string mx = quadReduce(tree(sv[row], "maxnumf"), "maxnumf");
       std::string mNew = fop("maxnumf", in.m[row], fop("mulf", mx, scale));
       alpha[row] = ex2(fop("subf", in.m[row], mNew));
-      for (std::string &x : sv[row])
+      // Scatterbrain: weight e^s - phi(q).phi(k) inside the band (F is 0
+      // outside it), both scaled by 2^-m.
+      std::string fScale;
+      if (p.sb)
+        fScale = ex2(fop("subf", fop("addf", stabQ[row], mcj), mNew));
+      for (size_t e = 0; e < sv[row].size(); ++e) {
+        std::string &x = sv[row][e];
         x = ex2(fop("subf", fop("mulf", x, scale), mNew));
+        if (p.sb)
+          x = fop("subf", x, fop("mulf", fv[row][e], fScale));
+      }
       std::string sum = tree(sv[row], "addf");
       st.l[row] = fop("addf", fop("mulf", in.l[row], alpha[row]), sum);
       st.m[row] = mNew;
@@ -759,14 +1268,20 @@ private:
   /// Window mask of key tile j on the scores sv[row][n * 2 + c] (key
   /// j * BN + 2t + n * 8 + c): -inf outside the row's band, on the edge
   /// tiles only (j < fullBegin or j >= fullEnd; a CTA-uniform branch).
-  void emitWindowMask(const std::string &j32, std::vector<std::string> *sv) {
+  /// Scatterbrain: the feature scores fv (same layout) become 0 there.
+  void emitWindowMask(const std::string &j32, std::vector<std::string> *sv,
+                      std::vector<std::string> *fv) {
     const AttentionSpec &s = p.spec;
     int64_t nTilesS = kBlockN / 8;
+    int lists = fv ? 2 : 1;
+    auto rows = [&](int li) { return li == 0 ? sv : fv; };
     auto list = [&](const char *what) {
       std::string text;
-      for (int row = 0; row < 2; ++row)
-        for (const std::string &x : sv[row])
-          text += (text.empty() ? "" : ", ") + (what ? std::string(what) : x);
+      for (int li = 0; li < lists; ++li)
+        for (int row = 0; row < 2; ++row)
+          for (const std::string &x : rows(li)[row])
+            text +=
+                (text.empty() ? "" : ", ") + (what ? std::string(what) : x);
       return text;
     };
     std::string types = list("f32");
@@ -778,7 +1293,8 @@ private:
         w.def("edge", "arith.ori " + below + ", " + above + " : i1");
     std::string unmasked = "scf.yield " + list(nullptr) + " : " + types;
     std::string res = w.fresh("masked");
-    w.open(res + ":" + std::to_string(2 * 2 * nTilesS) + " = scf.if " + edge +
+    w.open(res + ":" + std::to_string(lists * 2 * 2 * nTilesS) +
+           " = scf.if " + edge +
            " -> (" + types + ")");
     w.line("// Mask: key - row outside [-loOff, hiOff], or key > T-1 "
            "(i32: few registers live across the loop).");
@@ -795,6 +1311,9 @@ private:
     std::string rel = i32op("subi", key0, toI32(add(q0, rowInTile[0])));
     std::string relT = i32op("subi", w.i32(s.seq - 1), key0);
     std::vector<std::string> masked[2] = {sv[0], sv[1]};
+    std::vector<std::string> maskedF[2];
+    if (fv)
+      maskedF[0] = fv[0], maskedF[1] = fv[1];
     for (int row = 0; row < 2; ++row) {
       // Key key0 + off is allowed for row0 + 8 row iff
       //   -loOff + 8 row - rel <= off <= min(hiOff + 8 row - rel, relT).
@@ -813,21 +1332,28 @@ private:
               w.def("out", "arith.ori " + after + ", " + before + " : i1");
           x = w.def("s", "arith.select " + out + ", " + w.f32NegInf() + ", " +
                              x + " : f32");
+          if (fv) {
+            std::string &f = maskedF[row][n * 2 + c];
+            f = w.def("f", "arith.select " + out + ", " + w.f32(0.0) + ", " +
+                               f + " : f32");
+          }
         }
     }
     std::string yield;
-    for (int row = 0; row < 2; ++row)
-      for (const std::string &x : masked[row])
-        yield += (yield.empty() ? "" : ", ") + x;
+    for (int li = 0; li < lists; ++li)
+      for (int row = 0; row < 2; ++row)
+        for (const std::string &x : (li == 0 ? masked : maskedF)[row])
+          yield += (yield.empty() ? "" : ", ") + x;
     w.line("scf.yield " + yield + " : " + types);
     w.close();
     w.open("else");
     w.line(unmasked);
     w.close();
     int64_t k = 0;
-    for (int row = 0; row < 2; ++row)
-      for (std::string &x : sv[row])
-        x = res + "#" + std::to_string(k++);
+    for (int li = 0; li < lists; ++li)
+      for (int row = 0; row < 2; ++row)
+        for (std::string &x : rows(li)[row])
+          x = res + "#" + std::to_string(k++);
   }
 
   State emitLoop(const std::string &lb, const std::string &ub,
@@ -883,7 +1409,9 @@ private:
       // -inf then (-inf - -inf is NaN). Starting from the lowest finite
       // float, such a tile gives p = 0, alpha = 1, and the row's first
       // finite score alpha = 0.
-      init.m[row] = p.spec.window > 0 ? w.f32Lowest() : w.f32NegInf();
+      init.m[row] = p.sb                ? mInit[row]
+                    : p.spec.window > 0 ? w.f32Lowest()
+                                        : w.f32NegInf();
       init.l[row] = w.f32(0.0);
     }
     if (p.spec.window > 0) {
@@ -894,6 +1422,8 @@ private:
       std::string first32 =
           w.def("first", "arith.index_cast " + firstTile + " : index to i32");
       final = emitLoop(first32, total32, init, true);
+      if (p.sb)
+        emitLinearPart();
       return;
     }
     w.line("// Key tiles without mask.");
@@ -905,6 +1435,83 @@ private:
     } else {
       final = mid;
     }
+  }
+
+  /// Scatterbrain: the Performer term of every key, phi(q).kvt and
+  /// phi(q).z scaled by 2^(stabQ + stab + shift - m), added to O and to the
+  /// (thread-partial) row sums; the band's tiles already hold e^s - F.
+  void emitLinearPart() {
+    const AttentionSpec &s = p.spec;
+    w.line("// Scatterbrain: linear part phi(Q).(phi(K)^T V), phi(Q).sum "
+           "phi(K).");
+    std::string factor[2], factorV[2];
+    for (int row = 0; row < 2; ++row) {
+      factor[row] =
+          ex2(fop("subf", fop("addf", stabQ[row], linLog2), final.m[row]));
+      factorV[row] = w.def("fv", "vector.broadcast " + factor[row] +
+                                     " : f32 to " + t.pairF32);
+    }
+    std::string vec2 = "vector<2x" + t.elem + ">";
+    for (int64_t nt = 0; nt < p.d / 8; ++nt) {
+      // B fragment: (k = feature 2t.., n = column g) of kvt[d][f].
+      std::string d = addc(g, nt * 8);
+      std::string acc = w.zeros(t.fragC);
+      for (int64_t ks = 0; ks < s.features / 16; ++ks) {
+        std::string b = w.zeros(t.fragB);
+        for (int half = 0; half < 2; ++half) {
+          std::string col = addc(col2t, ks * 16 + half * 8);
+          std::string v = w.def("kv", "vector.load %kvt[" + bh + ", " + d +
+                                          ", " + col +
+                                          "] {alignment = 4 : i64} : " + t.kvt +
+                                          ", " + vec2);
+          b = w.def("b", "vector.insert " + v + ", " + b + "[" +
+                             std::to_string(half) + "] : " + t.pair +
+                             " into " + t.fragB);
+        }
+        acc = mma(phiFrag[ks], b, acc);
+      }
+      std::string o = final.o[nt];
+      for (int row = 0; row < 2; ++row) {
+        std::string r = w.def("lin", "vector.extract " + acc + "[" +
+                                         std::to_string(row) + "] : " +
+                                         t.pairF32 + " from " + t.fragC);
+        std::string cur = w.def("orow", "vector.extract " + o + "[" +
+                                            std::to_string(row) + "] : " +
+                                            t.pairF32 + " from " + t.fragC);
+        std::string sum = w.def("orow", "math.fma " + r + ", " + factorV[row] +
+                                            ", " + cur + " : " + t.pairF32);
+        o = w.def("o", "vector.insert " + sum + ", " + o + "[" +
+                           std::to_string(row) + "] : " + t.pairF32 +
+                           " into " + t.fragC);
+      }
+      final.o[nt] = o;
+    }
+    // Row sums: phi(q) . z over the thread's features (A fragment element i
+    // holds row i % 2, features 16 ks + 2t (+ 8 for i >= 2)).
+    std::vector<std::string> parts[2];
+    for (int64_t ks = 0; ks < s.features / 16; ++ks)
+      for (int i = 0; i < 4; ++i) {
+        std::string h =
+            w.def("r", "vector.extract " + phiFrag[ks] + "[" +
+                           std::to_string(i) + "] : " + t.pair + " from " +
+                           t.fragA);
+        std::string f = w.def("r", "arith.extf " + h + " : " + t.pair +
+                                       " to " + t.pairF32);
+        std::string col = addc(col2t, ks * 16 + (i / 2) * 8);
+        std::string z = w.def("z", "vector.load %zl[" + bh + ", " + col +
+                                       "] {alignment = 8 : i64} : " + t.zl +
+                                       ", " + t.pairF32);
+        std::string prod =
+            w.def("r", "arith.mulf " + f + ", " + z + " : " + t.pairF32);
+        for (int c = 0; c < 2; ++c)
+          parts[i % 2].push_back(
+              w.def("r", "vector.extract " + prod + "[" + std::to_string(c) +
+                             "] : f32 from " + t.pairF32));
+      }
+    for (int row = 0; row < 2; ++row)
+      final.l[row] =
+          fop("addf", final.l[row],
+              fop("mulf", tree(parts[row], "addf"), factor[row]));
   }
 
   void emitEpilogue() {
@@ -997,23 +1604,35 @@ private:
   std::string firstTile, fullBegin, total32;
   std::vector<std::string> qFrag;
   State final;
+  /// Scatterbrain: phi(K) stages and the proj tile in smem; phi(Q) A
+  /// fragments; per-row stabilisers (log2) and initial maxima; stab + shift.
+  std::string phiS, projS;
+  Operand opPhiK;
+  std::vector<std::string> phiFrag;
+  std::string stabQ[2], mInit[2], linLog2;
 };
 
 //===----------------------------------------------------------------------===//
 // Host side
 //===----------------------------------------------------------------------===//
 
-std::string emitHostFunction(const Plan &p, const Types &t,
-                             const std::string &name, int64_t repeats) {
+/// A launcher `name` of kernel `kernel` in gpu.module `module`
+/// with arguments `params` (": " form) / `args` (" : " form), grid
+/// (gridX, BH), `smem` bytes of dynamic shared memory.
+std::string emitHostFunction(const Plan &p, const std::string &name,
+                             const std::string &module,
+                             const std::string &kernel,
+                             const std::string &params,
+                             const std::string &args, int64_t gridX,
+                             int64_t threads, int64_t smem, int64_t repeats) {
   const AttentionSpec &s = p.spec;
   FuncWriter w(/*indent=*/1);
-  std::string args = "args" + argList(p, t, " : ");
   std::string launch =
-      "@" + attentionKernelModuleName(s) + "::@" + attentionKernelName(s) +
-      " blocks in (" + w.index(p.numQTiles) + ", " + w.index(s.batchHeads) +
-      ", " + w.index(1) + ") threads in (" + w.index(p.threads) + ", " +
-      w.index(1) + ", " + w.index(1) + ") dynamic_shared_memory_size " +
-      w.i32(p.dynamicSmemBytes) + " " + args;
+      "@" + module + "::@" + kernel + " blocks in (" +
+      w.index(gridX) + ", " + w.index(s.batchHeads) + ", " + w.index(1) +
+      ") threads in (" + w.index(threads) + ", " + w.index(1) + ", " +
+      w.index(1) + ") dynamic_shared_memory_size " + w.i32(smem) + " args" +
+      args;
   if (repeats == 0) {
     w.line("gpu.launch_func " + launch);
   } else {
@@ -1024,9 +1643,24 @@ std::string emitHostFunction(const Plan &p, const Types &t,
   }
   w.line("return");
   std::ostringstream os;
-  os << "  func.func private @" << name << argList(p, t, ": ") << " {\n";
+  os << "  func.func private @" << name << params << " {\n";
   os << w.finish() << "  }\n";
   return os.str();
+}
+
+std::string emitAttentionHost(const Plan &p, const Types &t,
+                              const std::string &name, int64_t repeats) {
+  return emitHostFunction(p, name, attentionKernelModuleName(p.spec),
+                          attentionKernelName(p.spec),
+                          argList(p, t, ": "), argList(p, t, " : "),
+                          p.numQTiles, p.threads, p.dynamicSmemBytes,
+                          repeats);
+}
+
+/// Scatterbrain key features: proj and phi tiles, two K and two V stages,
+/// 4 floats.
+int64_t keyFeatureSmemBytes(const Plan &p) {
+  return 6 * kBlockN * p.ld * 2 + 16;
 }
 
 } // namespace
@@ -1063,6 +1697,18 @@ std::string verifyAttentionSpec(const AttentionSpec &s) {
   if (s.window > 0 && s.seq > kMaxWindowSeq)
     return "seq=" + str(s.seq) + " exceeds " + str(kMaxWindowSeq) +
            " (windowed kernels do their key arithmetic in i32)";
+  if (s.features != 0) {
+    if (s.features != 64)
+      return "features=" + str(s.features) +
+             " is not supported by the Scatterbrain kernels (expected 64)";
+    if (s.window < 1 || s.causal || s.packedQkv || s.headDim != 64 ||
+        (s.blockM != 0 && s.blockM != 64))
+      return "the Scatterbrain kernels need a window, non-causal attention, "
+             "separate q/k/v, headDim=64 and blockM=64";
+    if (s.seq % kBlockN != 0)
+      return "seq=" + str(s.seq) +
+             " is not a multiple of 64 (the Scatterbrain key chunks)";
+  }
   Plan p(s);
   if (p.numQTiles > 0x7fffffff)
     return "seq is too large";
@@ -1079,6 +1725,8 @@ std::string attentionKernelName(const AttentionSpec &s) {
     name += "_w" + std::to_string(s.window);
   if (s.packedQkv)
     name += "_qkv_h" + std::to_string(s.heads);
+  if (s.features > 0)
+    name += "_sb" + std::to_string(s.features);
   if (s.blockM != 0 && s.blockM != kDefaultBlockM)
     name += "_bm" + std::to_string(s.blockM);
   if (s.scale > 0) {
@@ -1101,6 +1749,97 @@ std::string attentionLauncherName(const AttentionSpec &s) {
 }
 std::string attentionBenchmarkName(const AttentionSpec &s) {
   return attentionKernelName(s) + "_repeat";
+}
+
+int64_t scatterbrainChunksPerGroup(const AttentionSpec &s) {
+  // About 1024 CTAs (8 per SM of an H100), at most 16 chunks each: fewer
+  // groups mean less to combine, more mean more CTAs to hide latency.
+  int64_t chunks = ceilDiv(s.seq, kBlockN);
+  return std::max<int64_t>(1, std::min<int64_t>(16, chunks * s.batchHeads /
+                                                        1024));
+}
+
+int64_t scatterbrainGroups(const AttentionSpec &s) {
+  return ceilDiv(ceilDiv(s.seq, kBlockN), scatterbrainChunksPerGroup(s));
+}
+
+int64_t scatterbrainShift(const AttentionSpec &s) {
+  // ceil(log2(T)): the kv and z sums over T keys (each <= 1 times |v|)
+  // scaled by 2^-shift stay within f16's range.
+  int64_t shift = 0;
+  while ((int64_t(1) << shift) < s.seq)
+    ++shift;
+  return shift;
+}
+
+std::string scatterbrainKeyFeaturesName(const AttentionSpec &s) {
+  return attentionKernelName(s) + "_keys";
+}
+std::string scatterbrainKeyFeaturesLauncherName(const AttentionSpec &s) {
+  return scatterbrainKeyFeaturesName(s) + "_launch";
+}
+std::string scatterbrainCombineName(const AttentionSpec &s) {
+  return attentionKernelName(s) + "_combine";
+}
+std::string scatterbrainCombineLauncherName(const AttentionSpec &s) {
+  return scatterbrainCombineName(s) + "_launch";
+}
+
+std::string emitScatterbrainKeyFeatures(const AttentionSpec &spec,
+                                        std::string &error) {
+  error = verifyAttentionSpec(spec);
+  if (error.empty() && spec.features == 0)
+    error = "the key-feature kernel needs features > 0";
+  if (!error.empty())
+    return "";
+  Plan plan(spec);
+  Types types(plan);
+  std::ostringstream os;
+  os << "// " << scatterbrainKeyFeaturesName(spec)
+     << ": Scatterbrain key features phi(K), per-chunk maxima, per-group "
+        "phi(K)^T V and sum phi(K); groups of "
+     << scatterbrainChunksPerGroup(spec) << " chunks, grid "
+     << scatterbrainGroups(spec) << "x" << spec.batchHeads << "\n";
+  os << "module attributes {gpu.container_module} {\n";
+  std::string module = scatterbrainKeyFeaturesName(spec) + "_kernels";
+  os << "  gpu.module @" << module << " {\n";
+  os << KernelEmitter(plan, types).emitKeyFeatures();
+  os << "  }\n";
+  os << emitHostFunction(plan, scatterbrainKeyFeaturesLauncherName(spec),
+                         module, scatterbrainKeyFeaturesName(spec),
+                         keyFeatureArgs(types, ": "),
+                         keyFeatureArgs(types, " : "), scatterbrainGroups(spec),
+                         plan.threads, keyFeatureSmemBytes(plan), 0);
+  os << "}\n";
+  return os.str();
+}
+
+std::string emitScatterbrainCombine(const AttentionSpec &spec,
+                                    std::string &error) {
+  error = verifyAttentionSpec(spec);
+  if (error.empty() && spec.features == 0)
+    error = "the combine kernel needs features > 0";
+  if (!error.empty())
+    return "";
+  Plan plan(spec);
+  Types types(plan);
+  std::ostringstream os;
+  os << "// " << scatterbrainCombineName(spec)
+     << ": Scatterbrain groups -> per-head phi(K)^T V, sum phi(K), "
+        "stabiliser\n";
+  os << "module attributes {gpu.container_module} {\n";
+  std::string module = scatterbrainCombineName(spec) + "_kernels";
+  os << "  gpu.module @" << module << " {\n";
+  os << KernelEmitter(plan, types).emitCombine();
+  os << "  }\n";
+  os << emitHostFunction(
+      plan, scatterbrainCombineLauncherName(spec), module,
+      scatterbrainCombineName(spec), combineArgs(types, ": "),
+      combineArgs(types, " : "),
+      ceilDiv(spec.headDim * spec.features, kCombineThreads), kCombineThreads,
+      0, 0);
+  os << "}\n";
+  return os.str();
 }
 
 std::string emitFlashAttention(const AttentionSpec &spec, std::string &error,
@@ -1140,10 +1879,10 @@ std::string emitFlashAttention(const AttentionSpec &spec, std::string &error,
   os << "  gpu.module @" << attentionKernelModuleName(spec) << " {\n";
   os << KernelEmitter(plan, types).emit();
   os << "  }\n";
-  os << emitHostFunction(plan, types, attentionLauncherName(spec), 0);
+  os << emitAttentionHost(plan, types, attentionLauncherName(spec), 0);
   if (options.benchmarkRepeats > 0)
-    os << emitHostFunction(plan, types, attentionBenchmarkName(spec),
-                           options.benchmarkRepeats);
+    os << emitAttentionHost(plan, types, attentionBenchmarkName(spec),
+                            options.benchmarkRepeats);
   os << "}\n";
   return os.str();
 }

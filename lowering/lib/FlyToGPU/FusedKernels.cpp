@@ -4,7 +4,8 @@
 // 16-bit storage conversion, a supported op becomes a call of a launcher
 // declaration (KernelCalls.h) that fly-gpu-define-kernels defines later.
 // fly.attention and fly.local_attention (sliding window) share the flash
-// attention generator (FlashAttention.h).
+// attention generator (FlashAttention.h); so does non-causal
+// fly.scatterbrain_attention, as two kernels around a small reduction.
 //
 //===----------------------------------------------------------------------===//
 
@@ -51,13 +52,17 @@ struct FlyGpuAttentionKernelsPass
   void runOnOperation() override {
     SmallVector<Operation *> ops;
     getOperation().walk([&](Operation *op) {
-      if (isa<mlir::fly::AttentionOp, mlir::fly::LocalAttentionOp>(op))
+      if (isa<mlir::fly::AttentionOp, mlir::fly::LocalAttentionOp,
+              mlir::fly::ScatterbrainAttentionOp>(op))
         ops.push_back(op);
     });
     for (Operation *op : ops) {
-      LogicalResult done = isa<mlir::fly::AttentionOp>(op)
-                               ? rewrite(cast<mlir::fly::AttentionOp>(op))
-                               : rewrite(cast<mlir::fly::LocalAttentionOp>(op));
+      LogicalResult done =
+          isa<mlir::fly::AttentionOp>(op)
+              ? rewrite(cast<mlir::fly::AttentionOp>(op))
+          : isa<mlir::fly::LocalAttentionOp>(op)
+              ? rewrite(cast<mlir::fly::LocalAttentionOp>(op))
+              : rewriteScatterbrain(cast<mlir::fly::ScatterbrainAttentionOp>(op));
       if (failed(done))
         return signalPassFailure();
     }
@@ -150,6 +155,111 @@ struct FlyGpuAttentionKernelsPass
       inputs.push_back(tensor::CollapseShapeOp::create(b, loc, flat, t, heads));
     Value o = mlir::fly::kernels::callLauncher(b, loc, launcher, inputs, flat);
     Value out = tensor::ExpandShapeOp::create(b, loc, q, o, heads);
+    op.getResult().replaceAllUsesWith(out);
+    op->erase();
+    return success();
+  }
+
+  /// Non-causal fly.scatterbrain_attention: the key-feature kernel, the
+  /// combination of its chunk groups per head, then the windowed flash
+  /// kernel with the feature correction and the linear part
+  /// (FlashAttention.h describes the three steps and their operands).
+  LogicalResult rewriteScatterbrain(mlir::fly::ScatterbrainAttentionOp op) {
+    auto q = cast<RankedTensorType>(op.getQ().getType());
+    auto proj = cast<RankedTensorType>(op.getProj().getType());
+    if (op.getCausal())
+      return skip(op, "causal Scatterbrain has no kernel (it needs prefix "
+                      "sums of the linear part)");
+    if (q != op.getK().getType() || q != op.getV().getType() ||
+        q != op.getType())
+      return skip(op, "q, k, v and the output must have one shape "
+                      "(self-attention)");
+    if (!isStorage16(q.getElementType()) ||
+        proj.getElementType() != q.getElementType())
+      return skip(op, "the kernel needs f16/bf16 storage (--dtype)");
+    if (q.getRank() != 4 || proj.getRank() != 2 ||
+        proj.getDimSize(1) != q.getDimSize(3))
+      return skip(op, "expected [batch, heads, seq, head_dim] and proj "
+                      "[features, head_dim]");
+    gen::AttentionSpec spec;
+    spec.batchHeads = q.getDimSize(0) * q.getDimSize(1);
+    spec.seq = q.getDimSize(2);
+    spec.headDim = q.getDimSize(3);
+    spec.elementType = typeName(q.getElementType());
+    spec.causal = false;
+    spec.scale = op.getScale() ? op.getScale()->convertToDouble() : 0.0;
+    spec.window = static_cast<int64_t>(op.getWindow());
+    spec.features = proj.getDimSize(0);
+    if (std::string why = gen::verifyAttentionSpec(spec); !why.empty())
+      return skip(op, why);
+    if (failed(mlir::fly::kernels::checkKernelChip(op, getArgument(), chip)))
+      return failure();
+    if (remarks)
+      op.emitRemark("Scatterbrain kernels ")
+          << gen::scatterbrainKeyFeaturesName(spec) << " + "
+          << gen::attentionKernelName(spec);
+
+    Location loc = op.getLoc();
+    OpBuilder b(&getContext());
+    Type element = q.getElementType(), f32 = b.getF32Type();
+    int64_t bh = spec.batchHeads, t = spec.seq, d = spec.headDim;
+    int64_t f = spec.features, chunks = t / 64;
+    int64_t groups = gen::scatterbrainGroups(spec);
+    auto tensor = [](ArrayRef<int64_t> shape, Type type) {
+      return RankedTensorType::get(shape, type);
+    };
+    auto memref = [](RankedTensorType type) {
+      return MemRefType::get(type.getShape(), type.getElementType());
+    };
+    RankedTensorType flat = tensor({bh, t, d}, element);
+    RankedTensorType phik = tensor({bh, t, f}, element);
+    RankedTensorType mc = tensor({bh, chunks}, f32);
+    RankedTensorType kvg = tensor({bh, groups, d, f}, f32);
+    RankedTensorType zg = tensor({bh, groups, f}, f32);
+    RankedTensorType mg = tensor({bh, groups}, f32);
+    RankedTensorType kvt = tensor({bh, d, f}, element);
+    RankedTensorType z = tensor({bh, f}, f32);
+    RankedTensorType stab = tensor({bh}, f32);
+
+    func::FuncOp keys = mlir::fly::kernels::declareLauncher(
+        getOperation(), loc, gen::scatterbrainKeyFeaturesLauncherName(spec),
+        {memref(flat), memref(flat), memref(proj), memref(phik), memref(mc),
+         memref(kvg), memref(zg), memref(mg)},
+        mlir::fly::kernels::kScatterbrainKeysAttr,
+        mlir::fly::kernels::attentionSpecToAttr(b, spec));
+    func::FuncOp combine = mlir::fly::kernels::declareLauncher(
+        getOperation(), loc, gen::scatterbrainCombineLauncherName(spec),
+        {memref(mg), memref(kvg), memref(zg), memref(kvt), memref(z),
+         memref(stab)},
+        mlir::fly::kernels::kScatterbrainCombineAttr,
+        mlir::fly::kernels::attentionSpecToAttr(b, spec));
+    func::FuncOp attention = mlir::fly::kernels::declareLauncher(
+        getOperation(), loc, gen::attentionLauncherName(spec),
+        {memref(flat), memref(flat), memref(flat), memref(proj), memref(phik),
+         memref(mc), memref(kvt), memref(z), memref(stab), memref(flat)},
+        mlir::fly::kernels::kAttentionKernelAttr,
+        mlir::fly::kernels::attentionSpecToAttr(b, spec));
+
+    IRRewriter rewriter(&getContext());
+    rewriter.setInsertionPoint(op);
+    SmallVector<ReassociationIndices> heads = {{0, 1}, {2}, {3}};
+    SmallVector<Value> qkv;
+    for (Value x : {op.getQ(), op.getK(), op.getV()})
+      qkv.push_back(
+          tensor::CollapseShapeOp::create(rewriter, loc, flat, x, heads));
+    SmallVector<Value> feats = mlir::fly::kernels::callLauncher(
+        rewriter, loc, keys, {qkv[1], qkv[2], op.getProj()},
+        ArrayRef<RankedTensorType>{phik, mc, kvg, zg, mg});
+
+    SmallVector<Value> perHead = mlir::fly::kernels::callLauncher(
+        rewriter, loc, combine, {feats[4], feats[2], feats[3]},
+        ArrayRef<RankedTensorType>{kvt, z, stab});
+    Value o = mlir::fly::kernels::callLauncher(
+        rewriter, loc, attention,
+        {qkv[0], qkv[1], qkv[2], op.getProj(), feats[0], feats[1], perHead[0],
+         perHead[1], perHead[2]},
+        flat);
+    Value out = tensor::ExpandShapeOp::create(rewriter, loc, q, o, heads);
     op.getResult().replaceAllUsesWith(out);
     op->erase();
     return success();

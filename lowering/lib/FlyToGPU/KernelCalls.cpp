@@ -47,6 +47,7 @@ mlir::fly::kernels::attentionSpecToAttr(Builder &b,
       b.getNamedAttr("packed_qkv", b.getBoolAttr(spec.packedQkv)),
       b.getNamedAttr("heads", b.getI64IntegerAttr(spec.heads)),
       b.getNamedAttr("window", b.getI64IntegerAttr(spec.window)),
+      b.getNamedAttr("features", b.getI64IntegerAttr(spec.features)),
   });
 }
 
@@ -85,6 +86,15 @@ func::FuncOp mlir::fly::kernels::declareLauncher(ModuleOp module, Location loc,
 Value mlir::fly::kernels::callLauncher(OpBuilder &b, Location loc,
                                        func::FuncOp launcher, ValueRange inputs,
                                        RankedTensorType resultType) {
+  return callLauncher(b, loc, launcher, inputs,
+                      ArrayRef<RankedTensorType>{resultType})
+      .front();
+}
+
+SmallVector<Value>
+mlir::fly::kernels::callLauncher(OpBuilder &b, Location loc,
+                                 func::FuncOp launcher, ValueRange inputs,
+                                 ArrayRef<RankedTensorType> resultTypes) {
   SmallVector<Value> args;
   for (Value t : inputs) {
     auto tt = cast<RankedTensorType>(t.getType());
@@ -93,15 +103,19 @@ Value mlir::fly::kernels::callLauncher(OpBuilder &b, Location loc,
         /*read_only=*/true));
   }
   // 128-byte aligned: TMA wants 16, the pool gives at least 256.
-  Value out = memref::AllocOp::create(
-      b, loc,
-      MemRefType::get(resultType.getShape(), resultType.getElementType()),
-      b.getI64IntegerAttr(128));
-  args.push_back(out);
+  SmallVector<Value> outs;
+  for (RankedTensorType type : resultTypes) {
+    outs.push_back(memref::AllocOp::create(
+        b, loc, MemRefType::get(type.getShape(), type.getElementType()),
+        b.getI64IntegerAttr(128)));
+    args.push_back(outs.back());
+  }
   func::CallOp::create(b, loc, launcher, args);
-  return bufferization::ToTensorOp::create(b, loc, resultType, out,
-                                           /*restrict=*/true,
-                                           /*writable=*/true);
+  SmallVector<Value> results;
+  for (auto [type, out] : llvm::zip(resultTypes, outs))
+    results.push_back(bufferization::ToTensorOp::create(
+        b, loc, type, out, /*restrict=*/true, /*writable=*/true));
+  return results;
 }
 
 Value mlir::fly::kernels::stripCasts(Value v) {
@@ -172,8 +186,12 @@ std::string emitFor(func::FuncOp decl, std::string &error) {
     spec.residual = r.flag("residual");
     return gen::emitWgmmaGemm(spec, error);
   }
-  if (auto dict = decl->getAttrOfType<DictionaryAttr>(
-          mlir::fly::kernels::kAttentionKernelAttr)) {
+  for (const char *attr : {mlir::fly::kernels::kAttentionKernelAttr,
+                           mlir::fly::kernels::kScatterbrainKeysAttr,
+                           mlir::fly::kernels::kScatterbrainCombineAttr}) {
+    auto dict = decl->getAttrOfType<DictionaryAttr>(attr);
+    if (!dict)
+      continue;
     SpecReader r{dict};
     gen::AttentionSpec spec;
     spec.batchHeads = r.i64("batch_heads");
@@ -185,6 +203,11 @@ std::string emitFor(func::FuncOp decl, std::string &error) {
     spec.packedQkv = r.flag("packed_qkv");
     spec.heads = r.i64("heads");
     spec.window = r.i64("window");
+    spec.features = r.i64("features");
+    if (attr == mlir::fly::kernels::kScatterbrainKeysAttr)
+      return gen::emitScatterbrainKeyFeatures(spec, error);
+    if (attr == mlir::fly::kernels::kScatterbrainCombineAttr)
+      return gen::emitScatterbrainCombine(spec, error);
     return gen::emitFlashAttention(spec, error);
   }
   if (auto dict = decl->getAttrOfType<DictionaryAttr>(
@@ -201,6 +224,8 @@ std::string emitFor(func::FuncOp decl, std::string &error) {
   }
   error = std::string("the ") + mlir::fly::kernels::kGemmKernelAttr + " / " +
           mlir::fly::kernels::kAttentionKernelAttr + " / " +
+          mlir::fly::kernels::kScatterbrainKeysAttr + " / " +
+          mlir::fly::kernels::kScatterbrainCombineAttr + " / " +
           mlir::fly::kernels::kMonarchKernelAttr +
           " attribute must be a dictionary holding the kernel's spec";
   return "";
@@ -215,6 +240,8 @@ struct FlyGpuDefineKernelsPass
       if (func.isDeclaration() &&
           (func->hasAttr(mlir::fly::kernels::kGemmKernelAttr) ||
            func->hasAttr(mlir::fly::kernels::kAttentionKernelAttr) ||
+           func->hasAttr(mlir::fly::kernels::kScatterbrainKeysAttr) ||
+           func->hasAttr(mlir::fly::kernels::kScatterbrainCombineAttr) ||
            func->hasAttr(mlir::fly::kernels::kMonarchKernelAttr)))
         decls.push_back(func);
     for (func::FuncOp decl : decls)
@@ -246,6 +273,8 @@ struct FlyGpuDefineKernelsPass
     decl.getBody().takeBody(definition.getBody());
     decl->removeAttr(mlir::fly::kernels::kGemmKernelAttr);
     decl->removeAttr(mlir::fly::kernels::kAttentionKernelAttr);
+    decl->removeAttr(mlir::fly::kernels::kScatterbrainKeysAttr);
+    decl->removeAttr(mlir::fly::kernels::kScatterbrainCombineAttr);
     decl->removeAttr(mlir::fly::kernels::kMonarchKernelAttr);
     return success();
   }

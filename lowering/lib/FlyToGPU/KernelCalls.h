@@ -26,6 +26,10 @@ namespace mlir::fly::kernels {
 inline constexpr const char *kGemmKernelAttr = "fly.gemm";
 inline constexpr const char *kAttentionKernelAttr = "fly.attention_kernel";
 inline constexpr const char *kMonarchKernelAttr = "fly.monarch_kernel";
+/// Scatterbrain's key-feature kernel (the attention spec with features).
+inline constexpr const char *kScatterbrainKeysAttr = "fly.scatterbrain_keys";
+inline constexpr const char *kScatterbrainCombineAttr =
+    "fly.scatterbrain_combine";
 
 DictionaryAttr gemmSpecToAttr(Builder &b, const ::fly::gpu::GemmSpec &spec);
 DictionaryAttr attentionSpecToAttr(Builder &b,
@@ -43,6 +47,10 @@ func::FuncOp declareLauncher(ModuleOp module, Location loc, StringRef name,
 /// `resultType`; returns the output as a tensor.
 Value callLauncher(OpBuilder &b, Location loc, func::FuncOp launcher,
                    ValueRange inputs, RankedTensorType resultType);
+/// The same with several outputs (launcher arguments after the inputs).
+SmallVector<Value> callLauncher(OpBuilder &b, Location loc,
+                                func::FuncOp launcher, ValueRange inputs,
+                                ArrayRef<RankedTensorType> resultTypes);
 
 /// Skips the extf/truncf that fly-convert-float-storage puts around 16-bit
 /// values, so epilogue matchers see the arithmetic.

@@ -32,7 +32,9 @@ struct ConvertFlyToLinalgPass
     target.addIllegalDialect<FlyDialect>();
     if (keepKernelOps)
       target.addLegalOp<mlir::fly::LinearOp, mlir::fly::AttentionOp,
-                        mlir::fly::LocalAttentionOp, mlir::fly::MonarchMatmulOp,
+                        mlir::fly::LocalAttentionOp,
+                        mlir::fly::ScatterbrainAttentionOp,
+                        mlir::fly::MonarchMatmulOp,
                         mlir::fly::LowRankMatmulOp>();
     target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
     RewritePatternSet patterns(&getContext());

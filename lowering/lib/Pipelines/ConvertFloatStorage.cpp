@@ -156,7 +156,8 @@ private:
     if (auto fill = dyn_cast<linalg::FillOp>(op))
       return convertFill(fill);
     if (isa<linalg::LinalgOp, mlir::fly::LinearOp, mlir::fly::AttentionOp,
-            mlir::fly::LocalAttentionOp, mlir::fly::MonarchMatmulOp,
+            mlir::fly::LocalAttentionOp, mlir::fly::ScatterbrainAttentionOp,
+            mlir::fly::MonarchMatmulOp,
             mlir::fly::LowRankMatmulOp>(op))
       return convertKernelOp(op);
     if (auto constant = dyn_cast<arith::ConstantOp>(op))

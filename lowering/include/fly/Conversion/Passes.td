@@ -47,6 +47,18 @@ def FlyMemRefCopyToLinalg : Pass<"fly-memref-copy-to-linalg"> {
 
     Before: `memref.copy %a, %b : memref<2x1x64xf32, strided<...>> to ...`
     After:  `linalg.copy ins(%a : ...) outs(%b : ...)`
+
+    First, a copy that only moves a function's result into its output
+    argument is removed where that is safe: the source is a `memref.alloc`
+    of the same block (or an expand/collapse_shape view of one) used only
+    before the copy (and by its deallocation), and the output argument has no
+    other use. The alloc becomes a view of the output argument, so the ops
+    (kernels) that filled it write the output directly: one pass over the
+    result less (on the GPU a whole copy kernel).
+
+    Before: `%a = memref.alloc() ... ; call @k(%x, %a) ;`
+            `%e = memref.expand_shape %a ... ; memref.copy %e, %out`
+    After:  `%a = memref.collapse_shape %out ... ; call @k(%x, %a)`
   }];
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }

@@ -53,6 +53,10 @@ struct AttentionSpec {
   int64_t heads = 0;
   /// Sliding window (above); 0: none (dense causal or full attention).
   int64_t window = 0;
+  /// > 0: Scatterbrain (fly.scatterbrain_attention, non-causal, with
+  /// `window`) with this many Performer features; see
+  /// emitScatterbrainKeyFeatures for the operands. Only 64 is supported.
+  int64_t features = 0;
 };
 
 struct AttentionEmitOptions {
@@ -98,6 +102,46 @@ std::string emitFlashAttention(const AttentionSpec &spec, std::string &error,
 
 /// Checks `spec` only; returns "" when emitFlashAttention would accept it.
 std::string verifyAttentionSpec(const AttentionSpec &spec);
+
+/// Scatterbrain (spec.features = F > 0) runs as two generated kernels and a
+/// reduction between them. With phi(x)_f = exp(c w_f.x - c^2 |x|^2 / 2 -
+/// ln(F) / 2), c = sqrt(scale), w = proj [F, D], C = T / 64 key chunks and
+/// G = scatterbrainGroups(spec) chunk groups per head:
+///
+/// 1. Key features, emitScatterbrainKeyFeatures: launcher
+///      (%k, %v: [BH, T, D], %proj: [F, D],
+///       %phik: [BH, T, F] elem, %mc: [BH, C] f32, %kvg: [BH, G, D, F] f32,
+///       %zg: [BH, G, F] f32, %mg: [BH, G] f32)
+///    writes, all exponents in log2 units (L_j = log2 phi(k_j)):
+///      mc[c] = the max of L over chunk c and the earlier chunks of its
+///      group, phik[j] = 2^(L_j - mc[chunk(j)]) (<= 1);
+///      mg[g] = max over group g of L, kvg[g][d][f] = sum over the group of
+///      2^(L_jf - mg[g]) v_jd, zg[g][f] = sum over the group of
+///      2^(L_jf - mg[g]).
+/// 2. Combine, emitScatterbrainCombine: launcher
+///      (%mg, %kvg, %zg, %kvt: [BH, D, F] elem, %z: [BH, F] f32,
+///       %stab: [BH] f32)
+///    reduces the groups: stab = max_g mg[g], u_g = 2^(mg[g] - stab -
+///    shift), shift = scatterbrainShift(spec) (keeps the sums in f16 range),
+///    kvt[d][f] = sum_g u_g kvg[g][d][f], z[f] = sum_g u_g zg[g][f].
+/// 3. The windowed flash kernel (emitFlashAttention with spec.features)
+///    takes (%q, %k, %v, %proj, %phik, %mc, %kvt: [BH, D, F] elem,
+///    %z: [BH, F] f32, %stab: [BH] f32, %o): inside the band it weights
+///    key j by e^(s_ij) - phi(q_i).phi(k_j) (from phik and mc), and adds
+///    phi(q_i) (kvt, z) 2^(stab + shift) for every key, i.e. the
+///    fly.scatterbrain_attention formula, with phi(q_i) computed in the
+///    kernel from Q and proj.
+int64_t scatterbrainChunksPerGroup(const AttentionSpec &spec);
+int64_t scatterbrainGroups(const AttentionSpec &spec);
+int64_t scatterbrainShift(const AttentionSpec &spec);
+std::string emitScatterbrainKeyFeatures(const AttentionSpec &spec,
+                                        std::string &error);
+std::string scatterbrainKeyFeaturesName(const AttentionSpec &spec);
+std::string scatterbrainKeyFeaturesLauncherName(const AttentionSpec &spec);
+std::string emitScatterbrainCombine(const AttentionSpec &spec,
+                                    std::string &error);
+std::string scatterbrainCombineName(const AttentionSpec &spec);
+std::string scatterbrainCombineLauncherName(const AttentionSpec &spec);
 
 /// Names, unique per spec, e.g. fly_attn_bh96_t1024_d64_f16_causal
 /// (a window adds _w<window>, e.g. fly_attn_bh12_t16384_d64_f16_causal_w256;
