@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "fly/Conversion/FlyToGPU/FlashAttention.h"
+#include "fly/Conversion/FlyToGPU/LayerNormKernel.h"
 #include "fly/Conversion/FlyToGPU/MonarchKernel.h"
 #include "fly/Conversion/FlyToGPU/WgmmaGemm.h"
 
@@ -236,6 +237,45 @@ TEST(AttentionGeneratorTest, ScatterbrainSpecsGroupsAndKernels) {
   // and the linear part once.
   EXPECT_EQ(count(band, "nvgpu.mma.sync"),
             count(localText, "nvgpu.mma.sync") * 3 / 2 + 32 + 32);
+}
+
+TEST(LayerNormGeneratorTest, SpecsNamesAndRaggedRows) {
+  LayerNormSpec s;
+  s.rows = 8192, s.cols = 768, s.eps = 1e-5;
+  EXPECT_EQ(verifyLayerNormSpec(s), "");
+  EXPECT_EQ(layerNormKernelName(s), "fly_layernorm_r8192_c768_f16_eps1e_05");
+  auto rejects = [](LayerNormSpec v, const std::string &what) {
+    std::string why = verifyLayerNormSpec(v);
+    EXPECT_NE(why.find(what), std::string::npos) << why;
+    std::string error;
+    EXPECT_EQ(emitLayerNorm(v, error), "");
+    EXPECT_EQ(error, why);
+  };
+  LayerNormSpec v = s;
+  v.cols = 100;
+  rejects(v, "cols=100");
+  v.cols = 8192;
+  rejects(v, "cols=8192");
+  v = s, v.elementType = "f32";
+  rejects(v, "element type 'f32'");
+  v = s, v.rows = 0;
+  rejects(v, "rows=0");
+  v = s, v.eps = -1;
+  rejects(v, "eps");
+  // 768 columns = 96 vectors: 3 per lane, no guard; 64 columns = 8
+  // vectors: lanes 8..31 idle (scf.if around the last load and store).
+  std::string error;
+  std::string text = emitLayerNorm(s, error);
+  ASSERT_FALSE(text.empty()) << error;
+  EXPECT_EQ(count(text, "vector.load %x"), 3u);
+  EXPECT_EQ(count(text, "scf.if"), 0u);
+  EXPECT_NE(text.find("blocks in (%c2048"), std::string::npos);
+  v = s, v.cols = 64, v.rows = 6;
+  text = emitLayerNorm(v, error);
+  ASSERT_FALSE(text.empty()) << error;
+  EXPECT_EQ(count(text, "vector.load %x"), 1u);
+  // Rows 6 and 7 of the second CTA do not exist: a row guard too.
+  EXPECT_EQ(count(text, "scf.if"), 3u);
 }
 
 TEST(MonarchGeneratorTest, AcceptsGpt2MlpShapesOnly) {

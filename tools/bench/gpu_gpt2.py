@@ -68,7 +68,7 @@ def main():
     ap.add_argument("--csv")
     ap.add_argument("--out-dir", default=os.environ.get("OUT", "/tmp"))
     ap.add_argument("--profile", help="also write a Chrome trace + kernel table of "
-                    "each body-b8 artifact into this directory")
+                    "each body artifact (first repeat) into this directory")
     args = ap.parse_args()
 
     args.cases = []
@@ -82,13 +82,14 @@ def main():
 
 
     peers, flys = [], {}
+    if args.profile:
+        os.makedirs(args.profile, exist_ok=True)
     for repeat in range(args.repeats):
         peers.append(run_peer(args, repeat))
         for part, variant, batch in args.cases:
             path = os.path.join(args.artifacts, "gpt2-%s-%s-b%d.fly" % (part, variant, batch))
             profile = None
-            if (args.profile and repeat == 0 and part == "body"
-                    and batch == args.batches[0]):
+            if args.profile and repeat == 0 and part == "body":
                 profile = os.path.join(args.profile, "trace-%s-%s-b%d.json" % (part, variant, batch))
             ms, log = run_fly(args, path, profile)
             if profile:

@@ -68,6 +68,17 @@ mlir::fly::kernels::monarchSpecToAttr(Builder &b,
   });
 }
 
+DictionaryAttr
+mlir::fly::kernels::layerNormSpecToAttr(Builder &b,
+                                        const gen::LayerNormSpec &spec) {
+  return b.getDictionaryAttr({
+      b.getNamedAttr("rows", b.getI64IntegerAttr(spec.rows)),
+      b.getNamedAttr("cols", b.getI64IntegerAttr(spec.cols)),
+      b.getNamedAttr("eps", b.getF64FloatAttr(spec.eps)),
+      b.getNamedAttr("type", b.getStringAttr(spec.elementType)),
+  });
+}
+
 func::FuncOp mlir::fly::kernels::declareLauncher(ModuleOp module, Location loc,
                                                  StringRef name,
                                                  ArrayRef<Type> argTypes,
@@ -222,10 +233,21 @@ std::string emitFor(func::FuncOp decl, std::string &error) {
     spec.gelu = r.flag("gelu");
     return gen::emitMonarchMatmul(spec, error);
   }
+  if (auto dict = decl->getAttrOfType<DictionaryAttr>(
+          mlir::fly::kernels::kLayerNormKernelAttr)) {
+    SpecReader r{dict};
+    gen::LayerNormSpec spec;
+    spec.rows = r.i64("rows");
+    spec.cols = r.i64("cols");
+    spec.eps = r.f64("eps");
+    spec.elementType = r.str("type");
+    return gen::emitLayerNorm(spec, error);
+  }
   error = std::string("the ") + mlir::fly::kernels::kGemmKernelAttr + " / " +
           mlir::fly::kernels::kAttentionKernelAttr + " / " +
           mlir::fly::kernels::kScatterbrainKeysAttr + " / " +
           mlir::fly::kernels::kScatterbrainCombineAttr + " / " +
+          mlir::fly::kernels::kLayerNormKernelAttr + " / " +
           mlir::fly::kernels::kMonarchKernelAttr +
           " attribute must be a dictionary holding the kernel's spec";
   return "";
@@ -242,6 +264,7 @@ struct FlyGpuDefineKernelsPass
            func->hasAttr(mlir::fly::kernels::kAttentionKernelAttr) ||
            func->hasAttr(mlir::fly::kernels::kScatterbrainKeysAttr) ||
            func->hasAttr(mlir::fly::kernels::kScatterbrainCombineAttr) ||
+           func->hasAttr(mlir::fly::kernels::kLayerNormKernelAttr) ||
            func->hasAttr(mlir::fly::kernels::kMonarchKernelAttr)))
         decls.push_back(func);
     for (func::FuncOp decl : decls)
@@ -275,6 +298,7 @@ struct FlyGpuDefineKernelsPass
     decl->removeAttr(mlir::fly::kernels::kAttentionKernelAttr);
     decl->removeAttr(mlir::fly::kernels::kScatterbrainKeysAttr);
     decl->removeAttr(mlir::fly::kernels::kScatterbrainCombineAttr);
+    decl->removeAttr(mlir::fly::kernels::kLayerNormKernelAttr);
     decl->removeAttr(mlir::fly::kernels::kMonarchKernelAttr);
     return success();
   }

@@ -12,6 +12,7 @@
 #define FLY_LIB_FLYTOGPU_KERNELCALLS_H
 
 #include "fly/Conversion/FlyToGPU/FlashAttention.h"
+#include "fly/Conversion/FlyToGPU/LayerNormKernel.h"
 #include "fly/Conversion/FlyToGPU/MonarchKernel.h"
 #include "fly/Conversion/FlyToGPU/WgmmaGemm.h"
 
@@ -30,12 +31,15 @@ inline constexpr const char *kMonarchKernelAttr = "fly.monarch_kernel";
 inline constexpr const char *kScatterbrainKeysAttr = "fly.scatterbrain_keys";
 inline constexpr const char *kScatterbrainCombineAttr =
     "fly.scatterbrain_combine";
+inline constexpr const char *kLayerNormKernelAttr = "fly.layernorm_kernel";
 
 DictionaryAttr gemmSpecToAttr(Builder &b, const ::fly::gpu::GemmSpec &spec);
 DictionaryAttr attentionSpecToAttr(Builder &b,
                                    const ::fly::gpu::AttentionSpec &spec);
 DictionaryAttr monarchSpecToAttr(Builder &b,
                                  const ::fly::gpu::MonarchSpec &spec);
+DictionaryAttr layerNormSpecToAttr(Builder &b,
+                                   const ::fly::gpu::LayerNormSpec &spec);
 
 /// The launcher declaration `name` (created private, with `specAttr` set to
 /// `spec`, unless it exists).

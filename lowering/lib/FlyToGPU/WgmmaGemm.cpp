@@ -79,6 +79,9 @@ int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 /// See "Stages" above; 4 x 24 KB for tileN 64 allows two CTAs per SM.
 int64_t defaultStages(int64_t tileN) { return tileN == 128 ? 2 : 4; }
 
+/// M tiles per group of the grouped tile order (emitSetup).
+constexpr int64_t kGroupM = 8;
+
 /// Every size the emitter needs, derived once from a valid spec.
 struct Plan {
   GemmSpec spec;
@@ -207,8 +210,31 @@ private:
            "!llvm.ptr to " +
            t.tmaB);
     tid = w.def("tid", "gpu.thread_id x");
-    std::string blockM = w.def("block_m", "gpu.block_id x");
-    std::string blockN = w.def("block_n", "gpu.block_id y");
+    // Grouped tile order: CTAs are launched x fastest, so reading block_id x
+    // as the M tile makes a wave of CTAs cover ~132 M tiles of one N column:
+    // A is streamed once per N column, from HBM once it outgrows L2 (M >
+    // ~16K rows). Instead, the linear launch index walks kGroupM M tiles
+    // down one N column, then the next column: a wave touches a few M tiles
+    // and N columns that all stay in L2.
+    auto idx = [&](int64_t v) { return w.index(v); };
+    auto op = [&](const std::string &name, const std::string &a,
+                  const std::string &b) {
+      return w.def("g", "arith." + name + " " + a + ", " + b + " : index");
+    };
+    std::string bx = w.def("bx", "gpu.block_id x");
+    std::string by = w.def("by", "gpu.block_id y");
+    std::string pid = op("addi", bx, op("muli", by, idx(p.gridX)));
+    int64_t groupTiles = kGroupM * p.gridY;
+    std::string group = op("divui", pid, idx(groupTiles));
+    std::string inGroup = op("remui", pid, idx(groupTiles));
+    std::string firstM = op("muli", group, idx(kGroupM));
+    std::string sizeM =
+        op("minui", op("subi", idx(p.gridX), firstM), idx(kGroupM));
+    std::string blockM = w.def(
+        "block_m", "arith.addi " + firstM + ", " +
+                       op("remui", inGroup, sizeM) + " : index");
+    std::string blockN =
+        w.def("block_n", "arith.divui " + inGroup + ", " + sizeM + " : index");
     row0 = w.def("row0",
                  "arith.muli " + blockM + ", " + w.index(kTileM) + " : index");
     col0 = w.def("col0", "arith.muli " + blockN + ", " + w.index(p.spec.tileN) +

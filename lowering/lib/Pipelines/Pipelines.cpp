@@ -149,6 +149,9 @@ void mlir::fly::buildFlyGpuPipeline(OpPassManager &pm,
     fly::FlyGpuMonarchKernelsOptions monarch;
     monarch.chip = options.chip;
     pm.addPass(fly::createFlyGpuMonarchKernels(monarch));
+    fly::FlyGpuLayerNormKernelsOptions layerNorm;
+    layerNorm.chip = options.chip;
+    pm.addPass(fly::createFlyGpuLayerNormKernels(layerNorm));
   }
   // What the kernels did not take.
   pm.addPass(fly::createConvertFlyToLinalg());

@@ -268,6 +268,34 @@ def FlyGpuMonarchKernels
                            "::mlir::bufferization::BufferizationDialect"];
 }
 
+def FlyGpuLayerNormKernels
+    : Pass<"fly-gpu-layernorm-kernels", "::mlir::ModuleOp"> {
+  let summary = "Lower LayerNorm's linalg form to the row LayerNorm kernel";
+  let description = [{
+    On tensors, after `fly-convert-float-storage`: the six generics the
+    importers emit for a LayerNorm over the last dimension of a 16-bit
+    [rows, cols] matrix (row sum, mean, centre, sum of squares, 1/std,
+    scale and shift by gamma and beta) become one launch of a generated
+    kernel (LayerNormKernel.h): one warp per row, the row in registers, f32
+    throughout. Anything else in that shape (other constants, a statistic
+    used elsewhere) stays as it is.
+
+    Before: `%s = linalg.generic {reduction} ins(%x)`, ... ,
+            `%y = linalg.generic ins(%centred, %rstd, %gamma, %beta)`
+    After:  `call @fly_layernorm_r..._launch(%x, %gamma, %beta, %y)`
+  }];
+  let options = [
+    Option<"chip", "chip", "std::string", /*default=*/"\"sm_90a\"",
+           "Target chip; like the other kernel passes, only sm_90a (an "
+           "error names the first LayerNorm that would get a kernel)">,
+    Option<"remarks", "remarks", "bool", /*default=*/"false",
+           "Emit a remark per LayerNorm saying which kernel it got">
+  ];
+  let dependentDialects = ["::mlir::func::FuncDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::bufferization::BufferizationDialect"];
+}
+
 def FlyGpuDefineKernels
     : Pass<"fly-gpu-define-kernels", "::mlir::ModuleOp"> {
   let summary = "Define the kernel launchers the fly-gpu-*-kernels passes declared";
