@@ -673,6 +673,7 @@ Artifact::~Artifact() {
   // unload the OpenMP runtime it pulled in while that runtime's worker
   // threads are still alive, which crashes at exit. The process owns one
   // handle per load, which is harmless.
+  cuda::destroyGraph(graph);
   for (void *ptr : deviceBuffers)
     cuda::release(ptr);
 }
@@ -709,10 +710,34 @@ bool Artifact::run(const std::vector<void *> &inputs,
   return rerun(error) && fetchOutputs(error);
 }
 
+std::string Artifact::graphStatus() const {
+  if (!device || !useGraphs)
+    return "off";
+  if (!graphFailure.empty())
+    return "off: " + graphFailure;
+  return graph ? "on (replaying one captured call)" : "pending";
+}
+
 bool Artifact::rerun(std::string &error) {
-  entry(buffers.data());
-  if (!device)
+  if (!device) {
+    entry(buffers.data());
     return true;
+  }
+  bool replay = useGraphs && graphFailure.empty() && !cuda::profiling();
+  if (replay && !graph && hostCalls >= 1) {
+    // Record the call; a capture that fails is reported by graphStatus()
+    // and the artifact goes on without graphs.
+    std::string why;
+    if (!cuda::captureGraph([&] { entry(buffers.data()); }, graph, why))
+      graphFailure = why.empty() ? "capture failed" : why;
+  }
+  if (replay && graph) {
+    if (!cuda::launchGraph(graph, error))
+      return false;
+  } else {
+    entry(buffers.data());
+    ++hostCalls;
+  }
   // The compiled code synchronises at its end; this also catches a fault of
   // its last kernel and any error an mgpu* call recorded. The first error
   // recorded is the cause (e.g. an allocation that failed), what the

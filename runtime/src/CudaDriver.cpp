@@ -58,6 +58,13 @@ struct Driver {
   FLY_CU_FN(cuMemsetD16Async)
   FLY_CU_FN(cuMemsetD32Async)
   FLY_CU_FN(cuTensorMapEncodeTiled)
+  FLY_CU_FN(cuMemcpyHtoD)
+  FLY_CU_FN(cuStreamBeginCapture)
+  FLY_CU_FN(cuStreamEndCapture)
+  FLY_CU_FN(cuGraphInstantiateWithFlags)
+  FLY_CU_FN(cuGraphLaunch)
+  FLY_CU_FN(cuGraphExecDestroy)
+  FLY_CU_FN(cuGraphDestroy)
 #undef FLY_CU_FN
 };
 
@@ -78,6 +85,8 @@ struct State {
   std::unordered_map<std::string, CUdeviceptr> tensorMaps;
   std::string firstError;
   bool profiling = false;
+  /// Inside captureGraph(): stream synchronisations are skipped.
+  bool capturing = false;
   struct PendingLaunch {
     KernelRecord record;
     CUevent start, stop;
@@ -173,6 +182,13 @@ bool loadDriver(Driver &cu, std::string &error) {
   FLY_CU_LOOKUP(cuMemsetD16Async)
   FLY_CU_LOOKUP(cuMemsetD32Async)
   FLY_CU_LOOKUP(cuTensorMapEncodeTiled)
+  FLY_CU_LOOKUP(cuMemcpyHtoD)
+  FLY_CU_LOOKUP(cuStreamBeginCapture)
+  FLY_CU_LOOKUP(cuStreamEndCapture)
+  FLY_CU_LOOKUP(cuGraphInstantiateWithFlags)
+  FLY_CU_LOOKUP(cuGraphLaunch)
+  FLY_CU_LOOKUP(cuGraphExecDestroy)
+  FLY_CU_LOOKUP(cuGraphDestroy)
 #undef FLY_CU_LOOKUP
   return ok;
 }
@@ -332,6 +348,53 @@ std::string takeError() {
   return error;
 }
 
+bool captureGraph(const std::function<void()> &body, void *&graph,
+                  std::string &error) {
+  graph = nullptr;
+  if (!state && !initialize(error))
+    return false;
+  State *s = state;
+  if (!check(s->cu.cuStreamBeginCapture(s->stream,
+                                        CU_STREAM_CAPTURE_MODE_RELAXED),
+             "cuStreamBeginCapture", error))
+    return false;
+  s->capturing = true;
+  body();
+  s->capturing = false;
+  CUgraph recorded = nullptr;
+  CUresult ended = s->cu.cuStreamEndCapture(s->stream, &recorded);
+  std::string inside = takeError();
+  if (!inside.empty() || ended != CUDA_SUCCESS) {
+    if (recorded)
+      s->cu.cuGraphDestroy(recorded);
+    error = !inside.empty() ? inside
+                            : "cuStreamEndCapture: " + resultString(ended);
+    return false;
+  }
+  CUgraphExec exec = nullptr;
+  bool ok = check(s->cu.cuGraphInstantiateWithFlags(&exec, recorded, 0),
+                  "cuGraphInstantiate", error);
+  s->cu.cuGraphDestroy(recorded);
+  if (ok)
+    graph = exec;
+  return ok;
+}
+
+bool launchGraph(void *graph, std::string &error) {
+  if (!state && !initialize(error))
+    return false;
+  return check(state->cu.cuGraphLaunch(static_cast<CUgraphExec>(graph),
+                                       state->stream),
+               "cuGraphLaunch", error);
+}
+
+void destroyGraph(void *graph) {
+  if (state && graph)
+    state->cu.cuGraphExecDestroy(static_cast<CUgraphExec>(graph));
+}
+
+bool profiling() { return state && state->profiling; }
+
 void beginProfile() {
   if (!state)
     return;
@@ -486,7 +549,7 @@ FLY_MGPU_EXPORT void mgpuStreamDestroy(void * /*stream*/) {}
 
 FLY_MGPU_EXPORT void mgpuStreamSynchronize(void *stream) {
   State *s = ensureState();
-  if (!s)
+  if (!s || s->capturing)
     return;
   if (CUresult r = s->cu.cuStreamSynchronize(
           static_cast<CUstream>(stream ? stream : s->stream)))
@@ -519,7 +582,7 @@ FLY_MGPU_EXPORT void mgpuEventDestroy(void *event) {
 
 FLY_MGPU_EXPORT void mgpuEventSynchronize(void *event) {
   State *s = ensureState();
-  if (!s)
+  if (!s || s->capturing)
     return;
   if (CUresult r = s->cu.cuEventSynchronize(static_cast<CUevent>(event)))
     reportError("cuEventSynchronize", r);
@@ -644,10 +707,9 @@ FLY_MGPU_EXPORT void *mgpuTensorMapEncodeTiledMemref(
     reportError("cuMemAlloc (TMA descriptor)", r);
     return nullptr;
   }
-  // Synchronous: `map` is a stack object.
-  if (CUresult r = s->cu.cuMemcpyAsync(
-          device, reinterpret_cast<CUdeviceptr>(&map), sizeof(map), s->stream);
-      r || (r = s->cu.cuStreamSynchronize(s->stream))) {
+  // Synchronous (`map` is a stack object) and not on the runtime's stream,
+  // so that it also works while a graph is being captured.
+  if (CUresult r = s->cu.cuMemcpyHtoD(device, &map, sizeof(map))) {
     reportError("uploading a TMA descriptor", r);
     return nullptr;
   }

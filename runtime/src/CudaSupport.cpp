@@ -252,6 +252,18 @@ bool synchronize(std::string &error) {
   return false;
 }
 std::string takeError() { return ""; }
+bool captureGraph(const std::function<void()> &, void *&graph,
+                  std::string &error) {
+  graph = nullptr;
+  error = kNoCuda;
+  return false;
+}
+bool launchGraph(void *, std::string &error) {
+  error = kNoCuda;
+  return false;
+}
+void destroyGraph(void *) {}
+bool profiling() { return false; }
 void beginProfile() {}
 bool endProfile(std::vector<KernelRecord> &records, std::string &error) {
   records.clear();

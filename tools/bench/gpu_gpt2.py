@@ -10,6 +10,9 @@ fly / PyTorch dense eager (the issue's targets are ratios in one run).
   gpu_gpt2.py --fly-run BUILD/bin/fly-run --artifacts DIR --peer torch_peer_bench.py
               [--iters 25] [--modes eager] [--repeats 3] [--csv OUT.csv] [--profile DIR]
 
+fly-run replays each call as a CUDA graph (its default; --fly-graph off
+runs the compiled host code every call instead, as PyTorch eager does).
+
 With --repeats N the peer and fly alternate N times (peer, fly, peer, ...);
 the table shows the median over repeats of each side's median, and the
 spread (min-max over repeats) so that noise is visible next to the ratio.
@@ -24,6 +27,7 @@ import sys
 
 NAME = re.compile(r"gpt2-(body|mlp)-(dense|monarch\d+)-b(\d+)\.fly$")
 MEDIAN = re.compile(r"median ([0-9.]+) ms")
+GRAPH = re.compile(r"; CUDA graph ([^)]*)\)")
 
 
 def run_peer(args, repeat=0):
@@ -46,7 +50,7 @@ def run_peer(args, repeat=0):
 
 def run_fly(args, path, profile=None):
     cmd = [args.fly_run, path, "--weights", "random", "--iters", str(args.iters),
-           "--warmup", "5", "--quiet"]
+           "--warmup", "5", "--cuda-graph", args.fly_graph, "--quiet"]
     if profile:
         cmd = cmd[:-1] + ["--profile", profile]
     res = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -54,6 +58,10 @@ def run_fly(args, path, profile=None):
         print(res.stdout, file=sys.stderr)
         return None, res.stdout
     m = MEDIAN.search(res.stdout)
+    graph = GRAPH.search(res.stdout)
+    if graph and not graph.group(1).startswith("on"):
+        print("note: %s: CUDA graph %s" % (os.path.basename(path), graph.group(1)),
+              file=sys.stderr)
     return (float(m.group(1)) if m else None), res.stdout
 
 
@@ -66,6 +74,8 @@ def main():
     ap.add_argument("--modes", default="eager")
     ap.add_argument("--repeats", type=int, default=1)
     ap.add_argument("--csv")
+    ap.add_argument("--fly-graph", choices=["on", "off"], default="on",
+                    help="fly-run --cuda-graph (default on)")
     ap.add_argument("--out-dir", default=os.environ.get("OUT", "/tmp"))
     ap.add_argument("--profile", help="also write a Chrome trace + kernel table of "
                     "each body artifact (first repeat) into this directory")

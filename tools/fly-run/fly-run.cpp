@@ -67,6 +67,12 @@ OPTIONS:
                         a CUDA event pair around every kernel launch, write
                         them to FILE as a Chrome trace (chrome://tracing,
                         Perfetto) and print a per-kernel table.
+  --cuda-graph on|off   CUDA artifacts: replay the model call as a CUDA graph
+                        (default on): the first call runs the compiled host
+                        code, the second is recorded, later calls replay the
+                        recording without host code or launch gaps. The
+                        timing line says which mode ran (and why a capture
+                        failed). Profiled calls always run the host code.
   --quiet               Print only the timing line (and errors).
   -h, --help            Show this help.
 
@@ -87,6 +93,7 @@ struct Options {
   std::string csv;
   std::string output;
   std::string profile;
+  bool cudaGraph = true;
   bool quiet = false;
 };
 
@@ -130,7 +137,8 @@ std::optional<Failure> parseArgs(int argc, char **argv, Options &opts,
     }
     static const char *const kValued[] = {"--input",  "--weights", "--seed",
                                           "--iters",  "--warmup",  "--csv",
-                                          "--output", "--profile"};
+                                          "--output", "--profile",
+                                          "--cuda-graph"};
     bool known = false;
     for (const char *option : kValued)
       known |= name == option;
@@ -178,6 +186,11 @@ std::optional<Failure> parseArgs(int argc, char **argv, Options &opts,
       opts.output = value;
     } else if (name == "--profile") {
       opts.profile = value;
+    } else if (name == "--cuda-graph") {
+      if (value != "on" && value != "off")
+        return usage("--cuda-graph must be 'on' or 'off', not '" + value +
+                     "'");
+      opts.cudaGraph = value == "on";
     }
   }
   if (!sawDir)
@@ -607,6 +620,7 @@ int runMain(int argc, char **argv) {
     return report({"--profile times GPU kernels; " + opts.dir +
                        " was compiled for '" + m.target + "'",
                    2});
+  artifact->setUseGraphs(opts.cudaGraph);
   // The first call copies the inputs (to the device for CUDA artifacts).
   if (!artifact->run(inputs, outputs, error))
     return report({"run failed: " + error});
@@ -630,10 +644,13 @@ int runMain(int argc, char **argv) {
                        std::to_string(m.options.seq);
   if (!m.options.structure.empty())
     config += " structure " + m.options.structure;
+  std::string graph;
+  if (artifact->onDevice())
+    graph = "; CUDA graph " + artifact->graphStatus();
   std::printf("fly-run: %s: avg %.3f ms  median %.3f ms  min %.3f ms  "
-              "(%" PRIu64 " iters, %" PRIu64 " warmup)\n",
+              "(%" PRIu64 " iters, %" PRIu64 " warmup%s)\n",
               config.c_str(), stats.avg, stats.median, stats.min, opts.iters,
-              opts.warmup);
+              opts.warmup, graph.c_str());
   if (artifact->onDevice() && !opts.quiet)
     std::printf("  device: %s\n", cuda::deviceDescription().c_str());
   if (!opts.quiet)

@@ -199,6 +199,16 @@ public:
   /// True for artifacts compiled with --target cuda.
   bool onDevice() const { return device; }
 
+  /// CUDA: replay the model call as a CUDA graph (default on). The first
+  /// call runs the compiled host code (warming the memory pool and the TMA
+  /// descriptor cache), the second records it as a graph, later calls
+  /// replay the graph: no host code, no launch gaps. Calls made while a
+  /// profile is recorded run the host code (one event pair per launch).
+  void setUseGraphs(bool use) { useGraphs = use; }
+  /// "off", "pending" (fewer than two calls so far), "on (replaying one
+  /// captured call)" or "off: <why the capture failed>".
+  std::string graphStatus() const;
+
 private:
   Artifact() = default;
   /// CUDA: allocates device buffers for every tensor and uploads the
@@ -221,6 +231,11 @@ private:
   std::vector<void *> buffers;
   void *library = nullptr;
   EntryFn entry = nullptr;
+  /// CUDA graph replay (setUseGraphs).
+  bool useGraphs = true;
+  int hostCalls = 0;
+  void *graph = nullptr;
+  std::string graphFailure;
 };
 
 } // namespace fly::runtime

@@ -58,6 +58,27 @@ bool synchronize(std::string &error);
 std::string takeError();
 
 //===----------------------------------------------------------------------===//
+// CUDA graphs: one model call recorded once, replayed without host code
+//===----------------------------------------------------------------------===//
+
+/// Records what `body` enqueues on the runtime's stream as a CUDA graph
+/// (relaxed capture: nothing runs; the synchronisations the compiled code
+/// asks for are skipped while capturing) and instantiates it. The graph
+/// holds the addresses the call used: replaying it is only valid while the
+/// same buffers (inputs, outputs, weights, pooled temporaries, TMA
+/// descriptors) stay allocated, which the runtime guarantees for an
+/// artifact's own buffers after one uncaptured call has warmed its caches.
+/// False with `error` set (and no graph) if the capture failed.
+bool captureGraph(const std::function<void()> &body, void *&graph,
+                  std::string &error);
+/// Enqueues one replay of a captured graph; synchronize() waits for it.
+bool launchGraph(void *graph, std::string &error);
+void destroyGraph(void *graph);
+/// True between beginProfile() and endProfile() (graphs are not replayed
+/// then: the profile needs an event pair around every launch).
+bool profiling();
+
+//===----------------------------------------------------------------------===//
 // Per-launch profiling
 //===----------------------------------------------------------------------===//
 
