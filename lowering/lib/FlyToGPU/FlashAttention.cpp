@@ -1729,15 +1729,8 @@ std::string attentionKernelName(const AttentionSpec &s) {
     name += "_sb" + std::to_string(s.features);
   if (s.blockM != 0 && s.blockM != kDefaultBlockM)
     name += "_bm" + std::to_string(s.blockM);
-  if (s.scale > 0) {
-    std::ostringstream os;
-    os << std::setprecision(6) << s.scale;
-    std::string v = os.str();
-    for (char &c : v)
-      if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z')))
-        c = c == '.' ? 'p' : '_';
-    name += "_scale" + v;
-  }
+  if (s.scale > 0)
+    name += "_scale" + detail::symbolNumber(s.scale);
   return name;
 }
 
@@ -1785,61 +1778,60 @@ std::string scatterbrainCombineLauncherName(const AttentionSpec &s) {
   return scatterbrainCombineName(s) + "_launch";
 }
 
-std::string emitScatterbrainKeyFeatures(const AttentionSpec &spec,
-                                        std::string &error) {
+namespace {
+/// One module holding one Scatterbrain helper kernel `name` (made by `body`
+/// from an emitter) and its launcher over (gridX, BH).
+std::string
+emitScatterbrainModule(const AttentionSpec &spec, std::string &error,
+                       const std::string &name, const std::string &what,
+                       std::string (KernelEmitter::*body)(),
+                       std::string (*args)(const Types &, const std::string &),
+                       int64_t gridX, int64_t threads, int64_t smem) {
   error = verifyAttentionSpec(spec);
   if (error.empty() && spec.features == 0)
-    error = "the key-feature kernel needs features > 0";
+    error = "the Scatterbrain kernels need features > 0";
   if (!error.empty())
     return "";
   Plan plan(spec);
   Types types(plan);
+  KernelEmitter emitter(plan, types);
   std::ostringstream os;
-  os << "// " << scatterbrainKeyFeaturesName(spec)
-     << ": Scatterbrain key features phi(K), per-chunk maxima, per-group "
-        "phi(K)^T V and sum phi(K); groups of "
-     << scatterbrainChunksPerGroup(spec) << " chunks, grid "
-     << scatterbrainGroups(spec) << "x" << spec.batchHeads << "\n";
+  os << "// " << name << ": " << what << "\n";
   os << "module attributes {gpu.container_module} {\n";
-  std::string module = scatterbrainKeyFeaturesName(spec) + "_kernels";
+  std::string module = name + "_kernels";
   os << "  gpu.module @" << module << " {\n";
-  os << KernelEmitter(plan, types).emitKeyFeatures();
+  os << (emitter.*body)();
   os << "  }\n";
-  os << emitHostFunction(plan, scatterbrainKeyFeaturesLauncherName(spec),
-                         module, scatterbrainKeyFeaturesName(spec),
-                         keyFeatureArgs(types, ": "),
-                         keyFeatureArgs(types, " : "), scatterbrainGroups(spec),
-                         plan.threads, keyFeatureSmemBytes(plan), 0);
+  os << emitHostFunction(plan, name + "_launch", module, name,
+                         args(types, ": "), args(types, " : "), gridX, threads,
+                         smem, 0);
   os << "}\n";
   return os.str();
+}
+} // namespace
+
+std::string emitScatterbrainKeyFeatures(const AttentionSpec &spec,
+                                        std::string &error) {
+  Plan plan(spec);
+  return emitScatterbrainModule(
+      spec, error, scatterbrainKeyFeaturesName(spec),
+      "Scatterbrain key features phi(K), per-chunk scales, per-group "
+      "phi(K)^T [V 1]; groups of " +
+          std::to_string(scatterbrainChunksPerGroup(spec)) + " chunks, grid " +
+          std::to_string(scatterbrainGroups(spec)) + "x" +
+          std::to_string(spec.batchHeads),
+      &KernelEmitter::emitKeyFeatures, keyFeatureArgs,
+      scatterbrainGroups(spec), plan.threads, keyFeatureSmemBytes(plan));
 }
 
 std::string emitScatterbrainCombine(const AttentionSpec &spec,
                                     std::string &error) {
-  error = verifyAttentionSpec(spec);
-  if (error.empty() && spec.features == 0)
-    error = "the combine kernel needs features > 0";
-  if (!error.empty())
-    return "";
-  Plan plan(spec);
-  Types types(plan);
-  std::ostringstream os;
-  os << "// " << scatterbrainCombineName(spec)
-     << ": Scatterbrain groups -> per-head phi(K)^T V, sum phi(K), "
-        "stabiliser\n";
-  os << "module attributes {gpu.container_module} {\n";
-  std::string module = scatterbrainCombineName(spec) + "_kernels";
-  os << "  gpu.module @" << module << " {\n";
-  os << KernelEmitter(plan, types).emitCombine();
-  os << "  }\n";
-  os << emitHostFunction(
-      plan, scatterbrainCombineLauncherName(spec), module,
-      scatterbrainCombineName(spec), combineArgs(types, ": "),
-      combineArgs(types, " : "),
+  return emitScatterbrainModule(
+      spec, error, scatterbrainCombineName(spec),
+      "Scatterbrain groups -> per-head phi(K)^T V, sum phi(K), stabiliser",
+      &KernelEmitter::emitCombine, combineArgs,
       ceilDiv(spec.headDim * spec.features, kCombineThreads), kCombineThreads,
-      0, 0);
-  os << "}\n";
-  return os.str();
+      0);
 }
 
 std::string emitFlashAttention(const AttentionSpec &spec, std::string &error,

@@ -24,6 +24,19 @@ inline std::string fmtF32(double v) {
   return os.str();
 }
 
+/// `v` printed with `precision` significant digits as a symbol-name
+/// fragment: '.' becomes 'p', other non-alphanumerics '_' (1e-05 ->
+/// 1e_05, 0.125 -> 0p125).
+inline std::string symbolNumber(double v, int precision = 6) {
+  std::ostringstream os;
+  os << std::setprecision(precision) << v;
+  std::string text = os.str();
+  for (char &c : text)
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z')))
+      c = c == '.' ? 'p' : '_';
+  return text;
+}
+
 /// Writes the body of one function. SSA names are unique within it and
 /// constants are collected and emitted at the function entry, so they
 /// dominate every nested region that uses them.

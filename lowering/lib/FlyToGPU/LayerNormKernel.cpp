@@ -198,14 +198,8 @@ std::string verifyLayerNormSpec(const LayerNormSpec &s) {
 }
 
 std::string layerNormKernelName(const LayerNormSpec &s) {
-  std::ostringstream eps;
-  eps << s.eps;
-  std::string e = eps.str();
-  for (char &c : e)
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z')))
-      c = c == '.' ? 'p' : '_';
   return "fly_layernorm_r" + str(s.rows) + "_c" + str(s.cols) + "_" +
-         s.elementType + "_eps" + e;
+         s.elementType + "_eps" + detail::symbolNumber(s.eps);
 }
 
 std::string layerNormLauncherName(const LayerNormSpec &s) {

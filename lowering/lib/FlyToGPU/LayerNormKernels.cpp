@@ -48,6 +48,20 @@ bool isArg(linalg::GenericOp g, Value v, unsigned i) {
   return stripCasts(v) == g.getBody()->getArgument(i);
 }
 
+/// For a commutative binary `op` of `g`'s body with block argument `i` as
+/// one operand: the other operand (casts skipped), else null.
+template <typename OpT>
+Value otherOperand(Value v, linalg::GenericOp g, unsigned i) {
+  auto op = stripCasts(v).getDefiningOp<OpT>();
+  if (!op)
+    return nullptr;
+  if (isArg(g, op.getRhs(), i))
+    return stripCasts(op.getLhs());
+  if (isArg(g, op.getLhs(), i))
+    return stripCasts(op.getRhs());
+  return nullptr;
+}
+
 /// `v` is an f32 arith.constant; returns its value.
 std::optional<double> constant(Value v) {
   auto c = stripCasts(v).getDefiningOp<arith::ConstantOp>();
@@ -113,22 +127,12 @@ std::optional<LayerNormMatch> matchLayerNorm(linalg::GenericOp y) {
       maps[3] != AffineMap::get(2, 0, d(1)) || !maps[4].isIdentity())
     return std::nullopt;
   // cent * rstd * gamma + beta (either operand order of each op).
-  auto add = yielded(y).getDefiningOp<arith::AddFOp>();
-  if (!add)
-    return std::nullopt;
-  Value scaled = stripCasts(add.getLhs()), beta = add.getRhs();
-  if (!isArg(y, beta, 3))
-    std::swap(scaled, beta);
-  auto mulGamma = scaled.getDefiningOp<arith::MulFOp>();
-  if (!isArg(y, beta, 3) || !mulGamma)
-    return std::nullopt;
-  Value normed = stripCasts(mulGamma.getLhs()), gamma = mulGamma.getRhs();
-  if (!isArg(y, gamma, 2))
-    std::swap(normed, gamma);
-  auto mulRstd = normed.getDefiningOp<arith::MulFOp>();
-  if (!isArg(y, gamma, 2) || !mulRstd ||
-      !((isArg(y, mulRstd.getLhs(), 0) && isArg(y, mulRstd.getRhs(), 1)) ||
-        (isArg(y, mulRstd.getLhs(), 1) && isArg(y, mulRstd.getRhs(), 0))))
+  Value scaled = otherOperand<arith::AddFOp>(yielded(y), y, 3);
+  Value normed =
+      scaled ? otherOperand<arith::MulFOp>(scaled, y, 2) : Value();
+  Value centred =
+      normed ? otherOperand<arith::MulFOp>(normed, y, 1) : Value();
+  if (!centred || !isArg(y, centred, 0))
     return std::nullopt;
 
   // cent = x - mean.
@@ -157,11 +161,8 @@ std::optional<LayerNormMatch> matchLayerNorm(linalg::GenericOp y) {
   linalg::GenericOp sum = rowReduction(meanOp.getDpsInputs()[0]);
   if (!sum || sum.getDpsInputs()[0] != x)
     return std::nullopt;
-  auto sumAdd = yielded(sum).getDefiningOp<arith::AddFOp>();
-  if (!sumAdd ||
-      !((isArg(sum, sumAdd.getLhs(), 0) && isArg(sum, sumAdd.getRhs(), 1)) ||
-        (isArg(sum, sumAdd.getLhs(), 1) && isArg(sum, sumAdd.getRhs(), 0))) ||
-      !startsFromZero(sum))
+  Value summed = otherOperand<arith::AddFOp>(yielded(sum), sum, 1);
+  if (!summed || !isArg(sum, summed, 0) || !startsFromZero(sum))
     return std::nullopt;
 
   // rstd = rsqrt((reduce add cent^2) / cols + eps).
@@ -181,14 +182,9 @@ std::optional<LayerNormMatch> matchLayerNorm(linalg::GenericOp y) {
   linalg::GenericOp sq = rowReduction(rstd.getDpsInputs()[0]);
   if (!sq || sq.getDpsInputs()[0] != cent.getResult(0))
     return std::nullopt;
-  auto sqAdd = yielded(sq).getDefiningOp<arith::AddFOp>();
-  if (!sqAdd)
-    return std::nullopt;
-  Value prod = stripCasts(sqAdd.getRhs()), acc = sqAdd.getLhs();
-  if (!isArg(sq, acc, 1))
-    std::swap(prod, acc);
-  auto square = prod.getDefiningOp<arith::MulFOp>();
-  if (!isArg(sq, acc, 1) || !square || !isArg(sq, square.getLhs(), 0) ||
+  Value prod = otherOperand<arith::AddFOp>(yielded(sq), sq, 1);
+  auto square = prod ? prod.getDefiningOp<arith::MulFOp>() : arith::MulFOp();
+  if (!square || !isArg(sq, square.getLhs(), 0) ||
       !isArg(sq, square.getRhs(), 0) || !startsFromZero(sq))
     return std::nullopt;
   return LayerNormMatch{x, y.getDpsInputs()[2], y.getDpsInputs()[3], *eps};
