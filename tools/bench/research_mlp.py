@@ -58,7 +58,7 @@ VARIANTS = {
     "pixelfly": "mlp=pixelfly:init=random",
 }
 FIELDS = ["variant", "structure", "target", "part", "batch", "seq", "iters",
-          "avgTime_ms", "medianTime_ms", "minTime_ms", "vs_dense"]
+          "avgTime_ms", "medianTime_ms", "minTime_ms", "vs_dense", "note"]
 
 
 def log(msg):
