@@ -354,9 +354,9 @@ bool captureGraph(const std::function<void()> &body, void *&graph,
   if (!state && !initialize(error))
     return false;
   State *s = state;
-  if (!check(s->cu.cuStreamBeginCapture(s->stream,
-                                        CU_STREAM_CAPTURE_MODE_RELAXED),
-             "cuStreamBeginCapture", error))
+  if (!check(
+          s->cu.cuStreamBeginCapture(s->stream, CU_STREAM_CAPTURE_MODE_RELAXED),
+          "cuStreamBeginCapture", error))
     return false;
   s->capturing = true;
   body();
@@ -367,8 +367,8 @@ bool captureGraph(const std::function<void()> &body, void *&graph,
   if (!inside.empty() || ended != CUDA_SUCCESS) {
     if (recorded)
       s->cu.cuGraphDestroy(recorded);
-    error = !inside.empty() ? inside
-                            : "cuStreamEndCapture: " + resultString(ended);
+    error =
+        !inside.empty() ? inside : "cuStreamEndCapture: " + resultString(ended);
     return false;
   }
   CUgraphExec exec = nullptr;
@@ -383,9 +383,9 @@ bool captureGraph(const std::function<void()> &body, void *&graph,
 bool launchGraph(void *graph, std::string &error) {
   if (!state && !initialize(error))
     return false;
-  return check(state->cu.cuGraphLaunch(static_cast<CUgraphExec>(graph),
-                                       state->stream),
-               "cuGraphLaunch", error);
+  return check(
+      state->cu.cuGraphLaunch(static_cast<CUgraphExec>(graph), state->stream),
+      "cuGraphLaunch", error);
 }
 
 void destroyGraph(void *graph) {

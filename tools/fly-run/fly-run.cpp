@@ -135,10 +135,9 @@ std::optional<Failure> parseArgs(int argc, char **argv, Options &opts,
       opts.quiet = true;
       continue;
     }
-    static const char *const kValued[] = {"--input",  "--weights", "--seed",
-                                          "--iters",  "--warmup",  "--csv",
-                                          "--output", "--profile",
-                                          "--cuda-graph"};
+    static const char *const kValued[] = {
+        "--input", "--weights", "--seed",    "--iters",     "--warmup",
+        "--csv",   "--output",  "--profile", "--cuda-graph"};
     bool known = false;
     for (const char *option : kValued)
       known |= name == option;
@@ -188,8 +187,7 @@ std::optional<Failure> parseArgs(int argc, char **argv, Options &opts,
       opts.profile = value;
     } else if (name == "--cuda-graph") {
       if (value != "on" && value != "off")
-        return usage("--cuda-graph must be 'on' or 'off', not '" + value +
-                     "'");
+        return usage("--cuda-graph must be 'on' or 'off', not '" + value + "'");
       opts.cudaGraph = value == "on";
     }
   }

@@ -203,7 +203,8 @@ struct Types {
              std::to_string(kBlockN) + "x" + std::to_string(p.ld) + "x" + elem +
              ", " + space + ">";
     if (p.sb) {
-      std::string bh = std::to_string(s.batchHeads), f = std::to_string(s.features);
+      std::string bh = std::to_string(s.batchHeads),
+                  f = std::to_string(s.features);
       std::string d = std::to_string(p.d);
       proj = "memref<" + f + "x" + d + "x" + elem + ">";
       phik = "memref<" + bh + "x" + std::to_string(s.seq) + "x" + f + "x" +
@@ -370,19 +371,18 @@ public:
     header += mRun + " = " + w.f32Lowest() + ") -> (" + types + ")";
     w.open(header);
     std::string row0 = mul(c, kBlockN);
-    std::string stage = remc(w.def("i", "arith.subi " + c + ", " + c0 +
-                                            " : index"),
-                             2);
+    std::string stage =
+        remc(w.def("i", "arith.subi " + c + ", " + c0 + " : index"), 2);
     w.line("// Chunk c is in: wait, then prefetch chunk c + 1 into the "
            "other stage (everyone is done with it after the barrier).");
     waitGroups(0);
     w.line("gpu.barrier");
     std::string next = addc(c, 1);
-    std::string hasNext = w.def("has_next", "arith.cmpi slt, " + next + ", " +
-                                                c1 + " : index");
+    std::string hasNext =
+        w.def("has_next", "arith.cmpi slt, " + next + ", " + c1 + " : index");
     w.open("scf.if " + hasNext);
-    copyChunk(next, w.def("i", "arith.subi " + idx(1) + ", " + stage +
-                                   " : index"));
+    copyChunk(next,
+              w.def("i", "arith.subi " + idx(1) + ", " + stage + " : index"));
     w.close();
     commit();
     std::string prefix = stage + ", ";
@@ -403,16 +403,16 @@ public:
              w.i32(mask) + ", " + w.i32(32) + " : f32");
       wmax = fop("maxnumf", wmax, name);
     }
-    std::string lane0 = w.def("lane0", "arith.cmpi eq, " + lane_ + ", " +
-                                           idx(0) + " : index");
+    std::string lane0 =
+        w.def("lane0", "arith.cmpi eq, " + lane_ + ", " + idx(0) + " : index");
     w.open("scf.if " + lane0);
     w.line("memref.store " + wmax + ", " + red + "[" + warp + "] : " + redType);
     w.close();
     w.line("gpu.barrier");
     std::vector<std::string> warpMax;
     for (int i = 0; i < 4; ++i)
-      warpMax.push_back(w.def("wm", "memref.load " + red + "[" + idx(i) +
-                                        "] : " + redType));
+      warpMax.push_back(
+          w.def("wm", "memref.load " + red + "[" + idx(i) + "] : " + redType));
     std::string mChunk = tree(warpMax, "maxnumf");
     std::string mNew = fop("maxnumf", mRun, mChunk);
     std::string alpha = ex2(fop("subf", mRun, mNew));
@@ -421,15 +421,14 @@ public:
     for (int row = 0; row < 2; ++row)
       for (int64_t n = 0; n < f / 8; ++n) {
         std::string l0 = lv[row][n * 2], l1 = lv[row][n * 2 + 1];
-        std::string v =
-            w.def("p", "vector.from_elements " + ex2(fop("subf", l0, mNew)) +
-                           ", " + ex2(fop("subf", l1, mNew)) + " : " +
-                           t.pairF32);
+        std::string v = w.def(
+            "p", "vector.from_elements " + ex2(fop("subf", l0, mNew)) + ", " +
+                     ex2(fop("subf", l1, mNew)) + " : " + t.pairF32);
         v = w.def("p",
                   "arith.truncf " + v + " : " + t.pairF32 + " to " + t.pair);
-        w.line("vector.store " + v + ", " + phiS + "[" + rowInTile[row] +
-               ", " + addc(col2t, n * 8) + "] {alignment = 4 : i64} : " +
-               tile + ", " + t.pair);
+        w.line("vector.store " + v + ", " + phiS + "[" + rowInTile[row] + ", " +
+               addc(col2t, n * 8) + "] {alignment = 4 : i64} : " + tile + ", " +
+               t.pair);
       }
     w.open("scf.if " + first);
     w.line("memref.store " + mNew + ", %mc[" + bh + ", " + c + "] : " + t.mc);
@@ -439,9 +438,9 @@ public:
         "vector<" + std::to_string(kCopyElems) + "x" + t.elem + ">";
     for (int64_t rr = 0; rr < kBlockN; rr += p.threads / (f / kCopyElems)) {
       std::string lr = addc(cpRow, rr);
-      std::string x = w.def("ph", "vector.load " + phiS + "[" + lr + ", " +
-                                      cpCol + "] {alignment = 16 : i64} : " +
-                                      tile + ", " + vec16);
+      std::string x =
+          w.def("ph", "vector.load " + phiS + "[" + lr + ", " + cpCol +
+                          "] {alignment = 16 : i64} : " + tile + ", " + vec16);
       w.line("vector.store " + x + ", " + at(opPhiK, add(row0, lr), cpCol) +
              " {alignment = 16 : i64} : " + t.phik + ", " + vec16);
     }
@@ -483,12 +482,12 @@ public:
           w.line("memref.store " + element(n, row, cc) + ", %kvg[" + bh + ", " +
                  group + ", " + d + ", " + feature + "] : " + t.kvg);
         }
-    std::string zOwner = w.def("zown", "arith.cmpi eq, " + tq + ", " + idx(0) +
-                                           " : index");
+    std::string zOwner =
+        w.def("zown", "arith.cmpi eq, " + tq + ", " + idx(0) + " : index");
     w.open("scf.if " + zOwner);
     for (int row = 0; row < 2; ++row)
-      w.line("memref.store " + element(p.d / 8, row, 0) + ", %zg[" + bh +
-             ", " + group + ", " + add(mul(warp, 16), addc(g, row * 8)) +
+      w.line("memref.store " + element(p.d / 8, row, 0) + ", %zg[" + bh + ", " +
+             group + ", " + add(mul(warp, 16), addc(g, row * 8)) +
              "] : " + t.zg);
     w.close();
     w.open("scf.if " + first);
@@ -520,9 +519,8 @@ public:
     std::string e = add(mul(bx, kCombineThreads), tid);
     std::string d = divc(e, f), fe = remc(e, f);
     auto loop = [&](const std::string &init, const std::string &type,
-                    const std::function<std::string(const std::string &,
-                                                    const std::string &)>
-                        &body) {
+                    const std::function<std::string(
+                        const std::string &, const std::string &)> &body) {
       std::string res = w.fresh("fold"), g = w.fresh("g"), a = w.fresh("a");
       w.open(res + " = scf.for " + g + " = " + idx(0) + " to " + idx(groups) +
              " step " + idx(1) + " iter_args(" + a + " = " + init + ") -> (" +
@@ -534,46 +532,45 @@ public:
     auto mgAt = [&](const std::string &g) {
       return w.def("mg", "memref.load %mg[" + bh + ", " + g + "] : " + t.mg);
     };
-    std::string stab =
-        loop(w.f32Lowest(), "f32", [&](const std::string &g,
-                                       const std::string &a) {
-          return fop("maxnumf", a, mgAt(g));
-        });
+    std::string stab = loop(w.f32Lowest(), "f32",
+                            [&](const std::string &g, const std::string &a) {
+                              return fop("maxnumf", a, mgAt(g));
+                            });
     std::string shifted =
         fop("addf", stab, w.f32(double(scatterbrainShift(s))));
     auto weight = [&](const std::string &g) {
       return ex2(fop("subf", mgAt(g), shifted));
     };
-    std::string kv = loop(w.f32(0.0), "f32", [&](const std::string &g,
-                                                  const std::string &a) {
-      std::string x = w.def("kv", "memref.load %kvg[" + bh + ", " + g + ", " +
-                                      d + ", " + fe + "] : " + t.kvg);
-      return w.def("f", "math.fma " + x + ", " + weight(g) + ", " + a +
-                            " : f32");
-    });
-    std::string h =
-        w.def("h", "arith.truncf " + kv + " : f32 to " + t.elem);
+    std::string kv = loop(
+        w.f32(0.0), "f32", [&](const std::string &g, const std::string &a) {
+          std::string x =
+              w.def("kv", "memref.load %kvg[" + bh + ", " + g + ", " + d +
+                              ", " + fe + "] : " + t.kvg);
+          return w.def("f", "math.fma " + x + ", " + weight(g) + ", " + a +
+                                " : f32");
+        });
+    std::string h = w.def("h", "arith.truncf " + kv + " : f32 to " + t.elem);
     w.line("memref.store " + h + ", %kvt[" + bh + ", " + d + ", " + fe +
            "] : " + t.kvt);
     std::string firstBlock =
         w.def("fb", "arith.cmpi eq, " + bx + ", " + idx(0) + " : index");
     std::string zThread =
         w.def("zt", "arith.cmpi ult, " + tid + ", " + idx(f) + " : index");
-    w.open("scf.if " + w.def("zz", "arith.andi " + firstBlock + ", " +
-                                        zThread + " : i1"));
-    std::string z = loop(w.f32(0.0), "f32", [&](const std::string &g,
-                                                 const std::string &a) {
-      std::string x = w.def("z", "memref.load %zg[" + bh + ", " + g + ", " +
-                                     tid + "] : " + t.zg);
-      return w.def("f", "math.fma " + x + ", " + weight(g) + ", " + a +
-                            " : f32");
-    });
+    w.open("scf.if " +
+           w.def("zz", "arith.andi " + firstBlock + ", " + zThread + " : i1"));
+    std::string z = loop(
+        w.f32(0.0), "f32", [&](const std::string &g, const std::string &a) {
+          std::string x = w.def("z", "memref.load %zg[" + bh + ", " + g + ", " +
+                                         tid + "] : " + t.zg);
+          return w.def("f", "math.fma " + x + ", " + weight(g) + ", " + a +
+                                " : f32");
+        });
     w.line("memref.store " + z + ", %zl[" + bh + ", " + tid + "] : " + t.zl);
     w.close();
     std::string first =
         w.def("first", "arith.cmpi eq, " + tid + ", " + idx(0) + " : index");
-    w.open("scf.if " + w.def("sf", "arith.andi " + firstBlock + ", " + first +
-                                       " : i1"));
+    w.open("scf.if " +
+           w.def("sf", "arith.andi " + firstBlock + ", " + first + " : i1"));
     w.line("memref.store " + stab + ", %stab[" + bh + "] : " + t.stab);
     w.close();
     w.line("gpu.return");
@@ -649,10 +646,10 @@ private:
       int64_t phiOffset = p.qBytes + 2 * p.stages * p.kvStageBytes;
       phiS = w.def("phik_smem", "memref.view " + smem + "[" + idx(phiOffset) +
                                     "][] : " + t.smemBytes + " to " + t.kvSmem);
-      projS = w.def("proj_smem",
-                    "memref.view " + smem + "[" +
-                        idx(phiOffset + p.stages * p.kvStageBytes) +
-                        "][] : " + t.smemBytes + " to " + t.projSmem);
+      projS =
+          w.def("proj_smem", "memref.view " + smem + "[" +
+                                 idx(phiOffset + p.stages * p.kvStageBytes) +
+                                 "][] : " + t.smemBytes + " to " + t.projSmem);
       opPhiK = {"%phik", t.phik, ""};
     }
 
@@ -790,8 +787,7 @@ private:
              " = nvgpu.device_async_copy " +
              (global2D ? src.mem + "[" + gr + ", " + cpCol + "]"
                        : at(src, gr, cpCol)) +
-             ", " + dst +
-             "[" + dstPrefix + lr + ", " + cpCol + "], " +
+             ", " + dst + "[" + dstPrefix + lr + ", " + cpCol + "], " +
              std::to_string(kCopyElems) + extra + " {bypassL1} : " + src.type +
              " to " + dstType);
     }
@@ -854,8 +850,8 @@ private:
                  p.spec.seq % p.blockM != 0);
     if (p.sb) {
       Operand proj{"%proj", t.proj, ""};
-      emitTileCopy(proj, projS, t.projSmem, "", idx(0), p.spec.features,
-                   false, true, /*global2D=*/true);
+      emitTileCopy(proj, projS, t.projSmem, "", idx(0), p.spec.features, false,
+                   true, /*global2D=*/true);
     }
     // Key tile j lives in stage j % stages (the first visited tile always
     // exists: every band holds key i).
@@ -903,8 +899,8 @@ private:
         x = ex2(fop("subf", x, stabQ[row]));
     }
     phiFrag = packAFragments(lv, s.features);
-    std::string stabK = w.def(
-        "stabk", "memref.load %stab[" + bh + "] : " + t.stab);
+    std::string stabK =
+        w.def("stabk", "memref.load %stab[" + bh + "] : " + t.stab);
     for (int row = 0; row < 2; ++row)
       mInit[row] = fop("addf", stabQ[row], stabK);
     linLog2 = fop("addf", stabK, w.f32(double(scatterbrainShift(s))));
@@ -941,12 +937,12 @@ private:
         std::string h =
             w.def("r", "vector.extract " + frag + "[" + std::to_string(i) +
                            "] : " + t.pair + " from " + t.fragA);
-        std::string f = w.def("r", "arith.extf " + h + " : " + t.pair +
-                                       " to " + t.pairF32);
+        std::string f =
+            w.def("r", "arith.extf " + h + " : " + t.pair + " to " + t.pairF32);
         for (int c = 0; c < 2; ++c) {
-          std::string e = w.def("r", "vector.extract " + f + "[" +
-                                         std::to_string(c) + "] : f32 from " +
-                                         t.pairF32);
+          std::string e =
+              w.def("r", "vector.extract " + f + "[" + std::to_string(c) +
+                             "] : f32 from " + t.pairF32);
           parts[i % 2].push_back(fop("mulf", e, e));
         }
       }
@@ -960,9 +956,8 @@ private:
     const AttentionSpec &s = p.spec;
     double scale = s.scale > 0 ? s.scale : 1.0 / std::sqrt(double(p.d));
     double log2e = 1.4426950408889634, c = std::sqrt(scale);
-    std::string bias = fop(
-        "addf", fop("mulf", norm, w.f32(-c * c / 2 * log2e)),
-        w.f32(-0.5 * std::log(double(s.features)) * log2e));
+    std::string bias = fop("addf", fop("mulf", norm, w.f32(-c * c / 2 * log2e)),
+                           w.f32(-0.5 * std::log(double(s.features)) * log2e));
     std::string k = w.f32(c * log2e);
     for (std::string &v : x)
       v = fop("addf", fop("mulf", v, k), bias);
@@ -1280,8 +1275,7 @@ private:
       for (int li = 0; li < lists; ++li)
         for (int row = 0; row < 2; ++row)
           for (const std::string &x : rows(li)[row])
-            text +=
-                (text.empty() ? "" : ", ") + (what ? std::string(what) : x);
+            text += (text.empty() ? "" : ", ") + (what ? std::string(what) : x);
       return text;
     };
     std::string types = list("f32");
@@ -1293,9 +1287,8 @@ private:
         w.def("edge", "arith.ori " + below + ", " + above + " : i1");
     std::string unmasked = "scf.yield " + list(nullptr) + " : " + types;
     std::string res = w.fresh("masked");
-    w.open(res + ":" + std::to_string(lists * 2 * 2 * nTilesS) +
-           " = scf.if " + edge +
-           " -> (" + types + ")");
+    w.open(res + ":" + std::to_string(lists * 2 * 2 * nTilesS) + " = scf.if " +
+           edge + " -> (" + types + ")");
     w.line("// Mask: key - row outside [-loOff, hiOff], or key > T-1 "
            "(i32: few registers live across the loop).");
     auto i32op = [&](const std::string &op, const std::string &a,
@@ -1460,29 +1453,28 @@ private:
         std::string b = w.zeros(t.fragB);
         for (int half = 0; half < 2; ++half) {
           std::string col = addc(col2t, ks * 16 + half * 8);
-          std::string v = w.def("kv", "vector.load %kvt[" + bh + ", " + d +
-                                          ", " + col +
-                                          "] {alignment = 4 : i64} : " + t.kvt +
-                                          ", " + vec2);
+          std::string v = w.def(
+              "kv", "vector.load %kvt[" + bh + ", " + d + ", " + col +
+                        "] {alignment = 4 : i64} : " + t.kvt + ", " + vec2);
           b = w.def("b", "vector.insert " + v + ", " + b + "[" +
-                             std::to_string(half) + "] : " + t.pair +
-                             " into " + t.fragB);
+                             std::to_string(half) + "] : " + t.pair + " into " +
+                             t.fragB);
         }
         acc = mma(phiFrag[ks], b, acc);
       }
       std::string o = final.o[nt];
       for (int row = 0; row < 2; ++row) {
-        std::string r = w.def("lin", "vector.extract " + acc + "[" +
-                                         std::to_string(row) + "] : " +
-                                         t.pairF32 + " from " + t.fragC);
-        std::string cur = w.def("orow", "vector.extract " + o + "[" +
-                                            std::to_string(row) + "] : " +
-                                            t.pairF32 + " from " + t.fragC);
+        std::string r =
+            w.def("lin", "vector.extract " + acc + "[" + std::to_string(row) +
+                             "] : " + t.pairF32 + " from " + t.fragC);
+        std::string cur =
+            w.def("orow", "vector.extract " + o + "[" + std::to_string(row) +
+                              "] : " + t.pairF32 + " from " + t.fragC);
         std::string sum = w.def("orow", "math.fma " + r + ", " + factorV[row] +
                                             ", " + cur + " : " + t.pairF32);
         o = w.def("o", "vector.insert " + sum + ", " + o + "[" +
-                           std::to_string(row) + "] : " + t.pairF32 +
-                           " into " + t.fragC);
+                           std::to_string(row) + "] : " + t.pairF32 + " into " +
+                           t.fragC);
       }
       final.o[nt] = o;
     }
@@ -1491,12 +1483,11 @@ private:
     std::vector<std::string> parts[2];
     for (int64_t ks = 0; ks < s.features / 16; ++ks)
       for (int i = 0; i < 4; ++i) {
-        std::string h =
-            w.def("r", "vector.extract " + phiFrag[ks] + "[" +
-                           std::to_string(i) + "] : " + t.pair + " from " +
-                           t.fragA);
-        std::string f = w.def("r", "arith.extf " + h + " : " + t.pair +
-                                       " to " + t.pairF32);
+        std::string h = w.def("r", "vector.extract " + phiFrag[ks] + "[" +
+                                       std::to_string(i) + "] : " + t.pair +
+                                       " from " + t.fragA);
+        std::string f =
+            w.def("r", "arith.extf " + h + " : " + t.pair + " to " + t.pairF32);
         std::string col = addc(col2t, ks * 16 + (i / 2) * 8);
         std::string z = w.def("z", "vector.load %zl[" + bh + ", " + col +
                                        "] {alignment = 8 : i64} : " + t.zl +
@@ -1504,14 +1495,13 @@ private:
         std::string prod =
             w.def("r", "arith.mulf " + f + ", " + z + " : " + t.pairF32);
         for (int c = 0; c < 2; ++c)
-          parts[i % 2].push_back(
-              w.def("r", "vector.extract " + prod + "[" + std::to_string(c) +
-                             "] : f32 from " + t.pairF32));
+          parts[i % 2].push_back(w.def("r", "vector.extract " + prod + "[" +
+                                                std::to_string(c) +
+                                                "] : f32 from " + t.pairF32));
       }
     for (int row = 0; row < 2; ++row)
-      final.l[row] =
-          fop("addf", final.l[row],
-              fop("mulf", tree(parts[row], "addf"), factor[row]));
+      final.l[row] = fop("addf", final.l[row],
+                         fop("mulf", tree(parts[row], "addf"), factor[row]));
   }
 
   void emitEpilogue() {
@@ -1622,17 +1612,16 @@ private:
 std::string emitHostFunction(const Plan &p, const std::string &name,
                              const std::string &module,
                              const std::string &kernel,
-                             const std::string &params,
-                             const std::string &args, int64_t gridX,
-                             int64_t threads, int64_t smem, int64_t repeats) {
+                             const std::string &params, const std::string &args,
+                             int64_t gridX, int64_t threads, int64_t smem,
+                             int64_t repeats) {
   const AttentionSpec &s = p.spec;
   FuncWriter w(/*indent=*/1);
   std::string launch =
-      "@" + module + "::@" + kernel + " blocks in (" +
-      w.index(gridX) + ", " + w.index(s.batchHeads) + ", " + w.index(1) +
-      ") threads in (" + w.index(threads) + ", " + w.index(1) + ", " +
-      w.index(1) + ") dynamic_shared_memory_size " + w.i32(smem) + " args" +
-      args;
+      "@" + module + "::@" + kernel + " blocks in (" + w.index(gridX) + ", " +
+      w.index(s.batchHeads) + ", " + w.index(1) + ") threads in (" +
+      w.index(threads) + ", " + w.index(1) + ", " + w.index(1) +
+      ") dynamic_shared_memory_size " + w.i32(smem) + " args" + args;
   if (repeats == 0) {
     w.line("gpu.launch_func " + launch);
   } else {
@@ -1651,10 +1640,9 @@ std::string emitHostFunction(const Plan &p, const std::string &name,
 std::string emitAttentionHost(const Plan &p, const Types &t,
                               const std::string &name, int64_t repeats) {
   return emitHostFunction(p, name, attentionKernelModuleName(p.spec),
-                          attentionKernelName(p.spec),
-                          argList(p, t, ": "), argList(p, t, " : "),
-                          p.numQTiles, p.threads, p.dynamicSmemBytes,
-                          repeats);
+                          attentionKernelName(p.spec), argList(p, t, ": "),
+                          argList(p, t, " : "), p.numQTiles, p.threads,
+                          p.dynamicSmemBytes, repeats);
 }
 
 /// Scatterbrain key features: proj and phi tiles, two K and two V stages,
@@ -1748,8 +1736,8 @@ int64_t scatterbrainChunksPerGroup(const AttentionSpec &s) {
   // About 1024 CTAs (8 per SM of an H100), at most 16 chunks each: fewer
   // groups mean less to combine, more mean more CTAs to hide latency.
   int64_t chunks = ceilDiv(s.seq, kBlockN);
-  return std::max<int64_t>(1, std::min<int64_t>(16, chunks * s.batchHeads /
-                                                        1024));
+  return std::max<int64_t>(1,
+                           std::min<int64_t>(16, chunks * s.batchHeads / 1024));
 }
 
 int64_t scatterbrainGroups(const AttentionSpec &s) {
@@ -1820,8 +1808,8 @@ std::string emitScatterbrainKeyFeatures(const AttentionSpec &spec,
           std::to_string(scatterbrainChunksPerGroup(spec)) + " chunks, grid " +
           std::to_string(scatterbrainGroups(spec)) + "x" +
           std::to_string(spec.batchHeads),
-      &KernelEmitter::emitKeyFeatures, keyFeatureArgs,
-      scatterbrainGroups(spec), plan.threads, keyFeatureSmemBytes(plan));
+      &KernelEmitter::emitKeyFeatures, keyFeatureArgs, scatterbrainGroups(spec),
+      plan.threads, keyFeatureSmemBytes(plan));
 }
 
 std::string emitScatterbrainCombine(const AttentionSpec &spec,

@@ -62,7 +62,8 @@ struct FlyGpuAttentionKernelsPass
               ? rewrite(cast<mlir::fly::AttentionOp>(op))
           : isa<mlir::fly::LocalAttentionOp>(op)
               ? rewrite(cast<mlir::fly::LocalAttentionOp>(op))
-              : rewriteScatterbrain(cast<mlir::fly::ScatterbrainAttentionOp>(op));
+              : rewriteScatterbrain(
+                    cast<mlir::fly::ScatterbrainAttentionOp>(op));
       if (failed(done))
         return signalPassFailure();
     }

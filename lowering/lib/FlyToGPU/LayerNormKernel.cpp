@@ -30,8 +30,7 @@ std::string str(int64_t v) { return std::to_string(v); }
 struct Types {
   std::string x, vec, gamma, vecF32 = "vector<8xf32>";
   explicit Types(const LayerNormSpec &s) {
-    x = "memref<" + str(s.rows) + "x" + str(s.cols) + "x" + s.elementType +
-        ">";
+    x = "memref<" + str(s.rows) + "x" + str(s.cols) + "x" + s.elementType + ">";
     gamma = "memref<" + str(s.cols) + "x" + s.elementType + ">";
     vec = "vector<" + str(kVector) + "x" + s.elementType + ">";
   }
@@ -68,11 +67,11 @@ std::string emitKernel(const LayerNormSpec &s, const Types &t) {
       w.def("lane", "arith.remui " + tid + ", " + w.index(32) + " : index");
   std::string warp =
       w.def("warp", "arith.divui " + tid + ", " + w.index(32) + " : index");
-  std::string row = w.def(
-      "row", "arith.addi " +
-                 w.def("r", "arith.muli " + bx + ", " + w.index(kRowsPerCta) +
-                                " : index") +
-                 ", " + warp + " : index");
+  std::string row =
+      w.def("row", "arith.addi " +
+                       w.def("r", "arith.muli " + bx + ", " +
+                                      w.index(kRowsPerCta) + " : index") +
+                       ", " + warp + " : index");
   if (s.rows % kRowsPerCta != 0) {
     std::string inside = w.def("in", "arith.cmpi ult, " + row + ", " +
                                          w.index(s.rows) + " : index");
@@ -128,8 +127,8 @@ std::string emitKernel(const LayerNormSpec &s, const Types &t) {
     squares.push_back(fop("mulf", centred.back(), centred.back(), t.vecF32));
   }
   std::string var = fop("mulf", rowSum(squares), w.f32(inv));
-  std::string rstd = w.def(
-      "rstd", "math.rsqrt " + fop("addf", var, w.f32(s.eps)) + " : f32");
+  std::string rstd =
+      w.def("rstd", "math.rsqrt " + fop("addf", var, w.f32(s.eps)) + " : f32");
   std::string rstdV =
       w.def("rv", "vector.broadcast " + rstd + " : f32 to " + t.vecF32);
   for (int64_t i = 0; i < perLane; ++i) {
@@ -140,14 +139,13 @@ std::string emitKernel(const LayerNormSpec &s, const Types &t) {
       std::string v = w.def("pv", "vector.load " + mem + "[" + cols[i] +
                                       "] {alignment = 16 : i64} : " + t.gamma +
                                       ", " + t.vec);
-      return w.def("pf",
-                   "arith.extf " + v + " : " + t.vec + " to " + t.vecF32);
+      return w.def("pf", "arith.extf " + v + " : " + t.vec + " to " + t.vecF32);
     };
     std::string n = fop("mulf", centred[i], rstdV, t.vecF32);
-    std::string y = w.def("y", "math.fma " + n + ", " + param("%gamma") +
-                                   ", " + param("%beta") + " : " + t.vecF32);
-    std::string h = w.def("yh", "arith.truncf " + y + " : " + t.vecF32 +
-                                    " to " + t.vec);
+    std::string y = w.def("y", "math.fma " + n + ", " + param("%gamma") + ", " +
+                                   param("%beta") + " : " + t.vecF32);
+    std::string h =
+        w.def("yh", "arith.truncf " + y + " : " + t.vecF32 + " to " + t.vec);
     w.line("vector.store " + h + ", %y[" + row + ", " + cols[i] +
            "] {alignment = 16 : i64} : " + t.x + ", " + t.vec);
     if (guarded)
@@ -158,8 +156,8 @@ std::string emitKernel(const LayerNormSpec &s, const Types &t) {
   w.line("gpu.return");
   std::ostringstream os;
   os << "    gpu.func @" << layerNormKernelName(s) << args(t, ": ")
-     << " kernel attributes {known_block_size = array<i32: "
-     << kRowsPerCta * 32 << ", 1, 1>} {\n"
+     << " kernel attributes {known_block_size = array<i32: " << kRowsPerCta * 32
+     << ", 1, 1>} {\n"
      << w.finish() << "    }\n";
   return os.str();
 }

@@ -104,8 +104,7 @@ bool startsFromZero(linalg::GenericOp reduction) {
     return constant(fill.getInputs()[0]) == 0.0;
   if (auto c = init.getDefiningOp<arith::ConstantOp>())
     if (auto dense = dyn_cast<DenseElementsAttr>(c.getValue()))
-      return dense.isSplat() &&
-             dense.getSplatValue<APFloat>().isZero();
+      return dense.isSplat() && dense.getSplatValue<APFloat>().isZero();
   return false;
 }
 
@@ -128,10 +127,8 @@ std::optional<LayerNormMatch> matchLayerNorm(linalg::GenericOp y) {
     return std::nullopt;
   // cent * rstd * gamma + beta (either operand order of each op).
   Value scaled = otherOperand<arith::AddFOp>(yielded(y), y, 3);
-  Value normed =
-      scaled ? otherOperand<arith::MulFOp>(scaled, y, 2) : Value();
-  Value centred =
-      normed ? otherOperand<arith::MulFOp>(normed, y, 1) : Value();
+  Value normed = scaled ? otherOperand<arith::MulFOp>(scaled, y, 2) : Value();
+  Value centred = normed ? otherOperand<arith::MulFOp>(normed, y, 1) : Value();
   if (!centred || !isArg(y, centred, 0))
     return std::nullopt;
 
@@ -170,8 +167,9 @@ std::optional<LayerNormMatch> matchLayerNorm(linalg::GenericOp y) {
   if (!rstd)
     return std::nullopt;
   auto rsqrt = yielded(rstd).getDefiningOp<math::RsqrtOp>();
-  auto shifted = rsqrt ? stripCasts(rsqrt.getOperand()).getDefiningOp<arith::AddFOp>()
-                       : arith::AddFOp();
+  auto shifted =
+      rsqrt ? stripCasts(rsqrt.getOperand()).getDefiningOp<arith::AddFOp>()
+            : arith::AddFOp();
   if (!shifted)
     return std::nullopt;
   auto var = stripCasts(shifted.getLhs()).getDefiningOp<arith::DivFOp>();

@@ -230,9 +230,9 @@ private:
     std::string firstM = op("muli", group, idx(kGroupM));
     std::string sizeM =
         op("minui", op("subi", idx(p.gridX), firstM), idx(kGroupM));
-    std::string blockM = w.def(
-        "block_m", "arith.addi " + firstM + ", " +
-                       op("remui", inGroup, sizeM) + " : index");
+    std::string blockM =
+        w.def("block_m", "arith.addi " + firstM + ", " +
+                             op("remui", inGroup, sizeM) + " : index");
     std::string blockN =
         w.def("block_n", "arith.divui " + inGroup + ", " + sizeM + " : index");
     row0 = w.def("row0",

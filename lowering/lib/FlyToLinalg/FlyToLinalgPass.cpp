@@ -31,11 +31,10 @@ struct ConvertFlyToLinalgPass
     // them); anything else may stay as it is.
     target.addIllegalDialect<FlyDialect>();
     if (keepKernelOps)
-      target.addLegalOp<mlir::fly::LinearOp, mlir::fly::AttentionOp,
-                        mlir::fly::LocalAttentionOp,
-                        mlir::fly::ScatterbrainAttentionOp,
-                        mlir::fly::MonarchMatmulOp,
-                        mlir::fly::LowRankMatmulOp>();
+      target.addLegalOp<
+          mlir::fly::LinearOp, mlir::fly::AttentionOp,
+          mlir::fly::LocalAttentionOp, mlir::fly::ScatterbrainAttentionOp,
+          mlir::fly::MonarchMatmulOp, mlir::fly::LowRankMatmulOp>();
     target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
     RewritePatternSet patterns(&getContext());
     populateFlyToLinalgConversionPatterns(patterns);

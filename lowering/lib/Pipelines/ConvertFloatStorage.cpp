@@ -157,8 +157,7 @@ private:
       return convertFill(fill);
     if (isa<linalg::LinalgOp, mlir::fly::LinearOp, mlir::fly::AttentionOp,
             mlir::fly::LocalAttentionOp, mlir::fly::ScatterbrainAttentionOp,
-            mlir::fly::MonarchMatmulOp,
-            mlir::fly::LowRankMatmulOp>(op))
+            mlir::fly::MonarchMatmulOp, mlir::fly::LowRankMatmulOp>(op))
       return convertKernelOp(op);
     if (auto constant = dyn_cast<arith::ConstantOp>(op))
       return convertConstant(constant);

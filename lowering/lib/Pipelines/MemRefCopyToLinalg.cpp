@@ -3,8 +3,8 @@
 #include "fly/Conversion/Passes.h"
 
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
-#include "mlir/Interfaces/FunctionInterfaces.h"
 #include "mlir/IR/PatternMatch.h"
+#include "mlir/Interfaces/FunctionInterfaces.h"
 
 namespace mlir::fly {
 #define GEN_PASS_DEF_FLYMEMREFCOPYTOLINALG
