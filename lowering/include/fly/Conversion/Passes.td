@@ -220,7 +220,8 @@ def FlyGpuWeightGemms : Pass<"fly-gpu-weight-gemms", "::mlir::ModuleOp"> {
 
 def FlyGpuAttentionKernels
     : Pass<"fly-gpu-attention-kernels", "::mlir::ModuleOp"> {
-  let summary = "Lower fly.attention and fly.local_attention to flash kernels";
+  let summary = "Lower fly.attention, fly.local_attention and non-causal "
+                "fly.scatterbrain_attention to flash kernels";
   let description = [{
     On tensors, after `fly-convert-float-storage`: each dense
     `fly.attention(q, k, v)` (no explicit mask, one [B, H, T, D] shape,
@@ -229,8 +230,12 @@ def FlyGpuAttentionKernels
     chip, never a T×T matrix in memory. Causal masking and the scale come
     from the op. `fly.local_attention {window w}` under the same conditions
     gets the sliding-window variant, which visits only the key tiles of
-    each query tile's band (O(T·w) work). Other attentions stay for the
-    generic path; `remarks` says which kernel each got.
+    each query tile's band (O(T·w) work). Non-causal
+    `fly.scatterbrain_attention` (head dim and features 64, T a multiple of
+    64) becomes three kernels: key features (φ(K) and per-group φ(K)ᵀ[V 1]),
+    a combine kernel, and the sliding-window kernel with the feature
+    correction in the band and the linear part. Other attentions stay for
+    the generic path; `remarks` says which kernel each got, or why none.
   }];
   let options = [
     Option<"chip", "chip", "std::string", /*default=*/"\"sm_90a\"",
@@ -300,10 +305,12 @@ def FlyGpuDefineKernels
     : Pass<"fly-gpu-define-kernels", "::mlir::ModuleOp"> {
   let summary = "Define the kernel launchers the fly-gpu-*-kernels passes declared";
   let description = [{
-    `fly-gpu-weight-gemms`, `fly-gpu-attention-kernels` and
-    `fly-gpu-monarch-kernels` call launcher declarations that carry their
-    kernel's spec (`fly.gemm`, `fly.attention_kernel`,
-    `fly.monarch_kernel`), so that bufferization and its deallocation
+    `fly-gpu-weight-gemms`, `fly-gpu-attention-kernels`,
+    `fly-gpu-monarch-kernels` and `fly-gpu-layernorm-kernels` call launcher
+    declarations that carry their kernel's spec (`fly.gemm`,
+    `fly.attention_kernel`, `fly.scatterbrain_keys`,
+    `fly.scatterbrain_combine`, `fly.monarch_kernel`,
+    `fly.layernorm_kernel`), so that bufferization and its deallocation
     analysis see plain calls. After bufferization this pass parses each
     generator's text: the launcher body (TMA descriptors, launch) and the
     kernel's `gpu.module`.
