@@ -243,13 +243,11 @@ std::string emitFor(func::FuncOp decl, std::string &error) {
     spec.elementType = r.str("type");
     return gen::emitLayerNorm(spec, error);
   }
-  error = std::string("the ") + mlir::fly::kernels::kGemmKernelAttr + " / " +
-          mlir::fly::kernels::kAttentionKernelAttr + " / " +
-          mlir::fly::kernels::kScatterbrainKeysAttr + " / " +
-          mlir::fly::kernels::kScatterbrainCombineAttr + " / " +
-          mlir::fly::kernels::kLayerNormKernelAttr + " / " +
-          mlir::fly::kernels::kMonarchKernelAttr +
-          " attribute must be a dictionary holding the kernel's spec";
+  std::string names;
+  for (const char *attr : mlir::fly::kernels::kKernelSpecAttrs)
+    names += (names.empty() ? "" : " / ") + std::string(attr);
+  error = "the " + names;
+  error += " attribute must be a dictionary holding the kernel's spec";
   return "";
 }
 
@@ -260,12 +258,8 @@ struct FlyGpuDefineKernelsPass
     SmallVector<func::FuncOp> decls;
     for (auto func : module.getOps<func::FuncOp>())
       if (func.isDeclaration() &&
-          (func->hasAttr(mlir::fly::kernels::kGemmKernelAttr) ||
-           func->hasAttr(mlir::fly::kernels::kAttentionKernelAttr) ||
-           func->hasAttr(mlir::fly::kernels::kScatterbrainKeysAttr) ||
-           func->hasAttr(mlir::fly::kernels::kScatterbrainCombineAttr) ||
-           func->hasAttr(mlir::fly::kernels::kLayerNormKernelAttr) ||
-           func->hasAttr(mlir::fly::kernels::kMonarchKernelAttr)))
+          llvm::any_of(mlir::fly::kernels::kKernelSpecAttrs,
+                       [&](const char *attr) { return func->hasAttr(attr); }))
         decls.push_back(func);
     for (func::FuncOp decl : decls)
       if (failed(define(decl)))
@@ -294,12 +288,8 @@ struct FlyGpuDefineKernelsPass
       if (&op != definition.getOperation())
         op.moveBefore(into, into->end());
     decl.getBody().takeBody(definition.getBody());
-    decl->removeAttr(mlir::fly::kernels::kGemmKernelAttr);
-    decl->removeAttr(mlir::fly::kernels::kAttentionKernelAttr);
-    decl->removeAttr(mlir::fly::kernels::kScatterbrainKeysAttr);
-    decl->removeAttr(mlir::fly::kernels::kScatterbrainCombineAttr);
-    decl->removeAttr(mlir::fly::kernels::kLayerNormKernelAttr);
-    decl->removeAttr(mlir::fly::kernels::kMonarchKernelAttr);
+    for (const char *attr : mlir::fly::kernels::kKernelSpecAttrs)
+      decl->removeAttr(attr);
     return success();
   }
 };

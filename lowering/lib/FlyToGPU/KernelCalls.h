@@ -32,6 +32,11 @@ inline constexpr const char *kScatterbrainKeysAttr = "fly.scatterbrain_keys";
 inline constexpr const char *kScatterbrainCombineAttr =
     "fly.scatterbrain_combine";
 inline constexpr const char *kLayerNormKernelAttr = "fly.layernorm_kernel";
+/// Every spec attribute above (fly-gpu-define-kernels defines the
+/// declarations carrying one).
+inline constexpr const char *kKernelSpecAttrs[] = {
+    kGemmKernelAttr,          kAttentionKernelAttr, kScatterbrainKeysAttr,
+    kScatterbrainCombineAttr, kLayerNormKernelAttr, kMonarchKernelAttr};
 
 DictionaryAttr gemmSpecToAttr(Builder &b, const ::fly::gpu::GemmSpec &spec);
 DictionaryAttr attentionSpecToAttr(Builder &b,
