@@ -17,6 +17,7 @@
 #include <gtest/gtest.h>
 
 #include <set>
+#include <vector>
 
 using namespace fly::gpu;
 
@@ -299,6 +300,125 @@ TEST(MonarchGeneratorTest, AcceptsGpt2MlpShapesOnly) {
   ASSERT_FALSE(text.empty()) << error;
   EXPECT_NE(text.find("@" + monarchLauncherName(fc1)), std::string::npos);
   EXPECT_NE(monarchKernelName(fc1), monarchKernelName(fc2));
+}
+
+/// fly.monarch_matmul's semantics (MonarchKernel.h) on one row, in double.
+std::vector<double> monarchRow(const MonarchSpec &s, const std::vector<double> &x,
+                               const std::vector<double> &w1,
+                               const std::vector<double> &w2) {
+  std::vector<double> h(s.k * s.q, 0.0), y(s.l * s.s, 0.0);
+  for (int64_t kk = 0; kk < s.k; ++kk)
+    for (int64_t qq = 0; qq < s.q; ++qq)
+      for (int64_t pp = 0; pp < s.p; ++pp)
+        h[kk * s.q + qq] += w1[(kk * s.q + qq) * s.p + pp] * x[kk * s.p + pp];
+  for (int64_t ll = 0; ll < s.l; ++ll)
+    for (int64_t ss = 0; ss < s.s; ++ss)
+      for (int64_t rr = 0; rr < s.r; ++rr)
+        y[ss * s.l + ll] += w2[(ll * s.s + ss) * s.r + rr] * h[rr * s.l + ll];
+  return y;
+}
+
+/// w1 as the kernel of `s` reads it (monarchKernelW1Source).
+std::vector<double> kernelW1(const MonarchSpec &s, const std::vector<double> &w1) {
+  std::vector<double> out(w1.size());
+  for (int64_t kk = 0; kk < s.k; ++kk)
+    for (int64_t qq = 0; qq < s.q; ++qq)
+      for (int64_t pp = 0; pp < s.p; ++pp) {
+        auto [sq, sp] = monarchKernelW1Source(s, qq, pp);
+        out[(kk * s.q + qq) * s.p + pp] = w1[(kk * s.q + sq) * s.p + sp];
+      }
+  return out;
+}
+
+// The blocked chain, computed the way the two kernels index it (producer:
+// CTA ll runs k GEMMs of N = q/l over w1 rows ll*(q/l).., G column
+// kk*(q/l)+c, output segment ll*s; consumer: K piece e/(p/L) of block kk at
+// x column piece*(n/L) + kk*(p/L)), gives the natural chain's numbers.
+TEST(MonarchGeneratorTest, BlockedChainLayoutsComputeTheSameMlp) {
+  MonarchSpec up; // 12 -> 12: k 2, q 4, p 6; l 2, s 6, r 4
+  up.k = 2, up.q = 4, up.p = 6, up.l = 2, up.s = 6, up.r = 4;
+  MonarchSpec down; // 12 -> 6: k 2, q 3, p 6; l 3, s 2, r 2
+  down.k = 2, down.q = 3, down.p = 6, down.l = 3, down.s = 2, down.r = 2;
+  auto fill = [](size_t count, unsigned seed) {
+    std::vector<double> v(count);
+    for (size_t i = 0; i < count; ++i)
+      v[i] = double((i * 2654435761u + seed * 40503u) % 1000) / 500.0 - 1.0;
+    return v;
+  };
+  std::vector<double> x = fill(up.k * up.p, 1);
+  std::vector<double> w1 = fill(up.k * up.q * up.p, 2);
+  std::vector<double> w2 = fill(up.l * up.s * up.r, 3);
+  std::vector<double> v1 = fill(down.k * down.q * down.p, 4);
+  std::vector<double> v2 = fill(down.l * down.s * down.r, 5);
+  std::vector<double> expected =
+      monarchRow(down, monarchRow(up, x, w1, w2), v1, v2);
+
+  MonarchSpec bup = up, bdown = down;
+  bup.blockedOutput = true;
+  bdown.inputBlocks = up.l;
+  std::vector<double> kw1 = kernelW1(bup, w1), kv1 = kernelW1(bdown, v1);
+  int64_t per = up.q / up.l;
+  std::vector<double> hidden(up.l * up.s, 0.0); // blocked order
+  for (int64_t ll = 0; ll < up.l; ++ll) {
+    std::vector<double> g(up.r, 0.0);
+    for (int64_t kk = 0; kk < up.k; ++kk)
+      for (int64_t c = 0; c < per; ++c)
+        for (int64_t pp = 0; pp < up.p; ++pp)
+          g[kk * per + c] += kw1[(kk * up.q + ll * per + c) * up.p + pp] *
+                             x[kk * up.p + pp];
+    for (int64_t ss = 0; ss < up.s; ++ss)
+      for (int64_t rr = 0; rr < up.r; ++rr)
+        hidden[ll * up.s + ss] += w2[(ll * up.s + ss) * up.r + rr] * g[rr];
+  }
+  // The consumer's factor 1 reads the blocked hidden layer; the rest is
+  // natural, so feed monarchRow the logical vector it reconstructs.
+  int64_t pb = down.p / bdown.inputBlocks;
+  int64_t segment = down.k * down.p / bdown.inputBlocks;
+  std::vector<double> h(down.k * down.q, 0.0);
+  for (int64_t kk = 0; kk < down.k; ++kk)
+    for (int64_t qq = 0; qq < down.q; ++qq)
+      for (int64_t pp = 0; pp < down.p; ++pp)
+        h[kk * down.q + qq] +=
+            kv1[(kk * down.q + qq) * down.p + pp] *
+            hidden[(pp / pb) * segment + kk * pb + pp % pb];
+  std::vector<double> got(down.l * down.s, 0.0);
+  for (int64_t ll = 0; ll < down.l; ++ll)
+    for (int64_t ss = 0; ss < down.s; ++ss)
+      for (int64_t rr = 0; rr < down.r; ++rr)
+        got[ss * down.l + ll] +=
+            v2[(ll * down.s + ss) * down.r + rr] * h[rr * down.l + ll];
+  ASSERT_EQ(got.size(), expected.size());
+  for (size_t i = 0; i < got.size(); ++i)
+    EXPECT_NEAR(got[i], expected[i], 1e-9) << "output " << i;
+  // Natural layouts: the kernel reads w1 as given.
+  EXPECT_EQ(kernelW1(up, w1), w1);
+}
+
+TEST(MonarchGeneratorTest, BlockedLayoutsCheckTheirShapes) {
+  MonarchSpec fc1;
+  fc1.m = 8192, fc1.k = 4, fc1.q = 192, fc1.p = 192;
+  fc1.l = 4, fc1.s = 768, fc1.r = 192;
+  fc1.bias = fc1.gelu = true;
+  fc1.blockedOutput = true;
+  EXPECT_EQ(verifyMonarchSpec(fc1), "");
+  std::string error;
+  std::string text = emitMonarchMatmul(fc1, error);
+  ASSERT_FALSE(text.empty()) << error;
+  // One CTA per (256 rows, ll): 4 warpgroups sharing each weight tile,
+  // 32 x 4 CTAs.
+  EXPECT_NE(text.find("blocks in (%c128, %c1, %c1) threads in (%c512"),
+            std::string::npos);
+  EXPECT_NE(monarchKernelName(fc1).find("_bo"), std::string::npos);
+  MonarchSpec odd = fc1; // q = 64 rows do not split into l = 5 groups
+  odd.k = 5, odd.q = 64, odd.p = 64, odd.l = 5, odd.s = 64, odd.r = 64;
+  EXPECT_NE(verifyMonarchSpec(odd).find("blocked output"), std::string::npos);
+  MonarchSpec fc2;
+  fc2.m = 8192, fc2.k = 4, fc2.q = 192, fc2.p = 768;
+  fc2.l = 4, fc2.s = 192, fc2.r = 192;
+  fc2.inputBlocks = 4;
+  EXPECT_EQ(verifyMonarchSpec(fc2), "");
+  fc2.inputBlocks = 8; // p/8 = 96: a K tile would straddle two pieces
+  EXPECT_NE(verifyMonarchSpec(fc2).find("blocked input"), std::string::npos);
 }
 
 } // namespace

@@ -475,6 +475,12 @@ int run(MLIRContext &ctx) {
       prep.addPass(createCanonicalizerPass());
       prep.addNestedPass<func::FuncOp>(
           mlir::fly::createFlyConvertFloatStorage(storage));
+      // Monarch kernels may store w1 permuted (a Monarch MLP's two kernels
+      // exchange their hidden layer blocked): decided while w1 is still a
+      // constant. The pipeline's own instance then finds nothing left.
+      mlir::fly::FlyGpuMonarchKernelsOptions monarch;
+      monarch.chip = "sm_90a";
+      prep.addPass(mlir::fly::createFlyGpuMonarchKernels(monarch));
     }
     if (failed(prep.run(module)))
       return progress.finish(), fail("weight layout folding failed");

@@ -14,9 +14,12 @@
 #include "fly/Conversion/Passes.h"
 #include "fly/Dialect/Fly/IR/FlyOps.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 
+#include <cstring>
 #include <type_traits>
 
 namespace mlir::fly {
@@ -361,6 +364,68 @@ Value matchBiasAdd(linalg::GenericOp op, Value value) {
   return op.getDpsInputs()[1];
 }
 
+/// A fly.monarch_matmul the kernel takes, with the epilogue ops it fuses.
+struct MonarchCandidate {
+  mlir::fly::MonarchMatmulOp op;
+  gen::MonarchSpec spec;
+  Value bias;                     // fused bias, if any
+  SmallVector<Operation *> fused; // bias add, GELU (in order)
+  Operation *last = nullptr;      // the last op the kernel replaces
+  Value result;                   // its result
+};
+
+/// The dense_resource blob of a weight constant, or nullptr.
+DenseResourceElementsAttr weightBlob(Value v) {
+  auto constant = v.getDefiningOp<arith::ConstantOp>();
+  if (!constant)
+    return nullptr;
+  auto resource = dyn_cast<DenseResourceElementsAttr>(constant.getValue());
+  if (!resource || !resource.getRawHandle().getBlob())
+    return nullptr;
+  return resource;
+}
+
+/// w1 (a 16-bit [k, q, p] constant) as the kernel of `spec` reads it
+/// (gen::monarchKernelW1Source), as a new constant named <key><suffix>.
+Value permutedW1(OpBuilder &b, Location loc, DenseResourceElementsAttr w1,
+                 const gen::MonarchSpec &spec, StringRef suffix) {
+  auto type = cast<RankedTensorType>(w1.getType());
+  int64_t k = type.getDimSize(0), q = type.getDimSize(1),
+          p = type.getDimSize(2);
+  constexpr int64_t bytes = 2;
+  ArrayRef<char> in = w1.getRawHandle().getBlob()->getData();
+  std::vector<char> out(in.size());
+  for (int64_t kk = 0; kk < k; ++kk)
+    for (int64_t qq = 0; qq < q; ++qq)
+      for (int64_t pp = 0; pp < p; ++pp) {
+        auto [sq, sp] = gen::monarchKernelW1Source(spec, qq, pp);
+        std::memcpy(out.data() + ((kk * q + qq) * p + pp) * bytes,
+                    in.data() + ((kk * q + sq) * p + sp) * bytes, bytes);
+      }
+  AsmResourceBlob blob = HeapAsmResourceBlob::allocateAndCopyWithAlign(
+      out, alignof(std::max_align_t));
+  std::string key = (w1.getRawHandle().getKey() + suffix).str();
+  auto attr = DenseResourceElementsAttr::get(type, key, std::move(blob));
+  return arith::ConstantOp::create(b, loc, attr);
+}
+
+/// bias[l*s] of a blocked-output kernel: bias'[ll*s + ss] = bias[ss*l + ll].
+Value blockedBias(OpBuilder &b, Location loc, DenseResourceElementsAttr bias,
+                  const gen::MonarchSpec &spec) {
+  constexpr int64_t bytes = 2;
+  ArrayRef<char> in = bias.getRawHandle().getBlob()->getData();
+  std::vector<char> out(in.size());
+  for (int64_t ll = 0; ll < spec.l; ++ll)
+    for (int64_t ss = 0; ss < spec.s; ++ss)
+      std::memcpy(out.data() + (ll * spec.s + ss) * bytes,
+                  in.data() + (ss * spec.l + ll) * bytes, bytes);
+  AsmResourceBlob blob = HeapAsmResourceBlob::allocateAndCopyWithAlign(
+      out, alignof(std::max_align_t));
+  std::string key = (bias.getRawHandle().getKey() + ".blocked").str();
+  return arith::ConstantOp::create(
+      b, loc, DenseResourceElementsAttr::get(bias.getType(), key, std::move(blob)));
+}
+
 struct FlyGpuMonarchKernelsPass
     : mlir::fly::impl::FlyGpuMonarchKernelsBase<FlyGpuMonarchKernelsPass> {
   using Base::Base;
@@ -369,9 +434,69 @@ struct FlyGpuMonarchKernelsPass
     SmallVector<mlir::fly::MonarchMatmulOp> ops;
     getOperation().walk(
         [&](mlir::fly::MonarchMatmulOp op) { ops.push_back(op); });
-    for (mlir::fly::MonarchMatmulOp op : ops)
-      if (failed(rewrite(op)))
+    SmallVector<MonarchCandidate> candidates;
+    DenseMap<Operation *, size_t> index;
+    for (mlir::fly::MonarchMatmulOp op : ops) {
+      FailureOr<std::optional<MonarchCandidate>> c = analyze(op);
+      if (failed(c))
         return signalPassFailure();
+      if (*c) {
+        index[op] = candidates.size();
+        candidates.push_back(std::move(**c));
+      }
+    }
+    // Producer -> consumer chains: the tensor between them is fly's own, so
+    // it may be stored blocked (MonarchSpec::blockedOutput / inputBlocks).
+    // Per candidate: the permuted w1 and bias, where they change.
+    SmallVector<std::pair<Value, Value>> w1s(candidates.size());
+    if (chainLayout)
+      for (MonarchCandidate &up : candidates) {
+        if (!up.result.hasOneUse())
+          continue;
+        auto downOp = dyn_cast<mlir::fly::MonarchMatmulOp>(
+            *up.result.getUsers().begin());
+        if (!downOp || downOp.getX() != up.result || !index.count(downOp))
+          continue;
+        MonarchCandidate &down = candidates[index[downOp]];
+        if (down.spec.blockedOutput || up.spec.inputBlocks)
+          continue; // already part of another chain
+        gen::MonarchSpec upSpec = up.spec, downSpec = down.spec;
+        upSpec.blockedOutput = true;
+        downSpec.inputBlocks = upSpec.l;
+        std::string why = gen::verifyMonarchSpec(upSpec);
+        if (why.empty())
+          why = gen::verifyMonarchSpec(downSpec);
+        DenseResourceElementsAttr upW1 = weightBlob(up.op.getW1());
+        DenseResourceElementsAttr downW1 = weightBlob(down.op.getW1());
+        DenseResourceElementsAttr upBias;
+        if (up.bias)
+          upBias = weightBlob(up.bias);
+        if (why.empty() && (!upW1 || !downW1 || (up.bias && !upBias)))
+          why = "w1 of both layers and the up projection's bias must be "
+                "constants";
+        if (!why.empty()) {
+          if (remarks)
+            up.op.emitRemark("natural layout between the Monarch kernels: ")
+                << why;
+          continue;
+        }
+        up.spec = upSpec;
+        down.spec = downSpec;
+        OpBuilder b(up.op);
+        w1s[index[up.op]].first =
+            permutedW1(b, up.op.getLoc(), upW1, upSpec, ".blocked_rows");
+        if (upBias)
+          w1s[index[up.op]].second =
+              blockedBias(b, up.op.getLoc(), upBias, upSpec);
+        b.setInsertionPoint(down.op);
+        w1s[index[downOp]].first =
+            permutedW1(b, down.op.getLoc(), downW1, downSpec, ".blocked_cols");
+      }
+    for (auto [i, c] : llvm::enumerate(candidates)) {
+      if (w1s[i].second)
+        c.bias = w1s[i].second;
+      emit(c, w1s[i].first ? w1s[i].first : c.op.getW1());
+    }
   }
 
   LogicalResult skip(Operation *op, const Twine &why) {
@@ -380,18 +505,29 @@ struct FlyGpuMonarchKernelsPass
     return success();
   }
 
-  LogicalResult rewrite(mlir::fly::MonarchMatmulOp op) {
+  /// The candidate, std::nullopt when the generic path keeps `op` (with a
+  /// remark), failure on an error.
+  FailureOr<std::optional<MonarchCandidate>>
+  analyze(mlir::fly::MonarchMatmulOp op) {
     auto x = cast<RankedTensorType>(op.getX().getType());
     auto w1 = cast<RankedTensorType>(op.getW1().getType());
     auto w2 = cast<RankedTensorType>(op.getW2().getType());
     auto y = cast<RankedTensorType>(op.getType());
     Type element = x.getElementType();
+    std::optional<MonarchCandidate> none;
     if (!isStorage16(element) || storageElement(op.getW1()) != element ||
-        storageElement(op.getW2()) != element || y.getElementType() != element)
-      return skip(op, "the kernel needs f16/bf16 storage (--dtype)");
-    if (x.getRank() != 2)
-      return skip(op, "the input is not a matrix");
-    gen::MonarchSpec spec;
+        storageElement(op.getW2()) != element ||
+        y.getElementType() != element) {
+      (void)skip(op, "the kernel needs f16/bf16 storage (--dtype)");
+      return none;
+    }
+    if (x.getRank() != 2) {
+      (void)skip(op, "the input is not a matrix");
+      return none;
+    }
+    MonarchCandidate c;
+    c.op = op;
+    gen::MonarchSpec &spec = c.spec;
     spec.m = x.getDimSize(0);
     spec.k = w1.getDimSize(0), spec.q = w1.getDimSize(1);
     spec.p = w1.getDimSize(2);
@@ -400,41 +536,53 @@ struct FlyGpuMonarchKernelsPass
     spec.elementType = typeName(element);
 
     // Fuse the bias add and, for an MLP's up projection, the GELU.
-    Operation *last = op;
-    Value result = op.getResult();
-    SmallVector<Operation *> fused;
-    Value bias;
-    if (linalg::GenericOp add = singleGenericUser(result))
-      if ((bias = matchBiasAdd(add, result)) &&
-          add.getResult(0).getType() == result.getType()) {
+    c.last = op;
+    c.result = op.getResult();
+    if (linalg::GenericOp add = singleGenericUser(c.result))
+      if ((c.bias = matchBiasAdd(add, c.result)) &&
+          add.getResult(0).getType() == c.result.getType()) {
         spec.bias = true;
-        fused.push_back(add);
-        last = add;
-        result = add.getResult(0);
+        c.fused.push_back(add);
+        c.last = add;
+        c.result = add.getResult(0);
       }
     auto activation = op->getAttrOfType<StringAttr>("fly.activation");
     if (spec.bias && activation && activation.getValue() == "gelu_tanh")
-      if (linalg::GenericOp gelu = singleGenericUser(result);
+      if (linalg::GenericOp gelu = singleGenericUser(c.result);
           gelu && gelu.getNumDpsInputs() == 1 &&
           gelu.getNumReductionLoops() == 0 &&
-          gelu.getResult(0).getType() == result.getType() &&
+          gelu.getResult(0).getType() == c.result.getType() &&
           llvm::all_of(gelu.getIndexingMapsArray(),
                        [](AffineMap m) { return m.isIdentity(); })) {
         spec.gelu = true;
-        fused.push_back(gelu);
-        last = gelu;
-        result = gelu.getResult(0);
+        c.fused.push_back(gelu);
+        c.last = gelu;
+        c.result = gelu.getResult(0);
       }
-    if (std::string why = gen::verifyMonarchSpec(spec); !why.empty())
-      return skip(op, why);
+    if (std::string why = gen::verifyMonarchSpec(spec); !why.empty()) {
+      (void)skip(op, why);
+      return none;
+    }
     if (failed(mlir::fly::kernels::checkKernelChip(op, getArgument(), chip)))
       return failure();
+    return std::optional<MonarchCandidate>(std::move(c));
+  }
+
+  /// Replaces the candidate's ops by a launcher call reading `w1`.
+  void emit(MonarchCandidate &c, Value w1) {
+    const gen::MonarchSpec &spec = c.spec;
+    mlir::fly::MonarchMatmulOp op = c.op;
     if (remarks)
       op.emitRemark("fused Monarch kernel ") << gen::monarchKernelName(spec);
-
-    SmallVector<Type> args = {MemRefType::get(x.getShape(), element),
-                              MemRefType::get(w1.getShape(), element),
-                              MemRefType::get(w2.getShape(), element)};
+    auto x = cast<RankedTensorType>(op.getX().getType());
+    auto y = cast<RankedTensorType>(op.getType());
+    Type element = x.getElementType();
+    SmallVector<Type> args = {
+        MemRefType::get(x.getShape(), element),
+        MemRefType::get(cast<RankedTensorType>(w1.getType()).getShape(),
+                        element),
+        MemRefType::get(
+            cast<RankedTensorType>(op.getW2().getType()).getShape(), element)};
     if (spec.bias)
       args.push_back(MemRefType::get({spec.l * spec.s}, element));
     args.push_back(MemRefType::get(y.getShape(), element));
@@ -443,18 +591,17 @@ struct FlyGpuMonarchKernelsPass
         getOperation(), op.getLoc(), gen::monarchLauncherName(spec), args,
         mlir::fly::kernels::kMonarchKernelAttr,
         mlir::fly::kernels::monarchSpecToAttr(b, spec));
-    b.setInsertionPoint(last);
-    SmallVector<Value> inputs = {op.getX(), op.getW1(), op.getW2()};
-    if (bias)
-      inputs.push_back(bias);
+    b.setInsertionPoint(c.last);
+    SmallVector<Value> inputs = {op.getX(), w1, op.getW2()};
+    if (c.bias)
+      inputs.push_back(c.bias);
     Value out = mlir::fly::kernels::callLauncher(
         b, op.getLoc(), launcher, inputs,
-        cast<RankedTensorType>(result.getType()));
-    result.replaceAllUsesWith(out);
-    for (Operation *f : llvm::reverse(fused))
+        cast<RankedTensorType>(c.result.getType()));
+    c.result.replaceAllUsesWith(out);
+    for (Operation *f : llvm::reverse(c.fused))
       f->erase();
     op->erase();
-    return success();
   }
 };
 

@@ -65,6 +65,8 @@ mlir::fly::kernels::monarchSpecToAttr(Builder &b,
       b.getNamedAttr("type", b.getStringAttr(spec.elementType)),
       b.getNamedAttr("bias", b.getBoolAttr(spec.bias)),
       b.getNamedAttr("gelu", b.getBoolAttr(spec.gelu)),
+      b.getNamedAttr("blocked_output", b.getBoolAttr(spec.blockedOutput)),
+      b.getNamedAttr("input_blocks", b.getI64IntegerAttr(spec.inputBlocks)),
   });
 }
 
@@ -231,6 +233,8 @@ std::string emitFor(func::FuncOp decl, std::string &error) {
     spec.elementType = r.str("type");
     spec.bias = r.flag("bias");
     spec.gelu = r.flag("gelu");
+    spec.blockedOutput = r.flag("blocked_output");
+    spec.inputBlocks = r.i64("input_blocks");
     return gen::emitMonarchMatmul(spec, error);
   }
   if (auto dict = decl->getAttrOfType<DictionaryAttr>(

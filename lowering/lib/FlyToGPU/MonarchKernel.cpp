@@ -28,6 +28,15 @@
 //   [c*S*l, (c+1)*S*l) of 64 rows contiguously; all threads copy it out with
 //   16-byte stores (rows >= m skipped).
 //
+// Blocked output (MonarchSpec::blockedOutput, the up projection of a
+// Monarch MLP): CTA (row tile, ll) computes only g[:, ll, :] (64 x r) in
+// phase 1 -- k GEMMs of N = q/l against w1 rows permuted at compile time so
+// that the rows landing in ll are contiguous -- and y'[:, ll*s ..] in phase
+// 2: no ll loop, no interleaved staging, a quarter of the shared memory, so
+// two CTAs share an SM and one's epilogue overlaps the other's wgmmas. The
+// consumer (MonarchSpec::inputBlocks) reads that order back through its TMA
+// coordinates and a matching permutation of its w1 columns.
+//
 // The accumulator fragment is read at the LLVM level: the opaque
 // !nvgpu.warpgroup.accumulator is cast to the struct convert-nvgpu-to-nvvm
 // turns it into (!llvm.struct<(struct<(f32 x N/2)>)>), and the casts fold
@@ -51,16 +60,20 @@
 #include <limits>
 #include <sstream>
 #include <string>
+#include <vector>
 
 namespace fly::gpu {
 namespace {
 
 using detail::FuncWriter;
 
-constexpr int64_t kTileM = 64;    // rows per CTA = one wgmma M
+constexpr int64_t kTileM = 64;    // rows per warpgroup = one wgmma M
 constexpr int64_t kTileK = 64;    // 64 x 2 bytes = one 128-byte swizzle row
 constexpr int64_t kWgmmaK = 16;   // k of one f16/bf16 wgmma
 constexpr int64_t kThreads = 128; // one warpgroup (mma fragments use tid)
+// Blocked output: warpgroups per CTA, each 64 rows, sharing every weight
+// tile a CTA loads (fewer CTAs stream w1/w2 through L2).
+constexpr int64_t kMaxWarpgroups = 4;
 constexpr int64_t kElemBytes = 2;
 constexpr int64_t kAtom = 1024; // 8 rows x 128 B swizzle period
 constexpr int64_t kBlockBytes = kTileM * kTileK * kElemBytes; // 8 KB
@@ -69,6 +82,9 @@ constexpr int64_t kVector = 8;     // elements per 16-byte copy-out store
 constexpr int64_t kMaxStages1 = 4, kMaxStages2 = 6;
 constexpr int64_t kDefaultTilesInFlight = 1; // see MonarchEmitOptions
 constexpr int64_t kMaxDynamicSmem = 227 * 1024;
+// Per-CTA dynamic shared memory that lets two CTAs share an SM (228 KB per
+// SM, 1 KB of it reserved per CTA), less a margin for static .shared data.
+constexpr int64_t kTwoCtaSmem = 113 * 1024 - 256;
 constexpr int64_t kMbarrierSpinTicks = 10000000;
 constexpr int64_t kMaxTmaCoordinate = std::numeric_limits<int32_t>::max();
 
@@ -81,29 +97,83 @@ int64_t roundUp(int64_t a, int64_t b) { return ceilDiv(a, b) * b; }
 std::string str(int64_t v) { return std::to_string(v); }
 
 /// Every size the emitter needs. `valid` is false when nothing fits.
+///
+/// Natural layout: G holds all of g (64 x k*q) and the output staging tile
+/// interleaves the l factor-2 GEMMs; one CTA per SM. Shared memory:
+///   [align][G][WORK = max(ring1, staging + ring2)]
+/// Blocked output: G holds g[:, ll, :] (64 x r) of the CTA's ll; ring2 has
+/// its own region so that factor 2's first tiles load during factor 1, and
+/// the budget aims at two CTAs per SM:
+///   [align][G][ring2][max(ring1, staging)]
 struct Plan {
   MonarchSpec spec;
-  int64_t n = 0, outCols = 0, hCols = 0;
+  bool blocked = false;
+  int64_t n = 0, outCols = 0, gCols = 0, n1 = 0;
   int64_t kt1 = 0, t1 = 0, kt2 = 0, t2 = 0;
   int64_t tileS = 0, chunks = 0;
   int64_t gBytes = 0, workMax = 0;
   int64_t slot1 = 0, stages1 = 0;
   int64_t stagingStride = 0, stagingBytes = 0, slot2 = 0, stages2 = 0;
+  int64_t ring1Offset = 0, stagingOffset = 0, ring2Offset = 0;
   int64_t workBytes = 0, dynamicSmemBytes = 0, gridX = 0;
+  int64_t warpgroups = 1, rows = kTileM, threads = kThreads;
   bool valid = false;
 
   explicit Plan(const MonarchSpec &s) : spec(s) {
+    blocked = s.blockedOutput;
     n = s.k * s.p;
     outCols = s.l * s.s;
-    hCols = s.k * s.q;
+    // Factor 1's wgmma N: all q rows of w1[kk], or (blocked) the q/l rows
+    // that land in this CTA's ll.
+    n1 = blocked ? s.q / std::max<int64_t>(s.l, 1) : s.q;
+    gCols = blocked ? s.r : s.k * s.q;
     kt1 = s.p / kTileK;
     t1 = s.k * kt1;
     kt2 = s.r / kTileK;
-    gridX = ceilDiv(s.m, kTileM);
-    gBytes = kTileM * hCols * kElemBytes;
+    if (blocked) {
+      // The most warpgroups (rows per CTA) that fit one CTA per SM and
+      // still give every SM-sized slice of rows work; one warpgroup: two
+      // CTAs per SM (228 KB, 1 KB reserved per CTA) if possible.
+      for (int64_t wg = kMaxWarpgroups; wg >= 1 && !tileS; wg /= 2) {
+        if (wg > 1 && ceilDiv(s.m, kTileM) < wg)
+          continue;
+        setWarpgroups(wg);
+        for (int64_t budget : {kTwoCtaSmem, kMaxDynamicSmem})
+          if ((wg == 1 || budget == kMaxDynamicSmem) && planBlocked(budget))
+            break;
+      }
+    } else {
+      setWarpgroups(1);
+      planNatural();
+    }
+    if (!tileS)
+      return;
+    chunks = s.s / tileS;
+    t2 = chunks * (blocked ? 1 : s.l) * kt2;
+    valid = dynamicSmemBytes <= kMaxDynamicSmem;
+  }
+
+private:
+  void setWarpgroups(int64_t wg) {
+    warpgroups = wg;
+    rows = kTileM * wg;
+    threads = kThreads * wg;
+    gridX = ceilDiv(spec.m, rows) * (blocked ? spec.l : 1);
+    gBytes = rows * gCols * kElemBytes;
+    slot1 = rows * kTileK * kElemBytes + n1 * kTileK * kElemBytes;
+  }
+
+  int64_t stagingFor(int64_t cand, int64_t &stride) const {
+    stride = cand * (blocked ? 1 : spec.l) + kStagingPad;
+    return roundUp(rows * stride * kElemBytes, kAtom);
+  }
+
+  void planNatural() {
+    const MonarchSpec &s = spec;
     workMax = kMaxDynamicSmem - kAtom - gBytes;
-    slot1 = kBlockBytes + s.q * kTileK * kElemBytes;
     stages1 = std::min(kMaxStages1, workMax / std::max<int64_t>(slot1, 1));
+    if (stages1 < 2)
+      return;
     // Widest S (wgmma N of factor 2) that divides s and leaves a ring of 3
     // (else 2) slots next to the staging tile.
     for (int64_t minStages : {3, 2}) {
@@ -111,8 +181,8 @@ struct Plan {
            cand -= 8) {
         if (s.s % cand)
           continue;
-        int64_t stride = cand * s.l + kStagingPad;
-        int64_t staging = roundUp(kTileM * stride * kElemBytes, kAtom);
+        int64_t stride;
+        int64_t staging = stagingFor(cand, stride);
         int64_t slot = cand * kTileK * kElemBytes;
         int64_t st = std::min(kMaxStages2, (workMax - staging) / slot);
         if (st >= minStages) {
@@ -127,13 +197,50 @@ struct Plan {
       if (tileS)
         break;
     }
-    if (!tileS || stages1 < 2)
+    if (!tileS)
       return;
-    chunks = s.s / tileS;
-    t2 = chunks * s.l * kt2;
+    ring1Offset = 0;
+    stagingOffset = 0;
+    ring2Offset = stagingBytes;
     workBytes = std::max(stages1 * slot1, stagingBytes + stages2 * slot2);
     dynamicSmemBytes = kAtom + gBytes + workBytes;
-    valid = dynamicSmemBytes <= kMaxDynamicSmem;
+  }
+
+  /// Widest S with a factor-2 ring of 3 (else 2) slots and a factor-1 ring
+  /// of 2 within `budget` bytes; factor-1 ring as deep as what is left.
+  bool planBlocked(int64_t budget) {
+    const MonarchSpec &s = spec;
+    int64_t avail = budget - kAtom - gBytes;
+    for (int64_t minStages : {3, 2}) {
+      for (int64_t cand = std::min<int64_t>(s.s, 256) / 8 * 8; cand >= 8;
+           cand -= 8) {
+        if (s.s % cand)
+          continue;
+        int64_t stride;
+        int64_t staging = stagingFor(cand, stride);
+        int64_t slot = cand * kTileK * kElemBytes;
+        int64_t union1 = std::max(2 * slot1, staging);
+        if (avail - union1 < minStages * slot)
+          continue;
+        tileS = cand;
+        stagingStride = stride;
+        stagingBytes = staging;
+        slot2 = slot;
+        stages2 = minStages;
+        stages1 = std::min(kMaxStages1,
+                           std::max<int64_t>(2, (avail - stages2 * slot2) /
+                                                    slot1));
+        if (std::max(stages1 * slot1, staging) + stages2 * slot2 > avail)
+          stages1 = 2;
+        ring2Offset = 0;
+        ring1Offset = stagingOffset = stages2 * slot2;
+        workBytes = ring2Offset + stages2 * slot2 +
+                    std::max(stages1 * slot1, stagingBytes);
+        dynamicSmemBytes = kAtom + gBytes + workBytes;
+        return true;
+      }
+    }
+    return false;
   }
 };
 
@@ -142,7 +249,7 @@ struct Types {
   std::string smemBytes, tmaX, tmaW1, tmaW2, bars1, bars2, acc1, acc2;
   std::string acc1Struct, acc2Struct;
   std::string xSlot, w1Slot, w2Slot, aStep, w1Step, w2Step;
-  std::string descA, descW1, descW2, gFlat, staging;
+  std::string descA, descW1, descW2, gFlat, staging, pair;
   std::string globalX, globalW1, globalW2, globalW1Flat, globalW2Flat,
       globalBias, globalY;
 
@@ -168,8 +275,8 @@ struct Types {
       return "!llvm.struct<(struct<(" + fields + ")>)>";
     };
     smemBytes = "memref<?xi8, " + smemSpace + ">";
-    xSlot = smem(str(kTileM) + "x" + str(kTileK), elem);
-    w1Slot = smem(str(s.q) + "x" + str(kTileK), elem);
+    xSlot = smem(str(p.rows) + "x" + str(kTileK), elem);
+    w1Slot = smem(str(p.n1) + "x" + str(kTileK), elem);
     w2Slot = smem(str(p.tileS) + "x" + str(kTileK), elem);
     tmaX = tensorMap(xSlot);
     tmaW1 = tensorMap(w1Slot);
@@ -180,18 +287,19 @@ struct Types {
     };
     bars1 = group(p.stages1);
     bars2 = group(p.stages2);
-    acc1 = accType(s.q);
+    acc1 = accType(p.n1);
     acc2 = accType(p.tileS);
-    acc1Struct = accStruct(s.q);
+    acc1Struct = accStruct(p.n1);
     acc2Struct = accStruct(p.tileS);
     aStep = smem(str(kTileM) + "x" + str(kWgmmaK), elem);
-    w1Step = smem(str(kWgmmaK) + "x" + str(s.q), elem);
+    w1Step = smem(str(kWgmmaK) + "x" + str(p.n1), elem);
     w2Step = smem(str(kWgmmaK) + "x" + str(p.tileS), elem);
     descA = "!nvgpu.warpgroup.descriptor<tensor = " + aStep + ">";
     descW1 = "!nvgpu.warpgroup.descriptor<tensor = " + w1Step + ">";
     descW2 = "!nvgpu.warpgroup.descriptor<tensor = " + w2Step + ">";
     gFlat = smem(str(p.gBytes / kElemBytes), elem);
-    staging = smem(str(kTileM) + "x" + str(p.stagingStride), elem);
+    pair = "vector<2x" + elem + ">";
+    staging = smem(str(p.rows) + "x" + str(p.stagingStride), elem);
     auto global = [&](const std::string &shape) {
       return "memref<" + shape + "x" + elem + ">";
     };
@@ -228,7 +336,7 @@ public:
     if (s.bias)
       os << ", %bias: " << t.globalBias;
     os << ", %y: " << t.globalY
-       << ") kernel attributes {known_block_size = array<i32: " << kThreads
+       << ") kernel attributes {known_block_size = array<i32: " << p.threads
        << ", 1, 1>} {\n";
     os << w.finish();
     os << "    }\n";
@@ -280,7 +388,13 @@ private:
            t.tmaW2);
     tid = w.def("tid", "gpu.thread_id x");
     std::string block = w.def("block", "gpu.block_id x");
-    row0 = mulc(block, kTileM, "row0");
+    if (p.blocked) {
+      // The l CTAs of one row tile are neighbours: x is read once from HBM.
+      llFixed = remc(block, s.l, "cta_ll");
+      row0 = mulc(divc(block, s.l, "row_tile"), p.rows, "row0");
+    } else {
+      row0 = mulc(block, kTileM, "row0");
+    }
     isLeader = w.def("is_leader",
                      "arith.cmpi eq, " + tid + ", " + w.index(0) + " : index");
     smem = w.def("smem", "gpu.dynamic_shared_memory : " + t.smemBytes);
@@ -309,7 +423,9 @@ private:
               "arith.andi " + up + ", " + w.index(~(kAtom - 1)) + " : index");
     gOff = w.def("g_off", "arith.subi " + aligned + ", " + addr + " : index");
     work = addc(gOff, p.gBytes, "work");
-    ring2 = addc(work, p.stagingBytes, "ring2");
+    ring1 = addc(work, p.ring1Offset, "ring1");
+    ring2 = addc(work, p.ring2Offset, "ring2");
+    std::string stagingOff = addc(work, p.stagingOffset, "staging_off");
 
     bars1 = w.def("full1", "nvgpu.mbarrier.create -> " + t.bars1);
     bars2 = w.def("full2", "nvgpu.mbarrier.create -> " + t.bars2);
@@ -331,12 +447,18 @@ private:
     std::string lane = remc(tid, 32, "lane");
     std::string laneRow = divc(lane, 4, "lane_row");
     std::string laneCol = remc(lane, 4, "lane_col");
+    // warp counts across warpgroups: warp 4g + w of warpgroup g holds rows
+    // 64g + 16w + ... of the CTA's rows.
     rowA = add(mulc(warp, 16, "warp_row"), laneRow, "frag_row");
+    wgBytes = p.warpgroups == 1
+                  ? w.index(0)
+                  : mulc(divc(tid, kThreads, "warpgroup"), kBlockBytes,
+                         "wg_bytes");
     swz = laneRow; // rowA % 8: warp*16 is a multiple of 8
     colPair = mulc(laneCol, 2, "frag_col");
     gRowPart = mulc(rowA, kTileK, "g_row_part"); // elements
     gView = view("g_view", gOff, t.gFlat);
-    stagingView = view("staging", work, t.staging);
+    stagingView = view("staging", stagingOff, t.staging);
   }
 
   std::string parityOf(const std::string &tile, int64_t stages) {
@@ -352,12 +474,26 @@ private:
     std::string slot = remc(tile, p.stages1, "slot");
     std::string kk = divc(tile, p.kt1, "kk");
     std::string kt = remc(tile, p.kt1, "kt");
-    std::string aOff = add(work, mulc(slot, p.slot1), "a_off");
+    std::string aOff = add(ring1, mulc(slot, p.slot1), "a_off");
     std::string aDst = view("x_dst", aOff, t.xSlot);
-    std::string bDst = view("w1_dst", addc(aOff, kBlockBytes), t.w1Slot);
+    std::string bDst =
+        view("w1_dst", addc(aOff, p.warpgroups * kBlockBytes), t.w1Slot);
     std::string kElem = mulc(kt, kTileK, "k_elem");
-    std::string xCol = add(mulc(kk, s.p), kElem, "x_col");
+    std::string xCol;
+    if (s.inputBlocks > 0) {
+      // Logical column kk*p + e (e = kt*64) in the producer's blocked order:
+      // piece e / pb of block kk lies at piece*(n/L) + kk*pb (pb = p/L).
+      int64_t pb = s.p / s.inputBlocks;
+      std::string piece = divc(kt, pb / kTileK, "x_piece");
+      std::string inPiece = mulc(remc(kt, pb / kTileK, "x_kt"), kTileK, "x_e");
+      xCol = add(add(mulc(piece, p.n / s.inputBlocks), mulc(kk, pb), "x_col"),
+                 inPiece, "x_col");
+    } else {
+      xCol = add(mulc(kk, s.p), kElem, "x_col");
+    }
     std::string wRow = mulc(kk, s.q, "w1_row");
+    if (p.blocked)
+      wRow = add(wRow, mulc(llFixed, p.n1), "w1_row");
     w.line("nvgpu.mbarrier.arrive.expect_tx " + bars1 + "[" + slot + "], " +
            w.index(p.slot1) + " : " + t.bars1);
     w.line("nvgpu.tma.async.load %tma_x[" + xCol + ", " + row0 + "], " + bars1 +
@@ -368,13 +504,14 @@ private:
            t.bars1 + " -> " + t.w1Slot);
   }
 
-  /// Leader only: w2 tile of phase-2 tile `tile` = ((c*l + ll)*kt2 + kt).
+  /// Leader only: w2 tile of phase-2 tile `tile` = ((c*l + ll)*kt2 + kt)
+  /// (blocked: c*kt2 + kt, ll is the CTA's).
   void emitLoad2(const std::string &tile) {
     std::string slot = remc(tile, p.stages2, "slot");
     std::string kt = remc(tile, p.kt2, "kt");
     std::string cl = divc(tile, p.kt2, "cl");
-    std::string ll = remc(cl, s.l, "ll");
-    std::string c = divc(cl, s.l, "chunk");
+    std::string ll = p.blocked ? llFixed : remc(cl, s.l, "ll");
+    std::string c = p.blocked ? cl : divc(cl, s.l, "chunk");
     std::string dst = view("w2_dst", add(ring2, mulc(slot, p.slot2)), t.w2Slot);
     std::string row = add(mulc(ll, s.s), mulc(c, p.tileS), "w2_row");
     std::string kElem = mulc(kt, kTileK, "k_elem");
@@ -423,6 +560,10 @@ private:
     w.open("scf.if " + isLeader);
     for (int64_t i = 0; i < preload; ++i)
       emitLoad1(w.index(i));
+    // Factor 2's ring has its own region here: its first tiles load while
+    // factor 1 runs.
+    if (p.blocked)
+      emitPreload2();
     w.close();
 
     std::string kk = w.fresh("kk");
@@ -440,8 +581,10 @@ private:
     w.line("nvgpu.mbarrier.try_wait.parity " + bars1 + "[" + slot + "], " +
            parityOf(tile, p.stages1) + ", " + w.index(kMbarrierSpinTicks) +
            " : " + t.bars1);
-    std::string aBase = add(work, mulc(slot, p.slot1), "a_base");
-    std::string bBase = addc(aBase, kBlockBytes, "b_base");
+    std::string slotBase = add(ring1, mulc(slot, p.slot1), "slot_base");
+    // This warpgroup's 64 rows of the x tile; w1's tile follows all rows.
+    std::string aBase = add(slotBase, wgBytes, "a_base");
+    std::string bBase = addc(slotBase, p.warpgroups * kBlockBytes, "b_base");
     std::string acc = emitTileMma(accIn, aBase, bBase, t.w1Step, t.descW1,
                                   "%tma_w1", t.tmaW1, t.acc1, depth);
     w.line("gpu.barrier");
@@ -459,23 +602,43 @@ private:
     w.close();
 
     w.line("nvvm.wgmma.wait.group.sync.aligned 0");
-    // h column j = kk*q + 8*jg + colPair + e goes to g[ll = j % l, rr = j / l]:
-    // block (ll, rr / 64) of G, column rr % 64 of the swizzled 64x64 block.
+    // Natural: h column j = kk*q + 8*jg + colPair + e goes to
+    // g[ll = j % l, rr = j / l]: block (ll, rr / 64) of G, column rr % 64 of
+    // the swizzled 64x64 block. Blocked: fragment column c of block kk is
+    // h column (kk*(q/l) + c)*l + ll, i.e. rr = kk*(q/l) + c of this CTA's ll.
     std::string frag =
         w.def("frag_h", "builtin.unrealized_conversion_cast " + accOut + " : " +
                             t.acc1 + " to " + t.acc1Struct);
-    std::string hBase = add(mulc(kk, s.q), colPair, "h_base");
-    for (int64_t jg = 0; jg < s.q / 8; ++jg) {
+    std::string hBase = add(mulc(kk, p.n1), colPair, "h_base");
+    for (int64_t jg = 0; jg < p.n1 / 8; ++jg) {
+      if (p.blocked) {
+        // Columns colPair and colPair+1 are neighbours in G too (same
+        // 8-element chunk): one 32-bit store per pair.
+        std::string rr = addc(hBase, 8 * jg, "h_col");
+        std::string kc = remc(rr, kTileK, "g_kc");
+        std::string sw = w.def("g_swz", "arith.xori " + divc(kc, 8, "g_chunk") +
+                                            ", " + swz + " : index");
+        std::string idx =
+            add(mulc(divc(rr, kTileK), p.rows * kTileK), gRowPart, "g_idx");
+        idx = add(add(idx, mulc(sw, 8), "g_idx"), remc(kc, 8), "g_idx");
+        for (int64_t half = 0; half < 2; ++half) {
+          std::string pair = packPair(frag, t.acc1Struct, 4 * jg + 2 * half);
+          w.line("vector.store " + pair + ", " + gView + "[" +
+                 addc(idx, half * 8 * kTileK, "g_at") +
+                 "] {alignment = 4 : i64} : " + t.gFlat + ", " + t.pair);
+        }
+        continue;
+      }
       for (int64_t e = 0; e < 2; ++e) {
         std::string j = addc(hBase, 8 * jg + e, "h_col");
-        std::string ll = remc(j, s.l, "g_ll");
-        std::string rr = divc(j, s.l, "g_rr");
+        std::string ll = p.blocked ? w.index(0) : remc(j, s.l, "g_ll");
+        std::string rr = p.blocked ? j : divc(j, s.l, "g_rr");
         std::string blk = add(mulc(ll, p.kt2), divc(rr, kTileK), "g_blk");
         std::string kc = remc(rr, kTileK, "g_kc");
         std::string chunk = divc(kc, 8, "g_chunk");
         std::string sw =
             w.def("g_swz", "arith.xori " + chunk + ", " + swz + " : index");
-        std::string idx = add(mulc(blk, kTileM * kTileK), gRowPart, "g_idx");
+        std::string idx = add(mulc(blk, p.rows * kTileK), gRowPart, "g_idx");
         idx = add(idx, mulc(sw, 8), "g_idx");
         idx = add(idx, remc(kc, 8), "g_idx");
         for (int64_t half = 0; half < 2; ++half) {
@@ -498,44 +661,82 @@ private:
     w.line("gpu.barrier");
   }
 
-  /// x * sigmoid(2u) = gelu_tanh(x), u = sqrt(2/pi)(x + 0.044715 x^3), with
-  /// ex2.approx and rcp.approx (as WgmmaGemm.cpp, on one f32).
+  /// gelu_tanh(x) = h + h*tanh(u), h = x/2, u = sqrt(2/pi)(x + 0.044715 x^3):
+  /// one tanh.approx (MUFU) and five FMA-pipe ops per value; the result is
+  /// rounded to 16 bits, below tanh.approx's 2^-11 relative error.
   std::string emitGeluTanh(const std::string &x) {
     const double sqrt2OverPi = 0.7978845608028654;
-    const double log2e = 1.4426950408889634;
     const double cubic = 0.044715;
-    const double c0 = -2.0 * log2e * sqrt2OverPi;
     std::string fm = " fastmath<contract> : f32";
     std::string x2 = w.def("x2", "arith.mulf " + x + ", " + x + fm);
-    std::string poly =
-        w.def("poly", "arith.mulf " + x2 + ", " + w.f32(c0 * cubic) + fm);
-    poly = w.def("poly", "arith.addf " + poly + ", " + w.f32(c0) + fm);
-    std::string arg = w.def("exp2_arg", "arith.mulf " + x + ", " + poly + fm);
-    std::string e = w.def(
-        "exp2", "llvm.inline_asm asm_dialect = att \"ex2.approx.ftz.f32 $0, "
+    std::string poly = w.def(
+        "poly", "math.fma " + x2 + ", " + w.f32(sqrt2OverPi * cubic) + ", " +
+                    w.f32(sqrt2OverPi) + fm);
+    std::string u = w.def("tanh_arg", "arith.mulf " + x + ", " + poly + fm);
+    std::string th = w.def(
+        "tanh", "llvm.inline_asm asm_dialect = att \"tanh.approx.f32 $0, "
                 "$1;\", \"=f,f\" " +
-                    arg + " : (f32) -> f32");
-    std::string d =
-        w.def("denom", "arith.addf " + e + ", " + w.f32(1.0) + " : f32");
-    std::string r = w.def("rcp", "nvvm.rcp.approx.ftz.f " + d + " : f32");
-    return w.def("gelu", "arith.mulf " + x + ", " + r + fm);
+                    u + " : (f32) -> f32");
+    std::string h = w.def("half_x", "arith.mulf " + x + ", " + w.f32(0.5) + fm);
+    return w.def("gelu", "math.fma " + h + ", " + th + ", " + h + fm);
+  }
+
+  /// Fragment values i and i+1 (neighbouring columns) as one vector<2x16b>.
+  std::string packPair(const std::string &frag, const std::string &type,
+                       int64_t i, const std::string &bias = "",
+                       bool gelu = false) {
+    std::string v[2];
+    for (int64_t e = 0; e < 2; ++e) {
+      v[e] = w.def("y", "llvm.extractvalue " + frag + "[0, " + str(i + e) +
+                            "] : " + type);
+      if (!bias.empty()) {
+        std::string b = w.def("bias_e", "vector.extract " + bias + "[" +
+                                            str(e) + "] : f32 from vector<2xf32>");
+        v[e] = w.def("y", "arith.addf " + v[e] + ", " + b + " : f32");
+      }
+      if (gelu)
+        v[e] = emitGeluTanh(v[e]);
+    }
+    std::string f32s = w.def("pair", "vector.from_elements " + v[0] + ", " +
+                                         v[1] + " : vector<2xf32>");
+    return w.def("pair_t", "arith.truncf " + f32s + " : vector<2xf32> to " +
+                               t.pair);
   }
 
   void emitFactor2() {
     int64_t depth = depthFor(p.stages2);
-    int64_t preload = std::min(p.stages2 - depth, p.t2);
     w.line("// Factor 2: per chunk of S outputs and per ll, G[ll] . w2[ll]^T");
-    w.open("scf.if " + isLeader);
-    for (int64_t i = 0; i < preload; ++i)
-      emitLoad2(w.index(i));
-    w.close();
+    if (!p.blocked) {
+      w.open("scf.if " + isLeader);
+      emitPreload2();
+      w.close();
+    }
 
     std::string c = w.fresh("c");
     w.open("scf.for " + c + " = " + w.index(0) + " to " + w.index(p.chunks) +
            " step " + w.index(1));
-    std::string ll = w.fresh("ll");
-    w.open("scf.for " + ll + " = " + w.index(0) + " to " + w.index(s.l) +
-           " step " + w.index(1));
+    std::string ll = llFixed;
+    if (!p.blocked) {
+      ll = w.fresh("ll");
+      w.open("scf.for " + ll + " = " + w.index(0) + " to " + w.index(s.l) +
+             " step " + w.index(1));
+    }
+    // Blocked: this chunk's bias pairs (bias stored blocked, so a thread's
+    // two columns are neighbours), loaded before the k loop so that their
+    // latency hides behind the wgmmas.
+    std::vector<std::string> biasPairs;
+    if (p.blocked && s.bias) {
+      std::string base = add(add(mulc(llFixed, s.s), mulc(c, p.tileS)),
+                             colPair, "bias_base");
+      for (int64_t jg = 0; jg < p.tileS / 8; ++jg) {
+        std::string raw = w.def(
+            "bias_raw", "vector.load %bias[" + addc(base, 8 * jg, "bias_i") +
+                            "] {alignment = 4 : i64} : " + t.globalBias +
+                            ", " + t.pair);
+        biasPairs.push_back(w.def(
+            "bias_f32", "arith.extf " + raw + " : " + t.pair + " to vector<2xf32>"));
+      }
+    }
     std::string init =
         w.def("acc_init", "nvgpu.warpgroup.mma.init.accumulator -> " + t.acc2);
     std::string accOut = w.fresh("acc_y");
@@ -543,15 +744,16 @@ private:
     w.open(accOut + " = scf.for " + kt + " = " + w.index(0) + " to " +
            w.index(p.kt2) + " step " + w.index(1) + " iter_args(" + accIn +
            " = " + init + ") -> (" + t.acc2 + ")");
-    std::string cl = add(mulc(c, s.l), ll, "cl");
+    std::string cl = p.blocked ? c : add(mulc(c, s.l), ll, "cl");
     std::string tile = add(mulc(cl, p.kt2), kt, "tile");
     std::string slot = remc(tile, p.stages2, "slot");
     w.line("nvgpu.mbarrier.try_wait.parity " + bars2 + "[" + slot + "], " +
            parityOf(tile, p.stages2) + ", " + w.index(kMbarrierSpinTicks) +
            " : " + t.bars2);
     std::string bBase = add(ring2, mulc(slot, p.slot2), "b_base");
-    std::string blk = add(mulc(ll, p.kt2), kt, "g_blk");
-    std::string aBase = add(gOff, mulc(blk, kBlockBytes), "a_base");
+    std::string blk = p.blocked ? kt : add(mulc(ll, p.kt2), kt, "g_blk");
+    std::string aBase = add(add(gOff, mulc(blk, p.warpgroups * kBlockBytes)),
+                            wgBytes, "a_base");
     std::string acc = emitTileMma(accIn, aBase, bBase, t.w2Step, t.descW2,
                                   "%tma_w2", t.tmaW2, t.acc2, depth);
     w.line("gpu.barrier");
@@ -568,22 +770,38 @@ private:
 
     w.line("nvvm.wgmma.wait.group.sync.aligned 0");
     // Fragment column n (0..S) of this ll is y column (c*S + n)*l + ll, i.e.
-    // staging column n*l + ll.
+    // staging column n*l + ll (blocked: staging column n).
     std::string frag =
         w.def("frag_y", "builtin.unrealized_conversion_cast " + accOut + " : " +
                             t.acc2 + " to " + t.acc2Struct);
-    std::string colT = add(mulc(colPair, s.l), ll, "st_col");
+    int64_t colScale = p.blocked ? 1 : s.l;
+    std::string colT = p.blocked ? colPair
+                                 : add(mulc(colPair, s.l), ll, "st_col");
     std::string biasBase;
     if (s.bias)
-      biasBase = add(mulc(c, p.tileS * s.l), colT, "bias_base");
+      biasBase = add(mulc(c, p.tileS * s.l),
+                     p.blocked ? add(mulc(colPair, s.l), ll, "bias_col")
+                               : colT,
+                     "bias_base");
     std::string rowB = addc(rowA, 8, "frag_row_b");
-    for (int64_t jg = 0; jg < p.tileS / 8; ++jg) {
+    for (int64_t jg = 0; jg < p.tileS / 8 && p.blocked; ++jg) {
+      // Neighbouring columns: one 32-bit staging store per pair.
+      std::string col = addc(colT, 8 * jg, "st_c");
+      for (int64_t half = 0; half < 2; ++half) {
+        std::string pair =
+            packPair(frag, t.acc2Struct, 4 * jg + 2 * half,
+                     s.bias ? biasPairs[jg] : std::string(), s.gelu);
+        w.line("vector.store " + pair + ", " + stagingView + "[" +
+               (half ? rowB : rowA) + ", " + col +
+               "] {alignment = 4 : i64} : " + t.staging + ", " + t.pair);
+      }
+    }
+    for (int64_t jg = 0; jg < p.tileS / 8 && !p.blocked; ++jg) {
       for (int64_t e = 0; e < 2; ++e) {
-        int64_t colOff = (8 * jg + e) * s.l;
-        std::string col = addc(colT, colOff, "st_c");
+        std::string col = addc(colT, (8 * jg + e) * colScale, "st_c");
         std::string b;
         if (s.bias) {
-          std::string bi = addc(biasBase, colOff, "bias_i");
+          std::string bi = addc(biasBase, (8 * jg + e) * s.l, "bias_i");
           std::string braw = w.def("bias_raw", "memref.load %bias[" + bi +
                                                    "] : " + t.globalBias);
           b = w.def("bias_f32",
@@ -604,22 +822,26 @@ private:
         }
       }
     }
-    w.close(); // ll
+    if (!p.blocked)
+      w.close(); // ll
 
-    // Copy the staging tile (64 rows x S*l contiguous y columns) out.
+    // Copy the staging tile (64 rows x S*l contiguous y columns; blocked:
+    // S columns of this ll's segment) out.
     w.line("gpu.barrier");
-    int64_t rowElems = p.tileS * s.l;
+    int64_t rowElems = p.tileS * colScale;
     int64_t perRow = rowElems / kVector;
     std::string ve = "vector<" + str(kVector) + "x" + t.elem + ">";
     std::string rowsLeft = w.def("rows_left", "arith.subi " + w.index(s.m) +
                                                   ", " + row0 + " : index");
     std::string rows = w.def("rows", "arith.minsi " + rowsLeft + ", " +
-                                         w.index(kTileM) + " : index");
+                                         w.index(p.rows) + " : index");
     std::string total = mulc(rows, perRow, "copy_total");
     std::string colBase = mulc(c, rowElems, "y_col0");
+    if (p.blocked)
+      colBase = add(colBase, mulc(llFixed, s.s), "y_col0");
     std::string i = w.fresh("i");
     w.open("scf.for " + i + " = " + tid + " to " + total + " step " +
-           w.index(kThreads));
+           w.index(p.threads));
     std::string r = divc(i, perRow, "cr");
     std::string cc = mulc(remc(i, perRow, "cv"), kVector, "cc");
     std::string v = w.def(
@@ -634,6 +856,14 @@ private:
     w.close(); // c
   }
 
+  /// Leader only: the first factor-2 tiles.
+  void emitPreload2() {
+    int64_t preload =
+        std::min(p.stages2 - depthFor(p.stages2), p.t2);
+    for (int64_t i = 0; i < preload; ++i)
+      emitLoad2(w.index(i));
+  }
+
   /// k-tiles whose wgmmas may still run when the next tile's are issued
   /// (1: the slot refilled after tile t is tile t-1's; 2: tile t-2's, one
   /// prefetch less, which needs a ring of 3 or more).
@@ -646,8 +876,11 @@ private:
   const Types &t;
   FuncWriter w;
   int64_t inFlight;
-  std::string tid, row0, isLeader, smem, gOff, work, ring2, bars1, bars2;
+  std::string tid, row0, isLeader, smem, gOff, work, ring1, ring2, bars1,
+      bars2;
+  std::string llFixed; // blocked output: the ll this CTA computes
   std::string rowA, swz, colPair, gRowPart, gView, stagingView;
+  std::string wgBytes; // this warpgroup's offset in a 64W-row tile
 };
 
 //===----------------------------------------------------------------------===//
@@ -678,8 +911,9 @@ std::string emitHostFunction(const Plan &p, const Types &t,
     return w.def(hint + "_ptr", "builtin.unrealized_conversion_cast " + tma +
                                     " : " + tmaType + " to !llvm.ptr");
   };
-  std::string tx = descriptor("tma_x", "%x", t.globalX, kTileM, t.tmaX);
-  std::string tw1 = descriptor("tma_w1", w1Flat, t.globalW1Flat, s.q, t.tmaW1);
+  std::string tx = descriptor("tma_x", "%x", t.globalX, p.rows, t.tmaX);
+  std::string tw1 =
+      descriptor("tma_w1", w1Flat, t.globalW1Flat, p.n1, t.tmaW1);
   std::string tw2 =
       descriptor("tma_w2", w2Flat, t.globalW2Flat, p.tileS, t.tmaW2);
   std::string args = "args(" + tx + " : !llvm.ptr, " + tw1 + " : !llvm.ptr, " +
@@ -690,7 +924,7 @@ std::string emitHostFunction(const Plan &p, const Types &t,
   std::string launch =
       "@" + monarchKernelModuleName(s) + "::@" + monarchKernelName(s) +
       " blocks in (" + w.index(p.gridX) + ", " + w.index(1) + ", " +
-      w.index(1) + ") threads in (" + w.index(kThreads) + ", " + w.index(1) +
+      w.index(1) + ") threads in (" + w.index(p.threads) + ", " + w.index(1) +
       ", " + w.index(1) + ") dynamic_shared_memory_size " +
       w.i32(p.dynamicSmemBytes) + " " + args;
   if (repeats == 0) {
@@ -738,6 +972,16 @@ std::string verifyMonarchSpec(const MonarchSpec &s) {
            " must be a multiple of 8 and at most 256 (wgmma N of factor 1)";
   if (s.s % 8)
     return "s=" + str(s.s) + " must be a multiple of 8";
+  if (s.blockedOutput &&
+      (s.q % s.l || (s.q / s.l) % 8 || s.q / s.l < 8))
+    return "blocked output needs q=" + str(s.q) + " to be l=" + str(s.l) +
+           " times a multiple of 8 (wgmma N of factor 1 per ll)";
+  if (s.inputBlocks < 0)
+    return "inputBlocks must not be negative";
+  if (s.inputBlocks > 0 &&
+      (s.p % s.inputBlocks || (s.p / s.inputBlocks) % kTileK))
+    return "blocked input needs p=" + str(s.p) + " to be inputBlocks=" +
+           str(s.inputBlocks) + " times a multiple of " + str(kTileK);
   if (s.m > kMaxTmaCoordinate || s.k * s.p > kMaxTmaCoordinate ||
       s.k * s.q > kMaxTmaCoordinate || s.l * s.s > kMaxTmaCoordinate)
     return "sizes must stay below 2^31 (TMA coordinates are i32)";
@@ -758,7 +1002,28 @@ std::string monarchKernelName(const MonarchSpec &s) {
     name += "_bias";
   if (s.gelu)
     name += "_gelu";
+  if (s.blockedOutput)
+    name += "_bo";
+  if (s.inputBlocks > 0)
+    name += "_bi" + str(s.inputBlocks);
   return name;
+}
+
+std::pair<int64_t, int64_t> monarchKernelW1Source(const MonarchSpec &s,
+                                                   int64_t qq, int64_t pp) {
+  if (s.blockedOutput && s.l > 0 && s.q % s.l == 0) {
+    // Kernel row ll*(q/l) + i is w1 row i*l + ll (h column i*l + ll of the
+    // block is g[ll, ...]).
+    int64_t per = s.q / s.l;
+    qq = (qq % per) * s.l + qq / per;
+  }
+  if (s.inputBlocks > 0 && s.p % s.inputBlocks == 0) {
+    // Kernel column ll*(p/L) + i reads x column ll*(n/L) + kk*(p/L) + i,
+    // which holds logical column kk*p + i*L + ll.
+    int64_t per = s.p / s.inputBlocks;
+    pp = (pp % per) * s.inputBlocks + pp / per;
+  }
+  return {qq, pp};
 }
 
 std::string monarchKernelModuleName(const MonarchSpec &s) {
@@ -784,7 +1049,10 @@ std::string emitMonarchMatmul(const MonarchSpec &spec, std::string &error,
   os << "// " << monarchKernelName(spec)
      << ": y = " << (spec.gelu ? "gelu_tanh(" : "") << "monarch(x, w1, w2)"
      << (spec.bias ? " + bias" : "") << (spec.gelu ? ")" : "")
-     << "; 64-row CTAs, factor-1 N=" << spec.q << " (" << plan.stages1
+     << "; " << plan.rows << "-row CTAs (" << plan.warpgroups
+     << " warpgroups)" << (spec.blockedOutput ? " x l (blocked output)" : "")
+     << (spec.inputBlocks ? ", blocked input" : "")
+     << ", factor-1 N=" << plan.n1 << " (" << plan.stages1
      << " stages), factor-2 N=" << plan.tileS << " (" << plan.stages2
      << " stages), " << plan.dynamicSmemBytes << " B dynamic smem, grid "
      << plan.gridX << "\n";

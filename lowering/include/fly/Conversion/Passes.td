@@ -260,13 +260,27 @@ def FlyGpuMonarchKernels
     block-diagonal factors with the permutation between them on chip, and
     takes the bias add that `fly-structure-linear` made explicit and, for
     an MLP up projection (`fly.activation`), the GELU into its epilogue.
+
+    Chains (`chain-layout`, on by default): when the up projection's fused
+    result feeds only a second `fly.monarch_matmul` (an MLP), the tensor
+    between them is stored blocked (each of the producer's l output groups
+    contiguous), so the producer runs one CTA per (64 rows, group) with a
+    quarter of the on-chip intermediate; both kernels read w1 through
+    permutations folded into new weight constants (`<name>.blocked_rows`,
+    `<name>.blocked_cols`; the producer's bias `<name>.blocked`). These
+    weights must be constants; otherwise, and
+    when either kernel would reject the blocked shapes, the natural layout
+    is kept (a remark says so).
   }];
   let options = [
     Option<"chip", "chip", "std::string", /*default=*/"\"sm_90a\"",
            "Target chip; the generated kernels need sm_90a (an error names "
            "the first op that would get one on another chip)">,
     Option<"remarks", "remarks", "bool", /*default=*/"false",
-           "Emit a remark per op saying which kernel it got and why">
+           "Emit a remark per op saying which kernel it got and why">,
+    Option<"chainLayout", "chain-layout", "bool", /*default=*/"true",
+           "Store the tensor between two chained Monarch kernels blocked "
+           "(see the description)">
   ];
   let dependentDialects = ["::mlir::func::FuncDialect",
                            "::mlir::memref::MemRefDialect",

@@ -21,6 +21,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 
 namespace fly::gpu {
 
@@ -31,7 +32,31 @@ struct MonarchSpec {
   std::string elementType = "f16"; // "f16" or "bf16"
   bool bias = false;               // y += bias[l*s]
   bool gelu = false;               // y = gelu_tanh(y) (after the bias)
+  /// Layouts for a Monarch -> Monarch chain (an MLP: up projection, GELU,
+  /// down projection), where the tensor between the two kernels is fly's
+  /// own and may be stored in any order.
+  ///
+  /// blockedOutput: y is written blocked, y'[b, ll*s + ss] = y[b, ss*l + ll]
+  /// (each ll's columns contiguous). Then one CTA owns 64 rows and one ll:
+  /// g[:, ll, :] is only 64 x r (factor 1 becomes k GEMMs of N = q/l), the
+  /// output needs no interleaving, and up to four warpgroups (256 rows)
+  /// share each weight tile. The kernel reads w1 with its q axis permuted
+  /// (see monarchKernelW1Source) and the bias blocked like y
+  /// (bias'[ll*s + ss] = bias[ss*l + ll]).
+  bool blockedOutput = false;
+  /// > 0: x arrives blocked by a producer with l = inputBlocks, i.e.
+  /// x[b, ll*(n/L) + ss] holds logical column ss*L + ll (L = inputBlocks,
+  /// n = k*p); the kernel reads w1 with its p axis permuted to match.
+  int64_t inputBlocks = 0;
 };
+
+/// The kernel's w1 is a permutation of fly.monarch_matmul's w1[k,q,p] when
+/// blockedOutput or inputBlocks is set: element (kk, qq, pp) of the array
+/// the launcher takes is element (kk, result.first, result.second) of the
+/// op's w1. (Identity for natural layouts.) The caller permutes the weight
+/// constant once at compile time.
+std::pair<int64_t, int64_t> monarchKernelW1Source(const MonarchSpec &spec,
+                                                   int64_t qq, int64_t pp);
 
 struct MonarchEmitOptions {
   /// > 0: the module also holds func.func private @<monarchBenchmarkName>
