@@ -369,6 +369,7 @@ struct MonarchCandidate {
   mlir::fly::MonarchMatmulOp op;
   gen::MonarchSpec spec;
   Value bias;                     // fused bias, if any
+  Value residual;                 // fused residual add's other operand
   SmallVector<Operation *> fused; // bias add, GELU (in order)
   Operation *last = nullptr;      // the last op the kernel replaces
   Value result;                   // its result
@@ -563,6 +564,22 @@ struct FlyGpuMonarchKernelsPass
       (void)skip(op, why);
       return none;
     }
+    // A residual add consuming the result (an MLP's down projection), when
+    // the kernel's epilogue can take it.
+    if (linalg::GenericOp add = singleGenericUser(c.result))
+      if (std::optional<Value> other =
+              mlir::fly::kernels::matchResidualAdd(add, c.result);
+          other && other->getType() == c.result.getType()) {
+        gen::MonarchSpec withResidual = spec;
+        withResidual.residual = true;
+        if (gen::verifyMonarchSpec(withResidual).empty()) {
+          spec = withResidual;
+          c.residual = *other;
+          c.fused.push_back(add);
+          c.last = add;
+          c.result = add.getResult(0);
+        }
+      }
     if (failed(mlir::fly::kernels::checkKernelChip(op, getArgument(), chip)))
       return failure();
     return std::optional<MonarchCandidate>(std::move(c));
@@ -585,6 +602,8 @@ struct FlyGpuMonarchKernelsPass
             cast<RankedTensorType>(op.getW2().getType()).getShape(), element)};
     if (spec.bias)
       args.push_back(MemRefType::get({spec.l * spec.s}, element));
+    if (spec.residual)
+      args.push_back(MemRefType::get(y.getShape(), element));
     args.push_back(MemRefType::get(y.getShape(), element));
     OpBuilder b(&getContext());
     func::FuncOp launcher = mlir::fly::kernels::declareLauncher(
@@ -595,6 +614,8 @@ struct FlyGpuMonarchKernelsPass
     SmallVector<Value> inputs = {op.getX(), w1, op.getW2()};
     if (c.bias)
       inputs.push_back(c.bias);
+    if (c.residual)
+      inputs.push_back(c.residual);
     Value out = mlir::fly::kernels::callLauncher(
         b, op.getLoc(), launcher, inputs,
         cast<RankedTensorType>(c.result.getType()));

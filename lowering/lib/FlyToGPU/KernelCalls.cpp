@@ -65,6 +65,7 @@ mlir::fly::kernels::monarchSpecToAttr(Builder &b,
       b.getNamedAttr("type", b.getStringAttr(spec.elementType)),
       b.getNamedAttr("bias", b.getBoolAttr(spec.bias)),
       b.getNamedAttr("gelu", b.getBoolAttr(spec.gelu)),
+      b.getNamedAttr("residual", b.getBoolAttr(spec.residual)),
       b.getNamedAttr("blocked_output", b.getBoolAttr(spec.blockedOutput)),
       b.getNamedAttr("input_blocks", b.getI64IntegerAttr(spec.inputBlocks)),
   });
@@ -144,6 +145,34 @@ linalg::GenericOp mlir::fly::kernels::singleGenericUser(Value v) {
   if (!v.hasOneUse())
     return nullptr;
   return dyn_cast<linalg::GenericOp>(*v.getUsers().begin());
+}
+
+bool mlir::fly::kernels::isElementwise(linalg::GenericOp op, unsigned inputs) {
+  return op.getNumDpsInputs() == inputs && op.getNumDpsInits() == 1 &&
+         op.getNumReductionLoops() == 0 &&
+         llvm::all_of(op.getIndexingMapsArray(),
+                      [](AffineMap m) { return m.isIdentity(); });
+}
+
+std::optional<Value>
+mlir::fly::kernels::matchResidualAdd(linalg::GenericOp op, Value value) {
+  if (!isElementwise(op, 2))
+    return std::nullopt;
+  auto yield = cast<linalg::YieldOp>(op.getBody()->getTerminator());
+  auto add = stripCasts(yield.getValues()[0]).getDefiningOp<arith::AddFOp>();
+  if (!add)
+    return std::nullopt;
+  Block *body = op.getBody();
+  Value lhs = stripCasts(add.getLhs()), rhs = stripCasts(add.getRhs());
+  Value in0 = body->getArgument(0), in1 = body->getArgument(1);
+  if (!((lhs == in0 && rhs == in1) || (lhs == in1 && rhs == in0)))
+    return std::nullopt;
+  Value a = op.getDpsInputs()[0], b = op.getDpsInputs()[1];
+  if (a == value && b != value)
+    return b;
+  if (b == value && a != value)
+    return a;
+  return std::nullopt;
 }
 
 LogicalResult mlir::fly::kernels::checkKernelChip(Operation *op, StringRef pass,
@@ -233,6 +262,7 @@ std::string emitFor(func::FuncOp decl, std::string &error) {
     spec.elementType = r.str("type");
     spec.bias = r.flag("bias");
     spec.gelu = r.flag("gelu");
+    spec.residual = r.flag("residual");
     spec.blockedOutput = r.flag("blocked_output");
     spec.inputBlocks = r.i64("input_blocks");
     return gen::emitMonarchMatmul(spec, error);

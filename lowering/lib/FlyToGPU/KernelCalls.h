@@ -21,6 +21,8 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
 
+#include <optional>
+
 namespace mlir::fly::kernels {
 
 /// Spec attributes of launcher declarations, one per generator.
@@ -67,6 +69,14 @@ Value stripCasts(Value v);
 
 /// The single user of `v` if it is a linalg.generic.
 linalg::GenericOp singleGenericUser(Value v);
+
+/// An all-parallel generic with identity maps, `inputs` inputs and one
+/// result.
+bool isElementwise(linalg::GenericOp op, unsigned inputs);
+
+/// The other operand if `op` computes `value + other` elementwise (a
+/// residual add a kernel epilogue can take).
+std::optional<Value> matchResidualAdd(linalg::GenericOp op, Value value);
 
 /// The generated kernels use sm_90a instructions (wgmma, TMA, mbarriers):
 /// fails with an error on `op`, naming `pass`, for any other chip.

@@ -80,6 +80,10 @@ constexpr int64_t kBlockBytes = kTileM * kTileK * kElemBytes; // 8 KB
 constexpr int64_t kStagingPad = 8; // elements per staging row (16 B)
 constexpr int64_t kVector = 8;     // elements per 16-byte copy-out store
 constexpr int64_t kMaxStages1 = 4, kMaxStages2 = 6;
+// Natural output stored from registers: at most this many f32 accumulator
+// columns (S*l) live per chunk (S*l/2 registers per thread); fewer with a
+// residual, whose prefetched tile (S*l/2 16-bit pairs) is live too.
+constexpr int64_t kDirectAccElems = 192, kDirectAccElemsResidual = 128;
 constexpr int64_t kDefaultTilesInFlight = 1; // see MonarchEmitOptions
 constexpr int64_t kMaxDynamicSmem = 227 * 1024;
 // Per-CTA dynamic shared memory that lets two CTAs share an SM (228 KB per
@@ -117,6 +121,7 @@ struct Plan {
   int64_t ring1Offset = 0, stagingOffset = 0, ring2Offset = 0;
   int64_t workBytes = 0, dynamicSmemBytes = 0, gridX = 0;
   int64_t warpgroups = 1, rows = kTileM, threads = kThreads;
+  bool directStores = false; // natural output straight from registers
   bool valid = false;
 
   explicit Plan(const MonarchSpec &s) : spec(s) {
@@ -174,6 +179,27 @@ private:
     stages1 = std::min(kMaxStages1, workMax / std::max<int64_t>(slot1, 1));
     if (stages1 < 2)
       return;
+    // l accumulators of 64 x S live at once (S*l/2 registers per thread),
+    // y columns n*l .. n*l+2l-1 in one store of at most 16 bytes.
+    if (s.l == 1 || s.l == 2 || s.l == 4) {
+      int64_t maxElems =
+          s.residual ? kDirectAccElemsResidual : kDirectAccElems;
+      for (int64_t cand = std::min<int64_t>(s.s, maxElems / s.l) / 8 * 8;
+           cand >= 8; cand -= 8) {
+        int64_t slot = cand * kTileK * kElemBytes;
+        int64_t st = std::min(kMaxStages2, workMax / slot);
+        if (s.s % cand || st < 3)
+          continue;
+        directStores = true;
+        tileS = cand;
+        slot2 = slot;
+        stages2 = st;
+        ring1Offset = stagingOffset = ring2Offset = 0;
+        workBytes = std::max(stages1 * slot1, stages2 * slot2);
+        dynamicSmemBytes = kAtom + gBytes + workBytes;
+        return;
+      }
+    }
     // Widest S (wgmma N of factor 2) that divides s and leaves a ring of 3
     // (else 2) slots next to the staging tile.
     for (int64_t minStages : {3, 2}) {
@@ -335,6 +361,8 @@ public:
           "%tma_w2_ptr: !llvm.ptr";
     if (s.bias)
       os << ", %bias: " << t.globalBias;
+    if (s.residual)
+      os << ", %res: " << t.globalY;
     os << ", %y: " << t.globalY
        << ") kernel attributes {known_block_size = array<i32: " << p.threads
        << ", 1, 1>} {\n";
@@ -703,8 +731,153 @@ private:
                                t.pair);
   }
 
+  /// The k loop of factor 2 for chunk `c` and group `ll`: G[ll] (64 x r)
+  /// times w2[ll, c*S.., :]^T streamed through ring 2. Returns the
+  /// accumulator (wgmmas possibly still in flight).
+  std::string emitFactor2Tiles(const std::string &c, const std::string &ll,
+                               int64_t depth) {
+    std::string init =
+        w.def("acc_init", "nvgpu.warpgroup.mma.init.accumulator -> " + t.acc2);
+    std::string accOut = w.fresh("acc_y");
+    std::string kt = w.fresh("kt"), accIn = w.fresh("acc_in");
+    w.open(accOut + " = scf.for " + kt + " = " + w.index(0) + " to " +
+           w.index(p.kt2) + " step " + w.index(1) + " iter_args(" + accIn +
+           " = " + init + ") -> (" + t.acc2 + ")");
+    std::string cl = p.blocked ? c : add(mulc(c, s.l), ll, "cl");
+    std::string tile = add(mulc(cl, p.kt2), kt, "tile");
+    std::string slot = remc(tile, p.stages2, "slot");
+    w.line("nvgpu.mbarrier.try_wait.parity " + bars2 + "[" + slot + "], " +
+           parityOf(tile, p.stages2) + ", " + w.index(kMbarrierSpinTicks) +
+           " : " + t.bars2);
+    std::string bBase = add(ring2, mulc(slot, p.slot2), "b_base");
+    std::string blk = p.blocked ? kt : add(mulc(ll, p.kt2), kt, "g_blk");
+    std::string aBase = add(add(gOff, mulc(blk, p.warpgroups * kBlockBytes)),
+                            wgBytes, "a_base");
+    std::string acc = emitTileMma(accIn, aBase, bBase, t.w2Step, t.descW2,
+                                  "%tma_w2", t.tmaW2, t.acc2, depth);
+    w.line("gpu.barrier");
+    std::string next = addc(tile, p.stages2 - depth, "next");
+    std::string inRange = w.def("in_range", "arith.cmpi ult, " + next + ", " +
+                                                w.index(p.t2) + " : index");
+    std::string doLoad =
+        w.def("do_load", "arith.andi " + isLeader + ", " + inRange + " : i1");
+    w.open("scf.if " + doLoad);
+    emitLoad2(next);
+    w.close();
+    w.line("scf.yield " + acc + " : " + t.acc2);
+    w.close();
+    return accOut;
+  }
+
+  /// Natural output without staging (Plan::directStores): per chunk, the l
+  /// groups' accumulators are all live; a thread's columns n, n+1 of every
+  /// ll are y columns n*l .. n*l + 2l - 1 -- contiguous -- so each (row,
+  /// column pair) is one 4l-byte global store, bias one vector load.
+  void emitFactor2Direct(int64_t depth) {
+    int64_t width = 2 * s.l;
+    std::string vf16 = "vector<" + str(width) + "x" + t.elem + ">";
+    std::string vf32 = "vector<" + str(width) + "xf32>";
+    std::string align = " {alignment = " + str(width * kElemBytes) + " : i64}";
+    std::string c = w.fresh("c");
+    w.open("scf.for " + c + " = " + w.index(0) + " to " + w.index(p.chunks) +
+           " step " + w.index(1));
+    // y column of fragment column pair jg: (c*S + 8*jg + colPair)*l.
+    std::string colBase =
+        mulc(add(mulc(c, p.tileS), colPair, "pair_col"), s.l, "y_col0");
+    std::vector<std::string> bias;
+    for (int64_t jg = 0; jg < p.tileS / 8 && s.bias; ++jg) {
+      std::string raw = w.def(
+          "bias_raw", "vector.load %bias[" + addc(colBase, 8 * jg * s.l) +
+                          "]" + align + " : " + t.globalBias + ", " + vf16);
+      bias.push_back(raw); // 16-bit until used: half the registers
+    }
+    std::string rows[2] = {add(row0, rowA, "y_row"),
+                           add(row0, addc(rowA, 8, "frag_row_b"), "y_row")};
+    // The residual tile, loaded before the chunk's wgmmas so that its
+    // latency hides behind them; rows past m read row m-1 (never stored).
+    std::vector<std::string> residual;
+    for (int64_t half = 0; half < 2 && s.residual; ++half) {
+      std::string clamped = w.def("res_row", "arith.minui " + rows[half] +
+                                                 ", " + w.index(s.m - 1) +
+                                                 " : index");
+      for (int64_t jg = 0; jg < p.tileS / 8; ++jg)
+        residual.push_back(w.def(
+            "res", "vector.load %res[" + clamped + ", " +
+                       addc(colBase, 8 * jg * s.l, "y_col") + "]" + align +
+                       " : " + t.globalY + ", " + vf16));
+    }
+    std::vector<std::string> frags;
+    for (int64_t ll = 0; ll < s.l; ++ll) {
+      std::string acc = emitFactor2Tiles(c, w.index(ll), depth);
+      frags.push_back(acc);
+    }
+    w.line("nvvm.wgmma.wait.group.sync.aligned 0");
+    for (std::string &f : frags)
+      f = w.def("frag_y", "builtin.unrealized_conversion_cast " + f + " : " +
+                              t.acc2 + " to " + t.acc2Struct);
+    std::string valid[2];
+    for (int64_t half = 0; half < 2; ++half)
+      valid[half] = w.def("row_ok", "arith.cmpi ult, " + rows[half] + ", " +
+                                        w.index(s.m) + " : index");
+    for (int64_t jg = 0; jg < p.tileS / 8; ++jg) {
+      std::string col = addc(colBase, 8 * jg * s.l, "y_col");
+      std::string biasF32;
+      if (s.bias)
+        biasF32 = w.def("bias_f32", "arith.extf " + bias[jg] + " : " + vf16 +
+                                        " to " + vf32);
+      for (int64_t half = 0; half < 2; ++half) {
+        std::vector<std::string> vals;
+        for (int64_t e = 0; e < 2; ++e)
+          for (int64_t ll = 0; ll < s.l; ++ll) {
+            std::string v = w.def(
+                "y", "llvm.extractvalue " + frags[ll] + "[0, " +
+                         str(4 * jg + 2 * half + e) + "] : " + t.acc2Struct);
+            if (s.bias) {
+              std::string b = w.def(
+                  "bias_e", "vector.extract " + biasF32 + "[" +
+                                str(e * s.l + ll) + "] : f32 from " + vf32);
+              v = w.def("y", "arith.addf " + v + ", " + b + " : f32");
+            }
+            if (s.gelu)
+              v = emitGeluTanh(v);
+            vals.push_back(v);
+          }
+        std::string list;
+        for (const std::string &v : vals)
+          list += (list.empty() ? "" : ", ") + v;
+        std::string packed = w.def(
+            "out", "vector.from_elements " + list + " : " + vf32);
+        w.open("scf.if " + valid[half]);
+        if (s.residual) {
+          // The residual add after everything else, in f32 (one rounding).
+          std::string res =
+              w.def("res_f32", "arith.extf " +
+                                   residual[half * (p.tileS / 8) + jg] + " : " +
+                                   vf16 + " to " + vf32);
+          packed = w.def("out", "arith.addf " + packed + ", " + res + " : " +
+                                    vf32);
+        }
+        packed = w.def("out_t",
+                       "arith.truncf " + packed + " : " + vf32 + " to " + vf16);
+        w.line("vector.store " + packed + ", %y[" + rows[half] + ", " + col +
+               "]" + align + " : " + t.globalY + ", " + vf16);
+        w.close();
+      }
+    }
+    w.close(); // c
+  }
+
   void emitFactor2() {
     int64_t depth = depthFor(p.stages2);
+    if (p.directStores) {
+      w.line("// Factor 2: per chunk of S outputs, all l groups, stored "
+             "straight from registers");
+      w.open("scf.if " + isLeader);
+      emitPreload2();
+      w.close();
+      emitFactor2Direct(depth);
+      return;
+    }
     w.line("// Factor 2: per chunk of S outputs and per ll, G[ll] . w2[ll]^T");
     if (!p.blocked) {
       w.open("scf.if " + isLeader);
@@ -737,36 +910,7 @@ private:
             "bias_f32", "arith.extf " + raw + " : " + t.pair + " to vector<2xf32>"));
       }
     }
-    std::string init =
-        w.def("acc_init", "nvgpu.warpgroup.mma.init.accumulator -> " + t.acc2);
-    std::string accOut = w.fresh("acc_y");
-    std::string kt = w.fresh("kt"), accIn = w.fresh("acc_in");
-    w.open(accOut + " = scf.for " + kt + " = " + w.index(0) + " to " +
-           w.index(p.kt2) + " step " + w.index(1) + " iter_args(" + accIn +
-           " = " + init + ") -> (" + t.acc2 + ")");
-    std::string cl = p.blocked ? c : add(mulc(c, s.l), ll, "cl");
-    std::string tile = add(mulc(cl, p.kt2), kt, "tile");
-    std::string slot = remc(tile, p.stages2, "slot");
-    w.line("nvgpu.mbarrier.try_wait.parity " + bars2 + "[" + slot + "], " +
-           parityOf(tile, p.stages2) + ", " + w.index(kMbarrierSpinTicks) +
-           " : " + t.bars2);
-    std::string bBase = add(ring2, mulc(slot, p.slot2), "b_base");
-    std::string blk = p.blocked ? kt : add(mulc(ll, p.kt2), kt, "g_blk");
-    std::string aBase = add(add(gOff, mulc(blk, p.warpgroups * kBlockBytes)),
-                            wgBytes, "a_base");
-    std::string acc = emitTileMma(accIn, aBase, bBase, t.w2Step, t.descW2,
-                                  "%tma_w2", t.tmaW2, t.acc2, depth);
-    w.line("gpu.barrier");
-    std::string next = addc(tile, p.stages2 - depth, "next");
-    std::string inRange = w.def("in_range", "arith.cmpi ult, " + next + ", " +
-                                                w.index(p.t2) + " : index");
-    std::string doLoad =
-        w.def("do_load", "arith.andi " + isLeader + ", " + inRange + " : i1");
-    w.open("scf.if " + doLoad);
-    emitLoad2(next);
-    w.close();
-    w.line("scf.yield " + acc + " : " + t.acc2);
-    w.close();
+    std::string accOut = emitFactor2Tiles(c, ll, depth);
 
     w.line("nvvm.wgmma.wait.group.sync.aligned 0");
     // Fragment column n (0..S) of this ll is y column (c*S + n)*l + ll, i.e.
@@ -920,6 +1064,8 @@ std::string emitHostFunction(const Plan &p, const Types &t,
                      tw2 + " : !llvm.ptr";
   if (s.bias)
     args += ", %bias : " + t.globalBias;
+  if (s.residual)
+    args += ", %res : " + t.globalY;
   args += ", %y : " + t.globalY + ")";
   std::string launch =
       "@" + monarchKernelModuleName(s) + "::@" + monarchKernelName(s) +
@@ -942,6 +1088,8 @@ std::string emitHostFunction(const Plan &p, const Types &t,
      << ", %w1: " << t.globalW1 << ", %w2: " << t.globalW2;
   if (s.bias)
     os << ", %bias: " << t.globalBias;
+  if (s.residual)
+    os << ", %res: " << t.globalY;
   os << ", %y: " << t.globalY << ") {\n";
   os << w.finish() << "  }\n";
   return os.str();
@@ -986,6 +1134,9 @@ std::string verifyMonarchSpec(const MonarchSpec &s) {
       s.k * s.q > kMaxTmaCoordinate || s.l * s.s > kMaxTmaCoordinate)
     return "sizes must stay below 2^31 (TMA coordinates are i32)";
   Plan p(s);
+  if (p.valid && s.residual && !p.directStores)
+    return "a residual add needs the natural output stored from registers "
+           "(l of 1, 2 or 4, not blocked)";
   if (!p.valid)
     return "g tile of " + str(kTileM) + " rows x k*q=" + str(s.k * s.q) +
            " columns plus the TMA rings and the output staging tile do not "
@@ -1002,6 +1153,8 @@ std::string monarchKernelName(const MonarchSpec &s) {
     name += "_bias";
   if (s.gelu)
     name += "_gelu";
+  if (s.residual)
+    name += "_res";
   if (s.blockedOutput)
     name += "_bo";
   if (s.inputBlocks > 0)

@@ -35,36 +35,9 @@ using namespace mlir;
 namespace {
 
 using mlir::fly::kernels::singleGenericUser;
+using mlir::fly::kernels::isElementwise;
+using mlir::fly::kernels::matchResidualAdd;
 using mlir::fly::kernels::stripCasts;
-
-/// An all-parallel generic with identity maps and one result.
-bool isElementwise(linalg::GenericOp op, unsigned inputs) {
-  return op.getNumDpsInputs() == inputs && op.getNumDpsInits() == 1 &&
-         op.getNumReductionLoops() == 0 &&
-         llvm::all_of(op.getIndexingMapsArray(),
-                      [](AffineMap m) { return m.isIdentity(); });
-}
-
-/// The other operand if `op` computes `value + other` elementwise.
-std::optional<Value> matchResidualAdd(linalg::GenericOp op, Value value) {
-  if (!isElementwise(op, 2))
-    return std::nullopt;
-  auto yield = cast<linalg::YieldOp>(op.getBody()->getTerminator());
-  auto add = stripCasts(yield.getValues()[0]).getDefiningOp<arith::AddFOp>();
-  if (!add)
-    return std::nullopt;
-  Block *body = op.getBody();
-  Value lhs = stripCasts(add.getLhs()), rhs = stripCasts(add.getRhs());
-  Value in0 = body->getArgument(0), in1 = body->getArgument(1);
-  if (!((lhs == in0 && rhs == in1) || (lhs == in1 && rhs == in0)))
-    return std::nullopt;
-  Value a = op.getDpsInputs()[0], b = op.getDpsInputs()[1];
-  if (a == value && b != value)
-    return b;
-  if (b == value && a != value)
-    return a;
-  return std::nullopt;
-}
 
 struct FlyGpuWeightGemmsPass
     : mlir::fly::impl::FlyGpuWeightGemmsBase<FlyGpuWeightGemmsPass> {

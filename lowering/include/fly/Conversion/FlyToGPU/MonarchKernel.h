@@ -32,6 +32,7 @@ struct MonarchSpec {
   std::string elementType = "f16"; // "f16" or "bf16"
   bool bias = false;               // y += bias[l*s]
   bool gelu = false;               // y = gelu_tanh(y) (after the bias)
+  bool residual = false;           // y += res[M, l*s] (last; natural output)
   /// Layouts for a Monarch -> Monarch chain (an MLP: up projection, GELU,
   /// down projection), where the tensor between the two kernels is fly's
   /// own and may be stored in any order.
@@ -75,7 +76,7 @@ struct MonarchEmitOptions {
 ///   gpu.module @<monarchKernelName(spec)>_kernels { gpu.func ... kernel }
 ///   func.func private @<monarchLauncherName(spec)>(
 ///       %x: memref<Mxn>, %w1: memref<kxqxp>, %w2: memref<lxsxr>,
-///       [%bias: memref<(l*s)>,] %y: memref<Mx(l*s)>)
+///       [%bias: memref<(l*s)>,] [%res: memref<Mx(l*s)>,] %y: memref<Mx(l*s)>)
 /// The launcher builds three TMA descriptors and runs one synchronous
 /// gpu.launch_func (grid ceil(M/64), 128 threads, > 48 KB dynamic shared
 /// memory: the runtime must opt in, as mgpuLaunchKernel does). Lower it with
