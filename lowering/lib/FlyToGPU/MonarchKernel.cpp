@@ -122,6 +122,9 @@ struct Plan {
   int64_t workBytes = 0, dynamicSmemBytes = 0, gridX = 0;
   int64_t warpgroups = 1, rows = kTileM, threads = kThreads;
   bool directStores = false; // natural output straight from registers
+  // Natural output stored from registers: warpgroups splitting every
+  // wgmma's N (same 64 rows; each loads the shared A, half of B).
+  int64_t nSplit = 1, n1w = 0, tileSw = 0;
   bool valid = false;
 
   explicit Plan(const MonarchSpec &s) : spec(s) {
@@ -153,6 +156,10 @@ struct Plan {
     }
     if (!tileS)
       return;
+    if (!n1w) {
+      n1w = n1;
+      tileSw = tileS;
+    }
     chunks = s.s / tileS;
     t2 = chunks * (blocked ? 1 : s.l) * kt2;
     valid = dynamicSmemBytes <= kMaxDynamicSmem;
@@ -184,13 +191,21 @@ private:
     if (s.l == 1 || s.l == 2 || s.l == 4) {
       int64_t maxElems =
           s.residual ? kDirectAccElemsResidual : kDirectAccElems;
-      for (int64_t cand = std::min<int64_t>(s.s, maxElems / s.l) / 8 * 8;
-           cand >= 8; cand -= 8) {
+      // Two warpgroups when both factors' N split into 8-row halves (whole
+      // 128-byte swizzle atoms of the B tiles).
+      int64_t split = s.q % 16 == 0 ? 2 : 1;
+      for (int64_t cand = std::min<int64_t>(s.s, split * maxElems / s.l) /
+                          (8 * split) * (8 * split);
+           cand >= 8 * split; cand -= 8 * split) {
         int64_t slot = cand * kTileK * kElemBytes;
         int64_t st = std::min(kMaxStages2, workMax / slot);
         if (s.s % cand || st < 3)
           continue;
         directStores = true;
+        nSplit = split;
+        threads = kThreads * split;
+        n1w = n1 / split;
+        tileSw = cand / split;
         tileS = cand;
         slot2 = slot;
         stages2 = st;
@@ -313,13 +328,13 @@ struct Types {
     };
     bars1 = group(p.stages1);
     bars2 = group(p.stages2);
-    acc1 = accType(p.n1);
-    acc2 = accType(p.tileS);
-    acc1Struct = accStruct(p.n1);
-    acc2Struct = accStruct(p.tileS);
+    acc1 = accType(p.n1w);
+    acc2 = accType(p.tileSw);
+    acc1Struct = accStruct(p.n1w);
+    acc2Struct = accStruct(p.tileSw);
     aStep = smem(str(kTileM) + "x" + str(kWgmmaK), elem);
-    w1Step = smem(str(kWgmmaK) + "x" + str(p.n1), elem);
-    w2Step = smem(str(kWgmmaK) + "x" + str(p.tileS), elem);
+    w1Step = smem(str(kWgmmaK) + "x" + str(p.n1w), elem);
+    w2Step = smem(str(kWgmmaK) + "x" + str(p.tileSw), elem);
     descA = "!nvgpu.warpgroup.descriptor<tensor = " + aStep + ">";
     descW1 = "!nvgpu.warpgroup.descriptor<tensor = " + w1Step + ">";
     descW2 = "!nvgpu.warpgroup.descriptor<tensor = " + w2Step + ">";
@@ -477,11 +492,19 @@ private:
     std::string laneCol = remc(lane, 4, "lane_col");
     // warp counts across warpgroups: warp 4g + w of warpgroup g holds rows
     // 64g + 16w + ... of the CTA's rows.
-    rowA = add(mulc(warp, 16, "warp_row"), laneRow, "frag_row");
-    wgBytes = p.warpgroups == 1
-                  ? w.index(0)
-                  : mulc(divc(tid, kThreads, "warpgroup"), kBlockBytes,
-                         "wg_bytes");
+    // (N split: both warpgroups hold the same 64 rows.)
+    std::string warpgroup = divc(tid, kThreads, "warpgroup");
+    rowA = add(mulc(p.nSplit > 1 ? remc(warp, 4, "wg_warp") : warp, 16,
+                    "warp_row"),
+               laneRow, "frag_row");
+    wgBytes = p.warpgroups == 1 ? w.index(0)
+                                : mulc(warpgroup, kBlockBytes, "wg_bytes");
+    // N split: this warpgroup's first column of each factor's wgmma N, and
+    // the byte offset of its rows in the K-major B tiles (128 B per row).
+    nCol1 = p.nSplit > 1 ? mulc(warpgroup, p.n1w, "n_col1") : w.index(0);
+    nCol2 = p.nSplit > 1 ? mulc(warpgroup, p.tileSw, "n_col2") : w.index(0);
+    bOff1 = mulc(nCol1, kTileK * kElemBytes, "b_off1");
+    bOff2 = mulc(nCol2, kTileK * kElemBytes, "b_off2");
     swz = laneRow; // rowA % 8: warp*16 is a multiple of 8
     colPair = mulc(laneCol, 2, "frag_col");
     gRowPart = mulc(rowA, kTileK, "g_row_part"); // elements
@@ -612,7 +635,8 @@ private:
     std::string slotBase = add(ring1, mulc(slot, p.slot1), "slot_base");
     // This warpgroup's 64 rows of the x tile; w1's tile follows all rows.
     std::string aBase = add(slotBase, wgBytes, "a_base");
-    std::string bBase = addc(slotBase, p.warpgroups * kBlockBytes, "b_base");
+    std::string bBase = add(addc(slotBase, p.warpgroups * kBlockBytes),
+                            bOff1, "b_base");
     std::string acc = emitTileMma(accIn, aBase, bBase, t.w1Step, t.descW1,
                                   "%tma_w1", t.tmaW1, t.acc1, depth);
     w.line("gpu.barrier");
@@ -637,8 +661,8 @@ private:
     std::string frag =
         w.def("frag_h", "builtin.unrealized_conversion_cast " + accOut + " : " +
                             t.acc1 + " to " + t.acc1Struct);
-    std::string hBase = add(mulc(kk, p.n1), colPair, "h_base");
-    for (int64_t jg = 0; jg < p.n1 / 8; ++jg) {
+    std::string hBase = add(add(mulc(kk, p.n1), nCol1), colPair, "h_base");
+    for (int64_t jg = 0; jg < p.n1w / 8; ++jg) {
       if (p.blocked) {
         // Columns colPair and colPair+1 are neighbours in G too (same
         // 8-element chunk): one 32-bit store per pair.
@@ -749,7 +773,8 @@ private:
     w.line("nvgpu.mbarrier.try_wait.parity " + bars2 + "[" + slot + "], " +
            parityOf(tile, p.stages2) + ", " + w.index(kMbarrierSpinTicks) +
            " : " + t.bars2);
-    std::string bBase = add(ring2, mulc(slot, p.slot2), "b_base");
+    std::string bBase =
+        add(add(ring2, mulc(slot, p.slot2)), bOff2, "b_base");
     std::string blk = p.blocked ? kt : add(mulc(ll, p.kt2), kt, "g_blk");
     std::string aBase = add(add(gOff, mulc(blk, p.warpgroups * kBlockBytes)),
                             wgBytes, "a_base");
@@ -783,9 +808,10 @@ private:
            " step " + w.index(1));
     // y column of fragment column pair jg: (c*S + 8*jg + colPair)*l.
     std::string colBase =
-        mulc(add(mulc(c, p.tileS), colPair, "pair_col"), s.l, "y_col0");
+        mulc(add(add(mulc(c, p.tileS), nCol2), colPair, "pair_col"), s.l,
+             "y_col0");
     std::vector<std::string> bias;
-    for (int64_t jg = 0; jg < p.tileS / 8 && s.bias; ++jg) {
+    for (int64_t jg = 0; jg < p.tileSw / 8 && s.bias; ++jg) {
       std::string raw = w.def(
           "bias_raw", "vector.load %bias[" + addc(colBase, 8 * jg * s.l) +
                           "]" + align + " : " + t.globalBias + ", " + vf16);
@@ -800,7 +826,7 @@ private:
       std::string clamped = w.def("res_row", "arith.minui " + rows[half] +
                                                  ", " + w.index(s.m - 1) +
                                                  " : index");
-      for (int64_t jg = 0; jg < p.tileS / 8; ++jg)
+      for (int64_t jg = 0; jg < p.tileSw / 8; ++jg)
         residual.push_back(w.def(
             "res", "vector.load %res[" + clamped + ", " +
                        addc(colBase, 8 * jg * s.l, "y_col") + "]" + align +
@@ -819,7 +845,7 @@ private:
     for (int64_t half = 0; half < 2; ++half)
       valid[half] = w.def("row_ok", "arith.cmpi ult, " + rows[half] + ", " +
                                         w.index(s.m) + " : index");
-    for (int64_t jg = 0; jg < p.tileS / 8; ++jg) {
+    for (int64_t jg = 0; jg < p.tileSw / 8; ++jg) {
       std::string col = addc(colBase, 8 * jg * s.l, "y_col");
       std::string biasF32;
       if (s.bias)
@@ -852,7 +878,7 @@ private:
           // The residual add after everything else, in f32 (one rounding).
           std::string res =
               w.def("res_f32", "arith.extf " +
-                                   residual[half * (p.tileS / 8) + jg] + " : " +
+                                   residual[half * (p.tileSw / 8) + jg] + " : " +
                                    vf16 + " to " + vf32);
           packed = w.def("out", "arith.addf " + packed + ", " + res + " : " +
                                     vf32);
@@ -1025,6 +1051,7 @@ private:
   std::string llFixed; // blocked output: the ll this CTA computes
   std::string rowA, swz, colPair, gRowPart, gView, stagingView;
   std::string wgBytes; // this warpgroup's offset in a 64W-row tile
+  std::string nCol1, nCol2, bOff1, bOff2; // N split (see emitSetup)
 };
 
 //===----------------------------------------------------------------------===//
