@@ -404,10 +404,13 @@ TEST(MonarchGeneratorTest, BlockedLayoutsCheckTheirShapes) {
   std::string error;
   std::string text = emitMonarchMatmul(fc1, error);
   ASSERT_FALSE(text.empty()) << error;
-  // One CTA per (256 rows, ll): 4 warpgroups sharing each weight tile,
-  // 32 x 4 CTAs.
-  EXPECT_NE(text.find("blocks in (%c128, %c1, %c1) threads in (%c512"),
+  // One CTA per (128 rows, ll): 2 warpgroups sharing each weight tile,
+  // 64 x 4 CTAs; 4-deep rings (the plan is the first line's comment).
+  EXPECT_NE(text.find("blocks in (%c256, %c1, %c1) threads in (%c256"),
             std::string::npos);
+  EXPECT_NE(text.find("(4 stages), factor-2 N=128 (4 stages)"),
+            std::string::npos)
+      << text.substr(0, text.find('\n'));
   EXPECT_NE(monarchKernelName(fc1).find("_bo"), std::string::npos);
   MonarchSpec odd = fc1; // q = 64 rows do not split into l = 5 groups
   odd.k = 5, odd.q = 64, odd.p = 64, odd.l = 5, odd.s = 64, odd.r = 64;

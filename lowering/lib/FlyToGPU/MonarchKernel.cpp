@@ -72,14 +72,18 @@ constexpr int64_t kTileK = 64;    // 64 x 2 bytes = one 128-byte swizzle row
 constexpr int64_t kWgmmaK = 16;   // k of one f16/bf16 wgmma
 constexpr int64_t kThreads = 128; // one warpgroup (mma fragments use tid)
 // Blocked output: warpgroups per CTA, each 64 rows, sharing every weight
-// tile a CTA loads (fewer CTAs stream w1/w2 through L2).
-constexpr int64_t kMaxWarpgroups = 4;
+// tile a CTA loads (fewer CTAs stream w1/w2 through L2); see Plan.
+constexpr int64_t kWarpgroupPreference[] = {2, 4, 1};
+// Blocked output: widest factor-2 N (wider costs registers and measured no
+// faster than 128 with two warpgroups).
+constexpr int64_t kMaxBlockedTileS = 128;
 constexpr int64_t kElemBytes = 2;
 constexpr int64_t kAtom = 1024; // 8 rows x 128 B swizzle period
 constexpr int64_t kBlockBytes = kTileM * kTileK * kElemBytes; // 8 KB
 constexpr int64_t kStagingPad = 8; // elements per staging row (16 B)
 constexpr int64_t kVector = 8;     // elements per 16-byte copy-out store
 constexpr int64_t kMaxStages1 = 4, kMaxStages2 = 6;
+constexpr int64_t kMaxBlockedStages = 4;
 // Natural output stored from registers: at most this many f32 accumulator
 // columns (S*l) live per chunk (S*l/2 registers per thread); fewer with a
 // residual, whose prefetched tile (S*l/2 16-bit pairs) is live too.
@@ -139,10 +143,14 @@ struct Plan {
     t1 = s.k * kt1;
     kt2 = s.r / kTileK;
     if (blocked) {
-      // The most warpgroups (rows per CTA) that fit one CTA per SM and
-      // still give every SM-sized slice of rows work; one warpgroup: two
-      // CTAs per SM (228 KB, 1 KB reserved per CTA) if possible.
-      for (int64_t wg = kMaxWarpgroups; wg >= 1 && !tileS; wg /= 2) {
+      // Warpgroups (64-row slices sharing each weight tile) in order of
+      // preference: two leave room for 4-deep rings; four fill shared
+      // memory with G and leave rings of 2 and 3 slots (H100, GPT-2 up
+      // projection: 59-62 us vs 64-65 us; one warpgroup, two CTAs per SM:
+      // 68-70 us; docs/design-notes.md).
+      for (int64_t wg : kWarpgroupPreference) {
+        if (tileS)
+          break;
         if (wg > 1 && ceilDiv(s.m, kTileM) < wg)
           continue;
         setWarpgroups(wg);
@@ -247,32 +255,35 @@ private:
     dynamicSmemBytes = kAtom + gBytes + workBytes;
   }
 
-  /// Widest S with a factor-2 ring of 3 (else 2) slots and a factor-1 ring
-  /// of 2 within `budget` bytes; factor-1 ring as deep as what is left.
+  /// Widest S (at most kMaxBlockedTileS) with a factor-2 ring of 3 (else
+  /// 2) slots and a factor-1 ring of 2 within `budget` bytes; then both
+  /// rings as deep as what is left allows (factor 2 first, up to 4 each).
   bool planBlocked(int64_t budget) {
     const MonarchSpec &s = spec;
     int64_t avail = budget - kAtom - gBytes;
     for (int64_t minStages : {3, 2}) {
-      for (int64_t cand = std::min<int64_t>(s.s, 256) / 8 * 8; cand >= 8;
-           cand -= 8) {
+      for (int64_t cand = std::min<int64_t>(s.s, kMaxBlockedTileS) / 8 * 8;
+           cand >= 8; cand -= 8) {
         if (s.s % cand)
           continue;
         int64_t stride;
         int64_t staging = stagingFor(cand, stride);
         int64_t slot = cand * kTileK * kElemBytes;
-        int64_t union1 = std::max(2 * slot1, staging);
-        if (avail - union1 < minStages * slot)
+        if (avail - std::max(2 * slot1, staging) < minStages * slot)
           continue;
         tileS = cand;
         stagingStride = stride;
         stagingBytes = staging;
         slot2 = slot;
         stages2 = minStages;
-        stages1 = std::min(kMaxStages1,
-                           std::max<int64_t>(2, (avail - stages2 * slot2) /
-                                                    slot1));
-        if (std::max(stages1 * slot1, staging) + stages2 * slot2 > avail)
-          stages1 = 2;
+        while (stages2 < kMaxBlockedStages &&
+               avail - std::max(2 * slot1, staging) >= (stages2 + 1) * slot)
+          ++stages2;
+        stages1 = 2;
+        while (stages1 < kMaxBlockedStages &&
+               std::max((stages1 + 1) * slot1, staging) + stages2 * slot2 <=
+                   avail)
+          ++stages1;
         ring2Offset = 0;
         ring1Offset = stagingOffset = stages2 * slot2;
         workBytes = ring2Offset + stages2 * slot2 +
