@@ -43,6 +43,7 @@ struct Driver {
   FLY_CU_FN(cuModuleGetFunction)
   FLY_CU_FN(cuFuncSetAttribute)
   FLY_CU_FN(cuLaunchKernel)
+  FLY_CU_FN(cuLaunchKernelEx)
   FLY_CU_FN(cuStreamCreate)
   FLY_CU_FN(cuStreamSynchronize)
   FLY_CU_FN(cuStreamWaitEvent)
@@ -167,6 +168,7 @@ bool loadDriver(Driver &cu, std::string &error) {
   FLY_CU_LOOKUP(cuModuleGetFunction)
   FLY_CU_LOOKUP(cuFuncSetAttribute)
   FLY_CU_LOOKUP(cuLaunchKernel)
+  FLY_CU_LOOKUP(cuLaunchKernelEx)
   FLY_CU_LOOKUP(cuStreamCreate)
   FLY_CU_LOOKUP(cuStreamSynchronize)
   FLY_CU_LOOKUP(cuStreamWaitEvent)
@@ -478,12 +480,13 @@ FLY_MGPU_EXPORT void *mgpuModuleGetFunction(void *module, const char *name) {
   return function;
 }
 
-FLY_MGPU_EXPORT void mgpuLaunchKernel(void *function, intptr_t gridX,
-                                      intptr_t gridY, intptr_t gridZ,
-                                      intptr_t blockX, intptr_t blockY,
-                                      intptr_t blockZ, int32_t smem,
-                                      void *stream, void **params, void **extra,
-                                      size_t /*paramsCount*/) {
+namespace {
+/// One launch; a cluster of more than one CTA goes through
+/// cuLaunchKernelEx with the cluster-dimension attribute.
+void launchKernel(void *function, const unsigned cluster[3], intptr_t gridX,
+                  intptr_t gridY, intptr_t gridZ, intptr_t blockX,
+                  intptr_t blockY, intptr_t blockZ, int32_t smem, void *stream,
+                  void **params, void **extra) {
   State *s = ensureState();
   if (!s)
     return;
@@ -517,11 +520,34 @@ FLY_MGPU_EXPORT void mgpuLaunchKernel(void *function, intptr_t gridX,
     launch.stop = takeEvent();
     s->cu.cuEventRecord(launch.start, cuStream);
   }
-  if (CUresult r = s->cu.cuLaunchKernel(
-          fn, unsigned(gridX), unsigned(gridY), unsigned(gridZ),
-          unsigned(blockX), unsigned(blockY), unsigned(blockZ), unsigned(smem),
-          cuStream, params, extra)) {
-    std::string where = "cuLaunchKernel(" + s->functionNames[fn] + ")";
+  bool clustered = cluster[0] * cluster[1] * cluster[2] > 1;
+  CUresult r;
+  if (clustered) {
+    CUlaunchAttribute attribute{};
+    attribute.id = CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION;
+    attribute.value.clusterDim.x = cluster[0];
+    attribute.value.clusterDim.y = cluster[1];
+    attribute.value.clusterDim.z = cluster[2];
+    CUlaunchConfig config{};
+    config.gridDimX = unsigned(gridX), config.gridDimY = unsigned(gridY);
+    config.gridDimZ = unsigned(gridZ);
+    config.blockDimX = unsigned(blockX), config.blockDimY = unsigned(blockY);
+    config.blockDimZ = unsigned(blockZ);
+    config.sharedMemBytes = unsigned(smem);
+    config.hStream = cuStream;
+    config.attrs = &attribute;
+    config.numAttrs = 1;
+    r = s->cu.cuLaunchKernelEx(&config, fn, params, extra);
+  } else {
+    r = s->cu.cuLaunchKernel(fn, unsigned(gridX), unsigned(gridY),
+                             unsigned(gridZ), unsigned(blockX),
+                             unsigned(blockY), unsigned(blockZ),
+                             unsigned(smem), cuStream, params, extra);
+  }
+  if (r) {
+    std::string where = std::string(clustered ? "cuLaunchKernelEx("
+                                              : "cuLaunchKernel(") +
+                        s->functionNames[fn] + ")";
     reportError(where.c_str(), r);
     return;
   }
@@ -536,6 +562,32 @@ FLY_MGPU_EXPORT void mgpuLaunchKernel(void *function, intptr_t gridX,
     k.sharedBytes = unsigned(smem);
     s->pending.push_back(std::move(launch));
   }
+}
+} // namespace
+
+FLY_MGPU_EXPORT void mgpuLaunchKernel(void *function, intptr_t gridX,
+                                      intptr_t gridY, intptr_t gridZ,
+                                      intptr_t blockX, intptr_t blockY,
+                                      intptr_t blockZ, int32_t smem,
+                                      void *stream, void **params, void **extra,
+                                      size_t /*paramsCount*/) {
+  const unsigned single[3] = {1, 1, 1};
+  launchKernel(function, single, gridX, gridY, gridZ, blockX, blockY, blockZ,
+               smem, stream, params, extra);
+}
+
+/// gpu.launch_func with `clusters in (...)` (thread block clusters, sm_90).
+/// MLIR 22's GPU-to-LLVM lowering passes no parameter count here.
+FLY_MGPU_EXPORT void
+mgpuLaunchClusterKernel(void *function, intptr_t clusterX, intptr_t clusterY,
+                        intptr_t clusterZ, intptr_t gridX, intptr_t gridY,
+                        intptr_t gridZ, intptr_t blockX, intptr_t blockY,
+                        intptr_t blockZ, int32_t smem, void *stream,
+                        void **params, void **extra) {
+  const unsigned cluster[3] = {unsigned(clusterX), unsigned(clusterY),
+                               unsigned(clusterZ)};
+  launchKernel(function, cluster, gridX, gridY, gridZ, blockX, blockY, blockZ,
+               smem, stream, params, extra);
 }
 
 /// All compiled code shares the runtime's stream: one ordered queue, so

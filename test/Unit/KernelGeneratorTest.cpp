@@ -303,7 +303,8 @@ TEST(MonarchGeneratorTest, AcceptsGpt2MlpShapesOnly) {
 }
 
 /// fly.monarch_matmul's semantics (MonarchKernel.h) on one row, in double.
-std::vector<double> monarchRow(const MonarchSpec &s, const std::vector<double> &x,
+std::vector<double> monarchRow(const MonarchSpec &s,
+                               const std::vector<double> &x,
                                const std::vector<double> &w1,
                                const std::vector<double> &w2) {
   std::vector<double> h(s.k * s.q, 0.0), y(s.l * s.s, 0.0);
@@ -319,7 +320,8 @@ std::vector<double> monarchRow(const MonarchSpec &s, const std::vector<double> &
 }
 
 /// w1 as the kernel of `s` reads it (monarchKernelW1Source).
-std::vector<double> kernelW1(const MonarchSpec &s, const std::vector<double> &w1) {
+std::vector<double> kernelW1(const MonarchSpec &s,
+                             const std::vector<double> &w1) {
   std::vector<double> out(w1.size());
   for (int64_t kk = 0; kk < s.k; ++kk)
     for (int64_t qq = 0; qq < s.q; ++qq)
@@ -364,8 +366,8 @@ TEST(MonarchGeneratorTest, BlockedChainLayoutsComputeTheSameMlp) {
     for (int64_t kk = 0; kk < up.k; ++kk)
       for (int64_t c = 0; c < per; ++c)
         for (int64_t pp = 0; pp < up.p; ++pp)
-          g[kk * per + c] += kw1[(kk * up.q + ll * per + c) * up.p + pp] *
-                             x[kk * up.p + pp];
+          g[kk * per + c] +=
+              kw1[(kk * up.q + ll * per + c) * up.p + pp] * x[kk * up.p + pp];
     for (int64_t ss = 0; ss < up.s; ++ss)
       for (int64_t rr = 0; rr < up.r; ++rr)
         hidden[ll * up.s + ss] += w2[(ll * up.s + ss) * up.r + rr] * g[rr];
@@ -378,9 +380,8 @@ TEST(MonarchGeneratorTest, BlockedChainLayoutsComputeTheSameMlp) {
   for (int64_t kk = 0; kk < down.k; ++kk)
     for (int64_t qq = 0; qq < down.q; ++qq)
       for (int64_t pp = 0; pp < down.p; ++pp)
-        h[kk * down.q + qq] +=
-            kv1[(kk * down.q + qq) * down.p + pp] *
-            hidden[(pp / pb) * segment + kk * pb + pp % pb];
+        h[kk * down.q + qq] += kv1[(kk * down.q + qq) * down.p + pp] *
+                               hidden[(pp / pb) * segment + kk * pb + pp % pb];
   std::vector<double> got(down.l * down.s, 0.0);
   for (int64_t ll = 0; ll < down.l; ++ll)
     for (int64_t ss = 0; ss < down.s; ++ss)

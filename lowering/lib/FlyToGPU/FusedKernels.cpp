@@ -16,8 +16,8 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
-#include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
 
 #include <cstring>
 #include <type_traits>
@@ -424,7 +424,8 @@ Value blockedBias(OpBuilder &b, Location loc, DenseResourceElementsAttr bias,
       out, alignof(std::max_align_t));
   std::string key = (bias.getRawHandle().getKey() + ".blocked").str();
   return arith::ConstantOp::create(
-      b, loc, DenseResourceElementsAttr::get(bias.getType(), key, std::move(blob)));
+      b, loc,
+      DenseResourceElementsAttr::get(bias.getType(), key, std::move(blob)));
 }
 
 struct FlyGpuMonarchKernelsPass
@@ -454,8 +455,8 @@ struct FlyGpuMonarchKernelsPass
       for (MonarchCandidate &up : candidates) {
         if (!up.result.hasOneUse())
           continue;
-        auto downOp = dyn_cast<mlir::fly::MonarchMatmulOp>(
-            *up.result.getUsers().begin());
+        auto downOp =
+            dyn_cast<mlir::fly::MonarchMatmulOp>(*up.result.getUsers().begin());
         if (!downOp || downOp.getX() != up.result || !index.count(downOp))
           continue;
         MonarchCandidate &down = candidates[index[downOp]];
@@ -598,8 +599,8 @@ struct FlyGpuMonarchKernelsPass
         MemRefType::get(x.getShape(), element),
         MemRefType::get(cast<RankedTensorType>(w1.getType()).getShape(),
                         element),
-        MemRefType::get(
-            cast<RankedTensorType>(op.getW2().getType()).getShape(), element)};
+        MemRefType::get(cast<RankedTensorType>(op.getW2().getType()).getShape(),
+                        element)};
     if (spec.bias)
       args.push_back(MemRefType::get({spec.l * spec.s}, element));
     if (spec.residual)

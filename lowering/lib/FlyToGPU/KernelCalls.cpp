@@ -154,8 +154,8 @@ bool mlir::fly::kernels::isElementwise(linalg::GenericOp op, unsigned inputs) {
                       [](AffineMap m) { return m.isIdentity(); });
 }
 
-std::optional<Value>
-mlir::fly::kernels::matchResidualAdd(linalg::GenericOp op, Value value) {
+std::optional<Value> mlir::fly::kernels::matchResidualAdd(linalg::GenericOp op,
+                                                          Value value) {
   if (!isElementwise(op, 2))
     return std::nullopt;
   auto yield = cast<linalg::YieldOp>(op.getBody()->getTerminator());

@@ -1,7 +1,7 @@
 //===- MonarchKernel.cpp - fused Monarch matmul kernel generator -*- C++
 //-*-===//
 //
-// One CTA = one warpgroup (128 threads) owning 64 rows of x and y. Shared
+// Natural layout: one CTA owns 64 rows of x and y. Shared
 // memory (one dynamic buffer, starting at the first 1024-byte boundary of
 // the real dynamic region, found through an external .shared array: see
 // emitSetup for why gpu.dynamic_shared_memory's own address is not used):
@@ -27,14 +27,21 @@
 //   tile at column n*l+ll. After all ll the staging tile holds y columns
 //   [c*S*l, (c+1)*S*l) of 64 rows contiguously; all threads copy it out with
 //   16-byte stores (rows >= m skipped).
+// Direct stores (Plan::directStores, l of 1, 2 or 4, the usual case): the
+//   l accumulators of a chunk stay live instead, so a thread's columns n,
+//   n+1 of every ll are the contiguous y columns n*l .. n*l+2l-1: one
+//   16-byte store, bias one load, an optional residual add (its tile
+//   loaded before the chunk's wgmmas); no staging tile. Two warpgroups
+//   then split every wgmma's N (same 64 rows, the A tiles shared).
 //
 // Blocked output (MonarchSpec::blockedOutput, the up projection of a
 // Monarch MLP): CTA (row tile, ll) computes only g[:, ll, :] (64 x r) in
 // phase 1 -- k GEMMs of N = q/l against w1 rows permuted at compile time so
 // that the rows landing in ll are contiguous -- and y'[:, ll*s ..] in phase
-// 2: no ll loop, no interleaved staging, a quarter of the shared memory, so
-// two CTAs share an SM and one's epilogue overlaps the other's wgmmas. The
-// consumer (MonarchSpec::inputBlocks) reads that order back through its TMA
+// 2: no ll loop, no interleaved staging (packed 32-bit stores), a quarter of
+// the shared memory, so that several warpgroups (64 rows each, see Plan)
+// share every weight tile a CTA loads. The consumer
+// (MonarchSpec::inputBlocks) reads that order back through its TMA
 // coordinates and a matching permutation of its w1 columns.
 //
 // The accumulator fragment is read at the LLVM level: the opaque
@@ -197,8 +204,7 @@ private:
     // l accumulators of 64 x S live at once (S*l/2 registers per thread),
     // y columns n*l .. n*l+2l-1 in one store of at most 16 bytes.
     if (s.l == 1 || s.l == 2 || s.l == 4) {
-      int64_t maxElems =
-          s.residual ? kDirectAccElemsResidual : kDirectAccElems;
+      int64_t maxElems = s.residual ? kDirectAccElemsResidual : kDirectAccElems;
       // Two warpgroups when both factors' N split into 8-row halves (whole
       // 128-byte swizzle atoms of the B tiles).
       int64_t split = s.q % 16 == 0 ? 2 : 1;
@@ -505,9 +511,9 @@ private:
     // 64g + 16w + ... of the CTA's rows.
     // (N split: both warpgroups hold the same 64 rows.)
     std::string warpgroup = divc(tid, kThreads, "warpgroup");
-    rowA = add(mulc(p.nSplit > 1 ? remc(warp, 4, "wg_warp") : warp, 16,
-                    "warp_row"),
-               laneRow, "frag_row");
+    rowA = add(
+        mulc(p.nSplit > 1 ? remc(warp, 4, "wg_warp") : warp, 16, "warp_row"),
+        laneRow, "frag_row");
     wgBytes = p.warpgroups == 1 ? w.index(0)
                                 : mulc(warpgroup, kBlockBytes, "wg_bytes");
     // N split: this warpgroup's first column of each factor's wgmma N, and
@@ -646,8 +652,8 @@ private:
     std::string slotBase = add(ring1, mulc(slot, p.slot1), "slot_base");
     // This warpgroup's 64 rows of the x tile; w1's tile follows all rows.
     std::string aBase = add(slotBase, wgBytes, "a_base");
-    std::string bBase = add(addc(slotBase, p.warpgroups * kBlockBytes),
-                            bOff1, "b_base");
+    std::string bBase =
+        add(addc(slotBase, p.warpgroups * kBlockBytes), bOff1, "b_base");
     std::string acc = emitTileMma(accIn, aBase, bBase, t.w1Step, t.descW1,
                                   "%tma_w1", t.tmaW1, t.acc1, depth);
     w.line("gpu.barrier");
@@ -732,14 +738,14 @@ private:
     const double cubic = 0.044715;
     std::string fm = " fastmath<contract> : f32";
     std::string x2 = w.def("x2", "arith.mulf " + x + ", " + x + fm);
-    std::string poly = w.def(
-        "poly", "math.fma " + x2 + ", " + w.f32(sqrt2OverPi * cubic) + ", " +
-                    w.f32(sqrt2OverPi) + fm);
+    std::string poly =
+        w.def("poly", "math.fma " + x2 + ", " + w.f32(sqrt2OverPi * cubic) +
+                          ", " + w.f32(sqrt2OverPi) + fm);
     std::string u = w.def("tanh_arg", "arith.mulf " + x + ", " + poly + fm);
-    std::string th = w.def(
-        "tanh", "llvm.inline_asm asm_dialect = att \"tanh.approx.f32 $0, "
-                "$1;\", \"=f,f\" " +
-                    u + " : (f32) -> f32");
+    std::string th =
+        w.def("tanh", "llvm.inline_asm asm_dialect = att \"tanh.approx.f32 $0, "
+                      "$1;\", \"=f,f\" " +
+                          u + " : (f32) -> f32");
     std::string h = w.def("half_x", "arith.mulf " + x + ", " + w.f32(0.5) + fm);
     return w.def("gelu", "math.fma " + h + ", " + th + ", " + h + fm);
   }
@@ -753,8 +759,9 @@ private:
       v[e] = w.def("y", "llvm.extractvalue " + frag + "[0, " + str(i + e) +
                             "] : " + type);
       if (!bias.empty()) {
-        std::string b = w.def("bias_e", "vector.extract " + bias + "[" +
-                                            str(e) + "] : f32 from vector<2xf32>");
+        std::string b =
+            w.def("bias_e", "vector.extract " + bias + "[" + str(e) +
+                                "] : f32 from vector<2xf32>");
         v[e] = w.def("y", "arith.addf " + v[e] + ", " + b + " : f32");
       }
       if (gelu)
@@ -762,8 +769,8 @@ private:
     }
     std::string f32s = w.def("pair", "vector.from_elements " + v[0] + ", " +
                                          v[1] + " : vector<2xf32>");
-    return w.def("pair_t", "arith.truncf " + f32s + " : vector<2xf32> to " +
-                               t.pair);
+    return w.def("pair_t",
+                 "arith.truncf " + f32s + " : vector<2xf32> to " + t.pair);
   }
 
   /// The k loop of factor 2 for chunk `c` and group `ll`: G[ll] (64 x r)
@@ -784,8 +791,7 @@ private:
     w.line("nvgpu.mbarrier.try_wait.parity " + bars2 + "[" + slot + "], " +
            parityOf(tile, p.stages2) + ", " + w.index(kMbarrierSpinTicks) +
            " : " + t.bars2);
-    std::string bBase =
-        add(add(ring2, mulc(slot, p.slot2)), bOff2, "b_base");
+    std::string bBase = add(add(ring2, mulc(slot, p.slot2)), bOff2, "b_base");
     std::string blk = p.blocked ? kt : add(mulc(ll, p.kt2), kt, "g_blk");
     std::string aBase = add(add(gOff, mulc(blk, p.warpgroups * kBlockBytes)),
                             wgBytes, "a_base");
@@ -818,14 +824,13 @@ private:
     w.open("scf.for " + c + " = " + w.index(0) + " to " + w.index(p.chunks) +
            " step " + w.index(1));
     // y column of fragment column pair jg: (c*S + 8*jg + colPair)*l.
-    std::string colBase =
-        mulc(add(add(mulc(c, p.tileS), nCol2), colPair, "pair_col"), s.l,
-             "y_col0");
+    std::string colBase = mulc(
+        add(add(mulc(c, p.tileS), nCol2), colPair, "pair_col"), s.l, "y_col0");
     std::vector<std::string> bias;
     for (int64_t jg = 0; jg < p.tileSw / 8 && s.bias; ++jg) {
       std::string raw = w.def(
-          "bias_raw", "vector.load %bias[" + addc(colBase, 8 * jg * s.l) +
-                          "]" + align + " : " + t.globalBias + ", " + vf16);
+          "bias_raw", "vector.load %bias[" + addc(colBase, 8 * jg * s.l) + "]" +
+                          align + " : " + t.globalBias + ", " + vf16);
       bias.push_back(raw); // 16-bit until used: half the registers
     }
     std::string rows[2] = {add(row0, rowA, "y_row"),
@@ -834,14 +839,14 @@ private:
     // latency hides behind them; rows past m read row m-1 (never stored).
     std::vector<std::string> residual;
     for (int64_t half = 0; half < 2 && s.residual; ++half) {
-      std::string clamped = w.def("res_row", "arith.minui " + rows[half] +
-                                                 ", " + w.index(s.m - 1) +
-                                                 " : index");
+      std::string clamped =
+          w.def("res_row", "arith.minui " + rows[half] + ", " +
+                               w.index(s.m - 1) + " : index");
       for (int64_t jg = 0; jg < p.tileSw / 8; ++jg)
-        residual.push_back(w.def(
-            "res", "vector.load %res[" + clamped + ", " +
-                       addc(colBase, 8 * jg * s.l, "y_col") + "]" + align +
-                       " : " + t.globalY + ", " + vf16));
+        residual.push_back(
+            w.def("res", "vector.load %res[" + clamped + ", " +
+                             addc(colBase, 8 * jg * s.l, "y_col") + "]" +
+                             align + " : " + t.globalY + ", " + vf16));
     }
     std::vector<std::string> frags;
     for (int64_t ll = 0; ll < s.l; ++ll) {
@@ -866,13 +871,13 @@ private:
         std::vector<std::string> vals;
         for (int64_t e = 0; e < 2; ++e)
           for (int64_t ll = 0; ll < s.l; ++ll) {
-            std::string v = w.def(
-                "y", "llvm.extractvalue " + frags[ll] + "[0, " +
-                         str(4 * jg + 2 * half + e) + "] : " + t.acc2Struct);
+            std::string v = w.def("y", "llvm.extractvalue " + frags[ll] +
+                                           "[0, " + str(4 * jg + 2 * half + e) +
+                                           "] : " + t.acc2Struct);
             if (s.bias) {
-              std::string b = w.def(
-                  "bias_e", "vector.extract " + biasF32 + "[" +
-                                str(e * s.l + ll) + "] : f32 from " + vf32);
+              std::string b = w.def("bias_e", "vector.extract " + biasF32 +
+                                                  "[" + str(e * s.l + ll) +
+                                                  "] : f32 from " + vf32);
               v = w.def("y", "arith.addf " + v + ", " + b + " : f32");
             }
             if (s.gelu)
@@ -882,17 +887,16 @@ private:
         std::string list;
         for (const std::string &v : vals)
           list += (list.empty() ? "" : ", ") + v;
-        std::string packed = w.def(
-            "out", "vector.from_elements " + list + " : " + vf32);
+        std::string packed =
+            w.def("out", "vector.from_elements " + list + " : " + vf32);
         w.open("scf.if " + valid[half]);
         if (s.residual) {
           // The residual add after everything else, in f32 (one rounding).
-          std::string res =
-              w.def("res_f32", "arith.extf " +
-                                   residual[half * (p.tileSw / 8) + jg] + " : " +
-                                   vf16 + " to " + vf32);
-          packed = w.def("out", "arith.addf " + packed + ", " + res + " : " +
-                                    vf32);
+          std::string res = w.def(
+              "res_f32", "arith.extf " + residual[half * (p.tileSw / 8) + jg] +
+                             " : " + vf16 + " to " + vf32);
+          packed =
+              w.def("out", "arith.addf " + packed + ", " + res + " : " + vf32);
         }
         packed = w.def("out_t",
                        "arith.truncf " + packed + " : " + vf32 + " to " + vf16);
@@ -936,15 +940,16 @@ private:
     // latency hides behind the wgmmas.
     std::vector<std::string> biasPairs;
     if (p.blocked && s.bias) {
-      std::string base = add(add(mulc(llFixed, s.s), mulc(c, p.tileS)),
-                             colPair, "bias_base");
+      std::string base =
+          add(add(mulc(llFixed, s.s), mulc(c, p.tileS)), colPair, "bias_base");
       for (int64_t jg = 0; jg < p.tileS / 8; ++jg) {
         std::string raw = w.def(
             "bias_raw", "vector.load %bias[" + addc(base, 8 * jg, "bias_i") +
-                            "] {alignment = 4 : i64} : " + t.globalBias +
-                            ", " + t.pair);
-        biasPairs.push_back(w.def(
-            "bias_f32", "arith.extf " + raw + " : " + t.pair + " to vector<2xf32>"));
+                            "] {alignment = 4 : i64} : " + t.globalBias + ", " +
+                            t.pair);
+        biasPairs.push_back(
+            w.def("bias_f32",
+                  "arith.extf " + raw + " : " + t.pair + " to vector<2xf32>"));
       }
     }
     std::string accOut = emitFactor2Tiles(c, ll, depth);
@@ -956,13 +961,12 @@ private:
         w.def("frag_y", "builtin.unrealized_conversion_cast " + accOut + " : " +
                             t.acc2 + " to " + t.acc2Struct);
     int64_t colScale = p.blocked ? 1 : s.l;
-    std::string colT = p.blocked ? colPair
-                                 : add(mulc(colPair, s.l), ll, "st_col");
+    std::string colT =
+        p.blocked ? colPair : add(mulc(colPair, s.l), ll, "st_col");
     std::string biasBase;
     if (s.bias)
       biasBase = add(mulc(c, p.tileS * s.l),
-                     p.blocked ? add(mulc(colPair, s.l), ll, "bias_col")
-                               : colT,
+                     p.blocked ? add(mulc(colPair, s.l), ll, "bias_col") : colT,
                      "bias_base");
     std::string rowB = addc(rowA, 8, "frag_row_b");
     for (int64_t jg = 0; jg < p.tileS / 8 && p.blocked; ++jg) {
@@ -1039,8 +1043,7 @@ private:
 
   /// Leader only: the first factor-2 tiles.
   void emitPreload2() {
-    int64_t preload =
-        std::min(p.stages2 - depthFor(p.stages2), p.t2);
+    int64_t preload = std::min(p.stages2 - depthFor(p.stages2), p.t2);
     for (int64_t i = 0; i < preload; ++i)
       emitLoad2(w.index(i));
   }
@@ -1057,8 +1060,7 @@ private:
   const Types &t;
   FuncWriter w;
   int64_t inFlight;
-  std::string tid, row0, isLeader, smem, gOff, work, ring1, ring2, bars1,
-      bars2;
+  std::string tid, row0, isLeader, smem, gOff, work, ring1, ring2, bars1, bars2;
   std::string llFixed; // blocked output: the ll this CTA computes
   std::string rowA, swz, colPair, gRowPart, gView, stagingView;
   std::string wgBytes; // this warpgroup's offset in a 64W-row tile
@@ -1094,8 +1096,7 @@ std::string emitHostFunction(const Plan &p, const Types &t,
                                     " : " + tmaType + " to !llvm.ptr");
   };
   std::string tx = descriptor("tma_x", "%x", t.globalX, p.rows, t.tmaX);
-  std::string tw1 =
-      descriptor("tma_w1", w1Flat, t.globalW1Flat, p.n1, t.tmaW1);
+  std::string tw1 = descriptor("tma_w1", w1Flat, t.globalW1Flat, p.n1, t.tmaW1);
   std::string tw2 =
       descriptor("tma_w2", w2Flat, t.globalW2Flat, p.tileS, t.tmaW2);
   std::string args = "args(" + tx + " : !llvm.ptr, " + tw1 + " : !llvm.ptr, " +
@@ -1158,16 +1159,16 @@ std::string verifyMonarchSpec(const MonarchSpec &s) {
            " must be a multiple of 8 and at most 256 (wgmma N of factor 1)";
   if (s.s % 8)
     return "s=" + str(s.s) + " must be a multiple of 8";
-  if (s.blockedOutput &&
-      (s.q % s.l || (s.q / s.l) % 8 || s.q / s.l < 8))
+  if (s.blockedOutput && (s.q % s.l || (s.q / s.l) % 8 || s.q / s.l < 8))
     return "blocked output needs q=" + str(s.q) + " to be l=" + str(s.l) +
            " times a multiple of 8 (wgmma N of factor 1 per ll)";
   if (s.inputBlocks < 0)
     return "inputBlocks must not be negative";
   if (s.inputBlocks > 0 &&
       (s.p % s.inputBlocks || (s.p / s.inputBlocks) % kTileK))
-    return "blocked input needs p=" + str(s.p) + " to be inputBlocks=" +
-           str(s.inputBlocks) + " times a multiple of " + str(kTileK);
+    return "blocked input needs p=" + str(s.p) +
+           " to be inputBlocks=" + str(s.inputBlocks) +
+           " times a multiple of " + str(kTileK);
   if (s.m > kMaxTmaCoordinate || s.k * s.p > kMaxTmaCoordinate ||
       s.k * s.q > kMaxTmaCoordinate || s.l * s.s > kMaxTmaCoordinate)
     return "sizes must stay below 2^31 (TMA coordinates are i32)";
@@ -1201,7 +1202,7 @@ std::string monarchKernelName(const MonarchSpec &s) {
 }
 
 std::pair<int64_t, int64_t> monarchKernelW1Source(const MonarchSpec &s,
-                                                   int64_t qq, int64_t pp) {
+                                                  int64_t qq, int64_t pp) {
   if (s.blockedOutput && s.l > 0 && s.q % s.l == 0) {
     // Kernel row ll*(q/l) + i is w1 row i*l + ll (h column i*l + ll of the
     // block is g[ll, ...]).
@@ -1239,9 +1240,9 @@ std::string emitMonarchMatmul(const MonarchSpec &spec, std::string &error,
   std::ostringstream os;
   os << "// " << monarchKernelName(spec)
      << ": y = " << (spec.gelu ? "gelu_tanh(" : "") << "monarch(x, w1, w2)"
-     << (spec.bias ? " + bias" : "") << (spec.gelu ? ")" : "")
-     << "; " << plan.rows << "-row CTAs (" << plan.warpgroups
-     << " warpgroups)" << (spec.blockedOutput ? " x l (blocked output)" : "")
+     << (spec.bias ? " + bias" : "") << (spec.gelu ? ")" : "") << "; "
+     << plan.rows << "-row CTAs of " << plan.threads << " threads"
+     << (spec.blockedOutput ? " x l (blocked output)" : "")
      << (spec.inputBlocks ? ", blocked input" : "")
      << ", factor-1 N=" << plan.n1 << " (" << plan.stages1
      << " stages), factor-2 N=" << plan.tileS << " (" << plan.stages2

@@ -34,9 +34,9 @@ using namespace mlir;
 
 namespace {
 
-using mlir::fly::kernels::singleGenericUser;
 using mlir::fly::kernels::isElementwise;
 using mlir::fly::kernels::matchResidualAdd;
+using mlir::fly::kernels::singleGenericUser;
 using mlir::fly::kernels::stripCasts;
 
 struct FlyGpuWeightGemmsPass

@@ -57,7 +57,7 @@ struct MonarchSpec {
 /// op's w1. (Identity for natural layouts.) The caller permutes the weight
 /// constant once at compile time.
 std::pair<int64_t, int64_t> monarchKernelW1Source(const MonarchSpec &spec,
-                                                   int64_t qq, int64_t pp);
+                                                  int64_t qq, int64_t pp);
 
 struct MonarchEmitOptions {
   /// > 0: the module also holds func.func private @<monarchBenchmarkName>
