@@ -541,13 +541,13 @@ void launchKernel(void *function, const unsigned cluster[3], intptr_t gridX,
   } else {
     r = s->cu.cuLaunchKernel(fn, unsigned(gridX), unsigned(gridY),
                              unsigned(gridZ), unsigned(blockX),
-                             unsigned(blockY), unsigned(blockZ),
-                             unsigned(smem), cuStream, params, extra);
+                             unsigned(blockY), unsigned(blockZ), unsigned(smem),
+                             cuStream, params, extra);
   }
   if (r) {
-    std::string where = std::string(clustered ? "cuLaunchKernelEx("
-                                              : "cuLaunchKernel(") +
-                        s->functionNames[fn] + ")";
+    std::string where =
+        std::string(clustered ? "cuLaunchKernelEx(" : "cuLaunchKernel(") +
+        s->functionNames[fn] + ")";
     reportError(where.c_str(), r);
     return;
   }

@@ -13,13 +13,12 @@
 
 #include "fly/Conversion/Passes.h"
 #include "fly/Dialect/Fly/IR/FlyOps.h"
+#include "fly/Utils/WeightConstants.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
-#include "mlir/IR/DialectResourceBlobManager.h"
 
-#include <cstring>
 #include <type_traits>
 
 namespace mlir::fly {
@@ -368,64 +367,37 @@ Value matchBiasAdd(linalg::GenericOp op, Value value) {
 struct MonarchCandidate {
   mlir::fly::MonarchMatmulOp op;
   gen::MonarchSpec spec;
-  Value bias;                     // fused bias, if any
+  Value w1;                       // as the kernel reads it (maybe permuted)
+  Value bias;                     // fused bias, if any (maybe permuted)
   Value residual;                 // fused residual add's other operand
   SmallVector<Operation *> fused; // bias add, GELU (in order)
   Operation *last = nullptr;      // the last op the kernel replaces
   Value result;                   // its result
 };
 
-/// The dense_resource blob of a weight constant, or nullptr.
-DenseResourceElementsAttr weightBlob(Value v) {
-  auto constant = v.getDefiningOp<arith::ConstantOp>();
-  if (!constant)
-    return nullptr;
-  auto resource = dyn_cast<DenseResourceElementsAttr>(constant.getValue());
-  if (!resource || !resource.getRawHandle().getBlob())
-    return nullptr;
-  return resource;
-}
-
-/// w1 (a 16-bit [k, q, p] constant) as the kernel of `spec` reads it
+/// w1 (a [k, q, p] weight constant) as the kernel of `spec` reads it
 /// (gen::monarchKernelW1Source), as a new constant named <key><suffix>.
 Value permutedW1(OpBuilder &b, Location loc, DenseResourceElementsAttr w1,
                  const gen::MonarchSpec &spec, StringRef suffix) {
   auto type = cast<RankedTensorType>(w1.getType());
-  int64_t k = type.getDimSize(0), q = type.getDimSize(1),
-          p = type.getDimSize(2);
-  constexpr int64_t bytes = 2;
-  ArrayRef<char> in = w1.getRawHandle().getBlob()->getData();
-  std::vector<char> out(in.size());
-  for (int64_t kk = 0; kk < k; ++kk)
-    for (int64_t qq = 0; qq < q; ++qq)
-      for (int64_t pp = 0; pp < p; ++pp) {
-        auto [sq, sp] = gen::monarchKernelW1Source(spec, qq, pp);
-        std::memcpy(out.data() + ((kk * q + qq) * p + pp) * bytes,
-                    in.data() + ((kk * q + sq) * p + sp) * bytes, bytes);
-      }
-  AsmResourceBlob blob = HeapAsmResourceBlob::allocateAndCopyWithAlign(
-      out, alignof(std::max_align_t));
-  std::string key = (w1.getRawHandle().getKey() + suffix).str();
-  auto attr = DenseResourceElementsAttr::get(type, key, std::move(blob));
-  return arith::ConstantOp::create(b, loc, attr);
+  int64_t q = type.getDimSize(1), p = type.getDimSize(2);
+  auto sourceOf = [&](int64_t i) {
+    int64_t kk = i / (q * p), qq = i / p % q, pp = i % p;
+    auto [sq, sp] = gen::monarchKernelW1Source(spec, qq, pp);
+    return (kk * q + sq) * p + sp;
+  };
+  return arith::ConstantOp::create(
+      b, loc, mlir::fly::gatherWeight(w1, type, suffix, sourceOf));
 }
 
 /// bias[l*s] of a blocked-output kernel: bias'[ll*s + ss] = bias[ss*l + ll].
 Value blockedBias(OpBuilder &b, Location loc, DenseResourceElementsAttr bias,
                   const gen::MonarchSpec &spec) {
-  constexpr int64_t bytes = 2;
-  ArrayRef<char> in = bias.getRawHandle().getBlob()->getData();
-  std::vector<char> out(in.size());
-  for (int64_t ll = 0; ll < spec.l; ++ll)
-    for (int64_t ss = 0; ss < spec.s; ++ss)
-      std::memcpy(out.data() + (ll * spec.s + ss) * bytes,
-                  in.data() + (ss * spec.l + ll) * bytes, bytes);
-  AsmResourceBlob blob = HeapAsmResourceBlob::allocateAndCopyWithAlign(
-      out, alignof(std::max_align_t));
-  std::string key = (bias.getRawHandle().getKey() + ".blocked").str();
+  auto sourceOf = [&](int64_t i) { return (i % spec.s) * spec.l + i / spec.s; };
   return arith::ConstantOp::create(
       b, loc,
-      DenseResourceElementsAttr::get(bias.getType(), key, std::move(blob)));
+      mlir::fly::gatherWeight(bias, cast<RankedTensorType>(bias.getType()),
+                              ".blocked", sourceOf));
 }
 
 struct FlyGpuMonarchKernelsPass
@@ -449,8 +421,6 @@ struct FlyGpuMonarchKernelsPass
     }
     // Producer -> consumer chains: the tensor between them is fly's own, so
     // it may be stored blocked (MonarchSpec::blockedOutput / inputBlocks).
-    // Per candidate: the permuted w1 and bias, where they change.
-    SmallVector<std::pair<Value, Value>> w1s(candidates.size());
     if (chainLayout)
       for (MonarchCandidate &up : candidates) {
         if (!up.result.hasOneUse())
@@ -468,11 +438,13 @@ struct FlyGpuMonarchKernelsPass
         std::string why = gen::verifyMonarchSpec(upSpec);
         if (why.empty())
           why = gen::verifyMonarchSpec(downSpec);
-        DenseResourceElementsAttr upW1 = weightBlob(up.op.getW1());
-        DenseResourceElementsAttr downW1 = weightBlob(down.op.getW1());
+        DenseResourceElementsAttr upW1 =
+            mlir::fly::weightResource(up.op.getW1());
+        DenseResourceElementsAttr downW1 =
+            mlir::fly::weightResource(down.op.getW1());
         DenseResourceElementsAttr upBias;
         if (up.bias)
-          upBias = weightBlob(up.bias);
+          upBias = mlir::fly::weightResource(up.bias);
         if (why.empty() && (!upW1 || !downW1 || (up.bias && !upBias)))
           why = "w1 of both layers and the up projection's bias must be "
                 "constants";
@@ -485,20 +457,15 @@ struct FlyGpuMonarchKernelsPass
         up.spec = upSpec;
         down.spec = downSpec;
         OpBuilder b(up.op);
-        w1s[index[up.op]].first =
-            permutedW1(b, up.op.getLoc(), upW1, upSpec, ".blocked_rows");
+        up.w1 = permutedW1(b, up.op.getLoc(), upW1, upSpec, ".blocked_rows");
         if (upBias)
-          w1s[index[up.op]].second =
-              blockedBias(b, up.op.getLoc(), upBias, upSpec);
+          up.bias = blockedBias(b, up.op.getLoc(), upBias, upSpec);
         b.setInsertionPoint(down.op);
-        w1s[index[downOp]].first =
+        down.w1 =
             permutedW1(b, down.op.getLoc(), downW1, downSpec, ".blocked_cols");
       }
-    for (auto [i, c] : llvm::enumerate(candidates)) {
-      if (w1s[i].second)
-        c.bias = w1s[i].second;
-      emit(c, w1s[i].first ? w1s[i].first : c.op.getW1());
-    }
+    for (MonarchCandidate &c : candidates)
+      emit(c);
   }
 
   LogicalResult skip(Operation *op, const Twine &why) {
@@ -529,6 +496,7 @@ struct FlyGpuMonarchKernelsPass
     }
     MonarchCandidate c;
     c.op = op;
+    c.w1 = op.getW1();
     gen::MonarchSpec &spec = c.spec;
     spec.m = x.getDimSize(0);
     spec.k = w1.getDimSize(0), spec.q = w1.getDimSize(1);
@@ -586,8 +554,9 @@ struct FlyGpuMonarchKernelsPass
     return std::optional<MonarchCandidate>(std::move(c));
   }
 
-  /// Replaces the candidate's ops by a launcher call reading `w1`.
-  void emit(MonarchCandidate &c, Value w1) {
+  /// Replaces the candidate's ops by a launcher call (reading c.w1).
+  void emit(MonarchCandidate &c) {
+    Value w1 = c.w1;
     const gen::MonarchSpec &spec = c.spec;
     mlir::fly::MonarchMatmulOp op = c.op;
     if (remarks)

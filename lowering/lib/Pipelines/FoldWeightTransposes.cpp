@@ -1,13 +1,12 @@
 //===- FoldWeightTransposes.cpp - Compile-time transposes -------*- C++ -*-===//
 
 #include "fly/Conversion/Passes.h"
+#include "fly/Utils/WeightConstants.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
-#include "mlir/IR/AsmState.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/BuiltinDialect.h"
-#include "mlir/IR/DialectResourceBlobManager.h"
 
 namespace mlir::fly {
 #define GEN_PASS_DEF_FLYFOLDWEIGHTTRANSPOSES
@@ -28,42 +27,33 @@ SmallVector<int64_t> stridesOf(ArrayRef<int64_t> shape) {
 /// Returns the transposed copy of a dense_resource constant, or nullptr
 /// when `transpose` does not read one.
 Attribute foldTranspose(linalg::TransposeOp transpose) {
-  auto constant = transpose.getInput().getDefiningOp<arith::ConstantOp>();
-  if (!constant)
-    return nullptr;
-  auto resource = dyn_cast<DenseResourceElementsAttr>(constant.getValue());
-  if (!resource || !resource.getRawHandle().getBlob())
+  DenseResourceElementsAttr resource =
+      fly::weightResource(transpose.getInput());
+  if (!resource)
     return nullptr;
   auto inType = cast<RankedTensorType>(resource.getType());
-  unsigned bytes = inType.getElementTypeBitWidth() / 8;
-  if (bytes == 0)
-    return nullptr;
-  ArrayRef<char> in = resource.getRawHandle().getBlob()->getData();
   ArrayRef<int64_t> perm = transpose.getPermutation();
   ArrayRef<int64_t> inShape = inType.getShape();
   SmallVector<int64_t> outShape;
   for (int64_t p : perm)
     outShape.push_back(inShape[p]);
   SmallVector<int64_t> inStrides = stridesOf(inShape);
-  int64_t rank = inShape.size(), count = inType.getNumElements();
-  std::vector<char> out(in.size());
-  SmallVector<int64_t> index(rank, 0); // output multi-index
-  for (int64_t linear = 0; linear < count; ++linear) {
+  int64_t rank = inShape.size();
+  SmallVector<int64_t> index(rank, 0); // output multi-index, row-major order
+  auto sourceOf = [&](int64_t) {
     int64_t src = 0;
     for (int64_t d = 0; d < rank; ++d)
       src += index[d] * inStrides[perm[d]];
-    std::memcpy(out.data() + linear * bytes, in.data() + src * bytes, bytes);
     for (int64_t d = rank - 1; d >= 0; --d) {
       if (++index[d] < outShape[d])
         break;
       index[d] = 0;
     }
-  }
-  auto outType = RankedTensorType::get(outShape, inType.getElementType());
-  AsmResourceBlob blob = HeapAsmResourceBlob::allocateAndCopyWithAlign(
-      out, alignof(std::max_align_t));
-  std::string key = resource.getRawHandle().getKey().str() + ".T";
-  return DenseResourceElementsAttr::get(outType, key, std::move(blob));
+    return src;
+  };
+  return fly::gatherWeight(
+      resource, RankedTensorType::get(outShape, inType.getElementType()), ".T",
+      sourceOf);
 }
 
 struct FlyFoldWeightTransposesPass
