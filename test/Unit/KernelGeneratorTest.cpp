@@ -69,6 +69,14 @@ TEST(GemmGeneratorTest, EmitsKernelAndLauncherNamedAfterTheSpec) {
     }
 }
 
+size_t count(const std::string &text, const std::string &what) {
+  size_t n = 0;
+  for (size_t at = text.find(what); at != std::string::npos;
+       at = text.find(what, at + what.size()))
+    ++n;
+  return n;
+}
+
 TEST(AttentionGeneratorTest, ChecksHeadDimAndPackedLayout) {
   AttentionSpec s;
   s.batchHeads = 96, s.seq = 1024, s.headDim = 64;
@@ -88,17 +96,30 @@ TEST(AttentionGeneratorTest, ChecksHeadDimAndPackedLayout) {
   std::string error;
   std::string text = emitFlashAttention(packed, error);
   ASSERT_FALSE(text.empty()) << error;
-  EXPECT_NE(text.find("nvgpu.mma.sync"), std::string::npos);
-  EXPECT_NE(text.find("nvgpu.ldmatrix"), std::string::npos);
+  // D = 64: S = Q.K^T and O += P.V on wgmma (shared-memory A and B for S,
+  // register A for P.V), one inline-asm block each per loop (unmasked and
+  // masked key tiles); no mma.sync or ldmatrix left.
+  EXPECT_EQ(count(text, "wgmma.commit_group"), 4u);
+  EXPECT_EQ(count(text, ", 1, 1, 0, 0; "), 2u * 4u) << "S: 4 k16 steps";
+  EXPECT_EQ(count(text, ", fly_acc, 1, 1, 1; "), 2u * 4u) << "P.V (trans-b)";
+  EXPECT_EQ(text.find("nvgpu.mma.sync"), std::string::npos);
+  EXPECT_EQ(text.find("nvgpu.ldmatrix"), std::string::npos);
+  EXPECT_NE(text.find("nvvm.fence.proxy"), std::string::npos);
   EXPECT_NE(text.find("@" + attentionLauncherName(packed)), std::string::npos);
-}
-
-size_t count(const std::string &text, const std::string &what) {
-  size_t n = 0;
-  for (size_t at = text.find(what); at != std::string::npos;
-       at = text.find(what, at + what.size()))
-    ++n;
-  return n;
+  // The sm_80 form stays available (and is what D = 128 uses).
+  AttentionEmitOptions mmaSync;
+  mmaSync.wgmma = false;
+  std::string old = emitFlashAttention(packed, error, mmaSync);
+  ASSERT_FALSE(old.empty()) << error;
+  EXPECT_NE(old.find("nvgpu.mma.sync"), std::string::npos);
+  EXPECT_NE(old.find("nvgpu.ldmatrix"), std::string::npos);
+  EXPECT_EQ(old.find("wgmma"), std::string::npos);
+  AttentionSpec d128 = packed;
+  d128.headDim = 128;
+  std::string wide = emitFlashAttention(d128, error);
+  ASSERT_FALSE(wide.empty()) << error;
+  EXPECT_NE(wide.find("nvgpu.mma.sync"), std::string::npos);
+  EXPECT_EQ(wide.find("wgmma"), std::string::npos);
 }
 
 TEST(AttentionGeneratorTest, SlidingWindowSpecsAndNames) {
@@ -142,7 +163,7 @@ TEST(AttentionGeneratorTest, SlidingWindowSpecsAndNames) {
             "fly_attn_bh12_t16384_d64_f16_full_w256_qkv_h12");
 
   // One key loop (the mask is a branch on the band's edge tiles) over the
-  // tiles of the band: half the mma.sync text of a dense causal kernel,
+  // tiles of the band: half the wgmma blocks of a dense causal kernel,
   // which has an unmasked and a masked loop.
   std::string error;
   std::string text = emitFlashAttention(s, error);
@@ -158,8 +179,8 @@ TEST(AttentionGeneratorTest, SlidingWindowSpecsAndNames) {
   std::string denseText = emitFlashAttention(dense, error);
   ASSERT_FALSE(denseText.empty()) << error;
   EXPECT_EQ(count(denseText, "scf.for"), 2u);
-  EXPECT_EQ(2 * count(text, "nvgpu.mma.sync"),
-            count(denseText, "nvgpu.mma.sync"));
+  EXPECT_EQ(count(text, "wgmma.commit_group"), 2u);
+  EXPECT_EQ(count(denseText, "wgmma.commit_group"), 4u);
   // Grid: one CTA per 64 query rows and batch*head, in natural order.
   EXPECT_NE(text.find("grid 256x12"), std::string::npos);
   EXPECT_EQ(text.find("%q_tile"), std::string::npos);
@@ -232,8 +253,12 @@ TEST(AttentionGeneratorTest, ScatterbrainSpecsGroupsAndKernels) {
   EXPECT_NE(band.find("%stab: memref<12xf32>"), std::string::npos);
   AttentionSpec local = s;
   local.features = 0;
-  std::string localText = emitFlashAttention(local, error);
+  // Scatterbrain kernels stay on mma.sync: compare with the same form.
+  AttentionEmitOptions mmaSync;
+  mmaSync.wgmma = false;
+  std::string localText = emitFlashAttention(local, error, mmaSync);
   ASSERT_FALSE(localText.empty()) << error;
+  EXPECT_EQ(band.find("wgmma"), std::string::npos);
   // Per key tile: S, F (4 k-steps x 8 n-tiles each) and P.V; plus phi(Q)
   // and the linear part once.
   EXPECT_EQ(count(band, "nvgpu.mma.sync"),

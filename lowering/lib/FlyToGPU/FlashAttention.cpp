@@ -96,6 +96,10 @@ constexpr int64_t kCopyElems = 8;    // 16-byte cp.async
 constexpr int64_t kMaxDynamicSmem = 227 * 1024;
 constexpr int64_t kMaxGridY = 65535;
 constexpr int64_t kDefaultBlockM = 64;
+/// wgmma path: 8 rows x 128 bytes, the period of the 128-byte swizzle (the
+/// tiles' smem base is aligned to it).
+constexpr int64_t kSwizzleAtom = 1024;
+constexpr int64_t kWgmmaRows = 64; // rows of one warpgroup's wgmma (M)
 /// Threads of the Scatterbrain combine kernel (one (d, f) entry each).
 constexpr int64_t kCombineThreads = 256;
 /// Windowed kernels mask in i32 (values within a few T of 0).
@@ -109,6 +113,9 @@ struct Plan {
   bool packed = false;
   int64_t stages = 2;
   bool splitKV = false, stagedEpilogue = false, qInRegisters = true;
+  /// S and P.V on wgmma (AttentionEmitOptions::wgmma); Q/K/V smem rows are
+  /// then unpadded and 128-byte swizzled.
+  bool wgmma = false;
   /// Scatterbrain (spec.features > 0): phi(K) tiles ride with K, proj has
   /// its own smem tile.
   bool sb = false;
@@ -136,14 +143,21 @@ struct Plan {
     ld = d + kPad;
     numQTiles = ceilDiv(s.seq, blockM);
     numKTiles = ceilDiv(s.seq, kBlockN);
-    qBytes = blockM * ld * 2;
-    kvStageBytes = kBlockN * ld * 2;
-    // Q (reused for the staged epilogue), then K[stages], then V[stages]
-    // (Scatterbrain: then phi(K)[stages] and proj).
     sb = s.features > 0;
+    // wgmma: one 128-byte swizzle row per Q/K/V row (D = 64), whole
+    // warpgroups of query rows.
+    wgmma = opts.wgmma && d == 64 && !sb && blockM % kWgmmaRows == 0;
+    qBytes = blockM * ld * 2;
+    kvStageBytes = kBlockN * (wgmma ? d : ld) * 2;
+    // Q (reused for the staged epilogue, padded rows), then K[stages], then
+    // V[stages] (Scatterbrain: then phi(K)[stages] and proj). wgmma: every
+    // region starts on a swizzle atom, plus one atom of slack to align the
+    // base at run time.
+    if (wgmma)
+      qBytes = ceilDiv(qBytes, kSwizzleAtom) * kSwizzleAtom;
     projBytes = sb ? s.features * ld * 2 : 0;
-    dynamicSmemBytes =
-        qBytes + (sb ? 3 : 2) * stages * kvStageBytes + projBytes;
+    dynamicSmemBytes = qBytes + (sb ? 3 : 2) * stages * kvStageBytes +
+                       projBytes + (wgmma ? kSwizzleAtom : 0);
     double scale = s.scale > 0 ? s.scale : 1.0 / std::sqrt(double(d));
     scaleLog2 = scale * 1.4426950408889634;
     // D=64, BM=64: four CTAs (16 warps) per SM, i.e. at most 128 registers,
@@ -175,6 +189,9 @@ using detail::FuncWriter;
 
 struct Types {
   std::string elem, global, smemBytes, qSmem, kvSmem;
+  /// wgmma: Q as loaded (unpadded, swizzled rows); qSmem stays the padded
+  /// view the staged epilogue writes O through.
+  std::string qLoadSmem;
   /// Scatterbrain operands (see FlashAttention.h) and the proj smem tile.
   std::string proj, phik, mc, kvt, zl, stab, projSmem;
   /// Scatterbrain key-feature kernel outputs.
@@ -199,9 +216,14 @@ struct Types {
       oGlobal = "memref<" + std::to_string(rows) + "x" + std::to_string(hd) +
                 "x" + elem + ">";
     }
+    int64_t kvRow = p.wgmma ? p.d : p.ld;
     kvSmem = "memref<" + std::to_string(p.stages) + "x" +
-             std::to_string(kBlockN) + "x" + std::to_string(p.ld) + "x" + elem +
-             ", " + space + ">";
+             std::to_string(kBlockN) + "x" + std::to_string(kvRow) + "x" +
+             elem + ", " + space + ">";
+    qLoadSmem = p.wgmma ? "memref<" + std::to_string(p.blockM) + "x" +
+                              std::to_string(p.d) + "x" + elem + ", " + space +
+                              ">"
+                        : qSmem;
     if (p.sb) {
       std::string bh = std::to_string(s.batchHeads),
                   f = std::to_string(s.features);
@@ -635,13 +657,32 @@ private:
     }
     std::string smem =
         w.def("smem", "gpu.dynamic_shared_memory : " + t.smemBytes);
-    qS = w.def("q_smem", "memref.view " + smem + "[" + idx(0) +
-                             "][] : " + t.smemBytes + " to " + t.qSmem);
-    kS = w.def("k_smem", "memref.view " + smem + "[" + idx(p.qBytes) +
-                             "][] : " + t.smemBytes + " to " + t.kvSmem);
-    vS = w.def("v_smem", "memref.view " + smem + "[" +
-                             idx(p.qBytes + p.stages * p.kvStageBytes) +
-                             "][] : " + t.smemBytes + " to " + t.kvSmem);
+    // wgmma: the tiles start at the first swizzle atom boundary (the
+    // swizzle is a function of the shared address); their shared
+    // addresses feed the wgmma descriptors.
+    std::string base = idx(0);
+    if (p.wgmma) {
+      std::string addr = w.def("smem_addr",
+                               "memref.extract_aligned_pointer_as_index " +
+                                   smem + " : " + t.smemBytes + " -> index");
+      std::string up = addc(addr, kSwizzleAtom - 1);
+      std::string aligned =
+          w.def("aligned", "arith.andi " + up + ", " +
+                               idx(-kSwizzleAtom) + " : index");
+      base = w.def("base", "arith.subi " + aligned + ", " + addr + " : index");
+      qAddr = aligned;
+      kAddr = addc(aligned, p.qBytes);
+      vAddr = addc(kAddr, p.stages * p.kvStageBytes);
+    }
+    auto viewAt = [&](const std::string &hint, int64_t offset,
+                      const std::string &type) {
+      return w.def(hint, "memref.view " + smem + "[" + addc(base, offset) +
+                             "][] : " + t.smemBytes + " to " + type);
+    };
+    qS = viewAt("q_smem", 0, t.qSmem);
+    qLoadS = p.wgmma ? viewAt("q_load_smem", 0, t.qLoadSmem) : qS;
+    kS = viewAt("k_smem", p.qBytes, t.kvSmem);
+    vS = viewAt("v_smem", p.qBytes + p.stages * p.kvStageBytes, t.kvSmem);
     if (p.sb) {
       int64_t phiOffset = p.qBytes + 2 * p.stages * p.kvStageBytes;
       phiS = w.def("phik_smem", "memref.view " + smem + "[" + idx(phiOffset) +
@@ -695,6 +736,13 @@ private:
     int64_t chunksPerRow = p.d / kCopyElems;
     cpRow = divc(tid, chunksPerRow);
     cpCol = mul(remc(tid, chunksPerRow), kCopyElems);
+    // 128-byte swizzle: 16-byte chunk c of row r sits at chunk c ^ (r % 8).
+    // Every copy pass moves a multiple of 8 rows, so r % 8 = cpRow % 8.
+    if (p.wgmma)
+      cpColSwz = mul(w.def("swz", "arith.xori " +
+                                      divc(cpCol, kCopyElems) + ", " +
+                                      remc(cpRow, 8) + " : index"),
+                     kCopyElems);
   }
 
   /// Sliding window: query i sees keys [i - loOff, i + hiOff] (and [0, T)).
@@ -787,7 +835,8 @@ private:
              " = nvgpu.device_async_copy " +
              (global2D ? src.mem + "[" + gr + ", " + cpCol + "]"
                        : at(src, gr, cpCol)) +
-             ", " + dst + "[" + dstPrefix + lr + ", " + cpCol + "], " +
+             ", " + dst + "[" + dstPrefix + lr + ", " +
+             (p.wgmma ? cpColSwz : cpCol) + "], " +
              std::to_string(kCopyElems) + extra + " {bypassL1} : " + src.type +
              " to " + dstType);
     }
@@ -815,6 +864,13 @@ private:
   }
 
   void commit() { w.line("nvvm.cp.async.commit.group"); }
+  /// wgmma reads shared memory through the async proxy: make this thread's
+  /// cp.async writes (generic proxy) visible to it before the barrier.
+  void fenceForWgmma() {
+    if (p.wgmma)
+      w.line("nvvm.fence.proxy {kind = #nvvm.proxy_kind<async.shared>, "
+             "space = #nvvm.shared_space<cta>}");
+  }
   void waitGroups(int64_t pending) {
     w.line("nvvm.cp.async.wait.group " + std::to_string(pending));
   }
@@ -846,7 +902,7 @@ private:
     w.line(windowed ? "// Prologue: Q tile and K/V tiles first_tile .. "
                       "first_tile + stages-2."
                     : "// Prologue: Q tile and K/V tiles 0 .. stages-2.");
-    emitTileCopy(opQ, qS, t.qSmem, "", q0, p.blockM,
+    emitTileCopy(opQ, qLoadS, t.qLoadSmem, "", q0, p.blockM,
                  p.spec.seq % p.blockM != 0);
     if (p.sb) {
       Operand proj{"%proj", t.proj, ""};
@@ -873,8 +929,9 @@ private:
       }
     }
     waitGroups(pendingAllowed());
+    fenceForWgmma();
     w.line("gpu.barrier");
-    if (p.qInRegisters)
+    if (p.qInRegisters && !p.wgmma)
       qFrag = loadQFragments();
     if (p.sb)
       emitQueryFeatures();
@@ -1070,6 +1127,176 @@ private:
     return acc;
   }
 
+  /// wgmma matrix descriptor of a 128-byte swizzled tile at shared address
+  /// `addr` (a swizzle atom boundary, plus 32-byte k16 steps): start
+  /// address >> 4 (bits 0-13), leading byte offset 16 >> 4 (unused with
+  /// this swizzle, bits 16-29), stride byte offset 1024 >> 4 between 8-row
+  /// groups (bits 32-45), swizzle mode 1 = 128 B (bits 62-63). The same
+  /// numbers describe K-major (Q, K) and MN-major (V) tiles of 128-byte
+  /// rows.
+  std::string wgmmaDescriptor(const std::string &addr) {
+    constexpr int64_t kFixedBits =
+        (int64_t(1) << 16) | (int64_t(kSwizzleAtom >> 4) << 32) |
+        (int64_t(1) << 62);
+    std::string a =
+        w.def("desc", "arith.index_cast " + addr + " : index to i64");
+    a = w.def("desc", "arith.andi " + a + ", " + w.i64(0x3FFFF) + " : i64");
+    a = w.def("desc", "arith.shrui " + a + ", " + w.i64(4) + " : i64");
+    return w.def("desc", "arith.ori " + a + ", " + w.i64(kFixedBits) + " : i64");
+  }
+  std::string descriptorStep(const std::string &desc, int64_t bytes) {
+    if (bytes == 0)
+      return desc;
+    return w.def("desc", "arith.addi " + desc + ", " + w.i64(bytes >> 4) +
+                             " : i64");
+  }
+  std::string wgmmaAccumulatorStruct() const {
+    std::string fields;
+    for (int i = 0; i < 32; ++i)
+      fields += i ? ", f32" : "f32";
+    return "!llvm.struct<(" + fields + ")>";
+  }
+  /// One inline-asm block per key tile (fence; the k16 wgmmas; commit; wait
+  /// 0), so that the compiler sees the accumulator registers defined only
+  /// once the MMAs are complete. (MLIR 22's nvvm.wgmma.mma_async has no
+  /// register-A form, and nvgpu's accumulator cannot be read.)
+  std::vector<std::string> wgmmaBlock(const std::string &body,
+                                      const std::string &constraints,
+                                      const std::vector<std::string> &args,
+                                      const std::vector<std::string> &types) {
+    std::string st = wgmmaAccumulatorStruct();
+    std::string argText, typeText;
+    for (size_t i = 0; i < args.size(); ++i) {
+      argText += (i ? ", " : "") + args[i];
+      typeText += (i ? ", " : "") + types[i];
+    }
+    std::string r = w.def(
+        "wgmma", "llvm.inline_asm has_side_effects asm_dialect = att \"" +
+                     body + "\", \"" + constraints + "\" " + argText + " : (" +
+                     typeText + ") -> " + st);
+    std::vector<std::string> d;
+    for (int i = 0; i < 32; ++i)
+      d.push_back(w.def("d", "llvm.extractvalue " + r + "[" +
+                                 std::to_string(i) + "] : " + st));
+    return d;
+  }
+  std::string wgmmaShape() const {
+    std::string e = p.bf16 ? "bf16" : "f16";
+    return "wgmma.mma_async.sync.aligned.m64n64k16.f32." + e + "." + e;
+  }
+  static std::string accumulatorList() {
+    std::string list = "{";
+    for (int i = 0; i < 32; ++i)
+      list += (i ? ", $" : "$") + std::to_string(i);
+    return list + "}";
+  }
+  /// S of this warpgroup's 64 query rows and key tile `stage`: 4 wgmmas
+  /// (k16 steps over D = 64), A = Q and B = K from shared memory (both
+  /// K-major), the first one without accumulate. Element i of the result:
+  /// row 16 warp + g (+ 8 for i % 4 >= 2), column 8 (i / 4) + 2t + i % 2,
+  /// i.e. the C fragments of mma.sync n-tile i / 4.
+  std::vector<std::string> wgmmaScores(const std::string &stage) {
+    std::string qBase = add(qAddr, mul(divc(warp, 4), kWgmmaRows * p.d * 2));
+    std::string qd = wgmmaDescriptor(qBase);
+    std::string kd = wgmmaDescriptor(add(kAddr, mul(stage, p.kvStageBytes)));
+    std::vector<std::string> args, types;
+    for (int64_t ks = 0; ks < p.d / 16; ++ks)
+      args.push_back(descriptorStep(qd, ks * 32));
+    for (int64_t ks = 0; ks < p.d / 16; ++ks)
+      args.push_back(descriptorStep(kd, ks * 32));
+    args.push_back(w.i32(1));
+    types.assign(args.size() - 1, "i64");
+    types.push_back("i32");
+    int64_t steps = p.d / 16, one = 32 + 2 * steps;
+    std::string body = "{ .reg .pred fly_acc, fly_init; setp.ne.b32 fly_acc, $" +
+                       std::to_string(one) + ", 0; setp.eq.b32 fly_init, $" +
+                       std::to_string(one) +
+                       ", 0; wgmma.fence.sync.aligned; ";
+    for (int64_t ks = 0; ks < steps; ++ks)
+      body += wgmmaShape() + " " + accumulatorList() + ", $" +
+              std::to_string(32 + ks) + ", $" +
+              std::to_string(32 + steps + ks) + ", " +
+              (ks ? "fly_acc" : "fly_init") + ", 1, 1, 0, 0; ";
+    body += "wgmma.commit_group.sync.aligned; wgmma.wait_group.sync.aligned "
+            "0; }";
+    std::string constraints;
+    for (int i = 0; i < 32; ++i)
+      constraints += i ? ",=f" : "=f";
+    for (int64_t i = 0; i < 2 * steps; ++i)
+      constraints += ",l";
+    constraints += ",r";
+    return wgmmaBlock(body, constraints, args, types);
+  }
+  /// O += P.V for key tile `stage`: 4 wgmmas (k16 steps over the 64 keys),
+  /// A = P from registers (`aRegs`: 4 per k-step, the mma.sync A fragment
+  /// layout, which is wgmma's too), B = V from shared memory (MN-major:
+  /// imm-trans-b; a k16 step is 16 rows = 2048 bytes). `o`: the O
+  /// fragments (mma.sync C layout), returned updated.
+  std::vector<std::string> wgmmaAccumulatePV(const std::vector<std::string> &aRegs,
+                                             const std::string &stage,
+                                             const std::vector<std::string> &o) {
+    int64_t steps = kBlockN / 16;
+    std::string vd = wgmmaDescriptor(add(vAddr, mul(stage, p.kvStageBytes)));
+    std::vector<std::string> args, types;
+    for (int64_t n = 0; n < p.d / 8; ++n)
+      for (int row = 0; row < 2; ++row)
+        for (int c = 0; c < 2; ++c) {
+          std::string r = w.def("o", "vector.extract " + o[n] + "[" +
+                                         std::to_string(row) + ", " +
+                                         std::to_string(c) + "] : f32 from " +
+                                         t.fragC);
+          args.push_back(r);
+        }
+    std::vector<std::string> acc = args; // tied inputs, appended last
+    args.assign(aRegs.begin(), aRegs.end());
+    for (int64_t kk = 0; kk < steps; ++kk)
+      args.push_back(descriptorStep(vd, kk * 16 * p.d * 2));
+    args.push_back(w.i32(1));
+    types.assign(aRegs.size(), "i32");
+    types.insert(types.end(), steps, "i64");
+    types.push_back("i32");
+    args.insert(args.end(), acc.begin(), acc.end());
+    types.insert(types.end(), acc.size(), "f32");
+    int64_t aFirst = 32, descFirst = aFirst + 4 * steps,
+            one = descFirst + steps;
+    std::string body = "{ .reg .pred fly_acc; setp.ne.b32 fly_acc, $" +
+                       std::to_string(one) + ", 0; wgmma.fence.sync.aligned; ";
+    for (int64_t kk = 0; kk < steps; ++kk) {
+      std::string a = "{";
+      for (int i = 0; i < 4; ++i)
+        a += (i ? ", $" : "$") + std::to_string(aFirst + 4 * kk + i);
+      body += wgmmaShape() + " " + accumulatorList() + ", " + a + "}, $" +
+              std::to_string(descFirst + kk) + ", fly_acc, 1, 1, 1; ";
+    }
+    body += "wgmma.commit_group.sync.aligned; wgmma.wait_group.sync.aligned "
+            "0; }";
+    std::string constraints;
+    for (int i = 0; i < 32; ++i)
+      constraints += i ? ",=f" : "=f";
+    for (int64_t i = 0; i < 4 * steps; ++i)
+      constraints += ",r";
+    for (int64_t i = 0; i < steps; ++i)
+      constraints += ",l";
+    constraints += ",r";
+    for (int i = 0; i < 32; ++i)
+      constraints += "," + std::to_string(i);
+    std::vector<std::string> d = wgmmaBlock(body, constraints, args, types);
+    std::vector<std::string> out;
+    for (int64_t n = 0; n < p.d / 8; ++n) {
+      std::string frag = w.zeros(t.fragC);
+      for (int row = 0; row < 2; ++row) {
+        std::string v =
+            w.def("v", "vector.from_elements " + d[4 * n + 2 * row] + ", " +
+                           d[4 * n + 2 * row + 1] + " : " + t.pairF32);
+        frag = w.def("o", "vector.insert " + v + ", " + frag + "[" +
+                              std::to_string(row) + "] : " + t.pairF32 +
+                              " into " + t.fragC);
+      }
+      out.push_back(frag);
+    }
+    return out;
+  }
+
   std::string ex2(const std::string &x) {
     return w.def("ex2", "llvm.inline_asm asm_dialect = att "
                         "\"ex2.approx.ftz.f32 $0, $1;\", \"=f,f\" " +
@@ -1123,6 +1350,7 @@ private:
     w.line("// Key tile: wait for it (split: its K), then prefetch tile "
            "j + stages - 1 into the stage tile j - 1 used.");
     waitGroups(pendingAllowed());
+    fenceForWgmma();
     w.line("gpu.barrier");
     std::string stage = remc(j, p.stages);
     std::string next = addc(j, p.stages - 1);
@@ -1133,24 +1361,32 @@ private:
 
     // S = Q . K^T
     std::string prefix = stage + ", ";
-    std::vector<std::string> qf = p.qInRegisters ? qFrag : loadQFragments();
-    std::vector<std::string> sAcc(nTilesS, w.zeros(t.fragC));
-    for (int64_t np = 0; np < kBlockN / 16; ++np) {
-      for (int64_t ks = 0; ks < p.d / 16; ++ks) {
-        std::string x4 = ldmatrix(kS, t.kvSmem, prefix, addc(kRow, np * 16),
-                                  addc(kCol, ks * 16), false);
-        sAcc[2 * np] = mma(qf[ks], bFrag(x4, 0), sAcc[2 * np]);
-        sAcc[2 * np + 1] = mma(qf[ks], bFrag(x4, 2), sAcc[2 * np + 1]);
-      }
-    }
     // Scores as scalars: sv[row][n-tile * 2 + c].
     std::vector<std::string> sv[2];
-    for (int64_t n = 0; n < nTilesS; ++n)
-      for (int row = 0; row < 2; ++row)
-        for (int c = 0; c < 2; ++c)
-          sv[row].push_back(w.def(
-              "s", "vector.extract " + sAcc[n] + "[" + std::to_string(row) +
-                       ", " + std::to_string(c) + "] : f32 from " + t.fragC));
+    if (p.wgmma) {
+      std::vector<std::string> d = wgmmaScores(stage);
+      for (int64_t n = 0; n < nTilesS; ++n)
+        for (int row = 0; row < 2; ++row)
+          for (int c = 0; c < 2; ++c)
+            sv[row].push_back(d[4 * n + 2 * row + c]);
+    } else {
+      std::vector<std::string> qf = p.qInRegisters ? qFrag : loadQFragments();
+      std::vector<std::string> sAcc(nTilesS, w.zeros(t.fragC));
+      for (int64_t np = 0; np < kBlockN / 16; ++np) {
+        for (int64_t ks = 0; ks < p.d / 16; ++ks) {
+          std::string x4 = ldmatrix(kS, t.kvSmem, prefix, addc(kRow, np * 16),
+                                    addc(kCol, ks * 16), false);
+          sAcc[2 * np] = mma(qf[ks], bFrag(x4, 0), sAcc[2 * np]);
+          sAcc[2 * np + 1] = mma(qf[ks], bFrag(x4, 2), sAcc[2 * np + 1]);
+        }
+      }
+      for (int64_t n = 0; n < nTilesS; ++n)
+        for (int row = 0; row < 2; ++row)
+          for (int c = 0; c < 2; ++c)
+            sv[row].push_back(w.def(
+                "s", "vector.extract " + sAcc[n] + "[" + std::to_string(row) +
+                         ", " + std::to_string(c) + "] : f32 from " + t.fragC));
+    }
 
     // Scatterbrain: F = phi(Q).phi(K)^T of the tile (phi(K) scaled by
     // 2^-mc[j]).
@@ -1239,8 +1475,21 @@ private:
     if (p.splitKV) {
       w.line("// V of tile j: wait for it, then prefetch the next V.");
       waitGroups(pendingAllowed());
+      fenceForWgmma();
       w.line("gpu.barrier");
       emitGuardedKVCopy(next, false, true, next32);
+    }
+    if (p.wgmma) {
+      std::vector<std::string> aRegs;
+      for (int64_t kk = 0; kk < kBlockN / 16; ++kk) {
+        std::string parts[4] = {pPair(2 * kk, 0), pPair(2 * kk, 1),
+                                pPair(2 * kk + 1, 0), pPair(2 * kk + 1, 1)};
+        for (const std::string &part : parts)
+          aRegs.push_back(
+              w.def("pa", "llvm.bitcast " + part + " : " + t.pair + " to i32"));
+      }
+      st.o = wgmmaAccumulatePV(aRegs, stage, st.o);
+      return st;
     }
     for (int64_t kk = 0; kk < kBlockN / 16; ++kk) {
       std::string a = w.zeros(t.fragA);
@@ -1507,6 +1756,10 @@ private:
   void emitEpilogue() {
     const AttentionSpec &s = p.spec;
     w.line("// Epilogue: O / rowsum, rows < T only.");
+    // wgmma: the Q tile was read by whole warpgroups, and the staged rows of
+    // a warp (padded layout) overlap other warps' swizzled Q rows.
+    if (p.wgmma && p.stagedEpilogue)
+      w.line("gpu.barrier");
     bool ragged = s.seq % p.blockM != 0;
     for (int row = 0; row < 2; ++row) {
       std::string l = quadReduce(final.l[row], "addf");
@@ -1589,6 +1842,9 @@ private:
   std::string qRow, qCol, kRow, kCol, vRow, vCol, cpRow, cpCol;
   std::string rowInTile[2];
   std::string qS, kS, vS, fullEnd, total;
+  /// wgmma: the Q tile as loaded; shared addresses of Q, K[0], V[0]; the
+  /// swizzled column of this thread's cp.async chunk.
+  std::string qLoadS, qAddr, kAddr, vAddr, cpColSwz;
   /// Windowed only: the first visited and the first unmasked key tile
   /// (fullBegin and fullEnd are i32 there).
   std::string firstTile, fullBegin, total32;

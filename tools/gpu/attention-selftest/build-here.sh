@@ -144,17 +144,28 @@ for i in "${!SPECS[@]}"; do
   ldm=$(grep -c 'ldmatrix.sync.aligned.m8n8.x4.shared.b16' "$ptx" || true)
   ldmt=$(grep -c 'ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16' "$ptx" || true)
   cpa=$(grep -c 'cp.async.cg.shared.global' "$ptx" || true)
+  # wgmma kernels (D = 64): one inline-asm line per key-tile GEMM.
+  wgm=$(grep -c 'wgmma.mma_async.sync.aligned.m64n64k16' "$ptx" || true)
   shape=$(grep -o 'mma.sync.aligned.m16n8k16.row.col.f32.[a-z0-9]*' "$ptx" |
-    sort -u | tr '\n' ' ')
+    sort -u | tr '\n' ' ' || true)
   ptxas_out=$(ptxas -arch=sm_90a -v "$ptx" -o "$WORK/attn_$i.cubin" 2>&1)
   regs=$(echo "$ptxas_out" | grep -o 'Used [0-9]* registers' || true)
   spills=$(echo "$ptxas_out" | grep -o '[0-9]* bytes spill stores, [0-9]* bytes spill loads' || true)
   stack=$(echo "$ptxas_out" | grep -o '[0-9]* bytes stack frame' || true)
   dsmem=$(grep -o 'dynamic_shared_memory_size %c[0-9]*_i32' "$WORK/attn_$i.mlir" |
     head -1 | grep -o '[0-9]*_i32' | sed 's/_i32//')
-  line="[$i] $name: ${shape}x$mma, ldmatrix x$ldm + trans x$ldmt, cp.async x$cpa; $regs; $stack; $spills; $dsmem B dynamic smem"
+  line="[$i] $name: ${shape}x$mma, wgmma blocks x$wgm, ldmatrix x$ldm + trans x$ldmt, cp.async x$cpa; $regs; $stack; $spills; $dsmem B dynamic smem"
   echo "$line" | tee -a "$REPORT"
-  if [ "$mma" -eq 0 ] || [ "$ldm" -eq 0 ] || [ "$ldmt" -eq 0 ] || [ "$cpa" -eq 0 ]; then
+  if echo "$ptxas_out" | grep -q 'C7515\|serializ'; then
+    echo "FAIL: ptxas serialized the wgmma" | tee -a "$REPORT"
+    failed=1
+  fi
+  if [ "$wgm" -gt 0 ]; then
+    if [ "$cpa" -eq 0 ]; then
+      echo "FAIL: missing cp.async" | tee -a "$REPORT"
+      failed=1
+    fi
+  elif [ "$mma" -eq 0 ] || [ "$ldm" -eq 0 ] || [ "$ldmt" -eq 0 ] || [ "$cpa" -eq 0 ]; then
     echo "FAIL: missing mma.sync/ldmatrix/cp.async instructions" | tee -a "$REPORT"
     failed=1
   fi

@@ -9,14 +9,14 @@
 //   /tmp/emit-attn BH T [--d=64|128] [--type=f16|bf16] [--causal|--full]
 //                  [--scale=S] [--block-m=64|128] [--bench-repeats=R]
 //                  [--window=W] [--packed-heads=H] [--stages=2|3]
-//                  [--split-kv=0|1] [--staged-epilogue=0|1]
+//                  [--split-kv=0|1] [--staged-epilogue=0|1] [--wgmma=0|1]
 //                  [--min-blocks=N] [--q-in-registers=0|1] [--name-suffix=S]
 //                  [--test-wrapper=NAME] [--spec-line=I]
 //
 // --window=W sets the sliding window (fly.local_attention; with --causal
 // keys (i-W, i], else [i-W/2, i-W/2+W)).
 // --packed-heads=H sets packedQkv with H heads (launcher (%qkv, %o)).
-// --stages / --split-kv / --staged-epilogue / --min-blocks /
+// --stages / --split-kv / --staged-epilogue / --wgmma / --min-blocks /
 // --q-in-registers set AttentionEmitOptions' tuning knobs; --name-suffix=S
 // appends S to every generated symbol name (so that variants of one spec can
 // be linked together).
@@ -51,7 +51,7 @@ int usage(const char *argv0) {
             << " BH T [--d=64|128] [--type=f16|bf16] [--causal|--full] "
                "[--scale=S] [--block-m=64|128] [--bench-repeats=R] "
                "[--window=W] [--packed-heads=H] [--stages=2|3] "
-               "[--split-kv=0|1] [--staged-epilogue=0|1] [--min-blocks=N] "
+               "[--split-kv=0|1] [--staged-epilogue=0|1] [--wgmma=0|1] [--min-blocks=N] "
                "[--q-in-registers=0|1] [--name-suffix=S] "
                "[--test-wrapper=NAME] [--spec-line=I]\n";
   return 2;
@@ -123,6 +123,8 @@ int main(int argc, char **argv) {
       options.splitKVGroups = value == "1";
     else if (startsWith(arg, "--staged-epilogue="))
       options.stagedEpilogue = value == "1";
+    else if (startsWith(arg, "--wgmma="))
+      options.wgmma = value == "1";
     else if (startsWith(arg, "--name-suffix="))
       suffix = value;
     else if (startsWith(arg, "--bench-repeats="))

@@ -80,6 +80,11 @@ struct AttentionEmitOptions {
   /// 64K / (threads * this)) instead of the default (4 for D=64, BM=64 with
   /// 2 stages, i.e. 128 registers).
   int64_t minBlocksPerSM = 0;
+  /// Hopper warpgroup MMA: S = Q.K^T (both operands in shared memory) and
+  /// O += P.V (P from registers) as wgmma m64n64k16 instead of mma.sync,
+  /// with Q/K/V tiles in the 128-byte swizzled layout wgmma reads. Applies
+  /// to D = 64 without Scatterbrain features; other specs use mma.sync.
+  bool wgmma = true;
 };
 
 /// Returns "" and sets `error` if the spec is unsupported. Otherwise the text
