@@ -56,6 +56,25 @@
 //
 //   Measured variants and times: tools/gpu/attention-selftest/NOTES.md.
 //
+// Hopper form (Plan::wgmma, the default for D = 64 without Scatterbrain):
+//   the two GEMMs of a key tile run on wgmma m64n64k16, one warpgroup per
+//   64 query rows. Q, K and V tiles are unpadded 128-byte rows in the
+//   128-byte swizzle (16-byte chunk c of row r at c ^ (r % 8); cp.async
+//   writes them so, the tiles start on 1024-byte boundaries, found at run
+//   time). S = Q.K^T: A = Q and B = K from shared memory (both K-major),
+//   4 k16 steps, the first without accumulate. O += P.V: A = P from
+//   registers (wgmma's register-A layout per warp is mma.sync's A fragment,
+//   so P is the S accumulator converted in place, as below), B = V
+//   MN-major (imm-trans-b). The accumulator of m64n64 f32 holds, per warp,
+//   exactly the C fragments of 8 mma.sync n-tiles, so the softmax code is
+//   shared. MLIR 22 has no register-A wgmma (nvvm.wgmma.mma_async takes a
+//   descriptor for A) and nvgpu's accumulator is opaque, so each GEMM is
+//   one inline-asm block (fence; 4 wgmmas; commit; wait 0): the compiler
+//   sees its outputs defined once the MMAs are complete. cp.async writes
+//   are made visible to wgmma (async proxy) by fence.proxy.async before
+//   each barrier. H100, GPT-2 b8 causal: 45 us vs 62 for mma.sync
+//   (tools/gpu/attention-selftest/NOTES.md).
+//
 // Fragment layouts (PTX ISA, mma.m16n8k16, g = lane / 4, t = lane % 4):
 //   A (vector<4x2xT>): [0] (g, 2t..2t+1)  [1] (g+8, 2t..)  [2] (g, 2t+8..)
 //                      [3] (g+8, 2t+8..)

@@ -66,6 +66,10 @@ constexpr int64_t kSwizzleAtomBytes = 1024; // 8 rows x 128 B swizzle period
 /// words, the 8 rows one mma.store instruction writes spread over all banks.
 constexpr int64_t kEpiloguePad = 8;
 constexpr int64_t kEpilogueVector = 4;          // columns per thread per row
+/// Epilogue passes whose residual loads are issued together (registers:
+/// kEpilogueBatch x 2 per thread; the accumulators are in smem by then).
+constexpr int64_t kEpilogueBatch = 8;
+constexpr int64_t kL2Line = 128; // bytes per L2 prefetch
 constexpr int64_t kMaxDynamicSmem = 227 * 1024; // sm_90 opt-in maximum
 /// External (never demoted) zero-length .shared array: the true start of
 /// dynamic shared memory, after every static .shared variable.
@@ -179,6 +183,7 @@ public:
 
   std::string emit() {
     emitSetup();
+    emitResidualPrefetch();
     emitPrologue();
     emitMainLoop();
     emitAccumulatorsToSmem();
@@ -506,33 +511,93 @@ private:
       biasF32 = w.def("bias_f32", "arith.extf " + b + " : " + ve + " to " + vf);
     }
 
-    std::string r = w.fresh("r");
-    w.open("scf.for " + r + " = " + rowFirst + " to " + rowEnd + " step " +
-           w.index(rowsPerPass));
-    std::string v =
-        w.def("v", "vector.load " + accTile + "[" + r + ", " + colLocal +
-                       "] {alignment = 16 : i64} : " + t.accTile + ", " + vf);
-    if (p.hasBias())
-      v = w.def("v", "arith.addf " + v + ", " + biasF32 + " : " + vf);
-    if (s.epilogue == GemmEpilogue::BiasGeluTanh)
-      v = emitGeluTanh(v);
-    std::string row =
-        w.def("row", "arith.addi " + row0 + ", " + r + " : index");
-    if (s.residual) {
-      std::string res =
-          w.def("res_raw", "vector.load %residual[" + row + ", " + col +
-                               "] {alignment = " + std::to_string(globalAlign) +
-                               " : i64} : " + t.globalC + ", " + ve);
-      std::string resF32 =
-          w.def("res_f32", "arith.extf " + res + " : " + ve + " to " + vf);
-      v = w.def("v", "arith.addf " + v + ", " + resF32 + " : " + vf);
+    // Unrolled, in batches of kEpilogueBatch passes: a batch's residual
+    // rows are loaded before any of its stores, so that their latencies
+    // overlap (the compiler cannot move a load of %residual above a store
+    // to %out, which might alias it). Rows at and beyond m are loaded from
+    // row m-1 (a valid address) and not stored.
+    int64_t passes = kTileM / rowsPerPass;
+    for (int64_t b0 = 0; b0 < passes; b0 += kEpilogueBatch) {
+      int64_t b1 = std::min(passes, b0 + kEpilogueBatch);
+      std::vector<std::string> rows, res;
+      for (int64_t i = b0; i < b1; ++i) {
+        rows.push_back(
+            w.def("r", "arith.addi " + rowFirst + ", " +
+                           w.index(i * rowsPerPass) + " : index"));
+        if (!s.residual)
+          continue;
+        std::string row =
+            w.def("row", "arith.addi " + row0 + ", " + rows.back() + " : index");
+        row = w.def("row", "arith.minsi " + row + ", " + w.index(s.m - 1) +
+                               " : index");
+        res.push_back(
+            w.def("res_raw", "vector.load %residual[" + row + ", " + col +
+                                 "] {alignment = " +
+                                 std::to_string(globalAlign) + " : i64} : " +
+                                 t.globalC + ", " + ve));
+      }
+      for (int64_t i = b0; i < b1; ++i) {
+        const std::string &r = rows[i - b0];
+        std::string v = w.def("v", "vector.load " + accTile + "[" + r + ", " +
+                                       colLocal + "] {alignment = 16 : i64} : " +
+                                       t.accTile + ", " + vf);
+        if (p.hasBias())
+          v = w.def("v", "arith.addf " + v + ", " + biasF32 + " : " + vf);
+        if (s.epilogue == GemmEpilogue::BiasGeluTanh)
+          v = emitGeluTanh(v);
+        if (s.residual) {
+          std::string resF32 = w.def("res_f32", "arith.extf " + res[i - b0] +
+                                                    " : " + ve + " to " + vf);
+          v = w.def("v", "arith.addf " + v + ", " + resF32 + " : " + vf);
+        }
+        std::string outV =
+            w.def("out_v", "arith.truncf " + v + " : " + vf + " to " + ve);
+        std::string inside = w.def("inside", "arith.cmpi slt, " + r + ", " +
+                                                 rowEnd + " : index");
+        w.open("scf.if " + inside);
+        std::string row =
+            w.def("row", "arith.addi " + row0 + ", " + r + " : index");
+        w.line("vector.store " + outV + ", %out[" + row + ", " + col +
+               "] {alignment = " + std::to_string(globalAlign) +
+               " : i64} : " + t.globalC + ", " + ve);
+        w.close();
+      }
     }
-    std::string outV =
-        w.def("out_v", "arith.truncf " + v + " : " + vf + " to " + ve);
-    w.line("vector.store " + outV + ", %out[" + row + ", " + col +
-           "] {alignment = " + std::to_string(globalAlign) +
-           " : i64} : " + t.globalC + ", " + ve);
-    w.close();
+  }
+
+  /// Residual epilogue: each thread asks L2 for one row of this CTA's
+  /// residual tile when the CTA starts, so that the epilogue's loads (after
+  /// the k loop) hit L2 instead of waiting for HBM.
+  void emitResidualPrefetch() {
+    const GemmSpec &s = p.spec;
+    if (!s.residual)
+      return;
+    w.line("// Residual tile -> L2 (read in the epilogue).");
+    std::string row = w.def("pf_row", "arith.addi " + row0 + ", " + tid +
+                                          " : index");
+    row = w.def("pf_row", "arith.minsi " + row + ", " + w.index(s.m - 1) +
+                              " : index");
+    std::string base =
+        w.def("pf_base", "memref.extract_aligned_pointer_as_index %residual : " +
+                             t.globalC + " -> index");
+    std::string elem = w.def(
+        "pf_elem", "arith.addi " +
+                       w.def("pf_elem", "arith.muli " + row + ", " +
+                                            w.index(s.n) + " : index") +
+                       ", " + col0 + " : index");
+    std::string addr = w.def(
+        "pf_addr", "arith.addi " + base + ", " +
+                       w.def("pf_off", "arith.muli " + elem + ", " +
+                                           w.index(p.elemBytes) + " : index") +
+                       " : index");
+    for (int64_t off = 0; off < s.tileN * p.elemBytes; off += kL2Line) {
+      std::string a = w.def("pf_addr", "arith.addi " + addr + ", " +
+                                           w.index(off) + " : index");
+      std::string i = w.def("pf_i", "arith.index_cast " + a + " : index to i64");
+      std::string ptr =
+          w.def("pf_ptr", "llvm.inttoptr " + i + " : i64 to !llvm.ptr<1>");
+      w.line("nvvm.prefetch level = L2, " + ptr + " : !llvm.ptr<1>");
+    }
   }
 
   const Plan &p;
