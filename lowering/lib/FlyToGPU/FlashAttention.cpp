@@ -239,10 +239,10 @@ struct Types {
     kvSmem = "memref<" + std::to_string(p.stages) + "x" +
              std::to_string(kBlockN) + "x" + std::to_string(kvRow) + "x" +
              elem + ", " + space + ">";
-    qLoadSmem = p.wgmma ? "memref<" + std::to_string(p.blockM) + "x" +
-                              std::to_string(p.d) + "x" + elem + ", " + space +
-                              ">"
-                        : qSmem;
+    qLoadSmem = p.wgmma
+                    ? "memref<" + std::to_string(p.blockM) + "x" +
+                          std::to_string(p.d) + "x" + elem + ", " + space + ">"
+                    : qSmem;
     if (p.sb) {
       std::string bh = std::to_string(s.batchHeads),
                   f = std::to_string(s.features);
@@ -681,13 +681,13 @@ private:
     // addresses feed the wgmma descriptors.
     std::string base = idx(0);
     if (p.wgmma) {
-      std::string addr = w.def("smem_addr",
-                               "memref.extract_aligned_pointer_as_index " +
-                                   smem + " : " + t.smemBytes + " -> index");
+      std::string addr =
+          w.def("smem_addr", "memref.extract_aligned_pointer_as_index " + smem +
+                                 " : " + t.smemBytes + " -> index");
       std::string up = addc(addr, kSwizzleAtom - 1);
       std::string aligned =
-          w.def("aligned", "arith.andi " + up + ", " +
-                               idx(-kSwizzleAtom) + " : index");
+          w.def("aligned",
+                "arith.andi " + up + ", " + idx(-kSwizzleAtom) + " : index");
       base = w.def("base", "arith.subi " + aligned + ", " + addr + " : index");
       qAddr = aligned;
       kAddr = addc(aligned, p.qBytes);
@@ -758,9 +758,8 @@ private:
     // 128-byte swizzle: 16-byte chunk c of row r sits at chunk c ^ (r % 8).
     // Every copy pass moves a multiple of 8 rows, so r % 8 = cpRow % 8.
     if (p.wgmma)
-      cpColSwz = mul(w.def("swz", "arith.xori " +
-                                      divc(cpCol, kCopyElems) + ", " +
-                                      remc(cpRow, 8) + " : index"),
+      cpColSwz = mul(w.def("swz", "arith.xori " + divc(cpCol, kCopyElems) +
+                                      ", " + remc(cpRow, 8) + " : index"),
                      kCopyElems);
   }
 
@@ -855,9 +854,8 @@ private:
              (global2D ? src.mem + "[" + gr + ", " + cpCol + "]"
                        : at(src, gr, cpCol)) +
              ", " + dst + "[" + dstPrefix + lr + ", " +
-             (p.wgmma ? cpColSwz : cpCol) + "], " +
-             std::to_string(kCopyElems) + extra + " {bypassL1} : " + src.type +
-             " to " + dstType);
+             (p.wgmma ? cpColSwz : cpCol) + "], " + std::to_string(kCopyElems) +
+             extra + " {bypassL1} : " + src.type + " to " + dstType);
     }
   }
 
@@ -1154,20 +1152,21 @@ private:
   /// numbers describe K-major (Q, K) and MN-major (V) tiles of 128-byte
   /// rows.
   std::string wgmmaDescriptor(const std::string &addr) {
-    constexpr int64_t kFixedBits =
-        (int64_t(1) << 16) | (int64_t(kSwizzleAtom >> 4) << 32) |
-        (int64_t(1) << 62);
+    constexpr int64_t kFixedBits = (int64_t(1) << 16) |
+                                   (int64_t(kSwizzleAtom >> 4) << 32) |
+                                   (int64_t(1) << 62);
     std::string a =
         w.def("desc", "arith.index_cast " + addr + " : index to i64");
     a = w.def("desc", "arith.andi " + a + ", " + w.i64(0x3FFFF) + " : i64");
     a = w.def("desc", "arith.shrui " + a + ", " + w.i64(4) + " : i64");
-    return w.def("desc", "arith.ori " + a + ", " + w.i64(kFixedBits) + " : i64");
+    return w.def("desc",
+                 "arith.ori " + a + ", " + w.i64(kFixedBits) + " : i64");
   }
   std::string descriptorStep(const std::string &desc, int64_t bytes) {
     if (bytes == 0)
       return desc;
-    return w.def("desc", "arith.addi " + desc + ", " + w.i64(bytes >> 4) +
-                             " : i64");
+    return w.def("desc",
+                 "arith.addi " + desc + ", " + w.i64(bytes >> 4) + " : i64");
   }
   std::string wgmmaAccumulatorStruct() const {
     std::string fields;
@@ -1189,10 +1188,10 @@ private:
       argText += (i ? ", " : "") + args[i];
       typeText += (i ? ", " : "") + types[i];
     }
-    std::string r = w.def(
-        "wgmma", "llvm.inline_asm has_side_effects asm_dialect = att \"" +
-                     body + "\", \"" + constraints + "\" " + argText + " : (" +
-                     typeText + ") -> " + st);
+    std::string r =
+        w.def("wgmma", "llvm.inline_asm has_side_effects asm_dialect = att \"" +
+                           body + "\", \"" + constraints + "\" " + argText +
+                           " : (" + typeText + ") -> " + st);
     std::vector<std::string> d;
     for (int i = 0; i < 32; ++i)
       d.push_back(w.def("d", "llvm.extractvalue " + r + "[" +
@@ -1227,10 +1226,10 @@ private:
     types.assign(args.size() - 1, "i64");
     types.push_back("i32");
     int64_t steps = p.d / 16, one = 32 + 2 * steps;
-    std::string body = "{ .reg .pred fly_acc, fly_init; setp.ne.b32 fly_acc, $" +
-                       std::to_string(one) + ", 0; setp.eq.b32 fly_init, $" +
-                       std::to_string(one) +
-                       ", 0; wgmma.fence.sync.aligned; ";
+    std::string body =
+        "{ .reg .pred fly_acc, fly_init; setp.ne.b32 fly_acc, $" +
+        std::to_string(one) + ", 0; setp.eq.b32 fly_init, $" +
+        std::to_string(one) + ", 0; wgmma.fence.sync.aligned; ";
     for (int64_t ks = 0; ks < steps; ++ks)
       body += wgmmaShape() + " " + accumulatorList() + ", $" +
               std::to_string(32 + ks) + ", $" +
@@ -1251,19 +1250,19 @@ private:
   /// layout, which is wgmma's too), B = V from shared memory (MN-major:
   /// imm-trans-b; a k16 step is 16 rows = 2048 bytes). `o`: the O
   /// fragments (mma.sync C layout), returned updated.
-  std::vector<std::string> wgmmaAccumulatePV(const std::vector<std::string> &aRegs,
-                                             const std::string &stage,
-                                             const std::vector<std::string> &o) {
+  std::vector<std::string>
+  wgmmaAccumulatePV(const std::vector<std::string> &aRegs,
+                    const std::string &stage,
+                    const std::vector<std::string> &o) {
     int64_t steps = kBlockN / 16;
     std::string vd = wgmmaDescriptor(add(vAddr, mul(stage, p.kvStageBytes)));
     std::vector<std::string> args, types;
     for (int64_t n = 0; n < p.d / 8; ++n)
       for (int row = 0; row < 2; ++row)
         for (int c = 0; c < 2; ++c) {
-          std::string r = w.def("o", "vector.extract " + o[n] + "[" +
-                                         std::to_string(row) + ", " +
-                                         std::to_string(c) + "] : f32 from " +
-                                         t.fragC);
+          std::string r = w.def(
+              "o", "vector.extract " + o[n] + "[" + std::to_string(row) + ", " +
+                       std::to_string(c) + "] : f32 from " + t.fragC);
           args.push_back(r);
         }
     std::vector<std::string> acc = args; // tied inputs, appended last

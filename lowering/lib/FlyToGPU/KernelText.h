@@ -80,9 +80,9 @@ public:
                     std::to_string(v) + " : i32");
   }
   std::string i64(int64_t v) {
-    return constant("c" + (v < 0 ? "m" + std::to_string(-v) : std::to_string(v)) +
-                        "_i64",
-                    std::to_string(v) + " : i64");
+    return constant(
+        "c" + (v < 0 ? "m" + std::to_string(-v) : std::to_string(v)) + "_i64",
+        std::to_string(v) + " : i64");
   }
   std::string f32(double v) {
     return constant("cst_f32_" + std::to_string(constants.size()),

@@ -65,11 +65,11 @@ constexpr int64_t kSwizzleAtomBytes = 1024; // 8 rows x 128 B swizzle period
 /// f32 padding per row of the epilogue tile: with a row stride = 8 (mod 32)
 /// words, the 8 rows one mma.store instruction writes spread over all banks.
 constexpr int64_t kEpiloguePad = 8;
-constexpr int64_t kEpilogueVector = 4;          // columns per thread per row
+constexpr int64_t kEpilogueVector = 4; // columns per thread per row
 /// Epilogue passes whose residual loads are issued together (registers:
 /// kEpilogueBatch x 2 per thread; the accumulators are in smem by then).
 constexpr int64_t kEpilogueBatch = 8;
-constexpr int64_t kL2Line = 128; // bytes per L2 prefetch
+constexpr int64_t kL2Line = 128;                // bytes per L2 prefetch
 constexpr int64_t kMaxDynamicSmem = 227 * 1024; // sm_90 opt-in maximum
 /// External (never demoted) zero-length .shared array: the true start of
 /// dynamic shared memory, after every static .shared variable.
@@ -521,26 +521,24 @@ private:
       int64_t b1 = std::min(passes, b0 + kEpilogueBatch);
       std::vector<std::string> rows, res;
       for (int64_t i = b0; i < b1; ++i) {
-        rows.push_back(
-            w.def("r", "arith.addi " + rowFirst + ", " +
-                           w.index(i * rowsPerPass) + " : index"));
+        rows.push_back(w.def("r", "arith.addi " + rowFirst + ", " +
+                                      w.index(i * rowsPerPass) + " : index"));
         if (!s.residual)
           continue;
-        std::string row =
-            w.def("row", "arith.addi " + row0 + ", " + rows.back() + " : index");
+        std::string row = w.def("row", "arith.addi " + row0 + ", " +
+                                           rows.back() + " : index");
         row = w.def("row", "arith.minsi " + row + ", " + w.index(s.m - 1) +
                                " : index");
-        res.push_back(
-            w.def("res_raw", "vector.load %residual[" + row + ", " + col +
-                                 "] {alignment = " +
-                                 std::to_string(globalAlign) + " : i64} : " +
-                                 t.globalC + ", " + ve));
+        res.push_back(w.def(
+            "res_raw", "vector.load %residual[" + row + ", " + col +
+                           "] {alignment = " + std::to_string(globalAlign) +
+                           " : i64} : " + t.globalC + ", " + ve));
       }
       for (int64_t i = b0; i < b1; ++i) {
         const std::string &r = rows[i - b0];
-        std::string v = w.def("v", "vector.load " + accTile + "[" + r + ", " +
-                                       colLocal + "] {alignment = 16 : i64} : " +
-                                       t.accTile + ", " + vf);
+        std::string v = w.def(
+            "v", "vector.load " + accTile + "[" + r + ", " + colLocal +
+                     "] {alignment = 16 : i64} : " + t.accTile + ", " + vf);
         if (p.hasBias())
           v = w.def("v", "arith.addf " + v + ", " + biasF32 + " : " + vf);
         if (s.epilogue == GemmEpilogue::BiasGeluTanh)
@@ -573,18 +571,18 @@ private:
     if (!s.residual)
       return;
     w.line("// Residual tile -> L2 (read in the epilogue).");
-    std::string row = w.def("pf_row", "arith.addi " + row0 + ", " + tid +
-                                          " : index");
-    row = w.def("pf_row", "arith.minsi " + row + ", " + w.index(s.m - 1) +
-                              " : index");
-    std::string base =
-        w.def("pf_base", "memref.extract_aligned_pointer_as_index %residual : " +
-                             t.globalC + " -> index");
-    std::string elem = w.def(
-        "pf_elem", "arith.addi " +
-                       w.def("pf_elem", "arith.muli " + row + ", " +
-                                            w.index(s.n) + " : index") +
-                       ", " + col0 + " : index");
+    std::string row =
+        w.def("pf_row", "arith.addi " + row0 + ", " + tid + " : index");
+    row = w.def("pf_row",
+                "arith.minsi " + row + ", " + w.index(s.m - 1) + " : index");
+    std::string base = w.def(
+        "pf_base", "memref.extract_aligned_pointer_as_index %residual : " +
+                       t.globalC + " -> index");
+    std::string elem =
+        w.def("pf_elem", "arith.addi " +
+                             w.def("pf_elem", "arith.muli " + row + ", " +
+                                                  w.index(s.n) + " : index") +
+                             ", " + col0 + " : index");
     std::string addr = w.def(
         "pf_addr", "arith.addi " + base + ", " +
                        w.def("pf_off", "arith.muli " + elem + ", " +
@@ -593,7 +591,8 @@ private:
     for (int64_t off = 0; off < s.tileN * p.elemBytes; off += kL2Line) {
       std::string a = w.def("pf_addr", "arith.addi " + addr + ", " +
                                            w.index(off) + " : index");
-      std::string i = w.def("pf_i", "arith.index_cast " + a + " : index to i64");
+      std::string i =
+          w.def("pf_i", "arith.index_cast " + a + " : index to i64");
       std::string ptr =
           w.def("pf_ptr", "llvm.inttoptr " + i + " : i64 to !llvm.ptr<1>");
       w.line("nvvm.prefetch level = L2, " + ptr + " : !llvm.ptr<1>");

@@ -51,7 +51,8 @@ int usage(const char *argv0) {
             << " BH T [--d=64|128] [--type=f16|bf16] [--causal|--full] "
                "[--scale=S] [--block-m=64|128] [--bench-repeats=R] "
                "[--window=W] [--packed-heads=H] [--stages=2|3] "
-               "[--split-kv=0|1] [--staged-epilogue=0|1] [--wgmma=0|1] [--min-blocks=N] "
+               "[--split-kv=0|1] [--staged-epilogue=0|1] [--wgmma=0|1] "
+               "[--min-blocks=N] "
                "[--q-in-registers=0|1] [--name-suffix=S] "
                "[--test-wrapper=NAME] [--spec-line=I]\n";
   return 2;

@@ -73,8 +73,9 @@ struct AttentionEmitOptions {
   bool splitKVGroups = true;
   /// O staged through shared memory, then written with 16-byte stores.
   bool stagedEpilogue = true;
-  /// Q fragments kept in registers across the key loop (16 registers at
-  /// D=64); false: re-read from shared memory (ldmatrix) for every key tile.
+  /// mma.sync form: Q fragments kept in registers across the key loop (16
+  /// registers at D=64); false: re-read from shared memory (ldmatrix) for
+  /// every key tile. The wgmma form always reads Q from shared memory.
   bool qInRegisters = true;
   /// > 0: the launch bound (CTAs per SM, .minnctapersm; the register cap is
   /// 64K / (threads * this)) instead of the default (4 for D=64, BM=64 with
