@@ -1202,6 +1202,16 @@ private:
     std::string e = p.bf16 ? "bf16" : "f16";
     return "wgmma.mma_async.sync.aligned.m64n64k16.f32." + e + "." + e;
   }
+  /// Ends a wgmma block: the MMAs complete before the asm statement does.
+  static constexpr const char *kWgmmaCommitAndWait =
+      "wgmma.commit_group.sync.aligned; wgmma.wait_group.sync.aligned 0; }";
+  /// Constraints of the 32 f32 accumulator outputs ($0 .. $31).
+  static std::string accumulatorOutputs() {
+    std::string constraints;
+    for (int i = 0; i < 32; ++i)
+      constraints += i ? ",=f" : "=f";
+    return constraints;
+  }
   static std::string accumulatorList() {
     std::string list = "{";
     for (int i = 0; i < 32; ++i)
@@ -1235,11 +1245,8 @@ private:
               std::to_string(32 + ks) + ", $" +
               std::to_string(32 + steps + ks) + ", " +
               (ks ? "fly_acc" : "fly_init") + ", 1, 1, 0, 0; ";
-    body += "wgmma.commit_group.sync.aligned; wgmma.wait_group.sync.aligned "
-            "0; }";
-    std::string constraints;
-    for (int i = 0; i < 32; ++i)
-      constraints += i ? ",=f" : "=f";
+    body += kWgmmaCommitAndWait;
+    std::string constraints = accumulatorOutputs();
     for (int64_t i = 0; i < 2 * steps; ++i)
       constraints += ",l";
     constraints += ",r";
@@ -1286,11 +1293,8 @@ private:
       body += wgmmaShape() + " " + accumulatorList() + ", " + a + "}, $" +
               std::to_string(descFirst + kk) + ", fly_acc, 1, 1, 1; ";
     }
-    body += "wgmma.commit_group.sync.aligned; wgmma.wait_group.sync.aligned "
-            "0; }";
-    std::string constraints;
-    for (int i = 0; i < 32; ++i)
-      constraints += i ? ",=f" : "=f";
+    body += kWgmmaCommitAndWait;
+    std::string constraints = accumulatorOutputs();
     for (int64_t i = 0; i < 4 * steps; ++i)
       constraints += ",r";
     for (int64_t i = 0; i < steps; ++i)
