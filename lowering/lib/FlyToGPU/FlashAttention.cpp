@@ -1133,15 +1133,21 @@ private:
     for (int i = 0; i < 4; ++i)
       e[i] = w.def("e", "llvm.extractvalue " + r + "[" + std::to_string(i) +
                             "] : " + st);
-    std::string acc = w.zeros(t.fragC);
+    return cFragment(e, "acc");
+  }
+
+  /// A C fragment from its 4 scalars: (g, 2t), (g, 2t+1), (g+8, 2t),
+  /// (g+8, 2t+1); `hint` names the SSA values.
+  std::string cFragment(const std::string *e, const std::string &hint) {
+    std::string frag = w.zeros(t.fragC);
     for (int row = 0; row < 2; ++row) {
       std::string v = w.def("v", "vector.from_elements " + e[2 * row] + ", " +
                                      e[2 * row + 1] + " : " + t.pairF32);
-      acc = w.def("acc", "vector.insert " + v + ", " + acc + "[" +
+      frag = w.def(hint, "vector.insert " + v + ", " + frag + "[" +
                              std::to_string(row) + "] : " + t.pairF32 +
                              " into " + t.fragC);
     }
-    return acc;
+    return frag;
   }
 
   /// wgmma matrix descriptor of a 128-byte swizzled tile at shared address
@@ -1304,18 +1310,8 @@ private:
       constraints += "," + std::to_string(i);
     std::vector<std::string> d = wgmmaBlock(body, constraints, args, types);
     std::vector<std::string> out;
-    for (int64_t n = 0; n < p.d / 8; ++n) {
-      std::string frag = w.zeros(t.fragC);
-      for (int row = 0; row < 2; ++row) {
-        std::string v =
-            w.def("v", "vector.from_elements " + d[4 * n + 2 * row] + ", " +
-                           d[4 * n + 2 * row + 1] + " : " + t.pairF32);
-        frag = w.def("o", "vector.insert " + v + ", " + frag + "[" +
-                              std::to_string(row) + "] : " + t.pairF32 +
-                              " into " + t.fragC);
-      }
-      out.push_back(frag);
-    }
+    for (int64_t n = 0; n < p.d / 8; ++n)
+      out.push_back(cFragment(&d[4 * n], "o"));
     return out;
   }
 
