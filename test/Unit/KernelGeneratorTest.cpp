@@ -77,6 +77,40 @@ size_t count(const std::string &text, const std::string &what) {
   return n;
 }
 
+TEST(GemmGeneratorTest, FoldedLayerNormNeedsABiasAndTakesTheColumnSums) {
+  GemmSpec s = gemm(8192, 2304, 768);
+  s.layerNormInput = true;
+  EXPECT_NE(verifyGemmSpec(s).find("bias"), std::string::npos)
+      << "beta is folded into the bias: no bias, no fold";
+  s.epilogue = GemmEpilogue::Bias;
+  EXPECT_EQ(verifyGemmSpec(s), "");
+  s.layerNormEps = -1;
+  EXPECT_NE(verifyGemmSpec(s).find("epsilon"), std::string::npos);
+  s.layerNormEps = 1e-5;
+  GemmSpec plain = s;
+  plain.layerNormInput = false;
+  EXPECT_NE(gemmKernelName(s), gemmKernelName(plain));
+  GemmSpec otherEps = s;
+  otherEps.layerNormEps = 1e-6;
+  EXPECT_NE(gemmKernelName(s), gemmKernelName(otherEps));
+
+  std::string error;
+  std::string text = emitWgmmaGemm(s, error);
+  ASSERT_FALSE(text.empty()) << error;
+  // Launcher and kernel take the f32 column sums and row statistics after
+  // the bias.
+  EXPECT_NE(text.find("%bias: memref<2304xf16>, %colsum: memref<2304xf32>, "
+                      "%stats: memref<8192x2xf32>"),
+            std::string::npos);
+  // Thread t loads row t's statistics once, at the start (the epilogue
+  // reads them from shared memory), and the column sums once; nothing is
+  // recomputed here.
+  EXPECT_EQ(count(text, "vector.load %stats["), 1u);
+  EXPECT_EQ(count(text, "vector.load %colsum["), 1u);
+  EXPECT_EQ(count(text, "math.rsqrt"), 0u);
+  EXPECT_EQ(count(emitWgmmaGemm(plain, error), "%stats"), 0u);
+}
+
 TEST(AttentionGeneratorTest, ChecksHeadDimAndPackedLayout) {
   AttentionSpec s;
   s.batchHeads = 96, s.seq = 1024, s.headDim = 64;
@@ -304,6 +338,24 @@ TEST(LayerNormGeneratorTest, SpecsNamesAndRaggedRows) {
   EXPECT_EQ(count(text, "scf.if"), 3u);
 }
 
+TEST(LayerNormGeneratorTest, StatisticsOnlyWritesTwoFloatsPerRow) {
+  LayerNormSpec s;
+  s.rows = 8192, s.cols = 768;
+  s.statsOnly = true;
+  LayerNormSpec full = s;
+  full.statsOnly = false;
+  EXPECT_NE(layerNormKernelName(s), layerNormKernelName(full));
+  std::string error;
+  std::string text = emitLayerNorm(s, error);
+  ASSERT_FALSE(text.empty()) << error;
+  EXPECT_NE(text.find("(%x: memref<8192x768xf16>, %stats: memref<8192x2xf32>)"),
+            std::string::npos);
+  EXPECT_EQ(count(text, "vector.load %x"), 3u);
+  EXPECT_EQ(count(text, "vector.store"), 1u) << "lane 0: (rstd, -mean*rstd)";
+  EXPECT_EQ(count(text, "%gamma"), 0u);
+  EXPECT_EQ(count(text, "%y"), 0u);
+}
+
 TEST(MonarchGeneratorTest, AcceptsGpt2MlpShapesOnly) {
   MonarchSpec fc1;
   fc1.m = 8192, fc1.k = 4, fc1.q = 192, fc1.p = 192;
@@ -325,6 +377,38 @@ TEST(MonarchGeneratorTest, AcceptsGpt2MlpShapesOnly) {
   ASSERT_FALSE(text.empty()) << error;
   EXPECT_NE(text.find("@" + monarchLauncherName(fc1)), std::string::npos);
   EXPECT_NE(monarchKernelName(fc1), monarchKernelName(fc2));
+}
+
+TEST(MonarchGeneratorTest, FoldedLayerNormOnTheBlockedUpProjection) {
+  MonarchSpec up;
+  up.m = 8192, up.k = 4, up.q = 192, up.p = 192;
+  up.l = 4, up.s = 768, up.r = 192;
+  up.bias = up.gelu = true;
+  up.layerNormInput = true;
+  EXPECT_NE(verifyMonarchSpec(up).find("blocked output"), std::string::npos)
+      << "the natural layouts do not take a LayerNorm";
+  up.blockedOutput = true;
+  EXPECT_EQ(verifyMonarchSpec(up), "");
+  MonarchSpec noBias = up;
+  noBias.bias = noBias.gelu = false;
+  EXPECT_NE(verifyMonarchSpec(noBias).find("bias"), std::string::npos);
+  MonarchSpec plain = up;
+  plain.layerNormInput = false;
+  EXPECT_NE(monarchKernelName(up), monarchKernelName(plain));
+
+  std::string error;
+  std::string text = emitMonarchMatmul(up, error);
+  ASSERT_FALSE(text.empty()) << error;
+  EXPECT_NE(text.find("%bias: memref<3072xf16>, %colsum: memref<3072xf32>, "
+                      "%stats: memref<8192x2xf32>"),
+            std::string::npos);
+  // Each thread reads the statistics of its two fragment rows once; the
+  // column sums are loaded in the epilogue, next to the bias pairs, and
+  // the correction is one fma per value.
+  EXPECT_EQ(count(text, "vector.load %stats["), 2u);
+  EXPECT_NE(text.find("vector.load %colsum["), std::string::npos);
+  EXPECT_NE(text.find("math.fma"), std::string::npos);
+  EXPECT_EQ(count(emitMonarchMatmul(plain, error), "%stats"), 0u);
 }
 
 /// fly.monarch_matmul's semantics (MonarchKernel.h) on one row, in double.

@@ -475,12 +475,18 @@ int run(MLIRContext &ctx) {
       prep.addPass(createCanonicalizerPass());
       prep.addNestedPass<func::FuncOp>(
           mlir::fly::createFlyConvertFloatStorage(storage));
+      // A LayerNorm feeding a GEMM is folded into it (gamma into W, beta
+      // into the bias, the column sums of W as a new weight).
+      prep.addPass(mlir::fly::createFlyGpuFoldLayerNorm());
       // Monarch kernels may store w1 permuted (a Monarch MLP's two kernels
       // exchange their hidden layer blocked): decided while w1 is still a
       // constant. The pipeline's own instance then finds nothing left.
       mlir::fly::FlyGpuMonarchKernelsOptions monarch;
       monarch.chip = "sm_90a";
       prep.addPass(mlir::fly::createFlyGpuMonarchKernels(monarch));
+      // The weights the folds and permutations replaced are dead now: gone
+      // before externalisation, so that they are not stored or uploaded.
+      prep.addPass(createCanonicalizerPass());
     }
     if (failed(prep.run(module)))
       return progress.finish(), fail("weight layout folding failed");

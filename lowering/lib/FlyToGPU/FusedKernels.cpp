@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "KernelCalls.h"
+#include "LayerNormMatch.h"
 
 #include "fly/Conversion/Passes.h"
 #include "fly/Dialect/Fly/IR/FlyOps.h"
@@ -18,8 +19,10 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
 
 #include <type_traits>
+#include <vector>
 
 namespace mlir::fly {
 #define GEN_PASS_DEF_FLYGPUATTENTIONKERNELS
@@ -367,6 +370,9 @@ Value matchBiasAdd(linalg::GenericOp op, Value value) {
 struct MonarchCandidate {
   mlir::fly::MonarchMatmulOp op;
   gen::MonarchSpec spec;
+  Value x;                        // a folded LayerNorm's input (else the op's)
+  Value colsum;                   // folded LayerNorm: monarch(ones), blocked
+  linalg::GenericOp layerNorm;    // folded LayerNorm's last generic
   Value w1;                       // as the kernel reads it (maybe permuted)
   Value bias;                     // fused bias, if any (maybe permuted)
   Value residual;                 // fused residual add's other operand
@@ -388,6 +394,26 @@ Value permutedW1(OpBuilder &b, Location loc, DenseResourceElementsAttr w1,
   };
   return arith::ConstantOp::create(
       b, loc, mlir::fly::gatherWeight(w1, type, suffix, sourceOf));
+}
+
+/// y = monarch(x) for one vector, in double (fly.monarch_matmul's
+/// definition; w1 [k, q, p], w2 [l, s, r] row-major).
+std::vector<double> applyMonarch(const gen::MonarchSpec &spec,
+                                 const std::vector<double> &w1,
+                                 const std::vector<double> &w2,
+                                 const std::vector<double> &x) {
+  const int64_t k = spec.k, q = spec.q, p = spec.p, l = spec.l, s = spec.s,
+                r = spec.r;
+  std::vector<double> h(k * q, 0.0), y(l * s, 0.0);
+  for (int64_t kk = 0; kk < k; ++kk)
+    for (int64_t qq = 0; qq < q; ++qq)
+      for (int64_t pp = 0; pp < p; ++pp)
+        h[kk * q + qq] += w1[(kk * q + qq) * p + pp] * x[kk * p + pp];
+  for (int64_t ll = 0; ll < l; ++ll)
+    for (int64_t ss = 0; ss < s; ++ss)
+      for (int64_t rr = 0; rr < r; ++rr)
+        y[ss * l + ll] += w2[(ll * s + ss) * r + rr] * h[rr * l + ll];
+  return y;
 }
 
 /// bias[l*s] of a blocked-output kernel: bias'[ll*s + ss] = bias[ss*l + ll].
@@ -457,9 +483,11 @@ struct FlyGpuMonarchKernelsPass
         up.spec = upSpec;
         down.spec = downSpec;
         OpBuilder b(up.op);
-        up.w1 = permutedW1(b, up.op.getLoc(), upW1, upSpec, ".blocked_rows");
-        if (upBias)
-          up.bias = blockedBias(b, up.op.getLoc(), upBias, upSpec);
+        if (!foldLayerNorm || !foldLayerNormInto(up, upW1, upBias)) {
+          up.w1 = permutedW1(b, up.op.getLoc(), upW1, upSpec, ".blocked_rows");
+          if (upBias)
+            up.bias = blockedBias(b, up.op.getLoc(), upBias, upSpec);
+        }
         b.setInsertionPoint(down.op);
         down.w1 =
             permutedW1(b, down.op.getLoc(), downW1, downSpec, ".blocked_cols");
@@ -472,6 +500,98 @@ struct FlyGpuMonarchKernelsPass
     if (remarks)
       op->emitRemark("generic GPU path: ") << why;
     return success();
+  }
+
+  /// A blocked-output up projection whose input is a LayerNorm used only
+  /// there takes the LayerNorm (MonarchSpec::layerNormInput): w1 scaled by
+  /// gamma (then permuted like the plain w1), bias + monarch(beta), and
+  /// colsum = monarch'(ones) over the rounded scaled weights, both stored
+  /// blocked; the kernel computes the row statistics. `w1` and `bias` are
+  /// the op's original constants.
+  /// True when it folded (up.w1 and up.bias then hold the permuted,
+  /// folded weights).
+  bool foldLayerNormInto(MonarchCandidate &up, DenseResourceElementsAttr w1,
+                         DenseResourceElementsAttr bias) {
+    auto y = up.op.getX().getDefiningOp<linalg::GenericOp>();
+    if (!y)
+      return false;
+    std::optional<mlir::fly::kernels::LayerNormMatch> ln =
+        mlir::fly::kernels::matchLayerNorm(y);
+    if (!ln)
+      return false;
+    auto note = [&](const Twine &why) {
+      if (remarks)
+        up.op.emitRemark("LayerNorm not folded: ") << why;
+      return false;
+    };
+    gen::MonarchSpec spec = up.spec;
+    spec.layerNormInput = true;
+    spec.layerNormEps = ln->eps;
+    DenseResourceElementsAttr gamma = mlir::fly::weightResource(ln->gamma);
+    DenseResourceElementsAttr beta = mlir::fly::weightResource(ln->beta);
+    DenseResourceElementsAttr w2 = mlir::fly::weightResource(up.op.getW2());
+    if (!y->getResult(0).hasOneUse())
+      return note("the LayerNorm's output has other users");
+    if (ln->x.getType() != up.op.getX().getType())
+      return note("x and the LayerNorm output differ in type");
+    if (!gamma || !beta || !w2 || !bias)
+      return note("gamma, beta, w2 and the bias must be constants");
+    if (std::string why = gen::verifyMonarchSpec(spec); !why.empty())
+      return note(why);
+    if (std::string why = mlir::fly::kernels::verifyRowStatistics(
+            cast<RankedTensorType>(ln->x.getType()), ln->eps);
+        !why.empty())
+      return note("no row-statistics kernel: " + why);
+    std::vector<double> w1v = mlir::fly::weightValues(w1);
+    std::vector<double> w2v = mlir::fly::weightValues(w2);
+    std::vector<double> gv = mlir::fly::weightValues(gamma);
+    std::vector<double> bv = mlir::fly::weightValues(beta);
+    std::vector<double> biasv = mlir::fly::weightValues(bias);
+    int64_t n = spec.k * spec.p, out = spec.l * spec.s;
+    if (int64_t(w1v.size()) != spec.k * spec.q * spec.p ||
+        int64_t(w2v.size()) != spec.l * spec.s * spec.r ||
+        int64_t(gv.size()) != n || int64_t(bv.size()) != n ||
+        int64_t(biasv.size()) != out)
+      return note("unexpected weight shapes or element types");
+    std::vector<double> scaled(w1v.size());
+    for (size_t i = 0; i < w1v.size(); ++i)
+      scaled[i] = w1v[i] * gv[(i / (spec.q * spec.p)) * spec.p + i % spec.p];
+    std::vector<double> shift = applyMonarch(spec, w1v, w2v, bv);
+    for (int64_t i = 0; i < out; ++i)
+      shift[i] += biasv[i];
+    StringRef w1Key = w1.getRawHandle().getKey();
+    auto w1Type = cast<RankedTensorType>(w1.getType());
+    auto biasType = cast<RankedTensorType>(bias.getType());
+    DenseResourceElementsAttr scaledAttr = mlir::fly::weightFromValues(
+        w1Type, (w1Key + ".ln_scaled").str(), scaled);
+    DenseResourceElementsAttr biasAttr = mlir::fly::weightFromValues(
+        biasType, (bias.getRawHandle().getKey() + ".ln_bias").str(), shift);
+    if (!scaledAttr || !biasAttr)
+      return note("could not build the folded weights");
+    std::vector<double> colsum =
+        applyMonarch(spec, mlir::fly::weightValues(scaledAttr), w2v,
+                     std::vector<double>(n, 1.0));
+    // Stored blocked, like the bias: colsum'[ll*s + ss] = colsum[ss*l + ll].
+    std::vector<double> blocked(out);
+    for (int64_t i = 0; i < out; ++i)
+      blocked[i] = colsum[(i % spec.s) * spec.l + i / spec.s];
+    OpBuilder b(up.op);
+    DenseResourceElementsAttr colsumAttr = mlir::fly::weightFromValues(
+        RankedTensorType::get({out}, b.getF32Type()),
+        (w1Key + ".ln_colsum.blocked").str(), blocked);
+    if (!colsumAttr)
+      return note("could not build the folded weights");
+    Location loc = up.op.getLoc();
+    up.spec = spec;
+    up.x = ln->x;
+    up.layerNorm = y;
+    up.w1 = permutedW1(b, loc, scaledAttr, spec, ".blocked_rows");
+    up.bias = blockedBias(b, loc, biasAttr, spec);
+    up.colsum = arith::ConstantOp::create(b, loc, colsumAttr);
+    if (remarks)
+      up.op.emitRemark("LayerNorm folded into the Monarch kernel (eps ")
+          << ln->eps << ")";
+    return true;
   }
 
   /// The candidate, std::nullopt when the generic path keeps `op` (with a
@@ -572,6 +692,12 @@ struct FlyGpuMonarchKernelsPass
                         element)};
     if (spec.bias)
       args.push_back(MemRefType::get({spec.l * spec.s}, element));
+    if (spec.layerNormInput) {
+      args.push_back(
+          MemRefType::get({spec.l * spec.s}, Float32Type::get(&getContext())));
+      args.push_back(
+          MemRefType::get({spec.m, 2}, Float32Type::get(&getContext())));
+    }
     if (spec.residual)
       args.push_back(MemRefType::get(y.getShape(), element));
     args.push_back(MemRefType::get(y.getShape(), element));
@@ -581,9 +707,14 @@ struct FlyGpuMonarchKernelsPass
         mlir::fly::kernels::kMonarchKernelAttr,
         mlir::fly::kernels::monarchSpecToAttr(b, spec));
     b.setInsertionPoint(c.last);
-    SmallVector<Value> inputs = {op.getX(), w1, op.getW2()};
+    SmallVector<Value> inputs = {c.x ? c.x : op.getX(), w1, op.getW2()};
     if (c.bias)
       inputs.push_back(c.bias);
+    if (c.colsum) {
+      inputs.push_back(c.colsum);
+      inputs.push_back(mlir::fly::kernels::rowStatistics(
+          b, op.getLoc(), getOperation(), c.x, spec.layerNormEps));
+    }
     if (c.residual)
       inputs.push_back(c.residual);
     Value out = mlir::fly::kernels::callLauncher(
@@ -593,6 +724,9 @@ struct FlyGpuMonarchKernelsPass
     for (Operation *f : llvm::reverse(c.fused))
       f->erase();
     op->erase();
+    // A folded LayerNorm's output had no other user.
+    if (c.layerNorm)
+      c.layerNorm->erase();
   }
 };
 

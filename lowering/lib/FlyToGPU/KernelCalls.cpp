@@ -31,6 +31,8 @@ DictionaryAttr mlir::fly::kernels::gemmSpecToAttr(Builder &b,
       b.getNamedAttr("epilogue", b.getStringAttr(epilogue)),
       b.getNamedAttr("residual", b.getBoolAttr(spec.residual)),
       b.getNamedAttr("tile_n", b.getI64IntegerAttr(spec.tileN)),
+      b.getNamedAttr("layernorm_input", b.getBoolAttr(spec.layerNormInput)),
+      b.getNamedAttr("layernorm_eps", b.getF64FloatAttr(spec.layerNormEps)),
   });
 }
 
@@ -68,6 +70,8 @@ mlir::fly::kernels::monarchSpecToAttr(Builder &b,
       b.getNamedAttr("residual", b.getBoolAttr(spec.residual)),
       b.getNamedAttr("blocked_output", b.getBoolAttr(spec.blockedOutput)),
       b.getNamedAttr("input_blocks", b.getI64IntegerAttr(spec.inputBlocks)),
+      b.getNamedAttr("layernorm_input", b.getBoolAttr(spec.layerNormInput)),
+      b.getNamedAttr("layernorm_eps", b.getF64FloatAttr(spec.layerNormEps)),
   });
 }
 
@@ -79,6 +83,7 @@ mlir::fly::kernels::layerNormSpecToAttr(Builder &b,
       b.getNamedAttr("cols", b.getI64IntegerAttr(spec.cols)),
       b.getNamedAttr("eps", b.getF64FloatAttr(spec.eps)),
       b.getNamedAttr("type", b.getStringAttr(spec.elementType)),
+      b.getNamedAttr("stats_only", b.getBoolAttr(spec.statsOnly)),
   });
 }
 
@@ -130,6 +135,42 @@ mlir::fly::kernels::callLauncher(OpBuilder &b, Location loc,
     results.push_back(bufferization::ToTensorOp::create(
         b, loc, type, out, /*restrict=*/true, /*writable=*/true));
   return results;
+}
+
+namespace {
+gen::LayerNormSpec rowStatisticsSpec(RankedTensorType type, double eps) {
+  gen::LayerNormSpec spec;
+  spec.rows = type.getRank() == 2 ? type.getDimSize(0) : 0;
+  spec.cols = type.getRank() == 2 ? type.getDimSize(1) : 0;
+  spec.eps = eps;
+  Type element = type.getElementType();
+  spec.elementType = element.isF16()    ? "f16"
+                     : element.isBF16() ? "bf16"
+                                        : "other";
+  spec.statsOnly = true;
+  return spec;
+}
+} // namespace
+
+std::string mlir::fly::kernels::verifyRowStatistics(RankedTensorType x,
+                                                    double eps) {
+  return gen::verifyLayerNormSpec(rowStatisticsSpec(x, eps));
+}
+
+Value mlir::fly::kernels::rowStatistics(OpBuilder &b, Location loc,
+                                        ModuleOp module, Value x, double eps) {
+  auto type = cast<RankedTensorType>(x.getType());
+  Type element = type.getElementType();
+  gen::LayerNormSpec spec = rowStatisticsSpec(type, eps);
+  if (!gen::verifyLayerNormSpec(spec).empty())
+    return nullptr;
+  auto statsType = RankedTensorType::get({spec.rows, 2}, b.getF32Type());
+  func::FuncOp launcher =
+      declareLauncher(module, loc, gen::layerNormLauncherName(spec),
+                      {MemRefType::get(type.getShape(), element),
+                       MemRefType::get(statsType.getShape(), b.getF32Type())},
+                      kLayerNormKernelAttr, layerNormSpecToAttr(b, spec));
+  return callLauncher(b, loc, launcher, {x}, statsType);
 }
 
 Value mlir::fly::kernels::stripCasts(Value v) {
@@ -226,6 +267,9 @@ std::string emitFor(func::FuncOp decl, std::string &error) {
                         ? gen::GemmEpilogue::BiasGeluTanh
                         : gen::GemmEpilogue::None;
     spec.residual = r.flag("residual");
+    spec.layerNormInput = r.flag("layernorm_input");
+    if (spec.layerNormInput)
+      spec.layerNormEps = r.f64("layernorm_eps");
     return gen::emitWgmmaGemm(spec, error);
   }
   for (const char *attr : {mlir::fly::kernels::kAttentionKernelAttr,
@@ -265,6 +309,9 @@ std::string emitFor(func::FuncOp decl, std::string &error) {
     spec.residual = r.flag("residual");
     spec.blockedOutput = r.flag("blocked_output");
     spec.inputBlocks = r.i64("input_blocks");
+    spec.layerNormInput = r.flag("layernorm_input");
+    if (spec.layerNormInput)
+      spec.layerNormEps = r.f64("layernorm_eps");
     return gen::emitMonarchMatmul(spec, error);
   }
   if (auto dict = decl->getAttrOfType<DictionaryAttr>(
@@ -275,6 +322,7 @@ std::string emitFor(func::FuncOp decl, std::string &error) {
     spec.cols = r.i64("cols");
     spec.eps = r.f64("eps");
     spec.elementType = r.str("type");
+    spec.statsOnly = r.flag("stats_only");
     return gen::emitLayerNorm(spec, error);
   }
   std::string names;

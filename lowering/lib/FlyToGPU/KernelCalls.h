@@ -34,6 +34,9 @@ inline constexpr const char *kScatterbrainKeysAttr = "fly.scatterbrain_keys";
 inline constexpr const char *kScatterbrainCombineAttr =
     "fly.scatterbrain_combine";
 inline constexpr const char *kLayerNormKernelAttr = "fly.layernorm_kernel";
+/// Marks the generic fly-gpu-fold-layernorm puts after a linear whose
+/// LayerNorm it folded: out = (t - mean * colsum) * rstd + bias.
+inline constexpr const char *kLayerNormEpilogueAttr = "fly.layernorm_epilogue";
 /// Every spec attribute above (fly-gpu-define-kernels defines the
 /// declarations carrying one).
 inline constexpr const char *kKernelSpecAttrs[] = {
@@ -62,6 +65,15 @@ Value callLauncher(OpBuilder &b, Location loc, func::FuncOp launcher,
 SmallVector<Value> callLauncher(OpBuilder &b, Location loc,
                                 func::FuncOp launcher, ValueRange inputs,
                                 ArrayRef<RankedTensorType> resultTypes);
+
+/// A call of the row-statistics kernel (LayerNormSpec::statsOnly) on the
+/// 16-bit [rows, cols] `x`: a tensor<rows x 2 x f32> of (rstd, -mean*rstd)
+/// per row, for a LayerNorm folded into the GEMM or Monarch kernel reading
+/// x. Null when the kernel does not take the shape.
+Value rowStatistics(OpBuilder &b, Location loc, ModuleOp module, Value x,
+                    double eps);
+/// "" when rowStatistics takes `x`'s type, else why not.
+std::string verifyRowStatistics(RankedTensorType x, double eps);
 
 /// Skips the extf/truncf that fly-convert-float-storage puts around 16-bit
 /// values, so epilogue matchers see the arithmetic.

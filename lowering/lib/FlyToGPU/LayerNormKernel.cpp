@@ -28,15 +28,19 @@ constexpr int64_t kMaxGrid = 2147483647;
 std::string str(int64_t v) { return std::to_string(v); }
 
 struct Types {
-  std::string x, vec, gamma, vecF32 = "vector<8xf32>";
-  explicit Types(const LayerNormSpec &s) {
+  std::string x, vec, gamma, stats, vecF32 = "vector<8xf32>";
+  bool statsOnly = false;
+  explicit Types(const LayerNormSpec &s) : statsOnly(s.statsOnly) {
     x = "memref<" + str(s.rows) + "x" + str(s.cols) + "x" + s.elementType + ">";
+    stats = "memref<" + str(s.rows) + "x2xf32>";
     gamma = "memref<" + str(s.cols) + "x" + s.elementType + ">";
     vec = "vector<" + str(kVector) + "x" + s.elementType + ">";
   }
 };
 
 std::string args(const Types &t, const std::string &sep) {
+  if (t.statsOnly)
+    return "(%x" + sep + t.x + ", %stats" + sep + t.stats + ")";
   return "(%x" + sep + t.x + ", %gamma" + sep + t.gamma + ", %beta" + sep +
          t.gamma + ", %y" + sep + t.x + ")";
 }
@@ -129,6 +133,20 @@ std::string emitKernel(const LayerNormSpec &s, const Types &t) {
   std::string var = fop("mulf", rowSum(squares), w.f32(inv));
   std::string rstd =
       w.def("rstd", "math.rsqrt " + fop("addf", var, w.f32(s.eps)) + " : f32");
+  if (s.statsOnly) {
+    // Lane 0 writes the row's (rstd, -mean * rstd).
+    std::string shift =
+        fop("mulf", w.def("nm", "arith.negf " + mean + " : f32"), rstd);
+    std::string pair = w.def("st", "vector.from_elements " + rstd + ", " +
+                                       shift + " : vector<2xf32>");
+    std::string first = w.def("first", "arith.cmpi eq, " + lane + ", " +
+                                           w.index(0) + " : index");
+    w.open("scf.if " + first);
+    w.line("vector.store " + pair + ", %stats[" + row + ", " + w.index(0) +
+           "] : " + t.stats + ", vector<2xf32>");
+    w.close();
+    perLane = 0; // no normalised row
+  }
   std::string rstdV =
       w.def("rv", "vector.broadcast " + rstd + " : f32 to " + t.vecF32);
   for (int64_t i = 0; i < perLane; ++i) {
@@ -196,8 +214,9 @@ std::string verifyLayerNormSpec(const LayerNormSpec &s) {
 }
 
 std::string layerNormKernelName(const LayerNormSpec &s) {
-  return "fly_layernorm_r" + str(s.rows) + "_c" + str(s.cols) + "_" +
-         s.elementType + "_eps" + detail::symbolNumber(s.eps);
+  return std::string(s.statsOnly ? "fly_rowstats_r" : "fly_layernorm_r") +
+         str(s.rows) + "_c" + str(s.cols) + "_" + s.elementType + "_eps" +
+         detail::symbolNumber(s.eps);
 }
 
 std::string layerNormLauncherName(const LayerNormSpec &s) {
@@ -210,8 +229,9 @@ std::string emitLayerNorm(const LayerNormSpec &spec, std::string &error) {
     return "";
   Types t(spec);
   std::ostringstream os;
-  os << "// " << layerNormKernelName(spec) << ": LayerNorm over " << spec.rows
-     << " rows of " << spec.cols << ", one warp per row\n";
+  os << "// " << layerNormKernelName(spec)
+     << (spec.statsOnly ? ": LayerNorm statistics of " : ": LayerNorm over ")
+     << spec.rows << " rows of " << spec.cols << ", one warp per row\n";
   os << "module attributes {gpu.container_module} {\n";
   os << "  gpu.module @" << layerNormKernelName(spec) << "_kernels {\n";
   os << emitKernel(spec, t);

@@ -44,6 +44,12 @@
 // (MonarchSpec::inputBlocks) reads that order back through its TMA
 // coordinates and a matching permutation of its w1 columns.
 //
+// Folded LayerNorm (MonarchSpec::layerNormInput, blocked output): each
+// thread loads (rstd, shift) of its two fragment rows from %stats when the
+// CTA starts (hidden behind factor 1); factor 2's epilogue computes
+// acc * rstd + shift * colsum before the bias, the column sums loaded with
+// the bias pairs before the chunk's k loop.
+//
 // The accumulator fragment is read at the LLVM level: the opaque
 // !nvgpu.warpgroup.accumulator is cast to the struct convert-nvgpu-to-nvvm
 // turns it into (!llvm.struct<(struct<(f32 x N/2)>)>), and the casts fold
@@ -63,6 +69,7 @@
 #include "KernelText.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <limits>
 #include <sstream>
@@ -309,7 +316,7 @@ struct Types {
   std::string xSlot, w1Slot, w2Slot, aStep, w1Step, w2Step;
   std::string descA, descW1, descW2, gFlat, staging, pair;
   std::string globalX, globalW1, globalW2, globalW1Flat, globalW2Flat,
-      globalBias, globalY;
+      globalBias, globalY, globalColsum, globalStats;
 
   explicit Types(const Plan &p) {
     const MonarchSpec &s = p.spec;
@@ -367,6 +374,8 @@ struct Types {
     globalW1Flat = global(str(s.k * s.q) + "x" + str(s.p));
     globalW2Flat = global(str(s.l * s.s) + "x" + str(s.r));
     globalBias = global(str(p.outCols));
+    globalColsum = "memref<" + str(p.outCols) + "xf32>";
+    globalStats = "memref<" + str(s.m) + "x2xf32>";
     globalY = global(str(s.m) + "x" + str(p.outCols));
   }
 };
@@ -383,6 +392,10 @@ public:
 
   std::string emit() {
     emitSetup();
+    // Folded LayerNorm: the two rows' statistics are ready at launch; their
+    // load latency hides behind factor 1.
+    if (s.layerNormInput)
+      emitRowStatisticsLoads();
     emitFactor1();
     emitFactor2();
     w.line("gpu.return");
@@ -393,6 +406,8 @@ public:
           "%tma_w2_ptr: !llvm.ptr";
     if (s.bias)
       os << ", %bias: " << t.globalBias;
+    if (s.layerNormInput)
+      os << ", %colsum: " << t.globalColsum << ", %stats: " << t.globalStats;
     if (s.residual)
       os << ", %res: " << t.globalY;
     os << ", %y: " << t.globalY
@@ -523,6 +538,7 @@ private:
     bOff1 = mulc(nCol1, kTileK * kElemBytes, "b_off1");
     bOff2 = mulc(nCol2, kTileK * kElemBytes, "b_off2");
     swz = laneRow; // rowA % 8: warp*16 is a multiple of 8
+
     colPair = mulc(laneCol, 2, "frag_col");
     gRowPart = mulc(rowA, kTileK, "g_row_part"); // elements
     gView = view("g_view", gOff, t.gFlat);
@@ -730,6 +746,26 @@ private:
     w.line("gpu.barrier");
   }
 
+  /// Folded LayerNorm: (rstd, -mean * rstd) of this thread's two fragment
+  /// rows from %stats (written by the row-statistics kernel); rows past m
+  /// read row m-1 (never stored).
+  void emitRowStatisticsLoads() {
+    for (int64_t half = 0; half < 2; ++half) {
+      std::string row =
+          add(row0, half ? addc(rowA, 8, "frag_row_b") : rowA, "st_row");
+      row = w.def("st_row",
+                  "arith.minui " + row + ", " + w.index(s.m - 1) + " : index");
+      std::string pair =
+          w.def("row_stats", "vector.load %stats[" + row + ", " + w.index(0) +
+                                 "] {alignment = 8 : i64} : " + t.globalStats +
+                                 ", vector<2xf32>");
+      rowRstd[half] = w.def("rstd", "vector.extract " + pair +
+                                        "[0] : f32 from vector<2xf32>");
+      rowShift[half] = w.def("shift", "vector.extract " + pair +
+                                          "[1] : f32 from vector<2xf32>");
+    }
+  }
+
   /// gelu_tanh(x) = h + h*tanh(u), h = x/2, u = sqrt(2/pi)(x + 0.044715 x^3):
   /// one tanh.approx (MUFU) and five FMA-pipe ops per value; the result is
   /// rounded to 16 bits, below tanh.approx's 2^-11 relative error.
@@ -751,13 +787,26 @@ private:
   }
 
   /// Fragment values i and i+1 (neighbouring columns) as one vector<2x16b>.
+  /// With `colsum` (a vector<2xf32> of the two columns): the folded
+  /// LayerNorm's correction v * rstd + shift * colsum before the bias.
   std::string packPair(const std::string &frag, const std::string &type,
                        int64_t i, const std::string &bias = "",
-                       bool gelu = false) {
+                       bool gelu = false, const std::string &colsum = "",
+                       const std::string &rstd = "",
+                       const std::string &shift = "") {
     std::string v[2];
     for (int64_t e = 0; e < 2; ++e) {
       v[e] = w.def("y", "llvm.extractvalue " + frag + "[0, " + str(i + e) +
                             "] : " + type);
+      if (!colsum.empty()) {
+        std::string cs =
+            w.def("colsum_e", "vector.extract " + colsum + "[" + str(e) +
+                                  "] : f32 from vector<2xf32>");
+        std::string corr =
+            w.def("corr", "arith.mulf " + shift + ", " + cs + " : f32");
+        v[e] = w.def("y",
+                     "math.fma " + v[e] + ", " + rstd + ", " + corr + " : f32");
+      }
       if (!bias.empty()) {
         std::string b =
             w.def("bias_e", "vector.extract " + bias + "[" + str(e) +
@@ -938,7 +987,7 @@ private:
     // Blocked: this chunk's bias pairs (bias stored blocked, so a thread's
     // two columns are neighbours), loaded before the k loop so that their
     // latency hides behind the wgmmas.
-    std::vector<std::string> biasPairs;
+    std::vector<std::string> biasPairs, colsumPairs;
     if (p.blocked && s.bias) {
       std::string base =
           add(add(mulc(llFixed, s.s), mulc(c, p.tileS)), colPair, "bias_base");
@@ -950,6 +999,12 @@ private:
         biasPairs.push_back(
             w.def("bias_f32",
                   "arith.extf " + raw + " : " + t.pair + " to vector<2xf32>"));
+        if (s.layerNormInput)
+          colsumPairs.push_back(
+              w.def("colsum_pair",
+                    "vector.load %colsum[" + addc(base, 8 * jg, "colsum_i") +
+                        "] {alignment = 8 : i64} : " + t.globalColsum +
+                        ", vector<2xf32>"));
       }
     }
     std::string accOut = emitFactor2Tiles(c, ll, depth);
@@ -972,10 +1027,12 @@ private:
     for (int64_t jg = 0; jg < p.tileS / 8 && p.blocked; ++jg) {
       // Neighbouring columns: one 32-bit staging store per pair.
       std::string col = addc(colT, 8 * jg, "st_c");
+      std::string colsum = s.layerNormInput ? colsumPairs[jg] : "";
       for (int64_t half = 0; half < 2; ++half) {
         std::string pair =
             packPair(frag, t.acc2Struct, 4 * jg + 2 * half,
-                     s.bias ? biasPairs[jg] : std::string(), s.gelu);
+                     s.bias ? biasPairs[jg] : std::string(), s.gelu, colsum,
+                     rowRstd[half], rowShift[half]);
         w.line("vector.store " + pair + ", " + stagingView + "[" +
                (half ? rowB : rowA) + ", " + col +
                "] {alignment = 4 : i64} : " + t.staging + ", " + t.pair);
@@ -1063,6 +1120,8 @@ private:
   std::string tid, row0, isLeader, smem, gOff, work, ring1, ring2, bars1, bars2;
   std::string llFixed; // blocked output: the ll this CTA computes
   std::string rowA, swz, colPair, gRowPart, gView, stagingView;
+  // Folded LayerNorm: (rstd, -mean*rstd) of the fragment rows A, B.
+  std::string rowRstd[2], rowShift[2];
   std::string wgBytes; // this warpgroup's offset in a 64W-row tile
   std::string nCol1, nCol2, bOff1, bOff2; // N split (see emitSetup)
 };
@@ -1103,6 +1162,8 @@ std::string emitHostFunction(const Plan &p, const Types &t,
                      tw2 + " : !llvm.ptr";
   if (s.bias)
     args += ", %bias : " + t.globalBias;
+  if (s.layerNormInput)
+    args += ", %colsum : " + t.globalColsum + ", %stats : " + t.globalStats;
   if (s.residual)
     args += ", %res : " + t.globalY;
   args += ", %y : " + t.globalY + ")";
@@ -1127,6 +1188,8 @@ std::string emitHostFunction(const Plan &p, const Types &t,
      << ", %w1: " << t.globalW1 << ", %w2: " << t.globalW2;
   if (s.bias)
     os << ", %bias: " << t.globalBias;
+  if (s.layerNormInput)
+    os << ", %colsum: " << t.globalColsum << ", %stats: " << t.globalStats;
   if (s.residual)
     os << ", %res: " << t.globalY;
   os << ", %y: " << t.globalY << ") {\n";
@@ -1164,6 +1227,12 @@ std::string verifyMonarchSpec(const MonarchSpec &s) {
            " times a multiple of 8 (wgmma N of factor 1 per ll)";
   if (s.inputBlocks < 0)
     return "inputBlocks must not be negative";
+  if (s.layerNormInput && (!s.blockedOutput || !s.bias))
+    return "a folded LayerNorm needs the blocked output (an MLP up "
+           "projection) and a bias (beta is folded into it)";
+  if (s.layerNormInput &&
+      (!(s.layerNormEps >= 0) || std::isinf(s.layerNormEps)))
+    return "the LayerNorm epsilon must be finite and >= 0";
   if (s.inputBlocks > 0 &&
       (s.p % s.inputBlocks || (s.p / s.inputBlocks) % kTileK))
     return "blocked input needs p=" + str(s.p) +
@@ -1198,6 +1267,8 @@ std::string monarchKernelName(const MonarchSpec &s) {
     name += "_bo";
   if (s.inputBlocks > 0)
     name += "_bi" + str(s.inputBlocks);
+  if (s.layerNormInput)
+    name += "_ln" + detail::symbolNumber(s.layerNormEps);
   return name;
 }
 

@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "KernelCalls.h"
+#include "LayerNormMatch.h"
 
 #include "fly/Conversion/FlyToGPU/WgmmaGemm.h"
 #include "fly/Conversion/Passes.h"
@@ -120,13 +121,33 @@ struct FlyGpuWeightGemmsPass
     if (spec.n % 128 != 0 && spec.n % 64 == 0)
       spec.tileN = 64;
 
-    // Fuse what consumes the product: GELU (tanh form, marked by
-    // fly-raise-linear) after a bias, then a residual add.
+    // Fuse what consumes the product: a folded LayerNorm's statistics
+    // (fly-gpu-fold-layernorm), GELU (tanh form, marked by fly-raise-linear)
+    // after a bias, then a residual add.
     Operation *last = op;
     Value result = op.getResult();
     SmallVector<Operation *> fused;
+    Value bias = op.getBias(), colsum;
+    if (linalg::GenericOp ln = singleGenericUser(result);
+        ln && ln->hasAttr(mlir::fly::kernels::kLayerNormEpilogueAttr) &&
+        !bias && ln.getNumDpsInputs() == 5 && ln.getDpsInputs()[0] == result) {
+      std::optional<mlir::fly::kernels::LayerNormMatch> stats =
+          mlir::fly::kernels::matchRowStatistics(ln.getDpsInputs()[1],
+                                                 ln.getDpsInputs()[2]);
+      if (!stats || stats->x != op.getX())
+        return op.emitError("a LayerNorm epilogue whose statistics are not "
+                            "those of the linear's input");
+      spec.layerNormInput = true;
+      spec.layerNormEps = stats->eps;
+      spec.epilogue = ::fly::gpu::GemmEpilogue::Bias;
+      colsum = ln.getDpsInputs()[3];
+      bias = ln.getDpsInputs()[4];
+      fused.push_back(ln);
+      last = ln;
+      result = ln.getResult(0);
+    }
     auto activation = op->getAttrOfType<StringAttr>("fly.activation");
-    if (activation && activation.getValue() == "gelu_tanh" && op.getBias())
+    if (activation && activation.getValue() == "gelu_tanh" && bias)
       if (linalg::GenericOp gelu = singleGenericUser(result);
           gelu && isElementwise(gelu, 1)) {
         spec.epilogue = ::fly::gpu::GemmEpilogue::BiasGeluTanh;
@@ -157,8 +178,17 @@ struct FlyGpuWeightGemmsPass
 
     OpBuilder b(last);
     SmallVector<Value> inputs = {op.getX(), op.getW()};
-    if (op.getBias())
-      inputs.push_back(op.getBias());
+    if (bias)
+      inputs.push_back(bias);
+    if (colsum) {
+      inputs.push_back(colsum);
+      Value stats = mlir::fly::kernels::rowStatistics(
+          b, op.getLoc(), getOperation(), op.getX(), spec.layerNormEps);
+      if (!stats)
+        return op.emitError("no row-statistics kernel for the folded "
+                            "LayerNorm's input");
+      inputs.push_back(stats);
+    }
     if (residual)
       inputs.push_back(residual);
     Value y = mlir::fly::kernels::callLauncher(
@@ -182,6 +212,10 @@ struct FlyGpuWeightGemmsPass
                               MemRefType::get({spec.n, spec.k}, element)};
     if (spec.epilogue != ::fly::gpu::GemmEpilogue::None)
       args.push_back(MemRefType::get({spec.n}, element));
+    if (spec.layerNormInput) {
+      args.push_back(MemRefType::get({spec.n}, Float32Type::get(ctx)));
+      args.push_back(MemRefType::get({spec.m, 2}, Float32Type::get(ctx)));
+    }
     if (spec.residual)
       args.push_back(MemRefType::get({spec.m, spec.n}, element));
     args.push_back(MemRefType::get({spec.m, spec.n}, element));

@@ -13,7 +13,10 @@
 //   epilogue:  wgmma.wait 0; accumulators -> f32 smem tile (reusing the ring)
 //              via nvgpu.warpgroup.mma.store; then each warp reads whole rows
 //              (4 floats per lane), adds bias / applies GELU / adds the
-//              residual, converts and stores rows < m.
+//              residual, converts and stores rows < m. A folded LayerNorm
+//              (GemmSpec::layerNormInput) first turns each value into
+//              acc * rstd + shift * colsum, its row's (rstd, shift) loaded
+//              from %stats when the CTA started, kept in shared memory.
 //
 // Why one nvgpu.warpgroup.mma per (m half, k16 step) instead of one per
 // k-tile: the op's lowering (MLIR 22) advances the B descriptor by
@@ -43,6 +46,7 @@
 #include "KernelText.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <iomanip>
 #include <limits>
@@ -97,6 +101,8 @@ struct Plan {
   int64_t accRowStride = 0; // f32 per row of the epilogue tile
   int64_t accTileBytes = 0;
   int64_t dynamicSmemBytes = 0; // + kSwizzleAtomBytes of alignment slack
+  /// Folded LayerNorm: the CTA's row statistics, after the ring / f32 tile.
+  int64_t statsOffset = 0;
   int64_t wgmmaPerKTile = 0;
 
   explicit Plan(const GemmSpec &s) : spec(s) {
@@ -109,7 +115,9 @@ struct Plan {
     ringBytes = stages * (aSlotBytes + bSlotBytes);
     accRowStride = s.tileN + kEpiloguePad;
     accTileBytes = kTileM * accRowStride * 4;
-    dynamicSmemBytes = std::max(ringBytes, accTileBytes) + kSwizzleAtomBytes;
+    statsOffset = std::max(ringBytes, accTileBytes);
+    dynamicSmemBytes = statsOffset + (s.layerNormInput ? kTileM * 2 * 4 : 0) +
+                       kSwizzleAtomBytes;
     wgmmaPerKTile = (kTileM / kWgmmaM) * (kTileK / kWgmmaK);
   }
   bool hasBias() const { return spec.epilogue != GemmEpilogue::None; }
@@ -125,6 +133,7 @@ struct Types {
   std::string wgmmaA, wgmmaB; // warpgroup matrix descriptors
   std::string accTile, accHalf[2];
   std::string globalA, globalB, globalBias, globalC;
+  std::string globalColsum, globalStats, statsTile;
 
   explicit Types(const Plan &p) {
     const GemmSpec &s = p.spec;
@@ -168,6 +177,9 @@ struct Types {
     globalA = global(s.m, s.k);
     globalB = global(s.n, s.k);
     globalBias = "memref<" + std::to_string(s.n) + "x" + elem + ">";
+    globalColsum = "memref<" + std::to_string(s.n) + "xf32>";
+    globalStats = "memref<" + std::to_string(s.m) + "x2xf32>";
+    statsTile = smem(std::to_string(kTileM) + "x2", "f32");
     globalC = global(s.m, s.n);
   }
 };
@@ -184,6 +196,7 @@ public:
   std::string emit() {
     emitSetup();
     emitResidualPrefetch();
+    emitRowStatisticsLoad();
     emitPrologue();
     emitMainLoop();
     emitAccumulatorsToSmem();
@@ -195,6 +208,8 @@ public:
        << "(%tma_a_ptr: !llvm.ptr, %tma_b_ptr: !llvm.ptr";
     if (p.hasBias())
       os << ", %bias: " << t.globalBias;
+    if (p.spec.layerNormInput)
+      os << ", %colsum: " << t.globalColsum << ", %stats: " << t.globalStats;
     if (p.spec.residual)
       os << ", %residual: " << t.globalC;
     os << ", %out: " << t.globalC
@@ -434,6 +449,16 @@ private:
       w.line("nvgpu.warpgroup.mma.store " + accs + "#" + std::to_string(half) +
              ", " + sub + " : " + t.acc + " to " + t.accHalf[half]);
     }
+    if (p.spec.layerNormInput) {
+      // Thread t's row statistics (loaded at the start) for the epilogue.
+      statsTile =
+          view("stats_tile",
+               w.def("stats_off", "arith.addi " + ring + ", " +
+                                      w.index(p.statsOffset) + " : index"),
+               t.statsTile);
+      w.line("vector.store " + rowStats + ", " + statsTile + "[" + tid + ", " +
+             w.index(0) + "] : " + t.statsTile + ", vector<2xf32>");
+    }
     w.line("gpu.barrier");
   }
 
@@ -510,6 +535,12 @@ private:
                                 " : i64} : " + t.globalBias + ", " + ve);
       biasF32 = w.def("bias_f32", "arith.extf " + b + " : " + ve + " to " + vf);
     }
+    std::string colsum;
+    if (s.layerNormInput)
+      colsum =
+          w.def("colsum", "vector.load %colsum[" + col +
+                              "] {alignment = 16 : i64} : " + t.globalColsum +
+                              ", " + vf);
 
     // Unrolled, in batches of kEpilogueBatch passes: a batch's residual
     // rows are loaded before any of its stores, so that their latencies
@@ -519,10 +550,15 @@ private:
     int64_t passes = kTileM / rowsPerPass;
     for (int64_t b0 = 0; b0 < passes; b0 += kEpilogueBatch) {
       int64_t b1 = std::min(passes, b0 + kEpilogueBatch);
-      std::vector<std::string> rows, res;
+      std::vector<std::string> rows, res, stats;
       for (int64_t i = b0; i < b1; ++i) {
         rows.push_back(w.def("r", "arith.addi " + rowFirst + ", " +
                                       w.index(i * rowsPerPass) + " : index"));
+        if (s.layerNormInput)
+          stats.push_back(
+              w.def("row_stats", "vector.load " + statsTile + "[" +
+                                     rows.back() + ", " + w.index(0) +
+                                     "] : " + t.statsTile + ", vector<2xf32>"));
         if (!s.residual)
           continue;
         std::string row = w.def("row", "arith.addi " + row0 + ", " +
@@ -539,6 +575,22 @@ private:
         std::string v = w.def(
             "v", "vector.load " + accTile + "[" + r + ", " + colLocal +
                      "] {alignment = 16 : i64} : " + t.accTile + ", " + vf);
+        if (s.layerNormInput) {
+          // rstd * (acc - mean * colsum) = acc * rstd + (-mean * rstd) * colsum
+          const std::string &st = stats[i - b0];
+          auto splat = [&](int64_t i) {
+            std::string e =
+                w.def("st_e", "vector.extract " + st + "[" + std::to_string(i) +
+                                  "] : f32 from vector<2xf32>");
+            return w.def("st_splat",
+                         "vector.broadcast " + e + " : f32 to " + vf);
+          };
+          std::string rstd = splat(0), shift = splat(1);
+          std::string corr =
+              w.def("corr", "arith.mulf " + shift + ", " + colsum + " : " + vf);
+          v = w.def("v",
+                    "vector.fma " + v + ", " + rstd + ", " + corr + " : " + vf);
+        }
         if (p.hasBias())
           v = w.def("v", "arith.addf " + v + ", " + biasF32 + " : " + vf);
         if (s.epilogue == GemmEpilogue::BiasGeluTanh)
@@ -561,6 +613,22 @@ private:
         w.close();
       }
     }
+  }
+
+  /// Folded LayerNorm: thread t loads the statistics of the CTA's row t when
+  /// the CTA starts (they are ready at launch), so that the epilogue does
+  /// not wait for them; rows past m read row m-1 (never stored).
+  void emitRowStatisticsLoad() {
+    if (!p.spec.layerNormInput)
+      return;
+    std::string row =
+        w.def("st_row", "arith.addi " + row0 + ", " + tid + " : index");
+    row = w.def("st_row", "arith.minsi " + row + ", " + w.index(p.spec.m - 1) +
+                              " : index");
+    rowStats =
+        w.def("row_stats", "vector.load %stats[" + row + ", " + w.index(0) +
+                               "] {alignment = 8 : i64} : " + t.globalStats +
+                               ", vector<2xf32>");
   }
 
   /// Residual epilogue: each thread asks L2 for one row of this CTA's
@@ -603,6 +671,7 @@ private:
   const Types &t;
   FuncWriter w;
   std::string tid, row0, col0, isLeader, smem, ring, bars, accs, accTile;
+  std::string rowStats, statsTile;
 };
 
 //===----------------------------------------------------------------------===//
@@ -643,6 +712,8 @@ std::string emitHostFunction(const Plan &p, const Types &t,
       "args(" + tmaAPtr + " : !llvm.ptr, " + tmaBPtr + " : !llvm.ptr";
   if (p.hasBias())
     args += ", %bias : " + t.globalBias;
+  if (s.layerNormInput)
+    args += ", %colsum : " + t.globalColsum + ", %stats : " + t.globalStats;
   if (s.residual)
     args += ", %residual : " + t.globalC;
   args += ", %c : " + t.globalC + ")";
@@ -667,6 +738,8 @@ std::string emitHostFunction(const Plan &p, const Types &t,
      << ", %b: " << t.globalB;
   if (p.hasBias())
     os << ", %bias: " << t.globalBias;
+  if (s.layerNormInput)
+    os << ", %colsum: " << t.globalColsum << ", %stats: " << t.globalStats;
   if (s.residual)
     os << ", %residual: " << t.globalC;
   os << ", %c: " << t.globalC << ") {\n";
@@ -694,6 +767,12 @@ std::string verifyGemmSpec(const GemmSpec &s) {
            " is not a positive multiple of tileN=" + str(s.tileN);
   if (s.k < 1 || s.k % kTileK != 0)
     return "k=" + str(s.k) + " is not a positive multiple of " + str(kTileK);
+  if (s.layerNormInput && s.epilogue == GemmEpilogue::None)
+    return "a folded LayerNorm needs the bias epilogue (beta is folded into "
+           "the bias)";
+  if (s.layerNormInput &&
+      (!(s.layerNormEps >= 0) || std::isinf(s.layerNormEps)))
+    return "the LayerNorm epsilon must be finite and >= 0";
   if (s.stages != 0 && (s.stages < 2 || s.stages > 6))
     return "stages=" + str(s.stages) + " is out of range (2..6, or 0)";
   // TMA coordinates are 32-bit signed.
@@ -721,6 +800,8 @@ std::string gemmKernelName(const GemmSpec &s) {
     name += "_bias_gelu";
   if (s.residual)
     name += "_res";
+  if (s.layerNormInput)
+    name += "_ln" + detail::symbolNumber(s.layerNormEps);
   if (s.tileN != 128)
     name += "_tn" + std::to_string(s.tileN);
   if (s.stages != 0 && s.stages != defaultStages(s.tileN))
@@ -760,6 +841,9 @@ std::string emitWgmmaGemm(const GemmSpec &spec, std::string &error,
     os << "A.B^T";
   if (spec.residual)
     os << " + R";
+  if (spec.layerNormInput)
+    os << " (A = LayerNorm input: rstd (A.B^T - mean colsum) before the "
+          "bias, row statistics from %stats)";
   os << "; CTA tile " << kTileM << "x" << spec.tileN << "x" << kTileK << ", "
      << plan.stages << " TMA stages, " << plan.dynamicSmemBytes
      << " B dynamic smem, grid " << plan.gridX << "x" << plan.gridY << "\n";

@@ -140,6 +140,9 @@ void mlir::fly::buildFlyGpuPipeline(OpPassManager &pm,
     pm.addPass(createCanonicalizerPass());
   }
   if (options.gemmKernels) {
+    // While weights are constants (fly-compile runs it before it
+    // externalises them; here it finds what fly-opt input still holds).
+    pm.addPass(fly::createFlyGpuFoldLayerNorm());
     fly::FlyGpuWeightGemmsOptions gemms;
     gemms.chip = options.chip;
     pm.addPass(fly::createFlyGpuWeightGemms(gemms));

@@ -250,6 +250,37 @@ def FlyGpuAttentionKernels
                            "::mlir::bufferization::BufferizationDialect"];
 }
 
+def FlyGpuFoldLayerNorm
+    : Pass<"fly-gpu-fold-layernorm", "::mlir::ModuleOp"> {
+  let summary = "Fold a LayerNorm into the GEMM it feeds";
+  let description = [{
+    On tensors, after `fly-convert-float-storage`, while weights are
+    constants: for `fly.linear(LayerNorm(x; gamma, beta), W, bias?)` with
+    the LayerNorm's output used only there,
+
+      LayerNorm(x) W^T + bias = rstd (x W'^T - mean colsum) + bias'
+      W' = W diag(gamma), bias' = bias + W beta, colsum[n] = sum_k W'[n, k]
+
+    (mean and rstd per row of x). The linear becomes `fly.linear(x, W')`
+    followed by one elementwise generic (marked `fly.layernorm_epilogue`)
+    that applies the row statistics (the LayerNorm's own `mean` and `rstd`
+    generics) and bias'. W', bias' (rounded to the storage type) and the f32
+    colsum are new weight constants (`<W>.ln_scaled`, `<W>.ln_bias`,
+    `<W>.ln_colsum`); the LayerNorm's normalising generic goes away.
+    `fly-gpu-weight-gemms` then fuses the generic into the GEMM kernel, which
+    computes the row statistics from the tiles of x it loads anyway: the
+    LayerNorm kernel, a read and a write of the activation, disappears. Only
+    where that GEMM kernel takes the shape (a remark says why not).
+  }];
+  let options = [
+    Option<"remarks", "remarks", "bool", /*default=*/"false",
+           "Emit a remark per LayerNorm-fed linear saying what happened">
+  ];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 def FlyGpuMonarchKernels
     : Pass<"fly-gpu-monarch-kernels", "::mlir::ModuleOp"> {
   let summary = "Lower fly.monarch_matmul to the fused Monarch kernel";
@@ -271,6 +302,15 @@ def FlyGpuMonarchKernels
     weights must be constants; otherwise, and
     when either kernel would reject the blocked shapes, the natural layout
     is kept (a remark says so).
+
+    LayerNorm (`fold-layernorm`, on by default): when such an up
+    projection's input is a LayerNorm used only there (with constant gamma,
+    beta, w2 and bias), the kernel takes the LayerNorm's input instead and
+    computes the row statistics itself (MonarchSpec::layerNormInput): w1 is
+    scaled by gamma (`<w1>.ln_scaled.blocked_rows`), the bias becomes
+    bias + monarch(beta) (`<bias>.ln_bias.blocked`) and monarch'(ones) is a
+    new f32 weight (`<w1>.ln_colsum.blocked`); the LayerNorm kernel and its
+    round trip of the activation through memory disappear.
   }];
   let options = [
     Option<"chip", "chip", "std::string", /*default=*/"\"sm_90a\"",
@@ -280,7 +320,10 @@ def FlyGpuMonarchKernels
            "Emit a remark per op saying which kernel it got and why">,
     Option<"chainLayout", "chain-layout", "bool", /*default=*/"true",
            "Store the tensor between two chained Monarch kernels blocked "
-           "(see the description)">
+           "(see the description)">,
+    Option<"foldLayerNorm", "fold-layernorm", "bool", /*default=*/"true",
+           "Fold a LayerNorm feeding a blocked up projection into its "
+           "kernel (see the description)">
   ];
   let dependentDialects = ["::mlir::func::FuncDialect",
                            "::mlir::memref::MemRefDialect",

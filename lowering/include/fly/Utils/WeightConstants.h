@@ -16,6 +16,8 @@
 #include "mlir/IR/Value.h"
 #include "llvm/ADT/STLFunctionalExtras.h"
 
+#include <vector>
+
 namespace mlir::fly {
 
 /// The blob of `v` when it is an arith.constant holding a dense_resource
@@ -29,6 +31,16 @@ DenseResourceElementsAttr weightResource(Value v);
 DenseResourceElementsAttr
 gatherWeight(DenseResourceElementsAttr weight, RankedTensorType type,
              StringRef suffix, llvm::function_ref<int64_t(int64_t)> sourceOf);
+
+/// The elements of a f16, bf16 or f32 weight (row-major) as doubles;
+/// empty for other element types.
+std::vector<double> weightValues(DenseResourceElementsAttr weight);
+
+/// A new dense_resource named `key` of `type` (f16, bf16 or f32 elements)
+/// holding `values` rounded to the element type (nearest even); null for
+/// other element types or a count that does not match.
+DenseResourceElementsAttr weightFromValues(RankedTensorType type, StringRef key,
+                                           llvm::ArrayRef<double> values);
 
 } // namespace mlir::fly
 

@@ -28,6 +28,10 @@ struct LayerNormSpec {
   double eps = 1e-5;
   /// "f16" or "bf16" for x, gamma, beta and y.
   std::string elementType = "f16";
+  /// Only the row statistics, for a LayerNorm folded into the GEMM or
+  /// Monarch kernel that reads x (fly-gpu-fold-layernorm): no gamma, beta or
+  /// y; stats[row] = (rstd, -mean * rstd) in f32.
+  bool statsOnly = false;
 };
 
 /// "" when emitLayerNorm accepts `spec`, else the reason.
@@ -39,9 +43,10 @@ std::string verifyLayerNormSpec(const LayerNormSpec &spec);
 ///   func.func private @<layerNormLauncherName(spec)>(
 ///       %x: memref<rows x cols x T>, %gamma: memref<cols x T>,
 ///       %beta: memref<cols x T>, %y: memref<rows x cols x T>)
+/// or, statsOnly, (%x: memref<rows x cols x T>, %stats: memref<rows x 2 x f32>)
 std::string emitLayerNorm(const LayerNormSpec &spec, std::string &error);
 
-/// e.g. fly_layernorm_r8192_c768_f16_eps1e-05
+/// e.g. fly_layernorm_r8192_c768_f16_eps1e_05 (statsOnly: fly_rowstats_...)
 std::string layerNormKernelName(const LayerNormSpec &spec);
 std::string layerNormLauncherName(const LayerNormSpec &spec);
 

@@ -49,6 +49,16 @@ struct MonarchSpec {
   /// x[b, ll*(n/L) + ss] holds logical column ss*L + ll (L = inputBlocks,
   /// n = k*p); the kernel reads w1 with its p axis permuted to match.
   int64_t inputBlocks = 0;
+  /// A LayerNorm folded into the kernel (blocked output with a bias only:
+  /// the MLP up projection): x is the LayerNorm's input, w1 holds
+  /// w1 diag(gamma) (per block: w1[kk, qq, pp] gamma[kk*p + pp]), and
+  ///   y = gelu?(rstd_i monarch(x) + shift_i colsum + bias)
+  /// with stats[i] = (rstd_i, shift_i = -mean_i rstd_i) of row i of x (f32,
+  /// from the row-statistics kernel), colsum = monarch(ones) stored like
+  /// the bias, and the bias holding bias + monarch(beta): two extra f32
+  /// arguments (%colsum, %stats) after the bias.
+  bool layerNormInput = false;
+  double layerNormEps = 1e-5;
 };
 
 /// The kernel's w1 is a permutation of fly.monarch_matmul's w1[k,q,p] when

@@ -32,6 +32,15 @@ struct GemmSpec {
   bool residual = false;
   /// CTA tile width along n: 128 (default) or 64 (for small n).
   int64_t tileN = 128;
+  /// A LayerNorm folded into this GEMM (fly-gpu-fold-layernorm): A is the
+  /// LayerNorm's input x, B = W diag(gamma), and the kernel computes
+  ///   C = epilogue(rstd_i A.B^T + shift_i colsum + bias) (+ R)
+  /// with stats[i] = (rstd_i, shift_i = -mean_i rstd_i) of row i of A (f32,
+  /// written by the row-statistics kernel, LayerNormSpec::statsOnly) and
+  /// colsum[n] = sum_k B[n,k]: two extra f32 arguments. Needs a bias (beta
+  /// folded in: bias' = bias + W beta).
+  bool layerNormInput = false;
+  double layerNormEps = 1e-5;
   /// Depth of the TMA shared-memory ring, 2..6; 0 picks the default: 2 for
   /// tileN 128 (three CTAs per SM, fastest on H100 for GPT-2 shapes), 4 for
   /// tileN 64.
@@ -56,7 +65,9 @@ struct GemmEmitOptions {
 ///         [%bias,] [%residual,] %out) kernel }
 ///   func.func private @<gemmLauncherName(spec)>(
 ///       %a: memref<MxKxT>, %b: memref<NxKxT>, [%bias: memref<NxT>,]
-///       [%residual: memref<MxNxT>,] %c: memref<MxNxT>)
+///       [%colsum: memref<Nxf32>, %stats: memref<Mx2xf32>,]
+///       [%residual: memref<MxNxT>,]
+///       %c: memref<MxNxT>)
 /// The launcher creates the TMA descriptors (nvgpu.tma.create.descriptor,
 /// i.e. mgpuTensorMapEncodeTiledMemref per call) and runs one synchronous
 /// gpu.launch_func: grid (ceil(m/128), n/tileN), 128 threads, dynamic shared
