@@ -640,21 +640,24 @@ Pipeline pickPipeline(FuzzedDataProvider &fdp) {
       return {"fly-cpu-pipeline{num-threads=" + num(0, 3) + "}",
               Expect::OnlyLLVM};
     case 11:
-      return {"fly-gpu-weight-gemms,fly-gpu-attention-kernels,"
-              "fly-gpu-monarch-kernels",
+      return {"fly-gpu-fold-layernorm,fly-gpu-weight-gemms,fly-gpu-attention-"
+              "kernels,fly-gpu-monarch-kernels,fly-gpu-layernorm-kernels,fly-"
+              "gpu-producer-row-statistics",
               Expect::Anything};
     case 12:
       return {"fly-raise-linear,fly-raise-attention,convert-fly-to-linalg{"
               "keep-kernel-ops},fly-fold-weight-transposes,canonicalize,fly-"
-              "convert-float-storage{type=f16},fly-gpu-weight-gemms,fly-gpu-"
-              "attention-kernels,fly-gpu-monarch-kernels",
+              "convert-float-storage{type=f16},fly-gpu-fold-layernorm,fly-gpu-"
+              "weight-gemms,fly-gpu-attention-kernels,fly-gpu-monarch-kernels,"
+              "fly-gpu-layernorm-kernels,fly-gpu-producer-row-statistics",
               Expect::Anything};
     case 13:
       // The whole GPU pipeline up to PTX text (no ptxas run in the fuzzer).
       terminal = true;
       return {"fly-gpu-pipeline{format=isa storage=" +
                   choose({"f32", "f16", "bf16"}) +
-                  " gemm-kernels=" + choose({"true", "false"}) + "}",
+                  " gemm-kernels=" + choose({"true", "false"}) +
+                  " producer-row-statistics=" + choose({"true", "false"}) + "}",
               Expect::Anything};
     default:
       return {"canonicalize,cse", Expect::Anything};

@@ -100,15 +100,82 @@ TEST(GemmGeneratorTest, FoldedLayerNormNeedsABiasAndTakesTheColumnSums) {
   // Launcher and kernel take the f32 column sums and row statistics after
   // the bias.
   EXPECT_NE(text.find("%bias: memref<2304xf16>, %colsum: memref<2304xf32>, "
-                      "%stats: memref<8192x2xf32>"),
+                      "%stats: memref<8192x1x2xf32>"),
             std::string::npos);
-  // Thread t loads row t's statistics once, at the start (the epilogue
-  // reads them from shared memory), and the column sums once; nothing is
-  // recomputed here.
+  // Thread t loads row t's statistics (one partial) once, at the start, and
+  // turns them into 1/sqrt(var + eps) once (the epilogue reads them from
+  // shared memory); the column sums are loaded once.
   EXPECT_EQ(count(text, "vector.load %stats["), 1u);
+  EXPECT_NE(text.find("vector<2xf32>"), std::string::npos);
   EXPECT_EQ(count(text, "vector.load %colsum["), 1u);
-  EXPECT_EQ(count(text, "math.rsqrt"), 0u);
+  EXPECT_EQ(count(text, "math.rsqrt"), 1u);
   EXPECT_EQ(count(emitWgmmaGemm(plain, error), "%stats"), 0u);
+}
+
+TEST(GemmGeneratorTest, FoldedLayerNormMergesPartials) {
+  GemmSpec s = gemm(8192, 2304, 768);
+  s.epilogue = GemmEpilogue::Bias;
+  s.layerNormInput = true;
+  GemmSpec one = s;
+  s.layerNormPartials = 6;
+  EXPECT_EQ(verifyGemmSpec(s), "");
+  EXPECT_NE(gemmKernelName(s), gemmKernelName(one));
+  std::string error;
+  std::string text = emitWgmmaGemm(s, error);
+  ASSERT_FALSE(text.empty()) << error;
+  EXPECT_NE(text.find("%stats: memref<8192x6x2xf32>"), std::string::npos);
+  // One load of the row's six (mean, variance) pairs, one rsqrt.
+  EXPECT_EQ(count(text, "vector.load %stats["), 1u);
+  EXPECT_NE(text.find("vector<12xf32>"), std::string::npos);
+  EXPECT_EQ(count(text, "math.rsqrt"), 1u);
+  GemmSpec bad = s;
+  bad.layerNormPartials = 5; // 768 columns do not split into 5
+  EXPECT_NE(verifyGemmSpec(bad).find("layerNormPartials"), std::string::npos);
+  bad.layerNormPartials = 0;
+  EXPECT_NE(verifyGemmSpec(bad).find("layerNormPartials"), std::string::npos);
+}
+
+TEST(GemmGeneratorTest, RowStatisticsOutputOnePartialPerColumnTile) {
+  GemmSpec s = gemm(8192, 768, 768);
+  s.epilogue = GemmEpilogue::Bias;
+  s.residual = true;
+  GemmSpec plain = s;
+  s.rowStatistics = true;
+  EXPECT_EQ(verifyGemmSpec(s), "");
+  EXPECT_EQ(gemmRowStatisticsPartials(s), 6);
+  EXPECT_NE(gemmKernelName(s), gemmKernelName(plain));
+  std::string error;
+  std::string text = emitWgmmaGemm(s, error);
+  ASSERT_FALSE(text.empty()) << error;
+  // The partials are an output after C, in the launcher and the kernel.
+  EXPECT_NE(text.find("%c: memref<8192x768xf16>, %stats_out: "
+                      "memref<8192x6x2xf32>"),
+            std::string::npos);
+  EXPECT_NE(text.find("%out: memref<8192x768xf16>, %stats_out: "
+                      "memref<8192x6x2xf32>"),
+            std::string::npos);
+  // 128 rows in passes of 4 (a warp per row, 4 columns per lane): per pass
+  // 5 + 5 butterfly shuffles (sum, then squared deviations) and one store
+  // of (mean, variance) by the row's first lane.
+  EXPECT_EQ(count(text, "gpu.shuffle xor"), 32u * 10u);
+  EXPECT_EQ(count(text, ", %stats_out["), 32u);
+  EXPECT_EQ(count(emitWgmmaGemm(plain, error), "gpu.shuffle"), 0u);
+  // tileN 64: half-warps per row, 4 + 4 shuffles per pass.
+  GemmSpec narrow = gemm(256, 64, 64);
+  narrow.tileN = defaultGemmTileN(64);
+  narrow.rowStatistics = true;
+  EXPECT_EQ(narrow.tileN, 64);
+  EXPECT_EQ(gemmRowStatisticsPartials(narrow), 1);
+  text = emitWgmmaGemm(narrow, error);
+  ASSERT_FALSE(text.empty()) << error;
+  EXPECT_EQ(count(text, "gpu.shuffle xor"), 16u * 8u);
+}
+
+TEST(GemmGeneratorTest, DefaultTileWidth) {
+  EXPECT_EQ(defaultGemmTileN(768), 128);
+  EXPECT_EQ(defaultGemmTileN(192), 64);
+  EXPECT_EQ(defaultGemmTileN(64), 64);
+  EXPECT_EQ(defaultGemmTileN(100), 128) << "neither divides: 128 (rejected)";
 }
 
 TEST(AttentionGeneratorTest, ChecksHeadDimAndPackedLayout) {
@@ -348,10 +415,15 @@ TEST(LayerNormGeneratorTest, StatisticsOnlyWritesTwoFloatsPerRow) {
   std::string error;
   std::string text = emitLayerNorm(s, error);
   ASSERT_FALSE(text.empty()) << error;
-  EXPECT_NE(text.find("(%x: memref<8192x768xf16>, %stats: memref<8192x2xf32>)"),
-            std::string::npos);
+  EXPECT_NE(
+      text.find("(%x: memref<8192x768xf16>, %stats: memref<8192x1x2xf32>)"),
+      std::string::npos);
   EXPECT_EQ(count(text, "vector.load %x"), 3u);
-  EXPECT_EQ(count(text, "vector.store"), 1u) << "lane 0: (rstd, -mean*rstd)";
+  EXPECT_EQ(count(text, "vector.store"), 1u) << "lane 0: (mean, variance)";
+  EXPECT_EQ(count(text, "math.rsqrt"), 0u) << "the consumer adds eps";
+  LayerNormSpec otherEps = s;
+  otherEps.eps = 1e-6;
+  EXPECT_EQ(layerNormKernelName(s), layerNormKernelName(otherEps));
   EXPECT_EQ(count(text, "%gamma"), 0u);
   EXPECT_EQ(count(text, "%y"), 0u);
 }
@@ -400,7 +472,7 @@ TEST(MonarchGeneratorTest, FoldedLayerNormOnTheBlockedUpProjection) {
   std::string text = emitMonarchMatmul(up, error);
   ASSERT_FALSE(text.empty()) << error;
   EXPECT_NE(text.find("%bias: memref<3072xf16>, %colsum: memref<3072xf32>, "
-                      "%stats: memref<8192x2xf32>"),
+                      "%stats: memref<8192x1x2xf32>"),
             std::string::npos);
   // Each thread reads the statistics of its two fragment rows once; the
   // column sums are loaded in the epilogue, next to the bias pairs, and
@@ -409,6 +481,52 @@ TEST(MonarchGeneratorTest, FoldedLayerNormOnTheBlockedUpProjection) {
   EXPECT_NE(text.find("vector.load %colsum["), std::string::npos);
   EXPECT_NE(text.find("math.fma"), std::string::npos);
   EXPECT_EQ(count(emitMonarchMatmul(plain, error), "%stats"), 0u);
+  // Six partials per row (from a GEMM producer): one load per row.
+  MonarchSpec six = up;
+  six.layerNormPartials = 6;
+  EXPECT_NE(monarchKernelName(six), monarchKernelName(up));
+  text = emitMonarchMatmul(six, error);
+  ASSERT_FALSE(text.empty()) << error;
+  EXPECT_NE(text.find("%stats: memref<8192x6x2xf32>"), std::string::npos);
+  EXPECT_EQ(count(text, "vector.load %stats["), 2u);
+  EXPECT_EQ(count(text, "math.rsqrt"), 2u);
+}
+
+TEST(MonarchGeneratorTest, RowStatisticsFromTheDownProjection) {
+  MonarchSpec down;
+  down.m = 8192, down.k = 4, down.q = 192, down.p = 768;
+  down.l = 4, down.s = 192, down.r = 192;
+  down.bias = down.residual = true;
+  down.inputBlocks = 4;
+  MonarchSpec plain = down;
+  down.rowStatistics = true;
+  EXPECT_EQ(verifyMonarchSpec(down), "");
+  // Two warpgroups split the output columns: two partials per row.
+  EXPECT_EQ(monarchRowStatisticsPartials(down), 2);
+  EXPECT_EQ(monarchRowStatisticsPartials(plain), 2);
+  EXPECT_NE(monarchKernelName(down), monarchKernelName(plain));
+  std::string error;
+  std::string text = emitMonarchMatmul(down, error);
+  ASSERT_FALSE(text.empty()) << error;
+  EXPECT_NE(text.find("%y: memref<8192x768xf16>, %stats_out: "
+                      "memref<8192x2x2xf32>"),
+            std::string::npos);
+  // The chunk loop carries (mean, variance) of both fragment rows; per
+  // chunk and row, 2 + 2 quad shuffles; after the loop one store per row.
+  EXPECT_NE(text.find("iter_args("), std::string::npos);
+  EXPECT_EQ(count(text, "gpu.shuffle xor"), 8u);
+  EXPECT_EQ(count(text, ", %stats_out["), 2u);
+  EXPECT_EQ(count(emitMonarchMatmul(plain, error), "gpu.shuffle"), 0u);
+
+  // The blocked up projection cannot (its CTAs own a quarter of the
+  // columns, interleaved).
+  MonarchSpec up;
+  up.m = 8192, up.k = 4, up.q = 192, up.p = 192;
+  up.l = 4, up.s = 768, up.r = 192;
+  up.blockedOutput = true;
+  EXPECT_EQ(monarchRowStatisticsPartials(up), 0);
+  up.rowStatistics = true;
+  EXPECT_NE(verifyMonarchSpec(up).find("row statistics"), std::string::npos);
 }
 
 /// fly.monarch_matmul's semantics (MonarchKernel.h) on one row, in double.

@@ -6,6 +6,9 @@
 # run time (fly-run --weights random), so the weights files are dropped.
 #
 #   tools/bench/gpu-make-artifacts.sh BUILD_DIR OUT_DIR [BATCHES] [STRUCTURES]
+#
+# FLY_CUDA_FLAGS adds fly-compile flags (e.g. "--producer-row-statistics";
+# tools/bench/gpu_ab.py then times two such directories against each other).
 set -euo pipefail
 build=${1:?usage: gpu-make-artifacts.sh BUILD_DIR OUT_DIR [BATCHES] [STRUCTURES]}
 out=${2:?usage: gpu-make-artifacts.sh BUILD_DIR OUT_DIR [BATCHES] [STRUCTURES]}
@@ -24,7 +27,7 @@ for structure in ${structures//,/ }; do
       echo "== $dir" >&2
       "$build/bin/fly-compile" "$src/tools/bench/configs/gpt2" --weights random \
         --part "$part" --batch "$b" --seq 1024 --target cuda --dtype f16 \
-        "${flag[@]}" -o "$dir" --quiet
+        "${flag[@]}" ${FLY_CUDA_FLAGS:-} -o "$dir" --quiet
       rm -f "$dir/weights.safetensors"
     done
   done

@@ -129,6 +129,13 @@ static cl::opt<std::string>
 static cl::opt<int64_t> threads("num-threads",
                                 cl::desc("CPU threads (default 2)"),
                                 cl::init(2), cl::cat(category));
+static cl::opt<bool> producerRowStatistics(
+    "producer-row-statistics",
+    cl::desc("cuda: a folded LayerNorm's row statistics are written by the "
+             "GEMM or Monarch kernel that produces its input, not by a "
+             "separate kernel (experimental: off until measured on an "
+             "H100)"),
+    cl::init(false), cl::cat(category));
 static cl::opt<bool> quiet("quiet", cl::desc("No progress messages"),
                            cl::init(false), cl::cat(category));
 
@@ -390,6 +397,8 @@ int run(MLIRContext &ctx) {
                 " is not supported on the CPU target (f32 only)");
   if (cuda && (pipeline.getNumOccurrences() || threads.getNumOccurrences()))
     return fail("--pipeline and --num-threads are CPU options");
+  if (!cuda && producerRowStatistics)
+    return fail("--producer-row-statistics applies to --target cuda only");
   std::string structurePipeline;
   std::string error;
   if (!structure.empty() && !::fly::compile::structureSpecToPipeline(
@@ -525,6 +534,7 @@ int run(MLIRContext &ctx) {
                   "ptxas: set CUDA_HOME (looked in $CUDA_HOME, $CUDA_PATH, "
                   "/usr/local/cuda and PATH); --emit ptx works without it");
     options.toolkitPath = toolkit;
+    options.producerRowStatistics = producerRowStatistics;
     mlir::fly::buildFlyGpuPipeline(pm, options);
   } else if (pipeline == "fast") {
     mlir::fly::CpuPipelineOptions options;

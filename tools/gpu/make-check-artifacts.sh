@@ -4,13 +4,22 @@
 # copies the nlohmann headers the GPU machine lacks.
 #
 #   tools/gpu/make-check-artifacts.sh BUILD_DIR ARTIFACT_DIR
+#
+# FLY_CUDA_FLAGS (e.g. "--producer-row-statistics") adds fly-compile flags to
+# every --target cuda artifact, to check a variant against the same
+# references.
 set -euo pipefail
 build=${1:?usage: make-check-artifacts.sh BUILD_DIR ARTIFACT_DIR}
 art=${2:?usage: make-check-artifacts.sh BUILD_DIR ARTIFACT_DIR}
 compile="$build/bin/fly-compile"
 mkdir -p "$art"
 cp -r /usr/include/nlohmann "$art/"
-gen() { "$compile" "$@" --quiet; }
+read -r -a cuda_flags <<<"${FLY_CUDA_FLAGS:-}"
+gen() {
+  local extra=()
+  [[ " $* " == *" --target cuda "* ]] && extra=("${cuda_flags[@]}")
+  "$compile" "$@" "${extra[@]}" --quiet
+}
 gen tiny-gpt2 --batch 2 --seq 32 --pipeline reference -o "$art/tiny-gpt2.cpu.fly"
 gen tiny-gpt2 --batch 2 --seq 32 --target cuda --dtype f32 -o "$art/tiny-gpt2.cuda-f32.fly"
 gen tiny-gpt2 --batch 2 --seq 32 --target cuda --dtype f16 -o "$art/tiny-gpt2.cuda-f16.fly"

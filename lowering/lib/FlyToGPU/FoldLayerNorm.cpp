@@ -103,12 +103,10 @@ struct FlyGpuFoldLayerNormPass
     spec.epilogue = ::fly::gpu::GemmEpilogue::Bias;
     spec.layerNormInput = true;
     spec.layerNormEps = ln->eps;
-    if (spec.n % 128 != 0 && spec.n % 64 == 0)
-      spec.tileN = 64;
+    spec.tileN = ::fly::gpu::defaultGemmTileN(spec.n);
     if (std::string why = ::fly::gpu::verifyGemmSpec(spec); !why.empty())
       return skip(op, "the GEMM kernel would not take it: " + why);
-    if (std::string why =
-            mlir::fly::kernels::verifyRowStatistics(xType, ln->eps);
+    if (std::string why = mlir::fly::kernels::verifyRowStatistics(xType);
         !why.empty())
       return skip(op, "no row-statistics kernel: " + why);
 

@@ -434,7 +434,7 @@ struct FlyGpuMonarchKernelsPass
     SmallVector<mlir::fly::MonarchMatmulOp> ops;
     getOperation().walk(
         [&](mlir::fly::MonarchMatmulOp op) { ops.push_back(op); });
-    SmallVector<MonarchCandidate> candidates;
+    SmallVector<MonarchCandidate, 4> candidates;
     DenseMap<Operation *, size_t> index;
     for (mlir::fly::MonarchMatmulOp op : ops) {
       FailureOr<std::optional<MonarchCandidate>> c = analyze(op);
@@ -539,7 +539,7 @@ struct FlyGpuMonarchKernelsPass
     if (std::string why = gen::verifyMonarchSpec(spec); !why.empty())
       return note(why);
     if (std::string why = mlir::fly::kernels::verifyRowStatistics(
-            cast<RankedTensorType>(ln->x.getType()), ln->eps);
+            cast<RankedTensorType>(ln->x.getType()));
         !why.empty())
       return note("no row-statistics kernel: " + why);
     std::vector<double> w1v = mlir::fly::weightValues(w1);
@@ -681,39 +681,17 @@ struct FlyGpuMonarchKernelsPass
     mlir::fly::MonarchMatmulOp op = c.op;
     if (remarks)
       op.emitRemark("fused Monarch kernel ") << gen::monarchKernelName(spec);
-    auto x = cast<RankedTensorType>(op.getX().getType());
-    auto y = cast<RankedTensorType>(op.getType());
-    Type element = x.getElementType();
-    SmallVector<Type> args = {
-        MemRefType::get(x.getShape(), element),
-        MemRefType::get(cast<RankedTensorType>(w1.getType()).getShape(),
-                        element),
-        MemRefType::get(cast<RankedTensorType>(op.getW2().getType()).getShape(),
-                        element)};
-    if (spec.bias)
-      args.push_back(MemRefType::get({spec.l * spec.s}, element));
-    if (spec.layerNormInput) {
-      args.push_back(
-          MemRefType::get({spec.l * spec.s}, Float32Type::get(&getContext())));
-      args.push_back(
-          MemRefType::get({spec.m, 2}, Float32Type::get(&getContext())));
-    }
-    if (spec.residual)
-      args.push_back(MemRefType::get(y.getShape(), element));
-    args.push_back(MemRefType::get(y.getShape(), element));
+    func::FuncOp launcher = mlir::fly::kernels::declareMonarchLauncher(
+        getOperation(), op.getLoc(), spec);
     OpBuilder b(&getContext());
-    func::FuncOp launcher = mlir::fly::kernels::declareLauncher(
-        getOperation(), op.getLoc(), gen::monarchLauncherName(spec), args,
-        mlir::fly::kernels::kMonarchKernelAttr,
-        mlir::fly::kernels::monarchSpecToAttr(b, spec));
     b.setInsertionPoint(c.last);
     SmallVector<Value> inputs = {c.x ? c.x : op.getX(), w1, op.getW2()};
     if (c.bias)
       inputs.push_back(c.bias);
     if (c.colsum) {
       inputs.push_back(c.colsum);
-      inputs.push_back(mlir::fly::kernels::rowStatistics(
-          b, op.getLoc(), getOperation(), c.x, spec.layerNormEps));
+      inputs.push_back(mlir::fly::kernels::rowStatistics(b, op.getLoc(),
+                                                         getOperation(), c.x));
     }
     if (c.residual)
       inputs.push_back(c.residual);

@@ -33,6 +33,9 @@ DictionaryAttr mlir::fly::kernels::gemmSpecToAttr(Builder &b,
       b.getNamedAttr("tile_n", b.getI64IntegerAttr(spec.tileN)),
       b.getNamedAttr("layernorm_input", b.getBoolAttr(spec.layerNormInput)),
       b.getNamedAttr("layernorm_eps", b.getF64FloatAttr(spec.layerNormEps)),
+      b.getNamedAttr("layernorm_partials",
+                     b.getI64IntegerAttr(spec.layerNormPartials)),
+      b.getNamedAttr("row_statistics", b.getBoolAttr(spec.rowStatistics)),
   });
 }
 
@@ -72,6 +75,9 @@ mlir::fly::kernels::monarchSpecToAttr(Builder &b,
       b.getNamedAttr("input_blocks", b.getI64IntegerAttr(spec.inputBlocks)),
       b.getNamedAttr("layernorm_input", b.getBoolAttr(spec.layerNormInput)),
       b.getNamedAttr("layernorm_eps", b.getF64FloatAttr(spec.layerNormEps)),
+      b.getNamedAttr("layernorm_partials",
+                     b.getI64IntegerAttr(spec.layerNormPartials)),
+      b.getNamedAttr("row_statistics", b.getBoolAttr(spec.rowStatistics)),
   });
 }
 
@@ -100,6 +106,69 @@ func::FuncOp mlir::fly::kernels::declareLauncher(ModuleOp module, Location loc,
   func.setPrivate();
   func->setAttr(specAttr, spec);
   return func;
+}
+
+namespace {
+Type storageType(MLIRContext *ctx, const std::string &name) {
+  return name == "bf16" ? Type(BFloat16Type::get(ctx))
+                        : Type(Float16Type::get(ctx));
+}
+
+MemRefType partialsType(MLIRContext *ctx, int64_t rows, int64_t partials) {
+  return MemRefType::get({rows, partials, 2}, Float32Type::get(ctx));
+}
+} // namespace
+
+func::FuncOp
+mlir::fly::kernels::declareGemmLauncher(ModuleOp module, Location loc,
+                                        const gen::GemmSpec &spec) {
+  MLIRContext *ctx = module.getContext();
+  Type element = storageType(ctx, spec.elementType);
+  Type f32 = Float32Type::get(ctx);
+  SmallVector<Type> args = {MemRefType::get({spec.m, spec.k}, element),
+                            MemRefType::get({spec.n, spec.k}, element)};
+  if (spec.epilogue != gen::GemmEpilogue::None)
+    args.push_back(MemRefType::get({spec.n}, element));
+  if (spec.layerNormInput) {
+    args.push_back(MemRefType::get({spec.n}, f32));
+    args.push_back(partialsType(ctx, spec.m, spec.layerNormPartials));
+  }
+  if (spec.residual)
+    args.push_back(MemRefType::get({spec.m, spec.n}, element));
+  args.push_back(MemRefType::get({spec.m, spec.n}, element));
+  if (spec.rowStatistics)
+    args.push_back(
+        partialsType(ctx, spec.m, gen::gemmRowStatisticsPartials(spec)));
+  Builder b(ctx);
+  return declareLauncher(module, loc, gen::gemmLauncherName(spec), args,
+                         kGemmKernelAttr, gemmSpecToAttr(b, spec));
+}
+
+func::FuncOp
+mlir::fly::kernels::declareMonarchLauncher(ModuleOp module, Location loc,
+                                           const gen::MonarchSpec &spec) {
+  MLIRContext *ctx = module.getContext();
+  Type element = storageType(ctx, spec.elementType);
+  Type f32 = Float32Type::get(ctx);
+  int64_t outCols = spec.l * spec.s;
+  SmallVector<Type> args = {MemRefType::get({spec.m, spec.k * spec.p}, element),
+                            MemRefType::get({spec.k, spec.q, spec.p}, element),
+                            MemRefType::get({spec.l, spec.s, spec.r}, element)};
+  if (spec.bias)
+    args.push_back(MemRefType::get({outCols}, element));
+  if (spec.layerNormInput) {
+    args.push_back(MemRefType::get({outCols}, f32));
+    args.push_back(partialsType(ctx, spec.m, spec.layerNormPartials));
+  }
+  if (spec.residual)
+    args.push_back(MemRefType::get({spec.m, outCols}, element));
+  args.push_back(MemRefType::get({spec.m, outCols}, element));
+  if (spec.rowStatistics)
+    args.push_back(
+        partialsType(ctx, spec.m, gen::monarchRowStatisticsPartials(spec)));
+  Builder b(ctx);
+  return declareLauncher(module, loc, gen::monarchLauncherName(spec), args,
+                         kMonarchKernelAttr, monarchSpecToAttr(b, spec));
 }
 
 Value mlir::fly::kernels::callLauncher(OpBuilder &b, Location loc,
@@ -138,11 +207,10 @@ mlir::fly::kernels::callLauncher(OpBuilder &b, Location loc,
 }
 
 namespace {
-gen::LayerNormSpec rowStatisticsSpec(RankedTensorType type, double eps) {
+gen::LayerNormSpec rowStatisticsSpec(RankedTensorType type) {
   gen::LayerNormSpec spec;
   spec.rows = type.getRank() == 2 ? type.getDimSize(0) : 0;
   spec.cols = type.getRank() == 2 ? type.getDimSize(1) : 0;
-  spec.eps = eps;
   Type element = type.getElementType();
   spec.elementType = element.isF16()    ? "f16"
                      : element.isBF16() ? "bf16"
@@ -152,19 +220,18 @@ gen::LayerNormSpec rowStatisticsSpec(RankedTensorType type, double eps) {
 }
 } // namespace
 
-std::string mlir::fly::kernels::verifyRowStatistics(RankedTensorType x,
-                                                    double eps) {
-  return gen::verifyLayerNormSpec(rowStatisticsSpec(x, eps));
+std::string mlir::fly::kernels::verifyRowStatistics(RankedTensorType x) {
+  return gen::verifyLayerNormSpec(rowStatisticsSpec(x));
 }
 
 Value mlir::fly::kernels::rowStatistics(OpBuilder &b, Location loc,
-                                        ModuleOp module, Value x, double eps) {
+                                        ModuleOp module, Value x) {
   auto type = cast<RankedTensorType>(x.getType());
   Type element = type.getElementType();
-  gen::LayerNormSpec spec = rowStatisticsSpec(type, eps);
+  gen::LayerNormSpec spec = rowStatisticsSpec(type);
   if (!gen::verifyLayerNormSpec(spec).empty())
     return nullptr;
-  auto statsType = RankedTensorType::get({spec.rows, 2}, b.getF32Type());
+  auto statsType = RankedTensorType::get({spec.rows, 1, 2}, b.getF32Type());
   func::FuncOp launcher =
       declareLauncher(module, loc, gen::layerNormLauncherName(spec),
                       {MemRefType::get(type.getShape(), element),
@@ -231,7 +298,8 @@ LogicalResult mlir::fly::kernels::checkKernelChip(Operation *op, StringRef pass,
 namespace {
 
 /// Reads a spec dictionary written by *SpecToAttr; missing keys read as
-/// zero / false / "" and are rejected by the generators' own checks.
+/// zero / false / "" and are rejected by the generators' own checks
+/// (partial counts read as 1).
 struct SpecReader {
   DictionaryAttr dict;
   int64_t i64(StringRef key) const {
@@ -250,28 +318,65 @@ struct SpecReader {
     auto attr = dict.getAs<StringAttr>(key);
     return attr ? attr.getValue().str() : std::string();
   }
+  int64_t partials() const {
+    return dict.getAs<IntegerAttr>("layernorm_partials")
+               ? i64("layernorm_partials")
+               : 1;
+  }
 };
+
+} // namespace
+
+gen::GemmSpec mlir::fly::kernels::gemmSpecFromAttr(DictionaryAttr dict) {
+  SpecReader r{dict};
+  gen::GemmSpec spec;
+  spec.m = r.i64("m"), spec.n = r.i64("n"), spec.k = r.i64("k");
+  spec.tileN = r.i64("tile_n");
+  spec.elementType = r.str("type");
+  std::string epilogue = r.str("epilogue");
+  spec.epilogue = epilogue == "bias" ? gen::GemmEpilogue::Bias
+                  : epilogue == "bias_gelu_tanh"
+                      ? gen::GemmEpilogue::BiasGeluTanh
+                      : gen::GemmEpilogue::None;
+  spec.residual = r.flag("residual");
+  spec.layerNormInput = r.flag("layernorm_input");
+  if (spec.layerNormInput) {
+    spec.layerNormEps = r.f64("layernorm_eps");
+    spec.layerNormPartials = r.partials();
+  }
+  spec.rowStatistics = r.flag("row_statistics");
+  return spec;
+}
+
+gen::MonarchSpec mlir::fly::kernels::monarchSpecFromAttr(DictionaryAttr dict) {
+  SpecReader r{dict};
+  gen::MonarchSpec spec;
+  spec.m = r.i64("m"), spec.k = r.i64("k"), spec.q = r.i64("q");
+  spec.p = r.i64("p"), spec.l = r.i64("l"), spec.s = r.i64("s");
+  spec.r = r.i64("r");
+  spec.elementType = r.str("type");
+  spec.bias = r.flag("bias");
+  spec.gelu = r.flag("gelu");
+  spec.residual = r.flag("residual");
+  spec.blockedOutput = r.flag("blocked_output");
+  spec.inputBlocks = r.i64("input_blocks");
+  spec.layerNormInput = r.flag("layernorm_input");
+  if (spec.layerNormInput) {
+    spec.layerNormEps = r.f64("layernorm_eps");
+    spec.layerNormPartials = r.partials();
+  }
+  spec.rowStatistics = r.flag("row_statistics");
+  return spec;
+}
+
+namespace {
 
 /// The generator's text for a launcher declaration, or "" + error.
 std::string emitFor(func::FuncOp decl, std::string &error) {
   if (auto dict = decl->getAttrOfType<DictionaryAttr>(
-          mlir::fly::kernels::kGemmKernelAttr)) {
-    SpecReader r{dict};
-    gen::GemmSpec spec;
-    spec.m = r.i64("m"), spec.n = r.i64("n"), spec.k = r.i64("k");
-    spec.tileN = r.i64("tile_n");
-    spec.elementType = r.str("type");
-    std::string epilogue = r.str("epilogue");
-    spec.epilogue = epilogue == "bias" ? gen::GemmEpilogue::Bias
-                    : epilogue == "bias_gelu_tanh"
-                        ? gen::GemmEpilogue::BiasGeluTanh
-                        : gen::GemmEpilogue::None;
-    spec.residual = r.flag("residual");
-    spec.layerNormInput = r.flag("layernorm_input");
-    if (spec.layerNormInput)
-      spec.layerNormEps = r.f64("layernorm_eps");
-    return gen::emitWgmmaGemm(spec, error);
-  }
+          mlir::fly::kernels::kGemmKernelAttr))
+    return gen::emitWgmmaGemm(mlir::fly::kernels::gemmSpecFromAttr(dict),
+                              error);
   for (const char *attr : {mlir::fly::kernels::kAttentionKernelAttr,
                            mlir::fly::kernels::kScatterbrainKeysAttr,
                            mlir::fly::kernels::kScatterbrainCombineAttr}) {
@@ -297,23 +402,9 @@ std::string emitFor(func::FuncOp decl, std::string &error) {
     return gen::emitFlashAttention(spec, error);
   }
   if (auto dict = decl->getAttrOfType<DictionaryAttr>(
-          mlir::fly::kernels::kMonarchKernelAttr)) {
-    SpecReader r{dict};
-    gen::MonarchSpec spec;
-    spec.m = r.i64("m"), spec.k = r.i64("k"), spec.q = r.i64("q");
-    spec.p = r.i64("p"), spec.l = r.i64("l"), spec.s = r.i64("s");
-    spec.r = r.i64("r");
-    spec.elementType = r.str("type");
-    spec.bias = r.flag("bias");
-    spec.gelu = r.flag("gelu");
-    spec.residual = r.flag("residual");
-    spec.blockedOutput = r.flag("blocked_output");
-    spec.inputBlocks = r.i64("input_blocks");
-    spec.layerNormInput = r.flag("layernorm_input");
-    if (spec.layerNormInput)
-      spec.layerNormEps = r.f64("layernorm_eps");
-    return gen::emitMonarchMatmul(spec, error);
-  }
+          mlir::fly::kernels::kMonarchKernelAttr))
+    return gen::emitMonarchMatmul(mlir::fly::kernels::monarchSpecFromAttr(dict),
+                                  error);
   if (auto dict = decl->getAttrOfType<DictionaryAttr>(
           mlir::fly::kernels::kLayerNormKernelAttr)) {
     SpecReader r{dict};

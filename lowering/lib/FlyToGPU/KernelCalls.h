@@ -51,11 +51,22 @@ DictionaryAttr monarchSpecToAttr(Builder &b,
 DictionaryAttr layerNormSpecToAttr(Builder &b,
                                    const ::fly::gpu::LayerNormSpec &spec);
 
+/// The specs fly-gpu-define-kernels reads back from launcher declarations.
+::fly::gpu::GemmSpec gemmSpecFromAttr(DictionaryAttr dict);
+::fly::gpu::MonarchSpec monarchSpecFromAttr(DictionaryAttr dict);
+
 /// The launcher declaration `name` (created private, with `specAttr` set to
 /// `spec`, unless it exists).
 func::FuncOp declareLauncher(ModuleOp module, Location loc, StringRef name,
                              ArrayRef<Type> argTypes, StringRef specAttr,
                              DictionaryAttr spec);
+
+/// The launcher declaration of a GEMM / Monarch kernel, its argument types
+/// derived from the spec (see WgmmaGemm.h, MonarchKernel.h).
+func::FuncOp declareGemmLauncher(ModuleOp module, Location loc,
+                                 const ::fly::gpu::GemmSpec &spec);
+func::FuncOp declareMonarchLauncher(ModuleOp module, Location loc,
+                                    const ::fly::gpu::MonarchSpec &spec);
 
 /// Calls `launcher` on the buffers of `inputs` and a fresh output buffer of
 /// `resultType`; returns the output as a tensor.
@@ -67,13 +78,12 @@ SmallVector<Value> callLauncher(OpBuilder &b, Location loc,
                                 ArrayRef<RankedTensorType> resultTypes);
 
 /// A call of the row-statistics kernel (LayerNormSpec::statsOnly) on the
-/// 16-bit [rows, cols] `x`: a tensor<rows x 2 x f32> of (rstd, -mean*rstd)
-/// per row, for a LayerNorm folded into the GEMM or Monarch kernel reading
-/// x. Null when the kernel does not take the shape.
-Value rowStatistics(OpBuilder &b, Location loc, ModuleOp module, Value x,
-                    double eps);
+/// 16-bit [rows, cols] `x`: a tensor<rows x 1 x 2 x f32> of (mean,
+/// variance) per row (one partial), for a LayerNorm folded into the GEMM or
+/// Monarch kernel reading x. Null when the kernel does not take the shape.
+Value rowStatistics(OpBuilder &b, Location loc, ModuleOp module, Value x);
 /// "" when rowStatistics takes `x`'s type, else why not.
-std::string verifyRowStatistics(RankedTensorType x, double eps);
+std::string verifyRowStatistics(RankedTensorType x);
 
 /// Skips the extf/truncf that fly-convert-float-storage puts around 16-bit
 /// values, so epilogue matchers see the arithmetic.

@@ -129,6 +129,133 @@ private:
   std::vector<std::pair<std::string, std::string>> constants;
 };
 
+/// ", name: type" for each (name, type) of `args` (`sep` ": " in
+/// signatures, " : " in gpu.launch_func argument lists).
+inline std::string
+joinArgs(const std::vector<std::pair<std::string, std::string>> &args,
+         const std::string &sep) {
+  std::string text;
+  for (const auto &[name, type] : args)
+    text += ", " + name + sep + type;
+  return text;
+}
+
+//===----------------------------------------------------------------------===//
+// Row statistics for folded LayerNorms
+//
+// A folded LayerNorm's consumer (GEMM or Monarch kernel) needs the mean and
+// variance of each row of its input x. They arrive as "partials": an f32
+// array [rows, P, 2] holding, for each of P equal slices of a row's
+// columns, (mean, biased variance) of that slice. The row-statistics kernel
+// writes P = 1; a producer kernel that owns a slice of every row it writes
+// (a GEMM column tile, a Monarch warpgroup's half) writes one partial per
+// slice, so that no kernel has to see whole rows.
+//===----------------------------------------------------------------------===//
+
+/// memref<rows x partials x 2 x f32>.
+inline std::string rowPartialsType(int64_t rows, int64_t partials) {
+  return "memref<" + std::to_string(rows) + "x" + std::to_string(partials) +
+         "x2xf32>";
+}
+
+/// `v` (f32) summed over the lanes that differ from this one in the bits of
+/// `xorMasks` (butterfly shuffles: every such lane gets the same sum).
+inline std::string xorLaneSum(FuncWriter &w, std::string v,
+                              const std::vector<int64_t> &xorMasks) {
+  for (int64_t mask : xorMasks) {
+    std::string name = w.fresh("shfl");
+    w.line(name + ", " + name + "_ok = gpu.shuffle xor " + v + ", " +
+           w.i32(mask) + ", " + w.i32(32) + " : f32");
+    v = w.def("lane_sum", "arith.addf " + v + ", " + name + " : f32");
+  }
+  return v;
+}
+
+/// (mean, biased variance) of `count` values: the f32 vectors `values` (of
+/// `vectorType`) of this lane and those of the lanes reached through
+/// `xorMasks` (two passes: the mean, then the squares of the centred
+/// values, so no cancellation).
+inline std::pair<std::string, std::string>
+sliceMeanVariance(FuncWriter &w, const std::vector<std::string> &values,
+                  const std::string &vectorType,
+                  const std::vector<int64_t> &xorMasks, int64_t count) {
+  auto laneSum = [&](const std::vector<std::string> &vs) {
+    std::string acc;
+    for (const std::string &v : vs) {
+      std::string r = w.def("vsum", "vector.reduction <add>, " + v + " : " +
+                                        vectorType + " into f32");
+      acc = acc.empty()
+                ? r
+                : w.def("vsum", "arith.addf " + acc + ", " + r + " : f32");
+    }
+    return xorLaneSum(w, acc, xorMasks);
+  };
+  std::string inv = w.f32(1.0 / double(count));
+  std::string mean = w.def("slice_mean", "arith.mulf " + laneSum(values) +
+                                             ", " + inv + " : f32");
+  std::string meanV = w.def("slice_mean_v", "vector.broadcast " + mean +
+                                                " : f32 to " + vectorType);
+  std::vector<std::string> squares;
+  for (const std::string &v : values) {
+    std::string d =
+        w.def("centred", "arith.subf " + v + ", " + meanV + " : " + vectorType);
+    squares.push_back(
+        w.def("sq", "arith.mulf " + d + ", " + d + " : " + vectorType));
+  }
+  std::string var = w.def("slice_var", "arith.mulf " + laneSum(squares) + ", " +
+                                           inv + " : f32");
+  return {mean, var};
+}
+
+/// (rstd, shift = -mean * rstd) of a row from its `partials` partials,
+/// `parts` a vector<(2*partials) x f32> of (mean_p, var_p) pairs over equal
+/// slices: mean = avg(mean_p), var = avg(var_p) + avg((mean_p - mean)^2).
+inline std::pair<std::string, std::string>
+mergeRowPartials(FuncWriter &w, const std::string &parts, int64_t partials,
+                 double eps) {
+  std::string type = "vector<" + std::to_string(2 * partials) + "xf32>";
+  std::vector<std::string> means, vars;
+  for (int64_t i = 0; i < partials; ++i)
+    for (int64_t e = 0; e < 2; ++e)
+      (e ? vars : means)
+          .push_back(w.def(e ? "part_var" : "part_mean",
+                           "vector.extract " + parts + "[" +
+                               std::to_string(2 * i + e) + "] : f32 from " +
+                               type));
+  std::string inv = w.f32(1.0 / double(partials));
+  auto average = [&](const std::vector<std::string> &vs) {
+    std::string acc = vs[0];
+    for (size_t i = 1; i < vs.size(); ++i)
+      acc = w.def("part_sum", "arith.addf " + acc + ", " + vs[i] + " : f32");
+    return partials == 1
+               ? acc
+               : w.def("part_avg", "arith.mulf " + acc + ", " + inv + " : f32");
+  };
+  std::string mean = average(means);
+  std::string var = average(vars);
+  if (partials > 1) {
+    std::vector<std::string> spread;
+    for (const std::string &m : means) {
+      std::string d =
+          w.def("part_d", "arith.subf " + m + ", " + mean + " : f32");
+      spread.push_back(
+          w.def("part_d2", "arith.mulf " + d + ", " + d + " : f32"));
+    }
+    var = w.def("row_var",
+                "arith.addf " + var + ", " + average(spread) + " : f32");
+  }
+  std::string rstd =
+      w.def("rstd", "math.rsqrt " +
+                        w.def("var_eps", "arith.addf " + var + ", " +
+                                             w.f32(eps) + " : f32") +
+                        " : f32");
+  std::string shift =
+      w.def("shift", "arith.mulf " +
+                         w.def("neg_mean", "arith.negf " + mean + " : f32") +
+                         ", " + rstd + " : f32");
+  return {rstd, shift};
+}
+
 } // namespace fly::gpu::detail
 
 #endif // FLY_LIB_FLYTOGPU_KERNELTEXT_H

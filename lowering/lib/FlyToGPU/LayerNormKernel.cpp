@@ -32,7 +32,7 @@ struct Types {
   bool statsOnly = false;
   explicit Types(const LayerNormSpec &s) : statsOnly(s.statsOnly) {
     x = "memref<" + str(s.rows) + "x" + str(s.cols) + "x" + s.elementType + ">";
-    stats = "memref<" + str(s.rows) + "x2xf32>";
+    stats = detail::rowPartialsType(s.rows, 1);
     gamma = "memref<" + str(s.cols) + "x" + s.elementType + ">";
     vec = "vector<" + str(kVector) + "x" + s.elementType + ">";
   }
@@ -43,6 +43,16 @@ std::string args(const Types &t, const std::string &sep) {
     return "(%x" + sep + t.x + ", %stats" + sep + t.stats + ")";
   return "(%x" + sep + t.x + ", %gamma" + sep + t.gamma + ", %beta" + sep +
          t.gamma + ", %y" + sep + t.x + ")";
+}
+
+std::string finishKernel(const LayerNormSpec &s, const Types &t,
+                         const FuncWriter &w) {
+  std::ostringstream os;
+  os << "    gpu.func @" << layerNormKernelName(s) << args(t, ": ")
+     << " kernel attributes {known_block_size = array<i32: " << kRowsPerCta * 32
+     << ", 1, 1>} {\n"
+     << w.finish() << "    }\n";
+  return os.str();
 }
 
 std::string emitKernel(const LayerNormSpec &s, const Types &t) {
@@ -56,14 +66,8 @@ std::string emitKernel(const LayerNormSpec &s, const Types &t) {
                  const std::string &b, const std::string &type = "f32") {
     return w.def("f", "arith." + op + " " + a + ", " + b + " : " + type);
   };
-  auto allReduce = [&](std::string v) {
-    for (int mask : {16, 8, 4, 2, 1}) {
-      std::string name = w.fresh("shfl");
-      w.line(name + ", " + name + "_ok = gpu.shuffle xor " + v + ", " +
-             w.i32(mask) + ", " + w.i32(32) + " : f32");
-      v = fop("addf", v, name);
-    }
-    return v;
+  auto allReduce = [&](const std::string &v) {
+    return detail::xorLaneSum(w, v, {16, 8, 4, 2, 1});
   };
   std::string tid = w.def("tid", "gpu.thread_id x");
   std::string bx = w.def("bx", "gpu.block_id x");
@@ -131,22 +135,23 @@ std::string emitKernel(const LayerNormSpec &s, const Types &t) {
     squares.push_back(fop("mulf", centred.back(), centred.back(), t.vecF32));
   }
   std::string var = fop("mulf", rowSum(squares), w.f32(inv));
-  std::string rstd =
-      w.def("rstd", "math.rsqrt " + fop("addf", var, w.f32(s.eps)) + " : f32");
   if (s.statsOnly) {
-    // Lane 0 writes the row's (rstd, -mean * rstd).
-    std::string shift =
-        fop("mulf", w.def("nm", "arith.negf " + mean + " : f32"), rstd);
-    std::string pair = w.def("st", "vector.from_elements " + rstd + ", " +
-                                       shift + " : vector<2xf32>");
+    // Lane 0 writes the row's (mean, variance): one partial (KernelText.h).
+    std::string pair = w.def("st", "vector.from_elements " + mean + ", " + var +
+                                       " : vector<2xf32>");
     std::string first = w.def("first", "arith.cmpi eq, " + lane + ", " +
                                            w.index(0) + " : index");
     w.open("scf.if " + first);
     w.line("vector.store " + pair + ", %stats[" + row + ", " + w.index(0) +
-           "] : " + t.stats + ", vector<2xf32>");
+           ", " + w.index(0) + "] : " + t.stats + ", vector<2xf32>");
     w.close();
-    perLane = 0; // no normalised row
+    if (s.rows % kRowsPerCta != 0)
+      w.close();
+    w.line("gpu.return");
+    return finishKernel(s, t, w);
   }
+  std::string rstd =
+      w.def("rstd", "math.rsqrt " + fop("addf", var, w.f32(s.eps)) + " : f32");
   std::string rstdV =
       w.def("rv", "vector.broadcast " + rstd + " : f32 to " + t.vecF32);
   for (int64_t i = 0; i < perLane; ++i) {
@@ -172,12 +177,7 @@ std::string emitKernel(const LayerNormSpec &s, const Types &t) {
   if (s.rows % kRowsPerCta != 0)
     w.close();
   w.line("gpu.return");
-  std::ostringstream os;
-  os << "    gpu.func @" << layerNormKernelName(s) << args(t, ": ")
-     << " kernel attributes {known_block_size = array<i32: " << kRowsPerCta * 32
-     << ", 1, 1>} {\n"
-     << w.finish() << "    }\n";
-  return os.str();
+  return finishKernel(s, t, w);
 }
 
 std::string emitHost(const LayerNormSpec &s, const Types &t) {
@@ -214,9 +214,11 @@ std::string verifyLayerNormSpec(const LayerNormSpec &s) {
 }
 
 std::string layerNormKernelName(const LayerNormSpec &s) {
-  return std::string(s.statsOnly ? "fly_rowstats_r" : "fly_layernorm_r") +
-         str(s.rows) + "_c" + str(s.cols) + "_" + s.elementType + "_eps" +
-         detail::symbolNumber(s.eps);
+  if (s.statsOnly) // no eps: the consumer adds it
+    return "fly_rowstats_r" + str(s.rows) + "_c" + str(s.cols) + "_" +
+           s.elementType;
+  return "fly_layernorm_r" + str(s.rows) + "_c" + str(s.cols) + "_" +
+         s.elementType + "_eps" + detail::symbolNumber(s.eps);
 }
 
 std::string layerNormLauncherName(const LayerNormSpec &s) {

@@ -45,10 +45,18 @@
 // coordinates and a matching permutation of its w1 columns.
 //
 // Folded LayerNorm (MonarchSpec::layerNormInput, blocked output): each
-// thread loads (rstd, shift) of its two fragment rows from %stats when the
-// CTA starts (hidden behind factor 1); factor 2's epilogue computes
-// acc * rstd + shift * colsum before the bias, the column sums loaded with
-// the bias pairs before the chunk's k loop.
+// thread loads the statistics partials of its two fragment rows from %stats
+// when the CTA starts and merges them into (rstd, shift) (hidden behind
+// factor 1); factor 2's epilogue computes acc * rstd + shift * colsum before
+// the bias, the column sums loaded with the bias pairs before the chunk's k
+// loop.
+//
+// Row statistics out (MonarchSpec::rowStatistics, direct stores): per chunk
+// and fragment row, the quad of lanes holding the row reduces the rounded
+// values it stores to the chunk's (mean, variance) (two passes, shuffles),
+// merged into a running pair carried by the chunk loop (Chan's update for
+// equal-sized chunks); after the loop lane 0 of each quad writes its
+// warpgroup's partial of the row.
 //
 // The accumulator fragment is read at the LLVM level: the opaque
 // !nvgpu.warpgroup.accumulator is cast to the struct convert-nvgpu-to-nvvm
@@ -74,6 +82,7 @@
 #include <limits>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 namespace fly::gpu {
@@ -316,7 +325,7 @@ struct Types {
   std::string xSlot, w1Slot, w2Slot, aStep, w1Step, w2Step;
   std::string descA, descW1, descW2, gFlat, staging, pair;
   std::string globalX, globalW1, globalW2, globalW1Flat, globalW2Flat,
-      globalBias, globalY, globalColsum, globalStats;
+      globalBias, globalY, globalColsum, globalStats, globalStatsOut;
 
   explicit Types(const Plan &p) {
     const MonarchSpec &s = p.spec;
@@ -375,10 +384,31 @@ struct Types {
     globalW2Flat = global(str(s.l * s.s) + "x" + str(s.r));
     globalBias = global(str(p.outCols));
     globalColsum = "memref<" + str(p.outCols) + "xf32>";
-    globalStats = "memref<" + str(s.m) + "x2xf32>";
+    globalStats = detail::rowPartialsType(s.m, s.layerNormPartials);
+    globalStatsOut = detail::rowPartialsType(s.m, p.nSplit);
     globalY = global(str(s.m) + "x" + str(p.outCols));
   }
 };
+
+/// The buffer arguments after x, w1, w2 (host functions) or their TMA
+/// descriptors (kernel), as (name, type).
+std::vector<std::pair<std::string, std::string>> bufferArgs(const Plan &p,
+                                                            const Types &t) {
+  const MonarchSpec &s = p.spec;
+  std::vector<std::pair<std::string, std::string>> args;
+  if (s.bias)
+    args.emplace_back("%bias", t.globalBias);
+  if (s.layerNormInput) {
+    args.emplace_back("%colsum", t.globalColsum);
+    args.emplace_back("%stats", t.globalStats);
+  }
+  if (s.residual)
+    args.emplace_back("%res", t.globalY);
+  args.emplace_back("%y", t.globalY);
+  if (s.rowStatistics)
+    args.emplace_back("%stats_out", t.globalStatsOut);
+  return args;
+}
 
 //===----------------------------------------------------------------------===//
 // Kernel
@@ -403,14 +433,8 @@ public:
     std::ostringstream os;
     os << "    gpu.func @" << monarchKernelName(s)
        << "(%tma_x_ptr: !llvm.ptr, %tma_w1_ptr: !llvm.ptr, "
-          "%tma_w2_ptr: !llvm.ptr";
-    if (s.bias)
-      os << ", %bias: " << t.globalBias;
-    if (s.layerNormInput)
-      os << ", %colsum: " << t.globalColsum << ", %stats: " << t.globalStats;
-    if (s.residual)
-      os << ", %res: " << t.globalY;
-    os << ", %y: " << t.globalY
+          "%tma_w2_ptr: !llvm.ptr"
+       << detail::joinArgs(bufferArgs(p, t), ": ")
        << ") kernel attributes {known_block_size = array<i32: " << p.threads
        << ", 1, 1>} {\n";
     os << w.finish();
@@ -521,11 +545,11 @@ private:
     std::string warp = divc(tid, 32, "warp");
     std::string lane = remc(tid, 32, "lane");
     std::string laneRow = divc(lane, 4, "lane_row");
-    std::string laneCol = remc(lane, 4, "lane_col");
+    laneCol = remc(lane, 4, "lane_col");
     // warp counts across warpgroups: warp 4g + w of warpgroup g holds rows
     // 64g + 16w + ... of the CTA's rows.
     // (N split: both warpgroups hold the same 64 rows.)
-    std::string warpgroup = divc(tid, kThreads, "warpgroup");
+    warpgroup = divc(tid, kThreads, "warpgroup");
     rowA = add(
         mulc(p.nSplit > 1 ? remc(warp, 4, "wg_warp") : warp, 16, "warp_row"),
         laneRow, "frag_row");
@@ -747,22 +771,22 @@ private:
   }
 
   /// Folded LayerNorm: (rstd, -mean * rstd) of this thread's two fragment
-  /// rows from %stats (written by the row-statistics kernel); rows past m
-  /// read row m-1 (never stored).
+  /// rows, merged from their partials in %stats (written by the
+  /// row-statistics kernel or the producer of x); rows past m read row m-1
+  /// (never stored).
   void emitRowStatisticsLoads() {
     for (int64_t half = 0; half < 2; ++half) {
       std::string row =
           add(row0, half ? addc(rowA, 8, "frag_row_b") : rowA, "st_row");
       row = w.def("st_row",
                   "arith.minui " + row + ", " + w.index(s.m - 1) + " : index");
-      std::string pair =
-          w.def("row_stats", "vector.load %stats[" + row + ", " + w.index(0) +
-                                 "] {alignment = 8 : i64} : " + t.globalStats +
-                                 ", vector<2xf32>");
-      rowRstd[half] = w.def("rstd", "vector.extract " + pair +
-                                        "[0] : f32 from vector<2xf32>");
-      rowShift[half] = w.def("shift", "vector.extract " + pair +
-                                          "[1] : f32 from vector<2xf32>");
+      std::string parts =
+          w.def("row_parts",
+                "vector.load %stats[" + row + ", " + w.index(0) + ", " +
+                    w.index(0) + "] {alignment = 8 : i64} : " + t.globalStats +
+                    ", vector<" + str(2 * s.layerNormPartials) + "xf32>");
+      std::tie(rowRstd[half], rowShift[half]) = detail::mergeRowPartials(
+          w, parts, s.layerNormPartials, s.layerNormEps);
     }
   }
 
@@ -869,9 +893,29 @@ private:
     std::string vf16 = "vector<" + str(width) + "x" + t.elem + ">";
     std::string vf32 = "vector<" + str(width) + "xf32>";
     std::string align = " {alignment = " + str(width * kElemBytes) + " : i64}";
+    std::string rows[2] = {add(row0, rowA, "y_row"),
+                           add(row0, addc(rowA, 8, "frag_row_b"), "y_row")};
+    std::string valid[2];
+    for (int64_t half = 0; half < 2; ++half)
+      valid[half] = w.def("row_ok", "arith.cmpi ult, " + rows[half] + ", " +
+                                        w.index(s.m) + " : index");
     std::string c = w.fresh("c");
-    w.open("scf.for " + c + " = " + w.index(0) + " to " + w.index(p.chunks) +
-           " step " + w.index(1));
+    // Row statistics: (mean, variance) of rows A and B so far.
+    std::string stats = w.fresh("row_st");
+    std::vector<std::string> statsIn;
+    if (s.rowStatistics) {
+      std::string inits;
+      for (int64_t i = 0; i < 4; ++i) {
+        statsIn.push_back(w.fresh(i % 2 ? "var_in" : "mean_in"));
+        inits += (i ? ", " : "") + statsIn.back() + " = " + w.f32(0.0);
+      }
+      w.open(stats + ":4 = scf.for " + c + " = " + w.index(0) + " to " +
+             w.index(p.chunks) + " step " + w.index(1) + " iter_args(" + inits +
+             ") -> (f32, f32, f32, f32)");
+    } else {
+      w.open("scf.for " + c + " = " + w.index(0) + " to " + w.index(p.chunks) +
+             " step " + w.index(1));
+    }
     // y column of fragment column pair jg: (c*S + 8*jg + colPair)*l.
     std::string colBase = mulc(
         add(add(mulc(c, p.tileS), nCol2), colPair, "pair_col"), s.l, "y_col0");
@@ -882,8 +926,6 @@ private:
                           align + " : " + t.globalBias + ", " + vf16);
       bias.push_back(raw); // 16-bit until used: half the registers
     }
-    std::string rows[2] = {add(row0, rowA, "y_row"),
-                           add(row0, addc(rowA, 8, "frag_row_b"), "y_row")};
     // The residual tile, loaded before the chunk's wgmmas so that its
     // latency hides behind them; rows past m read row m-1 (never stored).
     std::vector<std::string> residual;
@@ -906,10 +948,7 @@ private:
     for (std::string &f : frags)
       f = w.def("frag_y", "builtin.unrealized_conversion_cast " + f + " : " +
                               t.acc2 + " to " + t.acc2Struct);
-    std::string valid[2];
-    for (int64_t half = 0; half < 2; ++half)
-      valid[half] = w.def("row_ok", "arith.cmpi ult, " + rows[half] + ", " +
-                                        w.index(s.m) + " : index");
+    std::vector<std::string> stored[2]; // rounded values, for the statistics
     for (int64_t jg = 0; jg < p.tileSw / 8; ++jg) {
       std::string col = addc(colBase, 8 * jg * s.l, "y_col");
       std::string biasF32;
@@ -938,7 +977,6 @@ private:
           list += (list.empty() ? "" : ", ") + v;
         std::string packed =
             w.def("out", "vector.from_elements " + list + " : " + vf32);
-        w.open("scf.if " + valid[half]);
         if (s.residual) {
           // The residual add after everything else, in f32 (one rounding).
           std::string res = w.def(
@@ -949,12 +987,68 @@ private:
         }
         packed = w.def("out_t",
                        "arith.truncf " + packed + " : " + vf32 + " to " + vf16);
+        stored[half].push_back(packed);
+        w.open("scf.if " + valid[half]);
         w.line("vector.store " + packed + ", %y[" + rows[half] + ", " + col +
                "]" + align + " : " + t.globalY + ", " + vf16);
         w.close();
       }
     }
+    if (!s.rowStatistics) {
+      w.close(); // c
+      return;
+    }
+    // Chan's update with equal chunks: after c chunks (mean_a, var_a), the
+    // chunk's (mean_b, var_b): mean = mean_a + d / (c + 1), var = var_a +
+    // (var_b - var_a) / (c + 1) + d^2 c / (c + 1)^2, d = mean_b - mean_a.
+    std::string cf = w.def(
+        "c_f", "arith.uitofp " +
+                   w.def("c_i", "arith.index_cast " + c + " : index to i32") +
+                   " : i32 to f32");
+    std::string inv =
+        w.def("c_inv", "arith.divf " + w.f32(1.0) + ", " +
+                           w.def("c_next", "arith.addf " + cf + ", " +
+                                               w.f32(1.0) + " : f32") +
+                           " : f32");
+    std::string yields;
+    for (int64_t half = 0; half < 2; ++half) {
+      std::vector<std::string> exact;
+      for (const std::string &v : stored[half])
+        exact.push_back(
+            w.def("st_v", "arith.extf " + v + " : " + vf16 + " to " + vf32));
+      auto [meanB, varB] =
+          detail::sliceMeanVariance(w, exact, vf32, {1, 2}, p.tileSw * s.l);
+      auto f = [&](const std::string &op, const std::string &a,
+                   const std::string &b) {
+        return w.def("chan", "arith." + op + " " + a + ", " + b + " : f32");
+      };
+      const std::string &meanA = statsIn[2 * half];
+      const std::string &varA = statsIn[2 * half + 1];
+      std::string d = f("subf", meanB, meanA);
+      std::string mean = f("addf", meanA, f("mulf", d, inv));
+      std::string var =
+          f("addf", f("addf", varA, f("mulf", f("subf", varB, varA), inv)),
+            f("mulf", f("mulf", d, d), f("mulf", cf, f("mulf", inv, inv))));
+      yields += (half ? ", " : "") + mean + ", " + var;
+    }
+    w.line("scf.yield " + yields + " : f32, f32, f32, f32");
     w.close(); // c
+    // Lane 0 of each quad writes its warpgroup's partial of rows A and B.
+    std::string first = w.def("st_first", "arith.cmpi eq, " + laneCol + ", " +
+                                              w.index(0) + " : index");
+    for (int64_t half = 0; half < 2; ++half) {
+      std::string pair =
+          w.def("st_pair", "vector.from_elements " + stats + "#" +
+                               str(2 * half) + ", " + stats + "#" +
+                               str(2 * half + 1) + " : vector<2xf32>");
+      std::string write = w.def("st_write", "arith.andi " + first + ", " +
+                                                valid[half] + " : i1");
+      w.open("scf.if " + write);
+      w.line("vector.store " + pair + ", %stats_out[" + rows[half] + ", " +
+             warpgroup + ", " + w.index(0) + "] {alignment = 8 : i64} : " +
+             t.globalStatsOut + ", vector<2xf32>");
+      w.close();
+    }
   }
 
   void emitFactor2() {
@@ -1124,6 +1218,7 @@ private:
   std::string rowRstd[2], rowShift[2];
   std::string wgBytes; // this warpgroup's offset in a 64W-row tile
   std::string nCol1, nCol2, bOff1, bOff2; // N split (see emitSetup)
+  std::string laneCol, warpgroup;
 };
 
 //===----------------------------------------------------------------------===//
@@ -1159,14 +1254,8 @@ std::string emitHostFunction(const Plan &p, const Types &t,
   std::string tw2 =
       descriptor("tma_w2", w2Flat, t.globalW2Flat, p.tileS, t.tmaW2);
   std::string args = "args(" + tx + " : !llvm.ptr, " + tw1 + " : !llvm.ptr, " +
-                     tw2 + " : !llvm.ptr";
-  if (s.bias)
-    args += ", %bias : " + t.globalBias;
-  if (s.layerNormInput)
-    args += ", %colsum : " + t.globalColsum + ", %stats : " + t.globalStats;
-  if (s.residual)
-    args += ", %res : " + t.globalY;
-  args += ", %y : " + t.globalY + ")";
+                     tw2 + " : !llvm.ptr" +
+                     detail::joinArgs(bufferArgs(p, t), " : ") + ")";
   std::string launch =
       "@" + monarchKernelModuleName(s) + "::@" + monarchKernelName(s) +
       " blocks in (" + w.index(p.gridX) + ", " + w.index(1) + ", " +
@@ -1185,14 +1274,8 @@ std::string emitHostFunction(const Plan &p, const Types &t,
 
   std::ostringstream os;
   os << "  func.func private @" << name << "(%x: " << t.globalX
-     << ", %w1: " << t.globalW1 << ", %w2: " << t.globalW2;
-  if (s.bias)
-    os << ", %bias: " << t.globalBias;
-  if (s.layerNormInput)
-    os << ", %colsum: " << t.globalColsum << ", %stats: " << t.globalStats;
-  if (s.residual)
-    os << ", %res: " << t.globalY;
-  os << ", %y: " << t.globalY << ") {\n";
+     << ", %w1: " << t.globalW1 << ", %w2: " << t.globalW2
+     << detail::joinArgs(bufferArgs(p, t), ": ") << ") {\n";
   os << w.finish() << "  }\n";
   return os.str();
 }
@@ -1233,6 +1316,10 @@ std::string verifyMonarchSpec(const MonarchSpec &s) {
   if (s.layerNormInput &&
       (!(s.layerNormEps >= 0) || std::isinf(s.layerNormEps)))
     return "the LayerNorm epsilon must be finite and >= 0";
+  if (s.layerNormInput &&
+      (s.layerNormPartials < 1 || (s.k * s.p) % s.layerNormPartials != 0))
+    return "layerNormPartials=" + str(s.layerNormPartials) +
+           " must be positive and divide the input width k*p=" + str(s.k * s.p);
   if (s.inputBlocks > 0 &&
       (s.p % s.inputBlocks || (s.p / s.inputBlocks) % kTileK))
     return "blocked input needs p=" + str(s.p) +
@@ -1244,6 +1331,9 @@ std::string verifyMonarchSpec(const MonarchSpec &s) {
   Plan p(s);
   if (p.valid && s.residual && !p.directStores)
     return "a residual add needs the natural output stored from registers "
+           "(l of 1, 2 or 4, not blocked)";
+  if (p.valid && s.rowStatistics && !p.directStores)
+    return "row statistics need the natural output stored from registers "
            "(l of 1, 2 or 4, not blocked)";
   if (!p.valid)
     return "g tile of " + str(kTileM) + " rows x k*q=" + str(s.k * s.q) +
@@ -1269,7 +1359,19 @@ std::string monarchKernelName(const MonarchSpec &s) {
     name += "_bi" + str(s.inputBlocks);
   if (s.layerNormInput)
     name += "_ln" + detail::symbolNumber(s.layerNormEps);
+  if (s.layerNormInput && s.layerNormPartials != 1)
+    name += "_p" + str(s.layerNormPartials);
+  if (s.rowStatistics)
+    name += "_rs";
   return name;
+}
+
+int64_t monarchRowStatisticsPartials(const MonarchSpec &spec) {
+  MonarchSpec s = spec;
+  s.rowStatistics = true;
+  if (!verifyMonarchSpec(s).empty())
+    return 0;
+  return Plan(s).nSplit;
 }
 
 std::pair<int64_t, int64_t> monarchKernelW1Source(const MonarchSpec &s,
@@ -1315,6 +1417,7 @@ std::string emitMonarchMatmul(const MonarchSpec &spec, std::string &error,
      << plan.rows << "-row CTAs of " << plan.threads << " threads"
      << (spec.blockedOutput ? " x l (blocked output)" : "")
      << (spec.inputBlocks ? ", blocked input" : "")
+     << (spec.rowStatistics ? ", row statistics out" : "")
      << ", factor-1 N=" << plan.n1 << " (" << plan.stages1
      << " stages), factor-2 N=" << plan.tileS << " (" << plan.stages2
      << " stages), " << plan.dynamicSmemBytes << " B dynamic smem, grid "

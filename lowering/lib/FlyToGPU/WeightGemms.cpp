@@ -118,8 +118,7 @@ struct FlyGpuWeightGemmsPass
     spec.elementType = element.isF16() ? "f16" : "bf16";
     spec.epilogue = op.getBias() ? ::fly::gpu::GemmEpilogue::Bias
                                  : ::fly::gpu::GemmEpilogue::None;
-    if (spec.n % 128 != 0 && spec.n % 64 == 0)
-      spec.tileN = 64;
+    spec.tileN = ::fly::gpu::defaultGemmTileN(spec.n);
 
     // Fuse what consumes the product: a folded LayerNorm's statistics
     // (fly-gpu-fold-layernorm), GELU (tanh form, marked by fly-raise-linear)
@@ -170,9 +169,8 @@ struct FlyGpuWeightGemmsPass
     if (failed(mlir::fly::kernels::checkKernelChip(op, getArgument(), chip)))
       return failure();
 
-    func::FuncOp launcher = getOrCreateLauncher(spec, op);
-    if (!launcher)
-      return failure();
+    func::FuncOp launcher = mlir::fly::kernels::declareGemmLauncher(
+        getOperation(), op.getLoc(), spec);
     if (remarks)
       op.emitRemark("wgmma GEMM ") << ::fly::gpu::gemmKernelName(spec);
 
@@ -183,7 +181,7 @@ struct FlyGpuWeightGemmsPass
     if (colsum) {
       inputs.push_back(colsum);
       Value stats = mlir::fly::kernels::rowStatistics(
-          b, op.getLoc(), getOperation(), op.getX(), spec.layerNormEps);
+          b, op.getLoc(), getOperation(), op.getX());
       if (!stats)
         return op.emitError("no row-statistics kernel for the folded "
                             "LayerNorm's input");
@@ -199,31 +197,6 @@ struct FlyGpuWeightGemmsPass
       f->erase();
     op->erase();
     return success();
-  }
-
-  /// A private declaration of the launcher for `spec`, carrying the spec
-  /// for fly-gpu-define-kernels.
-  func::FuncOp getOrCreateLauncher(const ::fly::gpu::GemmSpec &spec,
-                                   Operation *user) {
-    MLIRContext *ctx = &getContext();
-    Type element = spec.elementType == "f16" ? Type(Float16Type::get(ctx))
-                                             : Type(BFloat16Type::get(ctx));
-    SmallVector<Type> args = {MemRefType::get({spec.m, spec.k}, element),
-                              MemRefType::get({spec.n, spec.k}, element)};
-    if (spec.epilogue != ::fly::gpu::GemmEpilogue::None)
-      args.push_back(MemRefType::get({spec.n}, element));
-    if (spec.layerNormInput) {
-      args.push_back(MemRefType::get({spec.n}, Float32Type::get(ctx)));
-      args.push_back(MemRefType::get({spec.m, 2}, Float32Type::get(ctx)));
-    }
-    if (spec.residual)
-      args.push_back(MemRefType::get({spec.m, spec.n}, element));
-    args.push_back(MemRefType::get({spec.m, spec.n}, element));
-    OpBuilder b(ctx);
-    return mlir::fly::kernels::declareLauncher(
-        getOperation(), user->getLoc(), ::fly::gpu::gemmLauncherName(spec),
-        args, mlir::fly::kernels::kGemmKernelAttr,
-        mlir::fly::kernels::gemmSpecToAttr(b, spec));
   }
 };
 

@@ -15,8 +15,11 @@
 //              (4 floats per lane), adds bias / applies GELU / adds the
 //              residual, converts and stores rows < m. A folded LayerNorm
 //              (GemmSpec::layerNormInput) first turns each value into
-//              acc * rstd + shift * colsum, its row's (rstd, shift) loaded
-//              from %stats when the CTA started, kept in shared memory.
+//              acc * rstd + shift * colsum, its row's (rstd, shift) merged
+//              from the partials in %stats when the CTA started, kept in
+//              shared memory. With GemmSpec::rowStatistics each warp also
+//              reduces the rounded values of its row (butterfly shuffles)
+//              and one lane writes the tile's (mean, variance) partial.
 //
 // Why one nvgpu.warpgroup.mma per (m half, k16 step) instead of one per
 // k-tile: the op's lowering (MLIR 22) advances the B descriptor by
@@ -133,7 +136,7 @@ struct Types {
   std::string wgmmaA, wgmmaB; // warpgroup matrix descriptors
   std::string accTile, accHalf[2];
   std::string globalA, globalB, globalBias, globalC;
-  std::string globalColsum, globalStats, statsTile;
+  std::string globalColsum, globalStats, statsTile, globalStatsOut;
 
   explicit Types(const Plan &p) {
     const GemmSpec &s = p.spec;
@@ -178,11 +181,31 @@ struct Types {
     globalB = global(s.n, s.k);
     globalBias = "memref<" + std::to_string(s.n) + "x" + elem + ">";
     globalColsum = "memref<" + std::to_string(s.n) + "xf32>";
-    globalStats = "memref<" + std::to_string(s.m) + "x2xf32>";
+    globalStats = detail::rowPartialsType(s.m, s.layerNormPartials);
+    globalStatsOut = detail::rowPartialsType(s.m, gemmRowStatisticsPartials(s));
     statsTile = smem(std::to_string(kTileM) + "x2", "f32");
     globalC = global(s.m, s.n);
   }
 };
+
+/// The buffer arguments after the operands' TMA descriptors (kernel) or
+/// %a, %b (host functions), as (name, type); `out` names C.
+std::vector<std::pair<std::string, std::string>>
+bufferArgs(const Plan &p, const Types &t, const std::string &out) {
+  std::vector<std::pair<std::string, std::string>> args;
+  if (p.hasBias())
+    args.emplace_back("%bias", t.globalBias);
+  if (p.spec.layerNormInput) {
+    args.emplace_back("%colsum", t.globalColsum);
+    args.emplace_back("%stats", t.globalStats);
+  }
+  if (p.spec.residual)
+    args.emplace_back("%residual", t.globalC);
+  args.emplace_back(out, t.globalC);
+  if (p.spec.rowStatistics)
+    args.emplace_back("%stats_out", t.globalStatsOut);
+  return args;
+}
 
 //===----------------------------------------------------------------------===//
 // Kernel
@@ -205,14 +228,8 @@ public:
 
     std::ostringstream os;
     os << "    gpu.func @" << gemmKernelName(p.spec)
-       << "(%tma_a_ptr: !llvm.ptr, %tma_b_ptr: !llvm.ptr";
-    if (p.hasBias())
-      os << ", %bias: " << t.globalBias;
-    if (p.spec.layerNormInput)
-      os << ", %colsum: " << t.globalColsum << ", %stats: " << t.globalStats;
-    if (p.spec.residual)
-      os << ", %residual: " << t.globalC;
-    os << ", %out: " << t.globalC
+       << "(%tma_a_ptr: !llvm.ptr, %tma_b_ptr: !llvm.ptr"
+       << detail::joinArgs(bufferArgs(p, t, "%out"), ": ")
        << ") kernel attributes {known_block_size = array<i32: " << kThreads
        << ", 1, 1>} {\n";
     os << w.finish();
@@ -253,7 +270,7 @@ private:
     std::string blockM =
         w.def("block_m", "arith.addi " + firstM + ", " +
                              op("remui", inGroup, sizeM) + " : index");
-    std::string blockN =
+    blockN =
         w.def("block_n", "arith.divui " + inGroup + ", " + sizeM + " : index");
     row0 = w.def("row0",
                  "arith.muli " + blockM + ", " + w.index(kTileM) + " : index");
@@ -604,20 +621,53 @@ private:
             w.def("out_v", "arith.truncf " + v + " : " + vf + " to " + ve);
         std::string inside = w.def("inside", "arith.cmpi slt, " + r + ", " +
                                                  rowEnd + " : index");
-        w.open("scf.if " + inside);
         std::string row =
             w.def("row", "arith.addi " + row0 + ", " + r + " : index");
+        w.open("scf.if " + inside);
         w.line("vector.store " + outV + ", %out[" + row + ", " + col +
                "] {alignment = " + std::to_string(globalAlign) +
                " : i64} : " + t.globalC + ", " + ve);
         w.close();
+        if (s.rowStatistics)
+          emitRowStatisticsPartial(outV, vf, ve, row, inside, chunksPerRow,
+                                   chunk);
       }
     }
   }
 
+  /// GemmSpec::rowStatistics: the (mean, variance) of the rounded values
+  /// `stored` (this lane's columns of `row`) over the tile's tileN columns,
+  /// reduced across the row's `lanes` lanes (all take part: rows past m
+  /// too), written by the row's first lane as partial block_n of the row.
+  void emitRowStatisticsPartial(const std::string &stored,
+                                const std::string &vf, const std::string &ve,
+                                const std::string &row,
+                                const std::string &inside, int64_t lanes,
+                                const std::string &chunk) {
+    std::vector<int64_t> masks;
+    for (int64_t mask = lanes / 2; mask >= 1; mask /= 2)
+      masks.push_back(mask);
+    std::string exact =
+        w.def("st_v", "arith.extf " + stored + " : " + ve + " to " + vf);
+    auto [mean, var] =
+        detail::sliceMeanVariance(w, {exact}, vf, masks, p.spec.tileN);
+    std::string pair = w.def("st_pair", "vector.from_elements " + mean + ", " +
+                                            var + " : vector<2xf32>");
+    std::string first = w.def("st_first", "arith.cmpi eq, " + chunk + ", " +
+                                              w.index(0) + " : index");
+    std::string write =
+        w.def("st_write", "arith.andi " + first + ", " + inside + " : i1");
+    w.open("scf.if " + write);
+    w.line("vector.store " + pair + ", %stats_out[" + row + ", " + blockN +
+           ", " + w.index(0) + "] {alignment = 8 : i64} : " + t.globalStatsOut +
+           ", vector<2xf32>");
+    w.close();
+  }
+
   /// Folded LayerNorm: thread t loads the statistics of the CTA's row t when
-  /// the CTA starts (they are ready at launch), so that the epilogue does
-  /// not wait for them; rows past m read row m-1 (never stored).
+  /// the CTA starts (they are ready at launch) and merges its partials, so
+  /// that the epilogue does not wait for them; rows past m read row m-1
+  /// (never stored).
   void emitRowStatisticsLoad() {
     if (!p.spec.layerNormInput)
       return;
@@ -625,10 +675,16 @@ private:
         w.def("st_row", "arith.addi " + row0 + ", " + tid + " : index");
     row = w.def("st_row", "arith.minsi " + row + ", " + w.index(p.spec.m - 1) +
                               " : index");
-    rowStats =
-        w.def("row_stats", "vector.load %stats[" + row + ", " + w.index(0) +
-                               "] {alignment = 8 : i64} : " + t.globalStats +
-                               ", vector<2xf32>");
+    int64_t partials = p.spec.layerNormPartials;
+    std::string parts =
+        w.def("row_parts",
+              "vector.load %stats[" + row + ", " + w.index(0) + ", " +
+                  w.index(0) + "] {alignment = 8 : i64} : " + t.globalStats +
+                  ", vector<" + std::to_string(2 * partials) + "xf32>");
+    auto [rstd, shift] =
+        detail::mergeRowPartials(w, parts, partials, p.spec.layerNormEps);
+    rowStats = w.def("row_stats", "vector.from_elements " + rstd + ", " +
+                                      shift + " : vector<2xf32>");
   }
 
   /// Residual epilogue: each thread asks L2 for one row of this CTA's
@@ -672,6 +728,7 @@ private:
   FuncWriter w;
   std::string tid, row0, col0, isLeader, smem, ring, bars, accs, accTile;
   std::string rowStats, statsTile;
+  std::string blockN; // this CTA's column tile
 };
 
 //===----------------------------------------------------------------------===//
@@ -708,15 +765,9 @@ std::string emitHostFunction(const Plan &p, const Types &t,
   std::string tmaBPtr =
       w.def("tma_b_ptr", "builtin.unrealized_conversion_cast " + tmaB + " : " +
                              t.tmaB + " to !llvm.ptr");
-  std::string args =
-      "args(" + tmaAPtr + " : !llvm.ptr, " + tmaBPtr + " : !llvm.ptr";
-  if (p.hasBias())
-    args += ", %bias : " + t.globalBias;
-  if (s.layerNormInput)
-    args += ", %colsum : " + t.globalColsum + ", %stats : " + t.globalStats;
-  if (s.residual)
-    args += ", %residual : " + t.globalC;
-  args += ", %c : " + t.globalC + ")";
+  std::string args = "args(" + tmaAPtr + " : !llvm.ptr, " + tmaBPtr +
+                     " : !llvm.ptr" +
+                     detail::joinArgs(bufferArgs(p, t, "%c"), " : ") + ")";
   std::string launch =
       "@" + gemmKernelModuleName(s) + "::@" + gemmKernelName(s) +
       " blocks in (" + w.index(p.gridX) + ", " + w.index(p.gridY) + ", " +
@@ -735,14 +786,8 @@ std::string emitHostFunction(const Plan &p, const Types &t,
 
   std::ostringstream os;
   os << "  func.func private @" << name << "(%a: " << t.globalA
-     << ", %b: " << t.globalB;
-  if (p.hasBias())
-    os << ", %bias: " << t.globalBias;
-  if (s.layerNormInput)
-    os << ", %colsum: " << t.globalColsum << ", %stats: " << t.globalStats;
-  if (s.residual)
-    os << ", %residual: " << t.globalC;
-  os << ", %c: " << t.globalC << ") {\n";
+     << ", %b: " << t.globalB << detail::joinArgs(bufferArgs(p, t, "%c"), ": ")
+     << ") {\n";
   os << w.finish() << "  }\n";
   return os.str();
 }
@@ -773,6 +818,10 @@ std::string verifyGemmSpec(const GemmSpec &s) {
   if (s.layerNormInput &&
       (!(s.layerNormEps >= 0) || std::isinf(s.layerNormEps)))
     return "the LayerNorm epsilon must be finite and >= 0";
+  if (s.layerNormInput &&
+      (s.layerNormPartials < 1 || s.k % s.layerNormPartials != 0))
+    return "layerNormPartials=" + str(s.layerNormPartials) +
+           " must be positive and divide k=" + str(s.k);
   if (s.stages != 0 && (s.stages < 2 || s.stages > 6))
     return "stages=" + str(s.stages) + " is out of range (2..6, or 0)";
   // TMA coordinates are 32-bit signed.
@@ -802,11 +851,23 @@ std::string gemmKernelName(const GemmSpec &s) {
     name += "_res";
   if (s.layerNormInput)
     name += "_ln" + detail::symbolNumber(s.layerNormEps);
+  if (s.layerNormInput && s.layerNormPartials != 1)
+    name += "_p" + std::to_string(s.layerNormPartials);
+  if (s.rowStatistics)
+    name += "_rs";
   if (s.tileN != 128)
     name += "_tn" + std::to_string(s.tileN);
   if (s.stages != 0 && s.stages != defaultStages(s.tileN))
     name += "_s" + std::to_string(s.stages);
   return name;
+}
+
+int64_t defaultGemmTileN(int64_t n) {
+  return n % 128 != 0 && n % 64 == 0 ? 64 : 128;
+}
+
+int64_t gemmRowStatisticsPartials(const GemmSpec &s) {
+  return s.tileN > 0 ? s.n / s.tileN : 0;
 }
 
 std::string gemmKernelModuleName(const GemmSpec &s) {
@@ -843,7 +904,10 @@ std::string emitWgmmaGemm(const GemmSpec &spec, std::string &error,
     os << " + R";
   if (spec.layerNormInput)
     os << " (A = LayerNorm input: rstd (A.B^T - mean colsum) before the "
-          "bias, row statistics from %stats)";
+          "bias, row statistics from "
+       << spec.layerNormPartials << " partials in %stats)";
+  if (spec.rowStatistics)
+    os << ", C's row statistics to %stats_out";
   os << "; CTA tile " << kTileM << "x" << spec.tileN << "x" << kTileK << ", "
      << plan.stages << " TMA stages, " << plan.dynamicSmemBytes
      << " B dynamic smem, grid " << plan.gridX << "x" << plan.gridY << "\n";

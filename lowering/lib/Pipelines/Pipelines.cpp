@@ -155,6 +155,8 @@ void mlir::fly::buildFlyGpuPipeline(OpPassManager &pm,
     fly::FlyGpuLayerNormKernelsOptions layerNorm;
     layerNorm.chip = options.chip;
     pm.addPass(fly::createFlyGpuLayerNormKernels(layerNorm));
+    if (options.producerRowStatistics)
+      pm.addPass(fly::createFlyGpuProducerRowStatistics());
   }
   // What the kernels did not take.
   pm.addPass(fly::createConvertFlyToLinalg());

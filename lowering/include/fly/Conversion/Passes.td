@@ -267,10 +267,11 @@ def FlyGpuFoldLayerNorm
     generics) and bias'. W', bias' (rounded to the storage type) and the f32
     colsum are new weight constants (`<W>.ln_scaled`, `<W>.ln_bias`,
     `<W>.ln_colsum`); the LayerNorm's normalising generic goes away.
-    `fly-gpu-weight-gemms` then fuses the generic into the GEMM kernel, which
-    computes the row statistics from the tiles of x it loads anyway: the
-    LayerNorm kernel, a read and a write of the activation, disappears. Only
-    where that GEMM kernel takes the shape (a remark says why not).
+    `fly-gpu-weight-gemms` then fuses the generic into the GEMM kernel,
+    which takes the row statistics from a small row-statistics kernel (it
+    reads x once and writes 8 bytes per row): the LayerNorm's write of the
+    normalised activation and the GEMM's read of it disappear. Only where
+    that GEMM kernel takes the shape (a remark says why not).
   }];
   let options = [
     Option<"remarks", "remarks", "bool", /*default=*/"false",
@@ -306,7 +307,8 @@ def FlyGpuMonarchKernels
     LayerNorm (`fold-layernorm`, on by default): when such an up
     projection's input is a LayerNorm used only there (with constant gamma,
     beta, w2 and bias), the kernel takes the LayerNorm's input instead and
-    computes the row statistics itself (MonarchSpec::layerNormInput): w1 is
+    applies the row statistics of a row-statistics kernel in its epilogue
+    (MonarchSpec::layerNormInput): w1 is
     scaled by gamma (`<w1>.ln_scaled.blocked_rows`), the bias becomes
     bias + monarch(beta) (`<bias>.ln_bias.blocked`) and monarch'(ones) is a
     new f32 weight (`<w1>.ln_colsum.blocked`); the LayerNorm kernel and its
@@ -324,6 +326,33 @@ def FlyGpuMonarchKernels
     Option<"foldLayerNorm", "fold-layernorm", "bool", /*default=*/"true",
            "Fold a LayerNorm feeding a blocked up projection into its "
            "kernel (see the description)">
+  ];
+  let dependentDialects = ["::mlir::func::FuncDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::bufferization::BufferizationDialect"];
+}
+
+def FlyGpuProducerRowStatistics
+    : Pass<"fly-gpu-producer-row-statistics", "::mlir::ModuleOp"> {
+  let summary = "Let the kernel writing a folded LayerNorm's input also "
+                "write its row statistics";
+  let description = [{
+    After the kernel passes (on tensors, launcher calls not yet
+    bufferized): a folded LayerNorm's row statistics come from a call of the
+    row-statistics kernel on x. Where x is the output of a GEMM or Monarch
+    launcher call that can write them itself (GemmSpec / MonarchSpec
+    `rowStatistics`: each CTA column tile, or each warpgroup of a Monarch
+    kernel with a natural output stored from registers, writes the mean and
+    variance of its slice of every row it stores), that producer is
+    redeclared with the extra output, every consumer (GEMM or Monarch
+    launchers with a folded LayerNorm) is redeclared to merge that many
+    partials, and the row-statistics call goes away: one launch and one
+    read of x less per LayerNorm. Anything else (another kind of producer
+    or consumer) keeps the row-statistics kernel; `remarks` says why.
+  }];
+  let options = [
+    Option<"remarks", "remarks", "bool", /*default=*/"false",
+           "Emit a remark per row-statistics call saying what happened">
   ];
   let dependentDialects = ["::mlir::func::FuncDialect",
                            "::mlir::memref::MemRefDialect",

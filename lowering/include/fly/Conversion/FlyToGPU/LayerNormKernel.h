@@ -30,7 +30,8 @@ struct LayerNormSpec {
   std::string elementType = "f16";
   /// Only the row statistics, for a LayerNorm folded into the GEMM or
   /// Monarch kernel that reads x (fly-gpu-fold-layernorm): no gamma, beta or
-  /// y; stats[row] = (rstd, -mean * rstd) in f32.
+  /// y; stats[row, 0] = (mean, biased variance) in f32 (one "partial", see
+  /// GemmSpec::layerNormPartials). eps is not used: the consumer adds it.
   bool statsOnly = false;
 };
 
@@ -43,10 +44,12 @@ std::string verifyLayerNormSpec(const LayerNormSpec &spec);
 ///   func.func private @<layerNormLauncherName(spec)>(
 ///       %x: memref<rows x cols x T>, %gamma: memref<cols x T>,
 ///       %beta: memref<cols x T>, %y: memref<rows x cols x T>)
-/// or, statsOnly, (%x: memref<rows x cols x T>, %stats: memref<rows x 2 x f32>)
+/// or, statsOnly, (%x: memref<rows x cols x T>,
+///                 %stats: memref<rows x 1 x 2 x f32>)
 std::string emitLayerNorm(const LayerNormSpec &spec, std::string &error);
 
-/// e.g. fly_layernorm_r8192_c768_f16_eps1e_05 (statsOnly: fly_rowstats_...)
+/// e.g. fly_layernorm_r8192_c768_f16_eps1e_05 (statsOnly:
+/// fly_rowstats_r8192_c768_f16)
 std::string layerNormKernelName(const LayerNormSpec &spec);
 std::string layerNormLauncherName(const LayerNormSpec &spec);
 

@@ -59,6 +59,16 @@ struct MonarchSpec {
   /// arguments (%colsum, %stats) after the bias.
   bool layerNormInput = false;
   double layerNormEps = 1e-5;
+  /// Folded LayerNorm: %stats is [m, layerNormPartials, 2] f32 (mean,
+  /// biased variance) over equal column slices of each row, merged when the
+  /// kernel starts (see GemmSpec::layerNormPartials).
+  int64_t layerNormPartials = 1;
+  /// The kernel also writes the LayerNorm statistics of y's rows for the
+  /// consumer of y (fly-gpu-producer-row-statistics): an f32 output
+  /// %stats_out[m, monarchRowStatisticsPartials(spec), 2] after %y, (mean,
+  /// biased variance) of the rounded values each warpgroup stores. Natural
+  /// output stored from registers only (the down projection of an MLP).
+  bool rowStatistics = false;
 };
 
 /// The kernel's w1 is a permutation of fly.monarch_matmul's w1[k,q,p] when
@@ -86,7 +96,10 @@ struct MonarchEmitOptions {
 ///   gpu.module @<monarchKernelName(spec)>_kernels { gpu.func ... kernel }
 ///   func.func private @<monarchLauncherName(spec)>(
 ///       %x: memref<Mxn>, %w1: memref<kxqxp>, %w2: memref<lxsxr>,
-///       [%bias: memref<(l*s)>,] [%res: memref<Mx(l*s)>,] %y: memref<Mx(l*s)>)
+///       [%bias: memref<(l*s)>,]
+///       [%colsum: memref<(l*s)xf32>, %stats: memref<MxPx2xf32>,]
+///       [%res: memref<Mx(l*s)>,] %y: memref<Mx(l*s)>
+///       [, %stats_out: memref<MxP'x2xf32>])
 /// The launcher builds three TMA descriptors and runs one synchronous
 /// gpu.launch_func (grid ceil(M/64), 128 threads, > 48 KB dynamic shared
 /// memory: the runtime must opt in, as mgpuLaunchKernel does). Lower it with
@@ -97,6 +110,12 @@ std::string emitMonarchMatmul(const MonarchSpec &spec, std::string &error,
 
 /// Checks `spec` only; returns "" when emitMonarchMatmul would accept it.
 std::string verifyMonarchSpec(const MonarchSpec &spec);
+
+/// Row-statistics partials per row the kernel for `spec` writes with
+/// rowStatistics set (one per warpgroup splitting the output columns), or
+/// 0 where it cannot write them (not a natural output stored from
+/// registers).
+int64_t monarchRowStatisticsPartials(const MonarchSpec &spec);
 
 /// Names, unique per spec, e.g.
 /// fly_monarch_m8192_k4q192p192_l4s768r192_f16_bias_gelu.

@@ -41,6 +41,16 @@ struct GemmSpec {
   /// folded in: bias' = bias + W beta).
   bool layerNormInput = false;
   double layerNormEps = 1e-5;
+  /// Folded LayerNorm: %stats is [m, layerNormPartials, 2] f32, each row's
+  /// (mean, biased variance) over that many equal column slices (the
+  /// row-statistics kernel writes 1; a producer kernel one per slice it
+  /// owns); the kernel merges them into (rstd, shift) when it starts.
+  int64_t layerNormPartials = 1;
+  /// The kernel also writes the LayerNorm statistics of C's rows for the
+  /// consumer of C (fly-gpu-producer-row-statistics): an f32 output
+  /// %stats_out[m, n / tileN, 2] after %c, (mean, biased variance) of the
+  /// rounded values each CTA stores (gemmRowStatisticsPartials).
+  bool rowStatistics = false;
   /// Depth of the TMA shared-memory ring, 2..6; 0 picks the default: 2 for
   /// tileN 128 (three CTAs per SM, fastest on H100 for GPT-2 shapes), 4 for
   /// tileN 64.
@@ -65,9 +75,9 @@ struct GemmEmitOptions {
 ///         [%bias,] [%residual,] %out) kernel }
 ///   func.func private @<gemmLauncherName(spec)>(
 ///       %a: memref<MxKxT>, %b: memref<NxKxT>, [%bias: memref<NxT>,]
-///       [%colsum: memref<Nxf32>, %stats: memref<Mx2xf32>,]
+///       [%colsum: memref<Nxf32>, %stats: memref<MxPx2xf32>,]
 ///       [%residual: memref<MxNxT>,]
-///       %c: memref<MxNxT>)
+///       %c: memref<MxNxT> [, %stats_out: memref<Mx(N/tileN)x2xf32>])
 /// The launcher creates the TMA descriptors (nvgpu.tma.create.descriptor,
 /// i.e. mgpuTensorMapEncodeTiledMemref per call) and runs one synchronous
 /// gpu.launch_func: grid (ceil(m/128), n/tileN), 128 threads, dynamic shared
@@ -84,6 +94,14 @@ std::string emitWgmmaGemm(const GemmSpec &spec, std::string &error,
 
 /// Checks `spec` only; returns "" when emitWgmmaGemm would accept it.
 std::string verifyGemmSpec(const GemmSpec &spec);
+
+/// The CTA tile width fly uses for an n-column GEMM: 128, or 64 where 128
+/// does not divide n but 64 does.
+int64_t defaultGemmTileN(int64_t n);
+
+/// Row-statistics partials per row a GEMM with rowStatistics writes (one
+/// per CTA column tile).
+int64_t gemmRowStatisticsPartials(const GemmSpec &spec);
 
 /// Names, unique per spec, e.g. fly_gemm_m8192_n3072_k768_f16_bias_gelu.
 std::string gemmKernelName(const GemmSpec &spec);
