@@ -15,7 +15,8 @@
 # ... for several)
 # (made by tools/gpu/make-check-artifacts.sh), and nlohmann/ (the JSON
 # headers, which that machine lacks). Prints one line per check and exits 1
-# if any fails.
+# if any fails. FLY_CHECK_ONLY=REGEX limits the checks to the artifact names
+# (NAME above) it matches; FLY_SANITIZE=0 skips compute-sanitizer.
 set -uo pipefail
 art=${1:?usage: device-check.sh ARTIFACT_DIR [OUT_DIR]}
 out=${2:-${OUT:-/tmp/fly-device-check}}
@@ -23,7 +24,12 @@ mkdir -p "$out"
 root=$(cd "$(dirname "$0")/../.." && pwd)
 run=$("$root/tools/gpu/build-runtime.sh" "$art" /tmp/fly-build-rt "$out/cmake.log") || exit 1
 status=0
-names=$(ls -d "$art"/*.cuda-*.fly | sed 's|.*/||; s|\.cuda-.*||' | sort -u)
+names=$(ls -d "$art"/*.cuda-*.fly | sed 's|.*/||; s|\.cuda-.*||' | sort -u |
+  grep -E "${FLY_CHECK_ONLY:-.}")
+if [ -z "$names" ]; then
+  echo "device-check.sh: no NAME.cuda-*.fly artifact in $art matches '${FLY_CHECK_ONLY:-.}'" >&2
+  exit 1
+fi
 for name in $names; do
   input=()
   if [ -f "$art/$name.ref.npy" ]; then

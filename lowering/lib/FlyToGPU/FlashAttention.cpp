@@ -1896,14 +1896,7 @@ std::string emitHostFunction(const Plan &p, const std::string &name,
       w.index(s.batchHeads) + ", " + w.index(1) + ") threads in (" +
       w.index(threads) + ", " + w.index(1) + ", " + w.index(1) +
       ") dynamic_shared_memory_size " + w.i32(smem) + " args" + args;
-  if (repeats == 0) {
-    w.line("gpu.launch_func " + launch);
-  } else {
-    std::string token = w.def("token", "gpu.wait async");
-    for (int64_t i = 0; i < repeats; ++i)
-      token = w.def("token", "gpu.launch_func async [" + token + "] " + launch);
-    w.line("gpu.wait [" + token + "]");
-  }
+  detail::emitLaunches(w, launch, repeats);
   w.line("return");
   std::ostringstream os;
   os << "  func.func private @" << name << params << " {\n";

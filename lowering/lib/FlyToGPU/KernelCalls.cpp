@@ -17,13 +17,30 @@ namespace mlir::fly {
 using namespace mlir;
 namespace gen = ::fly::gpu;
 
+namespace {
+/// The folded-LayerNorm and row-statistics fields GemmSpec and MonarchSpec
+/// share (SpecReader::layerNormFields reads them back).
+template <typename Spec>
+void appendLayerNormFields(Builder &b, const Spec &spec,
+                           SmallVectorImpl<NamedAttribute> &attrs) {
+  attrs.push_back(
+      b.getNamedAttr("layernorm_input", b.getBoolAttr(spec.layerNormInput)));
+  attrs.push_back(
+      b.getNamedAttr("layernorm_eps", b.getF64FloatAttr(spec.layerNormEps)));
+  attrs.push_back(b.getNamedAttr("layernorm_partials",
+                                 b.getI64IntegerAttr(spec.layerNormPartials)));
+  attrs.push_back(
+      b.getNamedAttr("row_statistics", b.getBoolAttr(spec.rowStatistics)));
+}
+} // namespace
+
 DictionaryAttr mlir::fly::kernels::gemmSpecToAttr(Builder &b,
                                                   const gen::GemmSpec &spec) {
   const char *epilogue = spec.epilogue == gen::GemmEpilogue::None ? "none"
                          : spec.epilogue == gen::GemmEpilogue::Bias
                              ? "bias"
                              : "bias_gelu_tanh";
-  return b.getDictionaryAttr({
+  SmallVector<NamedAttribute> attrs = {
       b.getNamedAttr("m", b.getI64IntegerAttr(spec.m)),
       b.getNamedAttr("n", b.getI64IntegerAttr(spec.n)),
       b.getNamedAttr("k", b.getI64IntegerAttr(spec.k)),
@@ -31,12 +48,9 @@ DictionaryAttr mlir::fly::kernels::gemmSpecToAttr(Builder &b,
       b.getNamedAttr("epilogue", b.getStringAttr(epilogue)),
       b.getNamedAttr("residual", b.getBoolAttr(spec.residual)),
       b.getNamedAttr("tile_n", b.getI64IntegerAttr(spec.tileN)),
-      b.getNamedAttr("layernorm_input", b.getBoolAttr(spec.layerNormInput)),
-      b.getNamedAttr("layernorm_eps", b.getF64FloatAttr(spec.layerNormEps)),
-      b.getNamedAttr("layernorm_partials",
-                     b.getI64IntegerAttr(spec.layerNormPartials)),
-      b.getNamedAttr("row_statistics", b.getBoolAttr(spec.rowStatistics)),
-  });
+  };
+  appendLayerNormFields(b, spec, attrs);
+  return b.getDictionaryAttr(attrs);
 }
 
 DictionaryAttr
@@ -59,7 +73,7 @@ mlir::fly::kernels::attentionSpecToAttr(Builder &b,
 DictionaryAttr
 mlir::fly::kernels::monarchSpecToAttr(Builder &b,
                                       const gen::MonarchSpec &spec) {
-  return b.getDictionaryAttr({
+  SmallVector<NamedAttribute> attrs = {
       b.getNamedAttr("m", b.getI64IntegerAttr(spec.m)),
       b.getNamedAttr("k", b.getI64IntegerAttr(spec.k)),
       b.getNamedAttr("q", b.getI64IntegerAttr(spec.q)),
@@ -73,12 +87,9 @@ mlir::fly::kernels::monarchSpecToAttr(Builder &b,
       b.getNamedAttr("residual", b.getBoolAttr(spec.residual)),
       b.getNamedAttr("blocked_output", b.getBoolAttr(spec.blockedOutput)),
       b.getNamedAttr("input_blocks", b.getI64IntegerAttr(spec.inputBlocks)),
-      b.getNamedAttr("layernorm_input", b.getBoolAttr(spec.layerNormInput)),
-      b.getNamedAttr("layernorm_eps", b.getF64FloatAttr(spec.layerNormEps)),
-      b.getNamedAttr("layernorm_partials",
-                     b.getI64IntegerAttr(spec.layerNormPartials)),
-      b.getNamedAttr("row_statistics", b.getBoolAttr(spec.rowStatistics)),
-  });
+  };
+  appendLayerNormFields(b, spec, attrs);
+  return b.getDictionaryAttr(attrs);
 }
 
 DictionaryAttr
@@ -298,8 +309,7 @@ LogicalResult mlir::fly::kernels::checkKernelChip(Operation *op, StringRef pass,
 namespace {
 
 /// Reads a spec dictionary written by *SpecToAttr; missing keys read as
-/// zero / false / "" and are rejected by the generators' own checks
-/// (partial counts read as 1).
+/// zero / false / "" and are rejected by the generators' own checks.
 struct SpecReader {
   DictionaryAttr dict;
   int64_t i64(StringRef key) const {
@@ -318,10 +328,16 @@ struct SpecReader {
     auto attr = dict.getAs<StringAttr>(key);
     return attr ? attr.getValue().str() : std::string();
   }
-  int64_t partials() const {
-    return dict.getAs<IntegerAttr>("layernorm_partials")
-               ? i64("layernorm_partials")
-               : 1;
+  /// The folded-LayerNorm and row-statistics fields GemmSpec and
+  /// MonarchSpec share (partial counts missing from older specs read as 1).
+  template <typename Spec> void layerNormFields(Spec &spec) const {
+    spec.layerNormInput = flag("layernorm_input");
+    if (spec.layerNormInput) {
+      spec.layerNormEps = f64("layernorm_eps");
+      if (dict.getAs<IntegerAttr>("layernorm_partials"))
+        spec.layerNormPartials = i64("layernorm_partials");
+    }
+    spec.rowStatistics = flag("row_statistics");
   }
 };
 
@@ -339,12 +355,7 @@ gen::GemmSpec mlir::fly::kernels::gemmSpecFromAttr(DictionaryAttr dict) {
                       ? gen::GemmEpilogue::BiasGeluTanh
                       : gen::GemmEpilogue::None;
   spec.residual = r.flag("residual");
-  spec.layerNormInput = r.flag("layernorm_input");
-  if (spec.layerNormInput) {
-    spec.layerNormEps = r.f64("layernorm_eps");
-    spec.layerNormPartials = r.partials();
-  }
-  spec.rowStatistics = r.flag("row_statistics");
+  r.layerNormFields(spec);
   return spec;
 }
 
@@ -360,12 +371,7 @@ gen::MonarchSpec mlir::fly::kernels::monarchSpecFromAttr(DictionaryAttr dict) {
   spec.residual = r.flag("residual");
   spec.blockedOutput = r.flag("blocked_output");
   spec.inputBlocks = r.i64("input_blocks");
-  spec.layerNormInput = r.flag("layernorm_input");
-  if (spec.layerNormInput) {
-    spec.layerNormEps = r.f64("layernorm_eps");
-    spec.layerNormPartials = r.partials();
-  }
-  spec.rowStatistics = r.flag("row_statistics");
+  r.layerNormFields(spec);
   return spec;
 }
 

@@ -140,6 +140,21 @@ joinArgs(const std::vector<std::pair<std::string, std::string>> &args,
   return text;
 }
 
+/// One synchronous `gpu.launch_func <launch>` (repeats == 0: a launcher),
+/// or `repeats` async launches chained on one stream and one wait at the
+/// end (benchmark entry points: launch latency overlaps the kernels).
+inline void emitLaunches(FuncWriter &w, const std::string &launch,
+                         int64_t repeats) {
+  if (repeats == 0) {
+    w.line("gpu.launch_func " + launch);
+    return;
+  }
+  std::string token = w.def("token", "gpu.wait async");
+  for (int64_t i = 0; i < repeats; ++i)
+    token = w.def("token", "gpu.launch_func async [" + token + "] " + launch);
+  w.line("gpu.wait [" + token + "]");
+}
+
 //===----------------------------------------------------------------------===//
 // Row statistics for folded LayerNorms
 //
