@@ -1,17 +1,19 @@
 #!/usr/bin/env python3
-"""A/B timing of two sets of fly GPU artifacts of the same models.
+"""A/B timing of sets of fly GPU artifacts of the same models.
 
-For every gpt2-*.fly artifact present in both --a and --b (e.g. made by
+For every gpt2-*.fly artifact present in --a and in each --b (e.g. made by
 tools/bench/gpu-make-artifacts.sh from two commits, or with and without a
 fly-compile flag through FLY_CUDA_FLAGS), runs fly-run on each in turn,
---rounds times (alternating, so that clock and thermal drift hit both), and
-prints the median of each side's per-round medians and their ratio. The
-machine is noisy: read differences below ~2% as noise.
+--rounds times (alternating, so that clock and thermal drift hit all), and
+prints the median of each side's per-round medians and the ratios to A.
+The machine is noisy: read differences below ~2% as noise.
 
-  python3 tools/bench/gpu_ab.py --fly-run RUN --a DIR_A --b DIR_B [--rounds 5]
+  python3 tools/bench/gpu_ab.py --fly-run RUN --a DIR_A --b DIR_B [--b DIR_C ...]
+                                [--rounds 5] [--match REGEX]
 """
 import argparse
 import os
+import re
 import statistics
 import sys
 
@@ -23,33 +25,44 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--fly-run", required=True)
     ap.add_argument("--a", required=True, help="baseline artifact directory")
-    ap.add_argument("--b", required=True, help="candidate artifact directory")
+    ap.add_argument("--b", required=True, action="append",
+                    help="candidate artifact directory (repeatable)")
     ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--match", default="",
+                    help="only artifacts whose name matches this regex (e.g. body)")
     ap.add_argument("--iters", type=int, default=50)
     ap.add_argument("--fly-graph", choices=["on", "off"], default="on")
     args = ap.parse_args()
+    sides = [args.a] + args.b
     names = sorted(n for n in os.listdir(args.a)
                    if n.startswith("gpt2-") and n.endswith(".fly")
-                   and os.path.isdir(os.path.join(args.b, n)))
+                   and re.search(args.match, n)
+                   and all(os.path.isdir(os.path.join(d, n)) for d in args.b))
     if not names:
-        sys.exit("gpu_ab.py: no gpt2-*.fly artifact in both %s and %s" % (args.a, args.b))
-    print("| artifact | A ms | B ms | B / A |")
-    print("|----------|-----:|-----:|------:|")
+        sys.exit("gpu_ab.py: no gpt2-*.fly artifact in all of %s" % ", ".join(sides))
+    labels = ["A"] + ["B%d" % (i + 1) if len(args.b) > 1 else "B" for i in range(len(args.b))]
+    for label, d in zip(labels, sides):
+        print("%s = %s" % (label, d))
+    print("| artifact | " + " | ".join(l + " ms" for l in labels) + " | " +
+          " | ".join(l + " / A" for l in labels[1:]) + " |")
+    print("|----------|" + "-----:|" * (2 * len(sides) - 1))
     failed = False
     for name in names:
-        times = {"a": [], "b": []}
+        times = [[] for _ in sides]
         for _ in range(args.rounds):
-            for side in ("a", "b"):
-                ms, out = run_fly(args, os.path.join(getattr(args, side), name))
+            for i, d in enumerate(sides):
+                ms, out = run_fly(args, os.path.join(d, name))
                 if ms is None:
-                    print("%s (%s) failed:\n%s" % (name, side, out), file=sys.stderr)
+                    print("%s (%s) failed:\n%s" % (name, d, out), file=sys.stderr)
                     failed = True
-                    break
-                times[side].append(ms)
-        if len(times["a"]) != args.rounds or len(times["b"]) != args.rounds:
+                else:
+                    times[i].append(ms)
+        if any(len(t) != args.rounds for t in times):
             continue
-        a, b = statistics.median(times["a"]), statistics.median(times["b"])
-        print("| %s | %.3f | %.3f | %.3f |" % (name, a, b, b / a), flush=True)
+        med = [statistics.median(t) for t in times]
+        print("| %s | %s | %s |" % (name, " | ".join("%.3f" % m for m in med),
+                                    " | ".join("%.3f" % (m / med[0]) for m in med[1:])),
+              flush=True)
     sys.exit(1 if failed else 0)
 
 

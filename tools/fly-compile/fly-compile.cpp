@@ -129,13 +129,13 @@ static cl::opt<std::string>
 static cl::opt<int64_t> threads("num-threads",
                                 cl::desc("CPU threads (default 2)"),
                                 cl::init(2), cl::cat(category));
-static cl::opt<bool> producerRowStatistics(
+static cl::opt<std::string> producerRowStatistics(
     "producer-row-statistics",
     cl::desc("cuda: a folded LayerNorm's row statistics are written by the "
-             "GEMM or Monarch kernel that produces its input, not by a "
-             "separate kernel (experimental: off until measured on an "
-             "H100)"),
-    cl::init(false), cl::cat(category));
+             "kernel that produces its input instead of a separate kernel: "
+             "off (default), all, gemm or monarch (which producer kernels; "
+             "experimental until measured on an H100)"),
+    cl::init("off"), cl::ValueOptional, cl::cat(category));
 static cl::opt<bool> quiet("quiet", cl::desc("No progress messages"),
                            cl::init(false), cl::cat(category));
 
@@ -397,7 +397,16 @@ int run(MLIRContext &ctx) {
                 " is not supported on the CPU target (f32 only)");
   if (cuda && (pipeline.getNumOccurrences() || threads.getNumOccurrences()))
     return fail("--pipeline and --num-threads are CPU options");
-  if (!cuda && producerRowStatistics)
+  // A bare --producer-row-statistics means all producers.
+  if (producerRowStatistics.getNumOccurrences() &&
+      producerRowStatistics.empty())
+    producerRowStatistics = "all";
+  if (producerRowStatistics != "off" && producerRowStatistics != "all" &&
+      producerRowStatistics != "gemm" && producerRowStatistics != "monarch")
+    return fail("--producer-row-statistics must be off, all, gemm or monarch "
+                "(got '" +
+                producerRowStatistics + "')");
+  if (!cuda && producerRowStatistics != "off")
     return fail("--producer-row-statistics applies to --target cuda only");
   std::string structurePipeline;
   std::string error;

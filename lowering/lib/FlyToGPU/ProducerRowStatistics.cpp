@@ -124,6 +124,12 @@ struct FlyGpuProducerRowStatisticsPass
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
+    if (producers != "all" && producers != "gemm" && producers != "monarch") {
+      module.emitError() << getArgument()
+                         << ": producers must be all, gemm or monarch (got '"
+                         << producers << "')";
+      return signalPassFailure();
+    }
     SmallVector<func::CallOp> statsCalls;
     module.walk([&](func::CallOp call) {
       if (DictionaryAttr spec =
@@ -156,8 +162,9 @@ struct FlyGpuProducerRowStatisticsPass
     // The producer's partials per row, and its redeclaration.
     int64_t partials = 0;
     func::FuncOp newProducer;
-    if (DictionaryAttr dict =
-            launcherSpec(producer, kernels::kGemmKernelAttr)) {
+    bool gemms = producers != "monarch", monarchs = producers != "gemm";
+    if (DictionaryAttr dict = launcherSpec(producer, kernels::kGemmKernelAttr);
+        dict && gemms) {
       gen::GemmSpec spec = kernels::gemmSpecFromAttr(dict);
       spec.rowStatistics = true;
       if (std::string why = gen::verifyGemmSpec(spec); !why.empty())
@@ -166,7 +173,8 @@ struct FlyGpuProducerRowStatisticsPass
       newProducer =
           kernels::declareGemmLauncher(getOperation(), producer.getLoc(), spec);
     } else if (DictionaryAttr dict =
-                   launcherSpec(producer, kernels::kMonarchKernelAttr)) {
+                   launcherSpec(producer, kernels::kMonarchKernelAttr);
+               dict && monarchs) {
       gen::MonarchSpec spec = kernels::monarchSpecFromAttr(dict);
       partials = gen::monarchRowStatisticsPartials(spec);
       if (partials == 0)
@@ -178,7 +186,8 @@ struct FlyGpuProducerRowStatisticsPass
                                                     producer.getLoc(), spec);
     } else {
       return skip(statsCall, "its input comes from a kernel that cannot "
-                             "write them");
+                             "write them (producers=" +
+                                 producers + ")");
     }
     if (newProducer.getSymName() == producer.getCallee())
       return skip(statsCall, "the producer already writes row statistics "

@@ -155,8 +155,11 @@ void mlir::fly::buildFlyGpuPipeline(OpPassManager &pm,
     fly::FlyGpuLayerNormKernelsOptions layerNorm;
     layerNorm.chip = options.chip;
     pm.addPass(fly::createFlyGpuLayerNormKernels(layerNorm));
-    if (options.producerRowStatistics)
-      pm.addPass(fly::createFlyGpuProducerRowStatistics());
+    if (options.producerRowStatistics != "off") {
+      fly::FlyGpuProducerRowStatisticsOptions rowStatistics;
+      rowStatistics.producers = options.producerRowStatistics;
+      pm.addPass(fly::createFlyGpuProducerRowStatistics(rowStatistics));
+    }
   }
   // What the kernels did not take.
   pm.addPass(fly::createConvertFlyToLinalg());

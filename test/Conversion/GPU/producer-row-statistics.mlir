@@ -1,4 +1,14 @@
 // RUN: fly-opt %s --fly-gpu-producer-row-statistics=remarks=true --split-input-file --verify-diagnostics | FileCheck %s
+// Restricted to one kind of producer (to measure each kind's share):
+// RUN: fly-opt %s --split-input-file --fly-gpu-producer-row-statistics="remarks=true producers=monarch" 2>&1 >/dev/null | FileCheck %s --check-prefix=MONARCH-ONLY
+// RUN: fly-opt %s --split-input-file --fly-gpu-producer-row-statistics="remarks=true producers=gemm" 2>&1 >/dev/null | FileCheck %s --check-prefix=GEMM-ONLY
+// RUN: not fly-opt %s --split-input-file --fly-gpu-producer-row-statistics="producers=attention" 2>&1 | FileCheck %s --check-prefix=BAD
+
+// MONARCH-ONLY: remark: row statistics written by fly_monarch_m128_k4q64p256_l4s64r64_f16_bias_res_bi4_rs_launch (2 partials per row)
+// MONARCH-ONLY: remark: row statistics stay a separate kernel: its input comes from a kernel that cannot write them (producers=monarch)
+// GEMM-ONLY: remark: row statistics stay a separate kernel: its input comes from a kernel that cannot write them (producers=gemm)
+// GEMM-ONLY: remark: row statistics written by fly_gemm_m128_n256_k256_f16_bias_res_rs_launch (2 partials per row)
+// BAD: error: fly-gpu-producer-row-statistics: producers must be all, gemm or monarch (got 'attention')
 
 // A Monarch MLP down projection (natural output, residual, two warpgroups)
 // writes the row statistics the next block's QKV GEMM needs: the

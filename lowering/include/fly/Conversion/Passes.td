@@ -352,7 +352,10 @@ def FlyGpuProducerRowStatistics
   }];
   let options = [
     Option<"remarks", "remarks", "bool", /*default=*/"false",
-           "Emit a remark per row-statistics call saying what happened">
+           "Emit a remark per row-statistics call saying what happened">,
+    Option<"producers", "producers", "std::string", /*default=*/"\"all\"",
+           "Which producer kernels may write the statistics: all, gemm or "
+           "monarch (to measure each kind's share)">
   ];
   let dependentDialects = ["::mlir::func::FuncDialect",
                            "::mlir::memref::MemRefDialect",

@@ -65,13 +65,14 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
       llvm::cl::desc("Lower matmuls with constant weights to wgmma kernels "
                      "(16-bit storage only)"),
       llvm::cl::init(true)};
-  PassOptions::Option<bool> producerRowStatistics{
+  PassOptions::Option<std::string> producerRowStatistics{
       *this, "producer-row-statistics",
       llvm::cl::desc("A folded LayerNorm's row statistics written by the "
-                     "GEMM / Monarch kernel producing its input "
+                     "kernel producing its input "
                      "(fly-gpu-producer-row-statistics) instead of a "
-                     "separate kernel; off until measured on an H100"),
-      llvm::cl::init(false)};
+                     "separate kernel: off, all, gemm or monarch (which "
+                     "producers); off until measured on an H100"),
+      llvm::cl::init("off")};
 };
 
 /// The CUDA path: fly ops to linalg, 16-bit storage, Hopper GEMM kernels for
