@@ -46,10 +46,10 @@
 //
 // Folded LayerNorm (MonarchSpec::layerNormInput, blocked output): each
 // thread loads the statistics partials of its two fragment rows from %stats
-// when the CTA starts and merges them into (rstd, shift) (hidden behind
-// factor 1); factor 2's epilogue computes acc * rstd + shift * colsum before
-// the bias, the column sums loaded with the bias pairs before the chunk's k
-// loop.
+// when the CTA starts and merges them into (rstd, shift) once the first TMA
+// loads are issued; factor 2's epilogue computes acc * rstd + shift * colsum
+// before the bias, the column sums loaded with the bias pairs before the
+// chunk's k loop.
 //
 // Row statistics out (MonarchSpec::rowStatistics, direct stores): per chunk
 // and fragment row, the quad of lanes holding the row reduces the rounded
@@ -673,6 +673,8 @@ private:
     if (p.blocked)
       emitPreload2();
     w.close();
+    if (s.layerNormInput)
+      emitRowStatisticsMerge();
 
     std::string kk = w.fresh("kk");
     w.open("scf.for " + kk + " = " + w.index(0) + " to " + w.index(s.k) +
@@ -770,24 +772,30 @@ private:
     w.line("gpu.barrier");
   }
 
-  /// Folded LayerNorm: (rstd, -mean * rstd) of this thread's two fragment
-  /// rows, merged from their partials in %stats (written by the
-  /// row-statistics kernel or the producer of x); rows past m read row m-1
-  /// (never stored).
+  /// Folded LayerNorm: the statistics partials of this thread's two
+  /// fragment rows from %stats (written by the row-statistics kernel or the
+  /// producer of x); rows past m read row m-1 (never stored).
   void emitRowStatisticsLoads() {
     for (int64_t half = 0; half < 2; ++half) {
       std::string row =
           add(row0, half ? addc(rowA, 8, "frag_row_b") : rowA, "st_row");
       row = w.def("st_row",
                   "arith.minui " + row + ", " + w.index(s.m - 1) + " : index");
-      std::string parts =
+      rowParts[half] =
           w.def("row_parts",
                 "vector.load %stats[" + row + ", " + w.index(0) + ", " +
                     w.index(0) + "] {alignment = 8 : i64} : " + t.globalStats +
                     ", vector<" + str(2 * s.layerNormPartials) + "xf32>");
-      std::tie(rowRstd[half], rowShift[half]) = detail::mergeRowPartials(
-          w, parts, s.layerNormPartials, s.layerNormEps);
     }
+  }
+
+  /// Folded LayerNorm: the loaded partials -> (rstd, shift) per fragment
+  /// row, after the leader has issued the first TMA loads (the arithmetic
+  /// waits for the loads; here that wait overlaps the TMA latency).
+  void emitRowStatisticsMerge() {
+    for (int64_t half = 0; half < 2; ++half)
+      std::tie(rowRstd[half], rowShift[half]) = detail::mergeRowPartials(
+          w, rowParts[half], s.layerNormPartials, s.layerNormEps);
   }
 
   /// gelu_tanh(x) = h + h*tanh(u), h = x/2, u = sqrt(2/pi)(x + 0.044715 x^3):
@@ -1215,7 +1223,7 @@ private:
   std::string llFixed; // blocked output: the ll this CTA computes
   std::string rowA, swz, colPair, gRowPart, gView, stagingView;
   // Folded LayerNorm: (rstd, -mean*rstd) of the fragment rows A, B.
-  std::string rowRstd[2], rowShift[2];
+  std::string rowParts[2], rowRstd[2], rowShift[2];
   std::string wgBytes; // this warpgroup's offset in a 64W-row tile
   std::string nCol1, nCol2, bOff1, bOff2; // N split (see emitSetup)
   std::string laneCol, warpgroup;

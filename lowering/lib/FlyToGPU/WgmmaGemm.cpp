@@ -16,7 +16,8 @@
 //              residual, converts and stores rows < m. A folded LayerNorm
 //              (GemmSpec::layerNormInput) first turns each value into
 //              acc * rstd + shift * colsum, its row's (rstd, shift) merged
-//              from the partials in %stats when the CTA started, kept in
+//              from the partials in %stats (loaded when the CTA started,
+//              merged after the first TMA loads were issued), kept in
 //              shared memory. With GemmSpec::rowStatistics each warp also
 //              reduces the rounded values of its row (butterfly shuffles)
 //              and one lane writes the tile's (mean, variance) partial.
@@ -221,6 +222,7 @@ public:
     emitResidualPrefetch();
     emitRowStatisticsLoad();
     emitPrologue();
+    emitRowStatisticsMerge();
     emitMainLoop();
     emitAccumulatorsToSmem();
     emitEpilogue();
@@ -664,10 +666,10 @@ private:
     w.close();
   }
 
-  /// Folded LayerNorm: thread t loads the statistics of the CTA's row t when
-  /// the CTA starts (they are ready at launch) and merges its partials, so
-  /// that the epilogue does not wait for them; rows past m read row m-1
-  /// (never stored).
+  /// Folded LayerNorm: thread t loads the statistics partials of the CTA's
+  /// row t when the CTA starts (they are ready at launch), so that the
+  /// epilogue does not wait for them; rows past m read row m-1 (never
+  /// stored).
   void emitRowStatisticsLoad() {
     if (!p.spec.layerNormInput)
       return;
@@ -675,14 +677,21 @@ private:
         w.def("st_row", "arith.addi " + row0 + ", " + tid + " : index");
     row = w.def("st_row", "arith.minsi " + row + ", " + w.index(p.spec.m - 1) +
                               " : index");
-    int64_t partials = p.spec.layerNormPartials;
-    std::string parts =
-        w.def("row_parts",
-              "vector.load %stats[" + row + ", " + w.index(0) + ", " +
-                  w.index(0) + "] {alignment = 8 : i64} : " + t.globalStats +
-                  ", vector<" + std::to_string(2 * partials) + "xf32>");
-    auto [rstd, shift] =
-        detail::mergeRowPartials(w, parts, partials, p.spec.layerNormEps);
+    rowParts = w.def(
+        "row_parts",
+        "vector.load %stats[" + row + ", " + w.index(0) + ", " + w.index(0) +
+            "] {alignment = 8 : i64} : " + t.globalStats + ", vector<" +
+            std::to_string(2 * p.spec.layerNormPartials) + "xf32>");
+  }
+
+  /// Folded LayerNorm: the loaded partials -> (rstd, shift), after thread 0
+  /// has issued the first TMA loads (the arithmetic waits for the load;
+  /// placed here, that wait overlaps the TMA latency and delays no copy).
+  void emitRowStatisticsMerge() {
+    if (!p.spec.layerNormInput)
+      return;
+    auto [rstd, shift] = detail::mergeRowPartials(
+        w, rowParts, p.spec.layerNormPartials, p.spec.layerNormEps);
     rowStats = w.def("row_stats", "vector.from_elements " + rstd + ", " +
                                       shift + " : vector<2xf32>");
   }
@@ -727,7 +736,7 @@ private:
   const Types &t;
   FuncWriter w;
   std::string tid, row0, col0, isLeader, smem, ring, bars, accs, accTile;
-  std::string rowStats, statsTile;
+  std::string rowParts, rowStats, statsTile;
   std::string blockN; // this CTA's column tile
 };
 
