@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <iomanip>
+#include <limits>
 #include <sstream>
 #include <string>
 #include <utility>
@@ -166,6 +167,19 @@ inline void emitLaunches(FuncWriter &w, const std::string &launch,
 // (a GEMM column tile, a Monarch warpgroup's half) writes one partial per
 // slice, so that no kernel has to see whole rows.
 //===----------------------------------------------------------------------===//
+
+/// "" when a folded LayerNorm's epsilon and partial count suit a kernel
+/// whose input rows have `inputWidth` columns, else why not.
+inline std::string verifyLayerNormFields(double eps, int64_t partials,
+                                         int64_t inputWidth) {
+  if (!(eps >= 0) || eps == std::numeric_limits<double>::infinity())
+    return "the LayerNorm epsilon must be finite and >= 0";
+  if (partials < 1 || inputWidth % partials != 0)
+    return "layerNormPartials=" + std::to_string(partials) +
+           " must be positive and divide the input width " +
+           std::to_string(inputWidth);
+  return "";
+}
 
 /// memref<rows x partials x 2 x f32>.
 inline std::string rowPartialsType(int64_t rows, int64_t partials) {

@@ -1314,13 +1314,11 @@ std::string verifyMonarchSpec(const MonarchSpec &s) {
   if (s.layerNormInput && (!s.blockedOutput || !s.bias))
     return "a folded LayerNorm needs the blocked output (an MLP up "
            "projection) and a bias (beta is folded into it)";
-  if (s.layerNormInput &&
-      (!(s.layerNormEps >= 0) || std::isinf(s.layerNormEps)))
-    return "the LayerNorm epsilon must be finite and >= 0";
-  if (s.layerNormInput &&
-      (s.layerNormPartials < 1 || (s.k * s.p) % s.layerNormPartials != 0))
-    return "layerNormPartials=" + str(s.layerNormPartials) +
-           " must be positive and divide the input width k*p=" + str(s.k * s.p);
+  if (s.layerNormInput)
+    if (std::string why = detail::verifyLayerNormFields(
+            s.layerNormEps, s.layerNormPartials, s.k * s.p);
+        !why.empty())
+      return why;
   if (s.inputBlocks > 0 &&
       (s.p % s.inputBlocks || (s.p / s.inputBlocks) % kTileK))
     return "blocked input needs p=" + str(s.p) +

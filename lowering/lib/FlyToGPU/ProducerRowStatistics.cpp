@@ -14,8 +14,7 @@
 //   consumer(..., %st, ...)           consumer'(..., %parts, ...)
 //
 // Calls are on buffers (callLauncher: to_buffer -> call -> to_tensor), so
-// the pass follows those ops; the replaced launcher declarations are
-// erased once unused.
+// the pass follows those ops; launcher declarations left unused are erased.
 //
 //===----------------------------------------------------------------------===//
 
@@ -26,7 +25,6 @@
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/SymbolTable.h"
-#include "llvm/ADT/StringSet.h"
 
 namespace mlir::fly {
 #define GEN_PASS_DEF_FLYGPUPRODUCERROWSTATISTICS
@@ -44,6 +42,13 @@ DictionaryAttr launcherSpec(func::CallOp call, StringRef attr) {
   auto module = call->getParentOfType<ModuleOp>();
   auto callee = module.lookupSymbol<func::FuncOp>(call.getCallee());
   return callee ? callee->getAttrOfType<DictionaryAttr>(attr) : nullptr;
+}
+
+/// A launcher declaration of a generated kernel (fly-gpu-define-kernels
+/// defines every one it finds, used or not).
+bool isLauncher(func::FuncOp func) {
+  return llvm::any_of(kernels::kKernelSpecAttrs,
+                      [&](const char *attr) { return func->hasAttr(attr); });
 }
 
 /// The buffer behind `v`: `v`, or m where v = to_buffer(to_tensor(m))
@@ -140,9 +145,10 @@ struct FlyGpuProducerRowStatisticsPass
     });
     for (func::CallOp call : statsCalls)
       rewrite(call);
-    // Launchers whose calls were all replaced.
+    // Launchers nothing calls any more: the replaced ones, and any this
+    // pass declared for a rewrite it then skipped.
     for (auto func : llvm::make_early_inc_range(module.getOps<func::FuncOp>()))
-      if (func.isDeclaration() && replaced.contains(func.getSymName()) &&
+      if (func.isDeclaration() && isLauncher(func) &&
           SymbolTable::symbolKnownUseEmpty(func, module))
         func.erase();
   }
@@ -219,14 +225,12 @@ struct FlyGpuProducerRowStatisticsPass
     SmallVector<Value> args(producer.getOperands());
     args.push_back(parts);
     func::CallOp::create(b, producer.getLoc(), newProducer, args);
-    replaced.insert(producer.getCallee());
     producer.erase();
     for (auto [reader, launcher] : llvm::zip(readers, newReaders)) {
       SmallVector<Value> operands(reader.call.getOperands());
       operands[reader.operand] = parts;
       OpBuilder rb(reader.call);
       func::CallOp::create(rb, reader.call.getLoc(), launcher, operands);
-      replaced.insert(reader.call.getCallee());
       SmallVector<Operation *> defs;
       for (Value v : reader.call.getOperands())
         defs.push_back(v.getDefiningOp());
@@ -237,7 +241,6 @@ struct FlyGpuProducerRowStatisticsPass
     }
 
     // The row-statistics call and what only it used.
-    replaced.insert(statsCall.getCallee());
     Value stats = statsCall.getOperand(1);
     SmallVector<Operation *> statsUsers(stats.getUsers());
     for (Operation *user : statsUsers)
@@ -270,9 +273,6 @@ struct FlyGpuProducerRowStatisticsPass
     }
     return nullptr;
   }
-
-  /// Callees of replaced calls (erased at the end if nothing calls them).
-  llvm::StringSet<> replaced;
 };
 
 } // namespace

@@ -817,13 +817,11 @@ std::string verifyGemmSpec(const GemmSpec &s) {
   if (s.layerNormInput && s.epilogue == GemmEpilogue::None)
     return "a folded LayerNorm needs the bias epilogue (beta is folded into "
            "the bias)";
-  if (s.layerNormInput &&
-      (!(s.layerNormEps >= 0) || std::isinf(s.layerNormEps)))
-    return "the LayerNorm epsilon must be finite and >= 0";
-  if (s.layerNormInput &&
-      (s.layerNormPartials < 1 || s.k % s.layerNormPartials != 0))
-    return "layerNormPartials=" + str(s.layerNormPartials) +
-           " must be positive and divide k=" + str(s.k);
+  if (s.layerNormInput)
+    if (std::string why = detail::verifyLayerNormFields(
+            s.layerNormEps, s.layerNormPartials, s.k);
+        !why.empty())
+      return why;
   if (s.stages != 0 && (s.stages < 2 || s.stages > 6))
     return "stages=" + str(s.stages) + " is out of range (2..6, or 0)";
   // TMA coordinates are 32-bit signed.

@@ -94,6 +94,9 @@ module {
 // CHECK: call @fly_gemm_m128_n256_k256_f16_launch(
 // CHECK: call @fly_rowstats_r128_c256_f16_launch
 // CHECK: call @use_stats
+// The producer's redeclaration, made before a reader said no, is gone too.
+// CHECK-NOT: fly_gemm_m128_n256_k256_f16_rs_launch
+// CHECK-LABEL: func.func @blocked_producer
 module {
   func.func @unknown_reader(%a: tensor<128x256xf16>, %w: tensor<256x256xf16>) {
     %0 = bufferization.to_buffer %a read_only : tensor<128x256xf16> to memref<128x256xf16>
@@ -119,7 +122,6 @@ module {
 
 // A blocked Monarch output (an MLP up projection) cannot write them.
 
-// CHECK-LABEL: func.func @blocked_producer
 // CHECK: call @fly_rowstats_r128_c1024_f16_launch
 module {
   func.func @blocked_producer(%a: tensor<128x256xf16>, %w1: tensor<4x64x64xf16>, %w2: tensor<4x256x64xf16>) -> tensor<128x1x2xf32> {
