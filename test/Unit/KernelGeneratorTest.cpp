@@ -154,13 +154,14 @@ TEST(GemmGeneratorTest, RowStatisticsOutputOnePartialPerColumnTile) {
   EXPECT_NE(text.find("%out: memref<8192x768xf16>, %stats_out: "
                       "memref<8192x6x2xf32>"),
             std::string::npos);
-  // 128 rows in passes of 4 (a warp per row, 4 columns per lane): per pass
-  // 5 + 5 butterfly shuffles (sum, then squared deviations) and one store
-  // of (mean, variance) by the row's first lane.
-  EXPECT_EQ(count(text, "gpu.shuffle xor"), 32u * 10u);
-  EXPECT_EQ(count(text, ", %stats_out["), 32u);
+  // 128 rows in passes of 4 (a warp per row, 4 columns per lane), in 4
+  // batches of 8 passes: per batch a transposed butterfly of (mean, M2)
+  // pairs over 8 rows, 2 x (4 + 2 + 1 + 1 + 1) shuffles, and one store per
+  // batch by each row's holder lane.
+  EXPECT_EQ(count(text, "gpu.shuffle xor"), 4u * 18u);
+  EXPECT_EQ(count(text, ", %stats_out["), 4u);
   EXPECT_EQ(count(emitWgmmaGemm(plain, error), "gpu.shuffle"), 0u);
-  // tileN 64: half-warps per row, 4 + 4 shuffles per pass.
+  // tileN 64: half-warps per row, 2 batches of 2 x (4 + 2 + 1 + 1).
   GemmSpec narrow = gemm(256, 64, 64);
   narrow.tileN = defaultGemmTileN(64);
   narrow.rowStatistics = true;
@@ -168,7 +169,7 @@ TEST(GemmGeneratorTest, RowStatisticsOutputOnePartialPerColumnTile) {
   EXPECT_EQ(gemmRowStatisticsPartials(narrow), 1);
   text = emitWgmmaGemm(narrow, error);
   ASSERT_FALSE(text.empty()) << error;
-  EXPECT_EQ(count(text, "gpu.shuffle xor"), 16u * 8u);
+  EXPECT_EQ(count(text, "gpu.shuffle xor"), 2u * 16u);
 }
 
 TEST(GemmGeneratorTest, DefaultTileWidth) {

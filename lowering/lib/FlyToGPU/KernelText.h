@@ -236,6 +236,95 @@ sliceMeanVariance(FuncWriter &w, const std::vector<std::string> &values,
   return {mean, var};
 }
 
+/// (mean, M2 = sum of squared deviations) of B = rows.size() rows at once,
+/// each row spread over a group of `lanesPerRow` lanes (power of two <= 32)
+/// that hold one f32 vector (`vectorType`, `perLane` values) of it; B is a
+/// power of two <= lanesPerRow. Each lane first reduces its own values
+/// (mean, then centred squares: no cancellation), then a transposed
+/// butterfly merges lane pairs by Chan's update for equal counts
+/// (mean = (a + b) / 2, M2 = M2a + M2b + (b - a)^2 n / 2, symmetric so both
+/// partners agree): at the first log2 B steps each lane keeps half of its
+/// rows and sends the other half, so B rows take
+/// 2 (B - 1 + log2 lanesPerRow) shuffles instead of 2 B log2 lanesPerRow,
+/// and the B shuffles of a step are independent. Returns this lane's
+/// (mean, M2) of row (lane % lanesPerRow) / (lanesPerRow / B) of the batch;
+/// `lane` is the lane id (index).
+inline std::pair<std::string, std::string>
+transposedRowMeanM2(FuncWriter &w, const std::vector<std::string> &rows,
+                    const std::string &vectorType, int64_t perLane,
+                    int64_t lanesPerRow, const std::string &lane) {
+  std::vector<std::string> means, m2s;
+  std::string invLocal = w.f32(1.0 / double(perLane));
+  for (const std::string &v : rows) {
+    std::string sum = w.def("vsum", "vector.reduction <add>, " + v + " : " +
+                                        vectorType + " into f32");
+    std::string mean =
+        w.def("lane_mean", "arith.mulf " + sum + ", " + invLocal + " : f32");
+    std::string meanV = w.def("lane_mean_v", "vector.broadcast " + mean +
+                                                 " : f32 to " + vectorType);
+    std::string d =
+        w.def("centred", "arith.subf " + v + ", " + meanV + " : " + vectorType);
+    std::string sq =
+        w.def("sq", "arith.mulf " + d + ", " + d + " : " + vectorType);
+    means.push_back(mean);
+    m2s.push_back(w.def("lane_m2", "vector.reduction <add>, " + sq + " : " +
+                                       vectorType + " into f32"));
+  }
+  auto shuffle = [&](const std::string &v, int64_t mask) {
+    std::string name = w.fresh("shfl");
+    w.line(name + ", " + name + "_ok = gpu.shuffle xor " + v + ", " +
+           w.i32(mask) + ", " + w.i32(32) + " : f32");
+    return name;
+  };
+  std::string half = w.f32(0.5);
+  int64_t count = perLane; // values behind each (mean, M2) before a merge
+  for (int64_t mask = lanesPerRow / 2; mask >= 1; mask /= 2) {
+    size_t keep = means.size() > 1 ? means.size() / 2 : 1;
+    std::string hi;
+    if (means.size() > 1) {
+      std::string bit = w.def("lane_bit", "arith.andi " + lane + ", " +
+                                              w.index(mask) + " : index");
+      hi = w.def("lane_hi",
+                 "arith.cmpi ne, " + bit + ", " + w.index(0) + " : index");
+    }
+    std::vector<std::string> nextMeans, nextM2s;
+    for (size_t j = 0; j < keep; ++j) {
+      std::string keptMean = means[j], keptM2 = m2s[j];
+      std::string sentMean = means[j], sentM2 = m2s[j];
+      if (means.size() > 1) {
+        // The upper lane of a pair keeps the upper half of the rows.
+        auto pick = [&](const std::string &upper, const std::string &lower) {
+          return w.def("pick", "arith.select " + hi + ", " + upper + ", " +
+                                   lower + " : f32");
+        };
+        keptMean = pick(means[j + keep], means[j]);
+        keptM2 = pick(m2s[j + keep], m2s[j]);
+        sentMean = pick(means[j], means[j + keep]);
+        sentM2 = pick(m2s[j], m2s[j + keep]);
+      }
+      std::string otherMean = shuffle(sentMean, mask);
+      std::string otherM2 = shuffle(sentM2, mask);
+      std::string delta = w.def("delta", "arith.subf " + otherMean + ", " +
+                                             keptMean + " : f32");
+      std::string sum = w.def("pair_sum", "arith.addf " + keptMean + ", " +
+                                              otherMean + " : f32");
+      nextMeans.push_back(
+          w.def("pair_mean", "arith.mulf " + sum + ", " + half + " : f32"));
+      std::string m2 =
+          w.def("pair_m2", "arith.addf " + keptM2 + ", " + otherM2 + " : f32");
+      std::string dd =
+          w.def("delta_sq", "arith.mulf " + delta + ", " + delta + " : f32");
+      nextM2s.push_back(w.def("pair_m2", "math.fma " + dd + ", " +
+                                             w.f32(double(count) / 2.0) + ", " +
+                                             m2 + " : f32"));
+    }
+    means = std::move(nextMeans);
+    m2s = std::move(nextM2s);
+    count *= 2;
+  }
+  return {means[0], m2s[0]};
+}
+
 /// (rstd, shift = -mean * rstd) of a row from its `partials` partials,
 /// `parts` a vector<(2*partials) x f32> of (mean_p, var_p) pairs over equal
 /// slices: mean = avg(mean_p), var = avg(var_p) + avg((mean_p - mean)^2).

@@ -19,8 +19,9 @@
 //              from the partials in %stats (loaded when the CTA started,
 //              merged after the first TMA loads were issued), kept in
 //              shared memory. With GemmSpec::rowStatistics each warp also
-//              reduces the rounded values of its row (butterfly shuffles)
-//              and one lane writes the tile's (mean, variance) partial.
+//              reduces the rounded values of its rows, a batch of 8 rows at
+//              once (transposed butterfly), and one lane per row writes the
+//              tile's (mean, variance) partial.
 //
 // Why one nvgpu.warpgroup.mma per (m half, k16 step) instead of one per
 // k-tile: the op's lowering (MLIR 22) advances the B descriptor by
@@ -50,6 +51,7 @@
 #include "KernelText.h"
 
 #include <algorithm>
+#include <cassert>
 #include <cmath>
 #include <cstdint>
 #include <iomanip>
@@ -569,7 +571,7 @@ private:
     int64_t passes = kTileM / rowsPerPass;
     for (int64_t b0 = 0; b0 < passes; b0 += kEpilogueBatch) {
       int64_t b1 = std::min(passes, b0 + kEpilogueBatch);
-      std::vector<std::string> rows, res, stats;
+      std::vector<std::string> rows, res, stats, stored;
       for (int64_t i = b0; i < b1; ++i) {
         rows.push_back(w.def("r", "arith.addi " + rowFirst + ", " +
                                       w.index(i * rowsPerPass) + " : index"));
@@ -631,34 +633,62 @@ private:
                " : i64} : " + t.globalC + ", " + ve);
         w.close();
         if (s.rowStatistics)
-          emitRowStatisticsPartial(outV, vf, ve, row, inside, chunksPerRow,
-                                   chunk);
+          stored.push_back(
+              w.def("st_v", "arith.extf " + outV + " : " + ve + " to " + vf));
       }
+      if (s.rowStatistics)
+        emitRowStatisticsPartials(stored, vf, chunksPerRow, rowFirst, b0,
+                                  rowsPerPass, rowEnd);
     }
   }
 
   /// GemmSpec::rowStatistics: the (mean, variance) of the rounded values
-  /// `stored` (this lane's columns of `row`) over the tile's tileN columns,
-  /// reduced across the row's `lanes` lanes (all take part: rows past m
-  /// too), written by the row's first lane as partial block_n of the row.
-  void emitRowStatisticsPartial(const std::string &stored,
-                                const std::string &vf, const std::string &ve,
-                                const std::string &row,
-                                const std::string &inside, int64_t lanes,
-                                const std::string &chunk) {
-    std::vector<int64_t> masks;
-    for (int64_t mask = lanes / 2; mask >= 1; mask /= 2)
-      masks.push_back(mask);
-    std::string exact =
-        w.def("st_v", "arith.extf " + stored + " : " + ve + " to " + vf);
-    auto [mean, var] =
-        detail::sliceMeanVariance(w, {exact}, vf, masks, p.spec.tileN);
+  /// `stored` of one batch of passes (this lane's columns of rows
+  /// rowFirst + (b0 + i) * rowsPerPass) over the tile's tileN columns, all
+  /// rows of the batch reduced together across their `lanes` lanes by
+  /// detail::transposedRowMeanM2 (every lane takes part: rows past m too);
+  /// lane i * lanes / B of a row group then holds row i's pair and writes
+  /// it as partial block_n of the row. (One butterfly per row took 10
+  /// dependent shuffles per row: the projection GEMM grew by 15%.)
+  void emitRowStatisticsPartials(const std::vector<std::string> &stored,
+                                 const std::string &vf, int64_t lanes,
+                                 const std::string &rowFirst, int64_t b0,
+                                 int64_t rowsPerPass,
+                                 const std::string &rowEnd) {
+    int64_t batch = static_cast<int64_t>(stored.size());
+    // passes (128 / rows per pass) and kEpilogueBatch are powers of two, and
+    // lanes = tileN / 4 >= 16 > kEpilogueBatch.
+    assert(batch > 0 && (batch & (batch - 1)) == 0 && lanes % batch == 0);
+    int64_t lanesPerResult = lanes / batch;
+    std::string lane = w.def("st_lane", "arith.remui " + tid + ", " +
+                                            w.index(32) + " : index");
+    auto [mean, m2] = detail::transposedRowMeanM2(w, stored, vf,
+                                                  kEpilogueVector, lanes, lane);
+    std::string var =
+        w.def("st_var", "arith.mulf " + m2 + ", " +
+                            w.f32(1.0 / double(p.spec.tileN)) + " : f32");
     std::string pair = w.def("st_pair", "vector.from_elements " + mean + ", " +
                                             var + " : vector<2xf32>");
-    std::string first = w.def("st_first", "arith.cmpi eq, " + chunk + ", " +
-                                              w.index(0) + " : index");
+    std::string inGroup = w.def("st_in_group", "arith.remui " + lane + ", " +
+                                                   w.index(lanes) + " : index");
+    std::string which =
+        w.def("st_which", "arith.divui " + inGroup + ", " +
+                              w.index(lanesPerResult) + " : index");
+    std::string sub = w.def("st_sub", "arith.remui " + inGroup + ", " +
+                                          w.index(lanesPerResult) + " : index");
+    std::string pass = w.def("st_pass", "arith.addi " + which + ", " +
+                                            w.index(b0) + " : index");
+    std::string r = w.def("st_r", "arith.muli " + pass + ", " +
+                                      w.index(rowsPerPass) + " : index");
+    r = w.def("st_r", "arith.addi " + rowFirst + ", " + r + " : index");
+    std::string writer = w.def("st_writer", "arith.cmpi eq, " + sub + ", " +
+                                                w.index(0) + " : index");
+    std::string inside =
+        w.def("st_inside", "arith.cmpi slt, " + r + ", " + rowEnd + " : index");
     std::string write =
-        w.def("st_write", "arith.andi " + first + ", " + inside + " : i1");
+        w.def("st_write", "arith.andi " + writer + ", " + inside + " : i1");
+    std::string row =
+        w.def("st_row", "arith.addi " + row0 + ", " + r + " : index");
     w.open("scf.if " + write);
     w.line("vector.store " + pair + ", %stats_out[" + row + ", " + blockN +
            ", " + w.index(0) + "] {alignment = 8 : i64} : " + t.globalStatsOut +
