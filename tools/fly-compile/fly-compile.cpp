@@ -133,9 +133,9 @@ static cl::opt<std::string> producerRowStatistics(
     "producer-row-statistics",
     cl::desc("cuda: a folded LayerNorm's row statistics are written by the "
              "kernel that produces its input instead of a separate kernel: "
-             "off (default), all, gemm or monarch (which producer kernels; "
-             "experimental until measured on an H100)"),
-    cl::init("off"), cl::ValueOptional, cl::cat(category));
+             "all (default), gemm, monarch (which producer kernels) or off "
+             "(a statistics kernel per LayerNorm)"),
+    cl::init("all"), cl::ValueOptional, cl::cat(category));
 static cl::opt<bool> quiet("quiet", cl::desc("No progress messages"),
                            cl::init(false), cl::cat(category));
 
@@ -406,7 +406,7 @@ int run(MLIRContext &ctx) {
     return fail("--producer-row-statistics must be off, all, gemm or monarch "
                 "(got '" +
                 producerRowStatistics + "')");
-  if (!cuda && producerRowStatistics != "off")
+  if (!cuda && producerRowStatistics.getNumOccurrences())
     return fail("--producer-row-statistics applies to --target cuda only");
   std::string structurePipeline;
   std::string error;

@@ -70,9 +70,9 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
       llvm::cl::desc("A folded LayerNorm's row statistics written by the "
                      "kernel producing its input "
                      "(fly-gpu-producer-row-statistics) instead of a "
-                     "separate kernel: off, all, gemm or monarch (which "
-                     "producers); off until measured on an H100"),
-      llvm::cl::init("off")};
+                     "separate kernel: all, gemm, monarch (which "
+                     "producers) or off"),
+      llvm::cl::init("all")};
 };
 
 /// The CUDA path: fly ops to linalg, 16-bit storage, Hopper GEMM kernels for
