@@ -7,7 +7,7 @@
 #
 #   tools/bench/gpu-make-artifacts.sh BUILD_DIR OUT_DIR [BATCHES] [STRUCTURES]
 #
-# FLY_CUDA_FLAGS adds fly-compile flags (e.g. "--producer-row-statistics";
+# FLY_CUDA_FLAGS adds fly-compile flags (e.g. "--producer-row-statistics=off";
 # tools/bench/gpu_ab.py then times two such directories against each other).
 set -euo pipefail
 build=${1:?usage: gpu-make-artifacts.sh BUILD_DIR OUT_DIR [BATCHES] [STRUCTURES]}

@@ -5,7 +5,7 @@
 #
 #   tools/gpu/make-check-artifacts.sh BUILD_DIR ARTIFACT_DIR
 #
-# FLY_CUDA_FLAGS (e.g. "--producer-row-statistics") adds fly-compile flags to
+# FLY_CUDA_FLAGS (e.g. "--producer-row-statistics=off") adds fly-compile flags to
 # every --target cuda artifact, to check a variant against the same
 # references.
 set -euo pipefail
