@@ -406,7 +406,8 @@ int run(MLIRContext &ctx) {
     return fail("--producer-row-statistics must be off, all, gemm or monarch "
                 "(got '" +
                 producerRowStatistics + "')");
-  if (!cuda && producerRowStatistics.getNumOccurrences())
+  if (!cuda && producerRowStatistics.getNumOccurrences() &&
+      producerRowStatistics != "off")
     return fail("--producer-row-statistics applies to --target cuda only");
   std::string structurePipeline;
   std::string error;

@@ -187,16 +187,22 @@ inline std::string rowPartialsType(int64_t rows, int64_t partials) {
          "x2xf32>";
 }
 
+/// `v` (f32) of the lane whose id differs from this one's in `mask`.
+inline std::string xorShuffle(FuncWriter &w, const std::string &v,
+                              int64_t mask) {
+  std::string name = w.fresh("shfl");
+  w.line(name + ", " + name + "_ok = gpu.shuffle xor " + v + ", " +
+         w.i32(mask) + ", " + w.i32(32) + " : f32");
+  return name;
+}
+
 /// `v` (f32) summed over the lanes that differ from this one in the bits of
 /// `xorMasks` (butterfly shuffles: every such lane gets the same sum).
 inline std::string xorLaneSum(FuncWriter &w, std::string v,
                               const std::vector<int64_t> &xorMasks) {
-  for (int64_t mask : xorMasks) {
-    std::string name = w.fresh("shfl");
-    w.line(name + ", " + name + "_ok = gpu.shuffle xor " + v + ", " +
-           w.i32(mask) + ", " + w.i32(32) + " : f32");
-    v = w.def("lane_sum", "arith.addf " + v + ", " + name + " : f32");
-  }
+  for (int64_t mask : xorMasks)
+    v = w.def("lane_sum",
+              "arith.addf " + v + ", " + xorShuffle(w, v, mask) + " : f32");
   return v;
 }
 
@@ -270,12 +276,6 @@ transposedRowMeanM2(FuncWriter &w, const std::vector<std::string> &rows,
     m2s.push_back(w.def("lane_m2", "vector.reduction <add>, " + sq + " : " +
                                        vectorType + " into f32"));
   }
-  auto shuffle = [&](const std::string &v, int64_t mask) {
-    std::string name = w.fresh("shfl");
-    w.line(name + ", " + name + "_ok = gpu.shuffle xor " + v + ", " +
-           w.i32(mask) + ", " + w.i32(32) + " : f32");
-    return name;
-  };
   std::string half = w.f32(0.5);
   int64_t count = perLane; // values behind each (mean, M2) before a merge
   for (int64_t mask = lanesPerRow / 2; mask >= 1; mask /= 2) {
@@ -302,8 +302,8 @@ transposedRowMeanM2(FuncWriter &w, const std::vector<std::string> &rows,
         sentMean = pick(means[j], means[j + keep]);
         sentM2 = pick(m2s[j], m2s[j + keep]);
       }
-      std::string otherMean = shuffle(sentMean, mask);
-      std::string otherM2 = shuffle(sentM2, mask);
+      std::string otherMean = xorShuffle(w, sentMean, mask);
+      std::string otherM2 = xorShuffle(w, sentM2, mask);
       std::string delta = w.def("delta", "arith.subf " + otherMean + ", " +
                                              keptMean + " : f32");
       std::string sum = w.def("pair_sum", "arith.addf " + keptMean + ", " +
