@@ -13,8 +13,8 @@
 # Usage: build-here.sh [OUT_DIR]; env REPEATS (launches per timing sample,
 # default 20), JOBS (parallel specs, default 1), SPEC_SET=race (small specs
 # for compute-sanitizer instead of the timing set), SPEC_SET=mlp (the two
-# M=8192 GPT-2 MLP kernels only), EMIT_FLAGS (extra emit-monarch flags,
-# e.g. --tiles-in-flight=2).
+# M=8192 GPT-2 MLP kernels only), SPEC_SET=down (see below), EMIT_FLAGS
+# (extra emit-monarch flags, e.g. --tiles-in-flight=2).
 #
 # Entry points per spec i (llvm.emit_c_interface, memref descriptors):
 #   _mlir_ciface_fly_monarch_test_<i>(X*, W1*, W2*, Bias*, Y*)         one launch
@@ -63,6 +63,11 @@ SPECS=(
 
 if [ "${SPEC_SET:-}" = race ]; then SPECS=("${RACE_SPECS[@]}"); fi
 if [ "${SPEC_SET:-}" = mlp ]; then SPECS=("8192 $FC1" "8192 $FC2"); fi
+# SPEC_SET=down: the down projection at batch 8 and 32, ragged specs (the
+# last CTA past m), a natural-output up projection and bf16, for A/Bs.
+if [ "${SPEC_SET:-}" = down ]; then
+  SPECS=("8192 $FC2" "32768 $FC2" "33 $FC2" "100 $FC1" "1000 $FC2 --type=bf16")
+fi
 
 pipeline() {
   local format="$1"
