@@ -16,7 +16,9 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
 #include <set>
+#include <string>
 #include <vector>
 
 using namespace fly::gpu;
@@ -621,6 +623,98 @@ TEST(MonarchGeneratorTest, BlockedChainLayoutsComputeTheSameMlp) {
     EXPECT_NEAR(got[i], expected[i], 1e-9) << "output " << i;
   // Natural layouts: the kernel reads w1 as given.
   EXPECT_EQ(kernelW1(up, w1), w1);
+}
+
+/// Split factors: the factor-1 kernel's column c = ll*(q/l) + i of block
+/// kk (w1 rows as monarchKernelW1Source permutes them) is stored at h'
+/// column ll*r + kk*(q/l) + i; the factor-2 kernel reads g[ll, rr] at h'
+/// column ll*r + rr. In float64 that chain equals fly.monarch_matmul.
+TEST(MonarchGeneratorTest, SplitFactorsIndexLikeTheFusedKernel) {
+  MonarchSpec s; // 24 -> 12: k 2, q 8, p 12; l 2, s 6, r 8
+  s.m = 1, s.k = 2, s.q = 8, s.p = 12, s.l = 2, s.s = 6, s.r = 8;
+  s.splitFactors = true;
+  std::mt19937 rng(11);
+  std::uniform_real_distribution<double> u(-1.0, 1.0);
+  auto random = [&](size_t n) {
+    std::vector<double> v(n);
+    for (double &e : v)
+      e = u(rng);
+    return v;
+  };
+  std::vector<double> x = random(s.k * s.p), w1 = random(s.k * s.q * s.p),
+                      w2 = random(s.l * s.s * s.r);
+  std::vector<double> kw1 = kernelW1(s, w1);
+  EXPECT_NE(kw1, w1); // the q axis is permuted
+  int64_t per = s.q / s.l;
+  std::vector<double> hPrime(s.l * s.r, 0.0);
+  for (int64_t kk = 0; kk < s.k; ++kk)
+    for (int64_t c = 0; c < s.q; ++c) {
+      double acc = 0;
+      for (int64_t pp = 0; pp < s.p; ++pp)
+        acc += kw1[(kk * s.q + c) * s.p + pp] * x[kk * s.p + pp];
+      hPrime[(c / per) * s.r + kk * per + c % per] = acc;
+    }
+  std::vector<double> got(s.l * s.s, 0.0);
+  for (int64_t ll = 0; ll < s.l; ++ll)
+    for (int64_t ss = 0; ss < s.s; ++ss)
+      for (int64_t rr = 0; rr < s.r; ++rr)
+        got[ss * s.l + ll] +=
+            w2[(ll * s.s + ss) * s.r + rr] * hPrime[ll * s.r + rr];
+  std::vector<double> expected = monarchRow(s, x, w1, w2);
+  for (size_t i = 0; i < got.size(); ++i)
+    EXPECT_NEAR(got[i], expected[i], 1e-12) << "output " << i;
+}
+
+TEST(MonarchGeneratorTest, SplitFactorsEmitTwoKernels) {
+  MonarchSpec down;
+  down.m = 8192, down.k = 4, down.q = 192, down.p = 768;
+  down.l = 4, down.s = 192, down.r = 192;
+  down.bias = down.residual = true;
+  down.inputBlocks = 4;
+  MonarchSpec fused = down;
+  down.splitFactors = true;
+  EXPECT_EQ(verifyMonarchSpec(down), "");
+  EXPECT_EQ(monarchKernelName(down), monarchKernelName(fused) + "_split");
+  std::string error;
+  std::string text = emitMonarchMatmul(down, error);
+  ASSERT_FALSE(text.empty()) << error;
+  std::string name = monarchKernelName(down);
+  EXPECT_NE(text.find("gpu.func @" + name + "_f1(%tma_x_ptr: !llvm.ptr, "
+                      "%tma_w1_ptr: !llvm.ptr, %h: memref<8192x768xf16>)"),
+            std::string::npos);
+  EXPECT_NE(text.find("gpu.func @" + name + "_f2(%tma_x_ptr: !llvm.ptr, "
+                      "%tma_w2_ptr: !llvm.ptr, %bias"),
+            std::string::npos);
+  // Factor 1: 64 row tiles of 128 x 4 blocks, 5-deep ring of 40 KB slots;
+  // factor 2: 128 CTAs; h' between them, allocated and freed by the
+  // launcher around the two launches.
+  EXPECT_NE(text.find("factor 1: 128-row CTAs of 256 threads x k, N=192 (5 "
+                      "stages), 205824 B dynamic smem, grid 256"),
+            std::string::npos)
+      << text.substr(0, text.find('\n'));
+  EXPECT_NE(text.find("blocks in (%c128, %c1, %c1)"), std::string::npos);
+  EXPECT_EQ(count(text, "gpu.alloc () : memref<8192x768xf16>"), 1u);
+  EXPECT_EQ(count(text, "gpu.dealloc %h"), 1u);
+  // Factor 2's G: 12 TMA boxes of 64 x 64 on one barrier, no G stores.
+  EXPECT_EQ(count(text, "to %g_dst"), 12u);
+  EXPECT_EQ(count(text, "nvvm.fence.proxy"), 0u);
+  // Row statistics stay with factor 2's direct stores.
+  EXPECT_EQ(monarchRowStatisticsPartials(down), 2);
+
+  MonarchSpec blocked = fused;
+  blocked.residual = false, blocked.inputBlocks = 0;
+  blocked.q = 192, blocked.p = 192, blocked.s = 768;
+  blocked.blockedOutput = blocked.splitFactors = true;
+  EXPECT_NE(verifyMonarchSpec(blocked).find("natural output"),
+            std::string::npos);
+  MonarchSpec odd = fused; // q = 64 rows do not split into l = 3 groups
+  odd.k = 3, odd.q = 64, odd.p = 64, odd.l = 3, odd.s = 64, odd.r = 64;
+  odd.m = 256, odd.residual = false, odd.inputBlocks = 0;
+  EXPECT_EQ(verifyMonarchSpec(odd), "");
+  odd.splitFactors = true;
+  EXPECT_NE(verifyMonarchSpec(odd).find("split factors need q=64"),
+            std::string::npos)
+      << verifyMonarchSpec(odd);
 }
 
 TEST(MonarchGeneratorTest, BlockedLayoutsCheckTheirShapes) {

@@ -136,6 +136,12 @@ static cl::opt<std::string> producerRowStatistics(
              "all (default), gemm, monarch (which producer kernels) or off "
              "(a statistics kernel per LayerNorm)"),
     cl::init("all"), cl::ValueOptional, cl::cat(category));
+static cl::opt<bool> monarchSplit(
+    "monarch-split",
+    cl::desc("cuda: a Monarch matmul with the natural output (an MLP's down "
+             "projection) and at most 2048 rows runs as two kernels, factor "
+             "1 and factor 2 (default true; =false keeps one fused kernel)"),
+    cl::init(true), cl::cat(category));
 static cl::opt<bool> quiet("quiet", cl::desc("No progress messages"),
                            cl::init(false), cl::cat(category));
 
@@ -409,6 +415,8 @@ int run(MLIRContext &ctx) {
   if (!cuda && producerRowStatistics.getNumOccurrences() &&
       producerRowStatistics != "off")
     return fail("--producer-row-statistics applies to --target cuda only");
+  if (!cuda && monarchSplit.getNumOccurrences())
+    return fail("--monarch-split applies to --target cuda only");
   std::string structurePipeline;
   std::string error;
   if (!structure.empty() && !::fly::compile::structureSpecToPipeline(
@@ -502,6 +510,7 @@ int run(MLIRContext &ctx) {
       // constant. The pipeline's own instance then finds nothing left.
       mlir::fly::FlyGpuMonarchKernelsOptions monarch;
       monarch.chip = "sm_90a";
+      monarch.splitFactors = monarchSplit;
       prep.addPass(mlir::fly::createFlyGpuMonarchKernels(monarch));
       // The weights the folds and permutations replaced are dead now: gone
       // before externalisation, so that they are not stored or uploaded.
@@ -545,6 +554,7 @@ int run(MLIRContext &ctx) {
                   "/usr/local/cuda and PATH); --emit ptx works without it");
     options.toolkitPath = toolkit;
     options.producerRowStatistics = producerRowStatistics;
+    options.monarchSplitFactors = monarchSplit;
     mlir::fly::buildFlyGpuPipeline(pm, options);
   } else if (pipeline == "fast") {
     mlir::fly::CpuPipelineOptions options;

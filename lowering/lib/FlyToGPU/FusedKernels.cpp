@@ -464,6 +464,8 @@ struct FlyGpuMonarchKernelsPass
         std::string why = gen::verifyMonarchSpec(upSpec);
         if (why.empty())
           why = gen::verifyMonarchSpec(downSpec);
+        if (why.empty())
+          downSpec = withSplitFactors(downSpec);
         DenseResourceElementsAttr upW1 =
             mlir::fly::weightResource(up.op.getW1());
         DenseResourceElementsAttr downW1 =
@@ -489,11 +491,36 @@ struct FlyGpuMonarchKernelsPass
             up.bias = blockedBias(b, up.op.getLoc(), upBias, upSpec);
         }
         b.setInsertionPoint(down.op);
-        down.w1 =
-            permutedW1(b, down.op.getLoc(), downW1, downSpec, ".blocked_cols");
+        down.w1 = permutedW1(b, down.op.getLoc(), downW1, downSpec,
+                             downSpec.splitFactors ? ".split_blocked_cols"
+                                                   : ".blocked_cols");
       }
+    // Natural outputs outside chains: split factors where w1 is a constant
+    // (its rows are permuted for factor 1's stores).
+    for (MonarchCandidate &c : candidates) {
+      if (c.spec.blockedOutput || c.spec.splitFactors ||
+          c.w1 != c.op.getW1())
+        continue;
+      gen::MonarchSpec split = withSplitFactors(c.spec);
+      DenseResourceElementsAttr w1 = mlir::fly::weightResource(c.op.getW1());
+      if (!split.splitFactors || !w1)
+        continue;
+      c.spec = split;
+      OpBuilder b(c.op);
+      c.w1 = permutedW1(b, c.op.getLoc(), w1, split, ".split_rows");
+    }
     for (MonarchCandidate &c : candidates)
       emit(c);
+  }
+
+  /// `spec` with split factors where the option allows them, they pay
+  /// (few rows) and the generator takes them; else unchanged.
+  gen::MonarchSpec withSplitFactors(const gen::MonarchSpec &spec) {
+    if (!splitFactors || !gen::monarchSplitFactorsPay(spec))
+      return spec;
+    gen::MonarchSpec split = spec;
+    split.splitFactors = true;
+    return gen::verifyMonarchSpec(split).empty() ? split : spec;
   }
 
   LogicalResult skip(Operation *op, const Twine &why) {

@@ -87,6 +87,7 @@ mlir::fly::kernels::monarchSpecToAttr(Builder &b,
       b.getNamedAttr("residual", b.getBoolAttr(spec.residual)),
       b.getNamedAttr("blocked_output", b.getBoolAttr(spec.blockedOutput)),
       b.getNamedAttr("input_blocks", b.getI64IntegerAttr(spec.inputBlocks)),
+      b.getNamedAttr("split_factors", b.getBoolAttr(spec.splitFactors)),
   };
   appendLayerNormFields(b, spec, attrs);
   return b.getDictionaryAttr(attrs);
@@ -371,6 +372,7 @@ gen::MonarchSpec mlir::fly::kernels::monarchSpecFromAttr(DictionaryAttr dict) {
   spec.residual = r.flag("residual");
   spec.blockedOutput = r.flag("blocked_output");
   spec.inputBlocks = r.i64("input_blocks");
+  spec.splitFactors = r.flag("split_factors");
   r.layerNormFields(spec);
   return spec;
 }

@@ -80,6 +80,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <tuple>
@@ -107,6 +108,8 @@ constexpr int64_t kStagingPad = 8; // elements per staging row (16 B)
 constexpr int64_t kVector = 8;     // elements per 16-byte copy-out store
 constexpr int64_t kMaxStages1 = 4, kMaxStages2 = 6;
 constexpr int64_t kMaxBlockedStages = 4;
+constexpr int64_t kMaxFactor1Stages = 6; // split factors: factor 1's ring
+constexpr int64_t kSplitMaxRowTiles = 32; // see monarchSplitFactorsPay
 // Natural output stored from registers: at most this many f32 accumulator
 // columns (S*l) live per chunk (S*l/2 registers per thread); fewer with a
 // residual, whose prefetched tile (S*l/2 16-bit pairs) is live too.
@@ -126,6 +129,10 @@ std::string dynamicSmemSymbol() { return "fly_monarch_dynamic_smem"; }
 int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 int64_t roundUp(int64_t a, int64_t b) { return ceilDiv(a, b) * b; }
 std::string str(int64_t v) { return std::to_string(v); }
+
+/// What one kernel computes: a whole Monarch matmul, or (split factors)
+/// factor 1 into h' or factor 2 from h'.
+enum class Stage { Fused, Factor1, Factor2 };
 
 /// Every size the emitter needs. `valid` is false when nothing fits.
 ///
@@ -153,8 +160,16 @@ struct Plan {
   // wgmma's N (same 64 rows; each loads the shared A, half of B).
   int64_t nSplit = 1, n1w = 0, tileSw = 0;
   bool valid = false;
+  Stage stage = Stage::Fused;
 
-  explicit Plan(const MonarchSpec &s) : spec(s) {
+  /// The plan of `spec`'s kernel, or with split factors of its factor-2
+  /// kernel; `factor1`: of a split spec's factor-1 kernel.
+  explicit Plan(const MonarchSpec &s, bool factor1 = false,
+                int64_t factor1Warpgroups = 0, int64_t factor1Stages = 0)
+      : spec(s) {
+    stage = factor1          ? Stage::Factor1
+            : s.splitFactors ? Stage::Factor2
+                             : Stage::Fused;
     blocked = s.blockedOutput;
     n = s.k * s.p;
     outCols = s.l * s.s;
@@ -165,6 +180,10 @@ struct Plan {
     kt1 = s.p / kTileK;
     t1 = s.k * kt1;
     kt2 = s.r / kTileK;
+    if (stage == Stage::Factor1) {
+      planFactor1(factor1Warpgroups, factor1Stages);
+      return;
+    }
     if (blocked) {
       // Warpgroups (64-row slices sharing each weight tile) in order of
       // preference: two leave room for 4-deep rings; four fill shared
@@ -197,6 +216,32 @@ struct Plan {
   }
 
 private:
+  /// Split factors, factor 1: one CTA per (row tile, kk), all q kernel
+  /// columns of w1[kk] in one wgmma N, two warpgroups (128 rows) sharing
+  /// every w1 tile where m allows; no G, so the ring takes what is left.
+  void planFactor1(int64_t wantWarpgroups, int64_t wantStages) {
+    for (int64_t wg : {2, 1}) {
+      if ((wg > 1 && ceilDiv(spec.m, kTileM) < wg) ||
+          (wantWarpgroups && wg != wantWarpgroups))
+        continue;
+      setWarpgroups(wg);
+      gBytes = 0;
+      gridX = ceilDiv(spec.m, rows) * spec.k;
+      n1w = n1;
+      t1 = kt1;
+      stages1 = std::min(kMaxFactor1Stages,
+                         (kMaxDynamicSmem - kAtom) / std::max<int64_t>(slot1, 1));
+      if (wantStages)
+        stages1 = std::min(stages1, wantStages);
+      if (stages1 < 2)
+        continue;
+      workBytes = stages1 * slot1;
+      dynamicSmemBytes = kAtom + workBytes;
+      valid = true;
+      return;
+    }
+  }
+
   void setWarpgroups(int64_t wg) {
     warpgroups = wg;
     rows = kTileM * wg;
@@ -214,9 +259,14 @@ private:
   void planNatural() {
     const MonarchSpec &s = spec;
     workMax = kMaxDynamicSmem - kAtom - gBytes;
-    stages1 = std::min(kMaxStages1, workMax / std::max<int64_t>(slot1, 1));
-    if (stages1 < 2)
+    // Split factors, factor 2: G arrives by TMA on one barrier; no ring 1.
+    stages1 = stage == Stage::Factor2
+                  ? 1
+                  : std::min(kMaxStages1,
+                             workMax / std::max<int64_t>(slot1, 1));
+    if (stages1 < 2 && stage != Stage::Factor2)
       return;
+    int64_t ring1Bytes = stage == Stage::Factor2 ? 0 : stages1 * slot1;
     // l accumulators of 64 x S live at once (S*l/2 registers per thread),
     // y columns n*l .. n*l+2l-1 in one store of at most 16 bytes.
     if (s.l == 1 || s.l == 2 || s.l == 4) {
@@ -240,7 +290,7 @@ private:
         slot2 = slot;
         stages2 = st;
         ring1Offset = stagingOffset = ring2Offset = 0;
-        workBytes = std::max(stages1 * slot1, stages2 * slot2);
+        workBytes = std::max(ring1Bytes, stages2 * slot2);
         dynamicSmemBytes = kAtom + gBytes + workBytes;
         return;
       }
@@ -273,7 +323,7 @@ private:
     ring1Offset = 0;
     stagingOffset = 0;
     ring2Offset = stagingBytes;
-    workBytes = std::max(stages1 * slot1, stagingBytes + stages2 * slot2);
+    workBytes = std::max(ring1Bytes, stagingBytes + stages2 * slot2);
     dynamicSmemBytes = kAtom + gBytes + workBytes;
   }
 
@@ -326,6 +376,7 @@ struct Types {
   std::string descA, descW1, descW2, gFlat, staging, pair;
   std::string globalX, globalW1, globalW2, globalW1Flat, globalW2Flat,
       globalBias, globalY, globalColsum, globalStats, globalStatsOut;
+  std::string globalH; // split factors: h' [m, l*r]
 
   explicit Types(const Plan &p) {
     const MonarchSpec &s = p.spec;
@@ -387,8 +438,20 @@ struct Types {
     globalStats = detail::rowPartialsType(s.m, s.layerNormPartials);
     globalStatsOut = detail::rowPartialsType(s.m, p.nSplit);
     globalY = global(str(s.m) + "x" + str(p.outCols));
+    globalH = global(str(s.m) + "x" + str(s.l * s.r));
   }
 };
+
+/// The gpu.func of a plan: the spec's kernel name, with split factors
+/// suffixed by the factor.
+std::string kernelFunctionName(const Plan &p) {
+  std::string name = monarchKernelName(p.spec);
+  if (p.stage == Stage::Factor1)
+    return name + "_f1";
+  if (p.stage == Stage::Factor2)
+    return name + "_f2";
+  return name;
+}
 
 /// The buffer arguments after x, w1, w2 (host functions) or their TMA
 /// descriptors (kernel), as (name, type).
@@ -426,16 +489,27 @@ public:
     // load latency hides behind factor 1.
     if (s.layerNormInput)
       emitRowStatisticsLoads();
-    emitFactor1();
-    emitFactor2();
+    if (p.stage == Stage::Factor1) {
+      emitFactor1ToGlobal();
+    } else {
+      if (p.stage == Stage::Factor2)
+        emitLoadG();
+      else
+        emitFactor1();
+      emitFactor2();
+    }
     w.line("gpu.return");
 
     std::ostringstream os;
-    os << "    gpu.func @" << monarchKernelName(s)
-       << "(%tma_x_ptr: !llvm.ptr, %tma_w1_ptr: !llvm.ptr, "
-          "%tma_w2_ptr: !llvm.ptr"
-       << detail::joinArgs(bufferArgs(p, t), ": ")
-       << ") kernel attributes {known_block_size = array<i32: " << p.threads
+    os << "    gpu.func @" << kernelFunctionName(p) << "(%tma_x_ptr: !llvm.ptr";
+    if (p.stage != Stage::Factor2)
+      os << ", %tma_w1_ptr: !llvm.ptr";
+    if (p.stage != Stage::Factor1)
+      os << ", %tma_w2_ptr: !llvm.ptr"
+         << detail::joinArgs(bufferArgs(p, t), ": ");
+    else
+      os << ", %h: " << t.globalH;
+    os << ") kernel attributes {known_block_size = array<i32: " << p.threads
        << ", 1, 1>} {\n";
     os << w.finish();
     os << "    }\n";
@@ -479,18 +553,25 @@ private:
     w.line("%tma_x = builtin.unrealized_conversion_cast %tma_x_ptr : "
            "!llvm.ptr to " +
            t.tmaX);
-    w.line("%tma_w1 = builtin.unrealized_conversion_cast %tma_w1_ptr : "
-           "!llvm.ptr to " +
-           t.tmaW1);
-    w.line("%tma_w2 = builtin.unrealized_conversion_cast %tma_w2_ptr : "
-           "!llvm.ptr to " +
-           t.tmaW2);
+    if (p.stage != Stage::Factor2)
+      w.line("%tma_w1 = builtin.unrealized_conversion_cast %tma_w1_ptr : "
+             "!llvm.ptr to " +
+             t.tmaW1);
+    if (p.stage != Stage::Factor1)
+      w.line("%tma_w2 = builtin.unrealized_conversion_cast %tma_w2_ptr : "
+             "!llvm.ptr to " +
+             t.tmaW2);
     tid = w.def("tid", "gpu.thread_id x");
     std::string block = w.def("block", "gpu.block_id x");
     if (p.blocked) {
       // The l CTAs of one row tile are neighbours: x is read once from HBM.
       llFixed = remc(block, s.l, "cta_ll");
       row0 = mulc(divc(block, s.l, "row_tile"), p.rows, "row0");
+    } else if (p.stage == Stage::Factor1) {
+      // The k CTAs of one row tile are neighbours (each reads its block of
+      // the rows; w1[kk] is shared by every row tile through L2).
+      kkFixed = remc(block, s.k, "cta_kk");
+      row0 = mulc(divc(block, s.k, "row_tile"), p.rows, "row0");
     } else {
       row0 = mulc(block, kTileM, "row0");
     }
@@ -527,17 +608,20 @@ private:
     std::string stagingOff = addc(work, p.stagingOffset, "staging_off");
 
     bars1 = w.def("full1", "nvgpu.mbarrier.create -> " + t.bars1);
-    bars2 = w.def("full2", "nvgpu.mbarrier.create -> " + t.bars2);
+    if (p.stage != Stage::Factor1)
+      bars2 = w.def("full2", "nvgpu.mbarrier.create -> " + t.bars2);
     w.open("scf.if " + isLeader);
     for (int64_t i = 0; i < p.stages1; ++i)
       w.line("nvgpu.mbarrier.init " + bars1 + "[" + w.index(i) + "], " +
              w.index(1) + " : " + t.bars1);
-    for (int64_t i = 0; i < p.stages2; ++i)
+    for (int64_t i = 0; i < p.stages2 && p.stage != Stage::Factor1; ++i)
       w.line("nvgpu.mbarrier.init " + bars2 + "[" + w.index(i) + "], " +
              w.index(1) + " : " + t.bars2);
     w.line("nvgpu.tma.prefetch.descriptor %tma_x : " + t.tmaX);
-    w.line("nvgpu.tma.prefetch.descriptor %tma_w1 : " + t.tmaW1);
-    w.line("nvgpu.tma.prefetch.descriptor %tma_w2 : " + t.tmaW2);
+    if (p.stage != Stage::Factor2)
+      w.line("nvgpu.tma.prefetch.descriptor %tma_w1 : " + t.tmaW1);
+    if (p.stage != Stage::Factor1)
+      w.line("nvgpu.tma.prefetch.descriptor %tma_w2 : " + t.tmaW2);
     w.close();
     w.line("gpu.barrier");
 
@@ -580,8 +664,9 @@ private:
   /// Leader only: x and w1 tiles of phase-1 tile `tile` (= kk*kt1 + kt).
   void emitLoad1(const std::string &tile) {
     std::string slot = remc(tile, p.stages1, "slot");
-    std::string kk = divc(tile, p.kt1, "kk");
-    std::string kt = remc(tile, p.kt1, "kt");
+    // Split factors, factor 1: the tiles of the CTA's block kk only.
+    std::string kk = kkFixed.empty() ? divc(tile, p.kt1, "kk") : kkFixed;
+    std::string kt = kkFixed.empty() ? remc(tile, p.kt1, "kt") : tile;
     std::string aOff = add(ring1, mulc(slot, p.slot1), "a_off");
     std::string aDst = view("x_dst", aOff, t.xSlot);
     std::string bDst =
@@ -770,6 +855,102 @@ private:
     w.line("nvvm.fence.proxy {kind = #nvvm.proxy_kind<async.shared>, space = "
            "#nvvm.shared_space<cta>}");
     w.line("gpu.barrier");
+  }
+
+  /// Split factors, factor 1: h[:, kk*q ..] = x[:, kk*p ..] . w1[kk]^T for
+  /// the CTA's rows (each warpgroup 64 of them) and block kk, stored to
+  /// h' straight from the fragments. Kernel column c = ll*(q/l) + i (w1
+  /// rows permuted, monarchKernelW1Source) is h column kk*q + i*l + ll,
+  /// i.e. g[ll, kk*(q/l) + i] = h'[b, ll*r + kk*(q/l) + i]: a thread's two
+  /// neighbouring columns are neighbours in h' too (q/l is a multiple of 8).
+  void emitFactor1ToGlobal() {
+    int64_t depth = depthFor(p.stages1);
+    int64_t preload = std::min(p.stages1 - depth, p.t1);
+    w.line("// Factor 1 of block kk into h' (g order, blocked by ll)");
+    w.open("scf.if " + isLeader);
+    for (int64_t i = 0; i < preload; ++i)
+      emitLoad1(w.index(i));
+    w.close();
+    std::string init =
+        w.def("acc_init", "nvgpu.warpgroup.mma.init.accumulator -> " + t.acc1);
+    std::string accOut = w.fresh("acc_h");
+    std::string kt = w.fresh("kt"), accIn = w.fresh("acc_in");
+    w.open(accOut + " = scf.for " + kt + " = " + w.index(0) + " to " +
+           w.index(p.kt1) + " step " + w.index(1) + " iter_args(" + accIn +
+           " = " + init + ") -> (" + t.acc1 + ")");
+    std::string slot = remc(kt, p.stages1, "slot");
+    w.line("nvgpu.mbarrier.try_wait.parity " + bars1 + "[" + slot + "], " +
+           parityOf(kt, p.stages1) + ", " + w.index(kMbarrierSpinTicks) +
+           " : " + t.bars1);
+    std::string slotBase = add(ring1, mulc(slot, p.slot1), "slot_base");
+    std::string aBase = add(slotBase, wgBytes, "a_base");
+    std::string bBase = addc(slotBase, p.warpgroups * kBlockBytes, "b_base");
+    std::string acc = emitTileMma(accIn, aBase, bBase, t.w1Step, t.descW1,
+                                  "%tma_w1", t.tmaW1, t.acc1, depth);
+    w.line("gpu.barrier");
+    std::string next = addc(kt, p.stages1 - depth, "next");
+    std::string inRange = w.def("in_range", "arith.cmpi ult, " + next + ", " +
+                                                w.index(p.t1) + " : index");
+    std::string doLoad =
+        w.def("do_load", "arith.andi " + isLeader + ", " + inRange + " : i1");
+    w.open("scf.if " + doLoad);
+    emitLoad1(next);
+    w.close();
+    w.line("scf.yield " + acc + " : " + t.acc1);
+    w.close();
+    w.line("nvvm.wgmma.wait.group.sync.aligned 0");
+
+    std::string frag =
+        w.def("frag_h", "builtin.unrealized_conversion_cast " + accOut + " : " +
+                            t.acc1 + " to " + t.acc1Struct);
+    int64_t per = s.q / s.l;
+    std::string rows[2] = {add(row0, rowA, "h_row"),
+                           add(row0, addc(rowA, 8, "frag_row_b"), "h_row")};
+    std::string valid[2];
+    for (int64_t half = 0; half < 2; ++half)
+      valid[half] = w.def("row_ok", "arith.cmpi ult, " + rows[half] + ", " +
+                                        w.index(s.m) + " : index");
+    std::string kkBase = mulc(kkFixed, per, "h_kk");
+    for (int64_t jg = 0; jg < p.n1 / 8; ++jg) {
+      int64_t ll = 8 * jg / per, i0 = 8 * jg % per;
+      std::string col = add(addc(kkBase, ll * s.r + i0, "h_col"), colPair,
+                            "h_col");
+      for (int64_t half = 0; half < 2; ++half) {
+        std::string pair = packPair(frag, t.acc1Struct, 4 * jg + 2 * half);
+        w.open("scf.if " + valid[half]);
+        w.line("vector.store " + pair + ", %h[" + rows[half] + ", " + col +
+               "] {alignment = 4 : i64} : " + t.globalH + ", " + t.pair);
+        w.close();
+      }
+    }
+  }
+
+  /// Split factors, factor 2: the CTA's G (64 rows x l*r of h', in blocks
+  /// of 64 columns: exactly the swizzled tiles TMA writes) on barrier 0 of
+  /// ring 1, which factor 2 waits for after issuing its first w2 tiles.
+  void emitLoadG() {
+    w.line("// G from h' (factor 1's kernel)");
+    w.open("scf.if " + isLeader);
+    w.line("nvgpu.mbarrier.arrive.expect_tx " + bars1 + "[" + w.index(0) +
+           "], " + w.index(p.gBytes) + " : " + t.bars1);
+    for (int64_t blk = 0; blk < s.l * p.kt2; ++blk) {
+      std::string dst =
+          view("g_dst", addc(gOff, blk * kBlockBytes, "g_dst_off"), t.xSlot);
+      w.line("nvgpu.tma.async.load %tma_x[" + w.index(blk * kTileK) + ", " +
+             row0 + "], " + bars1 + "[" + w.index(0) + "] to " + dst + " : " +
+             t.tmaX + ", " + t.bars1 + " -> " + t.xSlot);
+    }
+    w.close();
+  }
+
+  /// Split factors, factor 2: every thread waits for G before its wgmmas.
+  void emitWaitG() {
+    if (p.stage != Stage::Factor2)
+      return;
+    std::string phase0 = w.def("g_parity", "arith.constant false");
+    w.line("nvgpu.mbarrier.try_wait.parity " + bars1 + "[" + w.index(0) +
+           "], " + phase0 + ", " + w.index(kMbarrierSpinTicks) + " : " +
+           t.bars1);
   }
 
   /// Folded LayerNorm: the statistics partials of this thread's two
@@ -1067,6 +1248,7 @@ private:
       w.open("scf.if " + isLeader);
       emitPreload2();
       w.close();
+      emitWaitG();
       emitFactor2Direct(depth);
       return;
     }
@@ -1075,6 +1257,7 @@ private:
       w.open("scf.if " + isLeader);
       emitPreload2();
       w.close();
+      emitWaitG();
     }
 
     std::string c = w.fresh("c");
@@ -1221,6 +1404,7 @@ private:
   int64_t inFlight;
   std::string tid, row0, isLeader, smem, gOff, work, ring1, ring2, bars1, bars2;
   std::string llFixed; // blocked output: the ll this CTA computes
+  std::string kkFixed; // split factors, factor 1: the CTA's block kk
   std::string rowA, swz, colPair, gRowPart, gView, stagingView;
   // Folded LayerNorm: (rstd, -mean*rstd) of the fragment rows A, B.
   std::string rowParts[2], rowRstd[2], rowShift[2];
@@ -1233,9 +1417,40 @@ private:
 // Host side
 //===----------------------------------------------------------------------===//
 
+/// A TMA descriptor of the 2-D memref `value` with boxes of boxRows x 64,
+/// as the !llvm.ptr the kernels take.
+std::string emitDescriptor(FuncWriter &w, const std::string &hint,
+                           const std::string &value, const std::string &type,
+                           int64_t boxRows, const std::string &tmaType,
+                           const std::string &unranked) {
+  std::string any = w.def(hint + "_any", "memref.cast " + value + " : " +
+                                             type + " to " + unranked);
+  // Box dims are outermost first.
+  std::string tma = w.def(hint, "nvgpu.tma.create.descriptor " + any +
+                                    " box[" + w.index(boxRows) + ", " +
+                                    w.index(kTileK) + "] : " + unranked +
+                                    " -> " + tmaType);
+  return w.def(hint + "_ptr", "builtin.unrealized_conversion_cast " + tma +
+                                  " : " + tmaType + " to !llvm.ptr");
+}
+
+/// gpu.launch_func's operands after the kernel symbol for plan `p`.
+std::string launchOf(FuncWriter &w, const Plan &p, const std::string &args) {
+  return "@" + monarchKernelModuleName(p.spec) + "::@" + kernelFunctionName(p) +
+         " blocks in (" + w.index(p.gridX) + ", " + w.index(1) + ", " +
+         w.index(1) + ") threads in (" + w.index(p.threads) + ", " +
+         w.index(1) + ", " + w.index(1) + ") dynamic_shared_memory_size " +
+         w.i32(p.dynamicSmemBytes) + " " + args;
+}
+
+/// The launcher (or, with repeats, the benchmark function): TMA descriptors
+/// and the launch; with split factors (`p` then factor 2's plan, `p1` and
+/// `t1` factor 1's) h' is allocated here, written by the factor-1 kernel
+/// and read by the factor-2 kernel, which run back to back on the stream.
 std::string emitHostFunction(const Plan &p, const Types &t,
-                             const std::string &name, int64_t repeats) {
-  const MonarchSpec &s = p.spec;
+                             const std::string &name, int64_t repeats,
+                             const Plan *p1 = nullptr,
+                             const Types *t1 = nullptr) {
   FuncWriter w(/*indent=*/1);
   std::string unranked = "memref<*x" + t.elem + ">";
   std::string w1Flat = w.def(
@@ -1244,33 +1459,55 @@ std::string emitHostFunction(const Plan &p, const Types &t,
   std::string w2Flat = w.def(
       "w2_flat", "memref.collapse_shape %w2 [[0, 1], [2]] : " + t.globalW2 +
                      " into " + t.globalW2Flat);
-  auto descriptor = [&](const std::string &hint, const std::string &value,
-                        const std::string &type, int64_t boxRows,
-                        const std::string &tmaType) {
-    std::string any = w.def(hint + "_any", "memref.cast " + value + " : " +
-                                               type + " to " + unranked);
-    // Box dims are outermost first.
-    std::string tma =
-        w.def(hint, "nvgpu.tma.create.descriptor " + any + " box[" +
-                        w.index(boxRows) + ", " + w.index(kTileK) +
-                        "] : " + unranked + " -> " + tmaType);
-    return w.def(hint + "_ptr", "builtin.unrealized_conversion_cast " + tma +
-                                    " : " + tmaType + " to !llvm.ptr");
-  };
-  std::string tx = descriptor("tma_x", "%x", t.globalX, p.rows, t.tmaX);
-  std::string tw1 = descriptor("tma_w1", w1Flat, t.globalW1Flat, p.n1, t.tmaW1);
-  std::string tw2 =
-      descriptor("tma_w2", w2Flat, t.globalW2Flat, p.tileS, t.tmaW2);
-  std::string args = "args(" + tx + " : !llvm.ptr, " + tw1 + " : !llvm.ptr, " +
-                     tw2 + " : !llvm.ptr" +
-                     detail::joinArgs(bufferArgs(p, t), " : ") + ")";
-  std::string launch =
-      "@" + monarchKernelModuleName(s) + "::@" + monarchKernelName(s) +
-      " blocks in (" + w.index(p.gridX) + ", " + w.index(1) + ", " +
-      w.index(1) + ") threads in (" + w.index(p.threads) + ", " + w.index(1) +
-      ", " + w.index(1) + ") dynamic_shared_memory_size " +
-      w.i32(p.dynamicSmemBytes) + " " + args;
-  detail::emitLaunches(w, launch, repeats);
+  std::vector<std::string> launches;
+  std::string h;
+  if (p1) {
+    // Device memory (the runtime's pool: at least 256-byte aligned, TMA
+    // wants 16), released after the factor-2 launch in stream order.
+    h = w.def("h", "gpu.alloc () : " + t.globalH);
+    std::string tx = emitDescriptor(w, "tma_x", "%x", t.globalX, p1->rows,
+                                    t1->tmaX, unranked);
+    std::string tw1 = emitDescriptor(w, "tma_w1", w1Flat, t.globalW1Flat,
+                                     p1->n1, t1->tmaW1, unranked);
+    launches.push_back(launchOf(w, *p1,
+                                "args(" + tx + " : !llvm.ptr, " + tw1 +
+                                    " : !llvm.ptr, " + h + " : " + t.globalH +
+                                    ")"));
+    std::string th =
+        emitDescriptor(w, "tma_h", h, t.globalH, p.rows, t.tmaX, unranked);
+    std::string tw2 = emitDescriptor(w, "tma_w2", w2Flat, t.globalW2Flat,
+                                     p.tileS, t.tmaW2, unranked);
+    launches.push_back(launchOf(
+        w, p,
+        "args(" + th + " : !llvm.ptr, " + tw2 + " : !llvm.ptr" +
+            detail::joinArgs(bufferArgs(p, t), " : ") + ")"));
+  } else {
+    std::string tx =
+        emitDescriptor(w, "tma_x", "%x", t.globalX, p.rows, t.tmaX, unranked);
+    std::string tw1 = emitDescriptor(w, "tma_w1", w1Flat, t.globalW1Flat,
+                                     p.n1, t.tmaW1, unranked);
+    std::string tw2 = emitDescriptor(w, "tma_w2", w2Flat, t.globalW2Flat,
+                                     p.tileS, t.tmaW2, unranked);
+    launches.push_back(launchOf(
+        w, p,
+        "args(" + tx + " : !llvm.ptr, " + tw1 + " : !llvm.ptr, " + tw2 +
+            " : !llvm.ptr" + detail::joinArgs(bufferArgs(p, t), " : ") + ")"));
+  }
+  if (launches.size() == 1) {
+    detail::emitLaunches(w, launches.front(), repeats);
+  } else if (repeats == 0) {
+    for (const std::string &launch : launches)
+      w.line("gpu.launch_func " + launch);
+  } else {
+    std::string token = w.def("token", "gpu.wait async");
+    for (int64_t i = 0; i < repeats; ++i)
+      for (const std::string &launch : launches)
+        token =
+            w.def("token", "gpu.launch_func async [" + token + "] " + launch);
+    w.line("gpu.wait [" + token + "]");
+  }
+  if (p1)
+    w.line("gpu.dealloc " + h + " : " + t.globalH);
   w.line("return");
 
   std::ostringstream os;
@@ -1327,6 +1564,17 @@ std::string verifyMonarchSpec(const MonarchSpec &s) {
   if (s.m > kMaxTmaCoordinate || s.k * s.p > kMaxTmaCoordinate ||
       s.k * s.q > kMaxTmaCoordinate || s.l * s.s > kMaxTmaCoordinate)
     return "sizes must stay below 2^31 (TMA coordinates are i32)";
+  if (s.splitFactors) {
+    if (s.blockedOutput || s.layerNormInput)
+      return "split factors need the natural output (not blocked, no folded "
+             "LayerNorm)";
+    if (s.q % s.l || (s.q / s.l) % 8)
+      return "split factors need q=" + str(s.q) + " to be l=" + str(s.l) +
+             " times a multiple of 8 (runs of h' columns per ll)";
+    if (!Plan(s, /*factor1=*/true).valid)
+      return "factor 1's TMA ring (x and w1 tiles of q=" + str(s.q) +
+             " rows) does not fit the shared memory of an sm_90 CTA";
+  }
   Plan p(s);
   if (p.valid && s.residual && !p.directStores)
     return "a residual add needs the natural output stored from registers "
@@ -1340,6 +1588,10 @@ std::string verifyMonarchSpec(const MonarchSpec &s) {
            "fit the " +
            str(kMaxDynamicSmem) + " bytes of shared memory of an sm_90 CTA";
   return "";
+}
+
+bool monarchSplitFactorsPay(const MonarchSpec &s) {
+  return !s.blockedOutput && ceilDiv(s.m, kTileM) <= kSplitMaxRowTiles;
 }
 
 std::string monarchKernelName(const MonarchSpec &s) {
@@ -1362,6 +1614,8 @@ std::string monarchKernelName(const MonarchSpec &s) {
     name += "_p" + str(s.layerNormPartials);
   if (s.rowStatistics)
     name += "_rs";
+  if (s.splitFactors)
+    name += "_split";
   return name;
 }
 
@@ -1375,7 +1629,7 @@ int64_t monarchRowStatisticsPartials(const MonarchSpec &spec) {
 
 std::pair<int64_t, int64_t> monarchKernelW1Source(const MonarchSpec &s,
                                                   int64_t qq, int64_t pp) {
-  if (s.blockedOutput && s.l > 0 && s.q % s.l == 0) {
+  if ((s.blockedOutput || s.splitFactors) && s.l > 0 && s.q % s.l == 0) {
     // Kernel row ll*(q/l) + i is w1 row i*l + ll (h column i*l + ll of the
     // block is g[ll, ...]).
     int64_t per = s.q / s.l;
@@ -1409,16 +1663,30 @@ std::string emitMonarchMatmul(const MonarchSpec &spec, std::string &error,
     return "";
   Plan plan(spec);
   Types types(plan);
+  // Split factors: factor 1's kernel too (the spec's plan is factor 2's).
+  std::optional<Plan> plan1;
+  std::optional<Types> types1;
+  if (spec.splitFactors) {
+    plan1.emplace(spec, /*factor1=*/true, options.factor1Warpgroups,
+                  options.factor1Stages);
+    types1.emplace(*plan1);
+  }
   std::ostringstream os;
   os << "// " << monarchKernelName(spec)
      << ": y = " << (spec.gelu ? "gelu_tanh(" : "") << "monarch(x, w1, w2)"
-     << (spec.bias ? " + bias" : "") << (spec.gelu ? ")" : "") << "; "
-     << plan.rows << "-row CTAs of " << plan.threads << " threads"
+     << (spec.bias ? " + bias" : "") << (spec.gelu ? ")" : "") << "; ";
+  if (plan1)
+    os << "factor 1: " << plan1->rows << "-row CTAs of " << plan1->threads
+       << " threads x k, N=" << plan1->n1 << " (" << plan1->stages1
+       << " stages), " << plan1->dynamicSmemBytes << " B dynamic smem, grid "
+       << plan1->gridX << "; factor 2 from h': ";
+  os << plan.rows << "-row CTAs of " << plan.threads << " threads"
      << (spec.blockedOutput ? " x l (blocked output)" : "")
      << (spec.inputBlocks ? ", blocked input" : "")
-     << (spec.rowStatistics ? ", row statistics out" : "")
-     << ", factor-1 N=" << plan.n1 << " (" << plan.stages1
-     << " stages), factor-2 N=" << plan.tileS << " (" << plan.stages2
+     << (spec.rowStatistics ? ", row statistics out" : "");
+  if (!plan1)
+    os << ", factor-1 N=" << plan.n1 << " (" << plan.stages1 << " stages)";
+  os << ", factor-2 N=" << plan.tileS << " (" << plan.stages2
      << " stages), " << plan.dynamicSmemBytes << " B dynamic smem, grid "
      << plan.gridX << "\n";
   os << "module attributes {gpu.container_module} {\n";
@@ -1428,12 +1696,16 @@ std::string emitMonarchMatmul(const MonarchSpec &spec, std::string &error,
         "!llvm.array<0 x i8>\n";
   int64_t inFlight = options.wgmmaTilesInFlight > 0 ? options.wgmmaTilesInFlight
                                                     : kDefaultTilesInFlight;
+  if (plan1)
+    os << KernelEmitter(*plan1, *types1, inFlight).emit();
   os << KernelEmitter(plan, types, inFlight).emit();
   os << "  }\n";
-  os << emitHostFunction(plan, types, monarchLauncherName(spec), 0);
+  const Plan *p1 = plan1 ? &*plan1 : nullptr;
+  const Types *t1 = types1 ? &*types1 : nullptr;
+  os << emitHostFunction(plan, types, monarchLauncherName(spec), 0, p1, t1);
   if (options.benchmarkRepeats > 0)
     os << emitHostFunction(plan, types, monarchBenchmarkName(spec),
-                           options.benchmarkRepeats);
+                           options.benchmarkRepeats, p1, t1);
   os << "}\n";
   return os.str();
 }

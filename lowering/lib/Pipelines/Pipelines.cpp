@@ -151,6 +151,7 @@ void mlir::fly::buildFlyGpuPipeline(OpPassManager &pm,
     pm.addPass(fly::createFlyGpuAttentionKernels(attention));
     fly::FlyGpuMonarchKernelsOptions monarch;
     monarch.chip = options.chip;
+    monarch.splitFactors = options.monarchSplitFactors;
     pm.addPass(fly::createFlyGpuMonarchKernels(monarch));
     fly::FlyGpuLayerNormKernelsOptions layerNorm;
     layerNorm.chip = options.chip;

@@ -291,6 +291,23 @@ Result runCase(const TestCase &t, int samples, uint32_t seed) {
   w2.randomize(rng, t.bf16, 1.0 / std::sqrt(double(t.r)));
   bias.randomize(rng, t.bf16, 0.5);
   y.poisonWithNaN();
+  // Split factors (kernel name "_split"): the factor-1 kernel reads w1 with
+  // its q axis permuted (MonarchKernel.h, monarchKernelW1Source): kernel
+  // row ll*(q/l) + i is row i*l + ll. Upload that order; the reference
+  // keeps the natural one.
+  if (std::strstr(t.name, "_split")) {
+    std::vector<uint16_t> permuted(w1.bits.size());
+    int64_t per = t.q / t.l;
+    for (int64_t kk = 0; kk < t.k; ++kk)
+      for (int64_t row = 0; row < t.q; ++row) {
+        int64_t source = (row % per) * t.l + row / per;
+        std::memcpy(&permuted[size_t((kk * t.q + row) * t.p)],
+                    &w1.bits[size_t((kk * t.q + source) * t.p)],
+                    size_t(t.p) * 2);
+      }
+    checkCu(cuMemcpyHtoD(w1.device, permuted.data(), permuted.size() * 2),
+            "upload permuted w1");
+  }
   checkCu(cuCtxSynchronize(), "setup");
 
   MemRef<2> mx = x.memref<2>(), my = y.memref<2>();

@@ -313,6 +313,15 @@ def FlyGpuMonarchKernels
     bias + monarch(beta) (`<bias>.ln_bias.blocked`) and monarch'(ones) is a
     new f32 weight (`<w1>.ln_colsum.blocked`); the LayerNorm kernel and its
     round trip of the activation through memory disappear.
+
+    Split factors (`split-factors`, on by default): a kernel with the
+    natural output (an MLP's down projection), a constant w1 and few rows
+    (at most 2048: the fused kernel's CTA per 64 rows would leave most of
+    the GPU idle; gen::monarchSplitFactorsPay) runs as two kernels
+    (MonarchSpec::splitFactors): factor 1, one CTA per 128 rows and block
+    kk, writes h in g order to a temporary; factor 2 reads its G tile back
+    by TMA. w1 gets its q axis permuted too (`<name>.split_rows`, or
+    `<name>.split_blocked_cols` in a chain).
   }];
   let options = [
     Option<"chip", "chip", "std::string", /*default=*/"\"sm_90a\"",
@@ -325,7 +334,11 @@ def FlyGpuMonarchKernels
            "(see the description)">,
     Option<"foldLayerNorm", "fold-layernorm", "bool", /*default=*/"true",
            "Fold a LayerNorm feeding a blocked up projection into its "
-           "kernel (see the description)">
+           "kernel (see the description)">,
+    Option<"splitFactors", "split-factors", "bool", /*default=*/"true",
+           "Run a natural-output Monarch matmul with a constant w1 and few "
+           "rows as two kernels, factor 1 and factor 2 (see the "
+           "description)">
   ];
   let dependentDialects = ["::mlir::func::FuncDialect",
                            "::mlir::memref::MemRefDialect",

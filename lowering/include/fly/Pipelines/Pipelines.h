@@ -73,6 +73,12 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
                      "separate kernel: all, gemm, monarch (which "
                      "producers) or off"),
       llvm::cl::init("all")};
+  PassOptions::Option<bool> monarchSplitFactors{
+      *this, "monarch-split-factors",
+      llvm::cl::desc("A Monarch matmul with the natural output and few rows "
+                     "runs as two kernels (fly-gpu-monarch-kernels "
+                     "split-factors)"),
+      llvm::cl::init(true)};
 };
 
 /// The CUDA path: fly ops to linalg, 16-bit storage, Hopper GEMM kernels for

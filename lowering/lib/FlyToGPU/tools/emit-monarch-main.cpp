@@ -7,7 +7,8 @@
 //       lowering/lib/FlyToGPU/tools/emit-monarch-main.cpp -o /tmp/emit-monarch
 //   /tmp/emit-monarch M K Q P L S R [--bias] [--gelu] [--type=f16|bf16]
 //                     [--bench-repeats=R] [--test-wrapper=NAME] [--spec-line=I]
-//                     [--tiles-in-flight=1|2]
+//                     [--tiles-in-flight=1|2] [--split]
+//                     [--f1-warpgroups=1|2] [--f1-stages=N]
 //
 // --test-wrapper=NAME adds public llvm.emit_c_interface functions with one
 // uniform signature (x, w1, w2, bias, y), bias ignored without --bias:
@@ -87,6 +88,12 @@ int main(int argc, char **argv) {
       spec.elementType = value;
     else if (startsWith(arg, "--bench-repeats="))
       options.benchmarkRepeats = std::atoll(value.c_str());
+    else if (arg == "--split")
+      spec.splitFactors = true;
+    else if (startsWith(arg, "--f1-warpgroups="))
+      options.factor1Warpgroups = std::atoll(value.c_str());
+    else if (startsWith(arg, "--f1-stages="))
+      options.factor1Stages = std::atoll(value.c_str());
     else if (startsWith(arg, "--tiles-in-flight="))
       options.wgmmaTilesInFlight = std::atoll(value.c_str());
     else if (startsWith(arg, "--test-wrapper="))

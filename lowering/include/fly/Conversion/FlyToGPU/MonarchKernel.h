@@ -69,13 +69,24 @@ struct MonarchSpec {
   /// biased variance) of the rounded values each warpgroup stores. Natural
   /// output stored from registers only (the down projection of an MLP).
   bool rowStatistics = false;
+  /// Natural output in two kernels instead of one (an MLP's down
+  /// projection): factor 1 writes h, permuted to g order and blocked by ll
+  /// (h'[b, ll*r + rr] = g[b, ll, rr]), to a temporary the launcher
+  /// allocates; factor 2 loads its 64-row G tile from there with TMA and
+  /// keeps the natural output's epilogue (bias, residual, row statistics).
+  /// Without G in shared memory, factor 1 runs 128-row CTAs (one per row
+  /// tile and block kk, two warpgroups sharing every w1 tile) with a deeper
+  /// ring. Its kernel columns are w1 rows permuted like a blocked output's
+  /// (monarchKernelW1Source), so that each thread's column pairs land next
+  /// to each other in h'.
+  bool splitFactors = false;
 };
 
 /// The kernel's w1 is a permutation of fly.monarch_matmul's w1[k,q,p] when
-/// blockedOutput or inputBlocks is set: element (kk, qq, pp) of the array
-/// the launcher takes is element (kk, result.first, result.second) of the
-/// op's w1. (Identity for natural layouts.) The caller permutes the weight
-/// constant once at compile time.
+/// blockedOutput, splitFactors (its q axis) or inputBlocks (its p axis) is
+/// set: element (kk, qq, pp) of the array the launcher takes is element
+/// (kk, result.first, result.second) of the op's w1. (Identity otherwise.)
+/// The caller permutes the weight constant once at compile time.
 std::pair<int64_t, int64_t> monarchKernelW1Source(const MonarchSpec &spec,
                                                   int64_t qq, int64_t pp);
 
@@ -89,6 +100,11 @@ struct MonarchEmitOptions {
   /// while the next is issued (the slot of tile t-2 is refilled; prefetch
   /// one tile shallower; rings of fewer than 3 slots use 1).
   int64_t wgmmaTilesInFlight = 0;
+  /// Split factors, factor 1's kernel: warpgroups (64 rows each) per CTA
+  /// and ring slots; 0: the defaults (2 where m allows; as many slots as
+  /// fit, at most 6).
+  int64_t factor1Warpgroups = 0;
+  int64_t factor1Stages = 0;
 };
 
 /// Returns "" and sets `error` if the spec is unsupported. Otherwise the text
@@ -110,6 +126,14 @@ std::string emitMonarchMatmul(const MonarchSpec &spec, std::string &error,
 
 /// Checks `spec` only; returns "" when emitMonarchMatmul would accept it.
 std::string verifyMonarchSpec(const MonarchSpec &spec);
+
+/// Whether split factors make `spec` (natural output) faster: when the
+/// fused kernel's one CTA per 64 rows leaves most of the GPU idle, factor
+/// 1's CTAs per (128 rows, kk) spread the work k times wider. H100 self-test
+/// (GPT-2 MLP down projection, us): m 1024 32.0 -> 25.0, 2048 32.3 -> 25.9,
+/// 4096 32.4 -> 32.0, 6144 39.7 -> 47.5, 8192 44.9 -> 54.6, 32768 156.6 ->
+/// 175.1; so up to 32 row tiles of 64 (m <= 2048).
+bool monarchSplitFactorsPay(const MonarchSpec &spec);
 
 /// Row-statistics partials per row the kernel for `spec` writes with
 /// rowStatistics set (one per warpgroup splitting the output columns), or
