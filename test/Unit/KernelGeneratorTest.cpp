@@ -495,12 +495,20 @@ TEST(MonarchGeneratorTest, FoldedLayerNormOnTheBlockedUpProjection) {
   EXPECT_EQ(count(text, "math.rsqrt"), 2u);
 }
 
-TEST(MonarchGeneratorTest, RowStatisticsFromTheDownProjection) {
+/// GPT-2 small's Monarch MLP down projection at batch 8 (3072 -> 768,
+/// nblocks 4) as fly-gpu-monarch-kernels makes it in a chain: bias,
+/// residual add, hidden layer read blocked.
+MonarchSpec gpt2DownProjection() {
   MonarchSpec down;
   down.m = 8192, down.k = 4, down.q = 192, down.p = 768;
   down.l = 4, down.s = 192, down.r = 192;
   down.bias = down.residual = true;
   down.inputBlocks = 4;
+  return down;
+}
+
+TEST(MonarchGeneratorTest, RowStatisticsFromTheDownProjection) {
+  MonarchSpec down = gpt2DownProjection();
   MonarchSpec plain = down;
   down.rowStatistics = true;
   EXPECT_EQ(verifyMonarchSpec(down), "");
@@ -666,11 +674,7 @@ TEST(MonarchGeneratorTest, SplitFactorsIndexLikeTheFusedKernel) {
 }
 
 TEST(MonarchGeneratorTest, SplitFactorsEmitTwoKernels) {
-  MonarchSpec down;
-  down.m = 8192, down.k = 4, down.q = 192, down.p = 768;
-  down.l = 4, down.s = 192, down.r = 192;
-  down.bias = down.residual = true;
-  down.inputBlocks = 4;
+  MonarchSpec down = gpt2DownProjection();
   MonarchSpec fused = down;
   down.splitFactors = true;
   EXPECT_EQ(verifyMonarchSpec(down), "");
@@ -679,10 +683,12 @@ TEST(MonarchGeneratorTest, SplitFactorsEmitTwoKernels) {
   std::string text = emitMonarchMatmul(down, error);
   ASSERT_FALSE(text.empty()) << error;
   std::string name = monarchKernelName(down);
-  EXPECT_NE(text.find("gpu.func @" + name + "_f1(%tma_x_ptr: !llvm.ptr, "
+  EXPECT_NE(text.find("gpu.func @" + name +
+                      "_f1(%tma_x_ptr: !llvm.ptr, "
                       "%tma_w1_ptr: !llvm.ptr, %h: memref<8192x768xf16>)"),
             std::string::npos);
-  EXPECT_NE(text.find("gpu.func @" + name + "_f2(%tma_x_ptr: !llvm.ptr, "
+  EXPECT_NE(text.find("gpu.func @" + name +
+                      "_f2(%tma_x_ptr: !llvm.ptr, "
                       "%tma_w2_ptr: !llvm.ptr, %bias"),
             std::string::npos);
   // Factor 1: 64 row tiles of 128 x 4 blocks, 5-deep ring of 40 KB slots;

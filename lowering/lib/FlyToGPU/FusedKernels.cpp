@@ -498,8 +498,7 @@ struct FlyGpuMonarchKernelsPass
     // Natural outputs outside chains: split factors where w1 is a constant
     // (its rows are permuted for factor 1's stores).
     for (MonarchCandidate &c : candidates) {
-      if (c.spec.blockedOutput || c.spec.splitFactors ||
-          c.w1 != c.op.getW1())
+      if (c.spec.blockedOutput || c.spec.splitFactors || c.w1 != c.op.getW1())
         continue;
       gen::MonarchSpec split = withSplitFactors(c.spec);
       DenseResourceElementsAttr w1 = mlir::fly::weightResource(c.op.getW1());

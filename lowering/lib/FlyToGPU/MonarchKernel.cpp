@@ -108,7 +108,7 @@ constexpr int64_t kStagingPad = 8; // elements per staging row (16 B)
 constexpr int64_t kVector = 8;     // elements per 16-byte copy-out store
 constexpr int64_t kMaxStages1 = 4, kMaxStages2 = 6;
 constexpr int64_t kMaxBlockedStages = 4;
-constexpr int64_t kMaxFactor1Stages = 6; // split factors: factor 1's ring
+constexpr int64_t kMaxFactor1Stages = 6;  // split factors: factor 1's ring
 constexpr int64_t kSplitMaxRowTiles = 32; // see monarchSplitFactorsPay
 // Natural output stored from registers: at most this many f32 accumulator
 // columns (S*l) live per chunk (S*l/2 registers per thread); fewer with a
@@ -229,8 +229,8 @@ private:
       gridX = ceilDiv(spec.m, rows) * spec.k;
       n1w = n1;
       t1 = kt1;
-      stages1 = std::min(kMaxFactor1Stages,
-                         (kMaxDynamicSmem - kAtom) / std::max<int64_t>(slot1, 1));
+      stages1 = std::min(kMaxFactor1Stages, (kMaxDynamicSmem - kAtom) /
+                                                std::max<int64_t>(slot1, 1));
       if (wantStages)
         stages1 = std::min(stages1, wantStages);
       if (stages1 < 2)
@@ -260,10 +260,10 @@ private:
     const MonarchSpec &s = spec;
     workMax = kMaxDynamicSmem - kAtom - gBytes;
     // Split factors, factor 2: G arrives by TMA on one barrier; no ring 1.
-    stages1 = stage == Stage::Factor2
-                  ? 1
-                  : std::min(kMaxStages1,
-                             workMax / std::max<int64_t>(slot1, 1));
+    stages1 =
+        stage == Stage::Factor2
+            ? 1
+            : std::min(kMaxStages1, workMax / std::max<int64_t>(slot1, 1));
     if (stages1 < 2 && stage != Stage::Factor2)
       return;
     int64_t ring1Bytes = stage == Stage::Factor2 ? 0 : stages1 * slot1;
@@ -746,24 +746,10 @@ private:
     return cur;
   }
 
-  void emitFactor1() {
-    int64_t depth = depthFor(p.stages1);
-    int64_t preload = std::min(p.stages1 - depth, p.t1);
-    w.line("// Factor 1: k block GEMMs x[:, kk*p..] . w1[kk]^T -> G (g order)");
-    w.open("scf.if " + isLeader);
-    for (int64_t i = 0; i < preload; ++i)
-      emitLoad1(w.index(i));
-    // Factor 2's ring has its own region here: its first tiles load while
-    // factor 1 runs.
-    if (p.blocked)
-      emitPreload2();
-    w.close();
-    if (s.layerNormInput)
-      emitRowStatisticsMerge();
-
-    std::string kk = w.fresh("kk");
-    w.open("scf.for " + kk + " = " + w.index(0) + " to " + w.index(s.k) +
-           " step " + w.index(1));
+  /// The k loop of factor 1 for block `kk` ("": the CTA's block kk of split
+  /// factors, whose ring tiles are just kt) over ring 1. Returns the
+  /// accumulator (wgmmas possibly still in flight).
+  std::string emitFactor1Tiles(const std::string &kk, int64_t depth) {
     std::string init =
         w.def("acc_init", "nvgpu.warpgroup.mma.init.accumulator -> " + t.acc1);
     std::string accOut = w.fresh("acc_h");
@@ -771,7 +757,7 @@ private:
     w.open(accOut + " = scf.for " + kt + " = " + w.index(0) + " to " +
            w.index(p.kt1) + " step " + w.index(1) + " iter_args(" + accIn +
            " = " + init + ") -> (" + t.acc1 + ")");
-    std::string tile = add(mulc(kk, p.kt1), kt, "tile");
+    std::string tile = kk.empty() ? kt : add(mulc(kk, p.kt1), kt, "tile");
     std::string slot = remc(tile, p.stages1, "slot");
     w.line("nvgpu.mbarrier.try_wait.parity " + bars1 + "[" + slot + "], " +
            parityOf(tile, p.stages1) + ", " + w.index(kMbarrierSpinTicks) +
@@ -796,6 +782,26 @@ private:
     w.close();
     w.line("scf.yield " + acc + " : " + t.acc1);
     w.close();
+    return accOut;
+  }
+
+  void emitFactor1() {
+    int64_t depth = depthFor(p.stages1);
+    w.line("// Factor 1: k block GEMMs x[:, kk*p..] . w1[kk]^T -> G (g order)");
+    w.open("scf.if " + isLeader);
+    emitPreload1();
+    // Factor 2's ring has its own region here: its first tiles load while
+    // factor 1 runs.
+    if (p.blocked)
+      emitPreload2();
+    w.close();
+    if (s.layerNormInput)
+      emitRowStatisticsMerge();
+
+    std::string kk = w.fresh("kk");
+    w.open("scf.for " + kk + " = " + w.index(0) + " to " + w.index(s.k) +
+           " step " + w.index(1));
+    std::string accOut = emitFactor1Tiles(kk, depth);
 
     w.line("nvvm.wgmma.wait.group.sync.aligned 0");
     // Natural: h column j = kk*q + 8*jg + colPair + e goes to
@@ -865,39 +871,11 @@ private:
   /// neighbouring columns are neighbours in h' too (q/l is a multiple of 8).
   void emitFactor1ToGlobal() {
     int64_t depth = depthFor(p.stages1);
-    int64_t preload = std::min(p.stages1 - depth, p.t1);
     w.line("// Factor 1 of block kk into h' (g order, blocked by ll)");
     w.open("scf.if " + isLeader);
-    for (int64_t i = 0; i < preload; ++i)
-      emitLoad1(w.index(i));
+    emitPreload1();
     w.close();
-    std::string init =
-        w.def("acc_init", "nvgpu.warpgroup.mma.init.accumulator -> " + t.acc1);
-    std::string accOut = w.fresh("acc_h");
-    std::string kt = w.fresh("kt"), accIn = w.fresh("acc_in");
-    w.open(accOut + " = scf.for " + kt + " = " + w.index(0) + " to " +
-           w.index(p.kt1) + " step " + w.index(1) + " iter_args(" + accIn +
-           " = " + init + ") -> (" + t.acc1 + ")");
-    std::string slot = remc(kt, p.stages1, "slot");
-    w.line("nvgpu.mbarrier.try_wait.parity " + bars1 + "[" + slot + "], " +
-           parityOf(kt, p.stages1) + ", " + w.index(kMbarrierSpinTicks) +
-           " : " + t.bars1);
-    std::string slotBase = add(ring1, mulc(slot, p.slot1), "slot_base");
-    std::string aBase = add(slotBase, wgBytes, "a_base");
-    std::string bBase = addc(slotBase, p.warpgroups * kBlockBytes, "b_base");
-    std::string acc = emitTileMma(accIn, aBase, bBase, t.w1Step, t.descW1,
-                                  "%tma_w1", t.tmaW1, t.acc1, depth);
-    w.line("gpu.barrier");
-    std::string next = addc(kt, p.stages1 - depth, "next");
-    std::string inRange = w.def("in_range", "arith.cmpi ult, " + next + ", " +
-                                                w.index(p.t1) + " : index");
-    std::string doLoad =
-        w.def("do_load", "arith.andi " + isLeader + ", " + inRange + " : i1");
-    w.open("scf.if " + doLoad);
-    emitLoad1(next);
-    w.close();
-    w.line("scf.yield " + acc + " : " + t.acc1);
-    w.close();
+    std::string accOut = emitFactor1Tiles("", depth);
     w.line("nvvm.wgmma.wait.group.sync.aligned 0");
 
     std::string frag =
@@ -913,8 +891,8 @@ private:
     std::string kkBase = mulc(kkFixed, per, "h_kk");
     for (int64_t jg = 0; jg < p.n1 / 8; ++jg) {
       int64_t ll = 8 * jg / per, i0 = 8 * jg % per;
-      std::string col = add(addc(kkBase, ll * s.r + i0, "h_col"), colPair,
-                            "h_col");
+      std::string col =
+          add(addc(kkBase, ll * s.r + i0, "h_col"), colPair, "h_col");
       for (int64_t half = 0; half < 2; ++half) {
         std::string pair = packPair(frag, t.acc1Struct, 4 * jg + 2 * half);
         w.open("scf.if " + valid[half]);
@@ -1383,6 +1361,13 @@ private:
     w.close(); // c
   }
 
+  /// Leader only: the first factor-1 tiles.
+  void emitPreload1() {
+    int64_t preload = std::min(p.stages1 - depthFor(p.stages1), p.t1);
+    for (int64_t i = 0; i < preload; ++i)
+      emitLoad1(w.index(i));
+  }
+
   /// Leader only: the first factor-2 tiles.
   void emitPreload2() {
     int64_t preload = std::min(p.stages2 - depthFor(p.stages2), p.t2);
@@ -1423,13 +1408,12 @@ std::string emitDescriptor(FuncWriter &w, const std::string &hint,
                            const std::string &value, const std::string &type,
                            int64_t boxRows, const std::string &tmaType,
                            const std::string &unranked) {
-  std::string any = w.def(hint + "_any", "memref.cast " + value + " : " +
-                                             type + " to " + unranked);
+  std::string any = w.def(hint + "_any", "memref.cast " + value + " : " + type +
+                                             " to " + unranked);
   // Box dims are outermost first.
-  std::string tma = w.def(hint, "nvgpu.tma.create.descriptor " + any +
-                                    " box[" + w.index(boxRows) + ", " +
-                                    w.index(kTileK) + "] : " + unranked +
-                                    " -> " + tmaType);
+  std::string tma = w.def(hint, "nvgpu.tma.create.descriptor " + any + " box[" +
+                                    w.index(boxRows) + ", " + w.index(kTileK) +
+                                    "] : " + unranked + " -> " + tmaType);
   return w.def(hint + "_ptr", "builtin.unrealized_conversion_cast " + tma +
                                   " : " + tmaType + " to !llvm.ptr");
 }
@@ -1477,15 +1461,15 @@ std::string emitHostFunction(const Plan &p, const Types &t,
         emitDescriptor(w, "tma_h", h, t.globalH, p.rows, t.tmaX, unranked);
     std::string tw2 = emitDescriptor(w, "tma_w2", w2Flat, t.globalW2Flat,
                                      p.tileS, t.tmaW2, unranked);
-    launches.push_back(launchOf(
-        w, p,
-        "args(" + th + " : !llvm.ptr, " + tw2 + " : !llvm.ptr" +
-            detail::joinArgs(bufferArgs(p, t), " : ") + ")"));
+    launches.push_back(
+        launchOf(w, p,
+                 "args(" + th + " : !llvm.ptr, " + tw2 + " : !llvm.ptr" +
+                     detail::joinArgs(bufferArgs(p, t), " : ") + ")"));
   } else {
     std::string tx =
         emitDescriptor(w, "tma_x", "%x", t.globalX, p.rows, t.tmaX, unranked);
-    std::string tw1 = emitDescriptor(w, "tma_w1", w1Flat, t.globalW1Flat,
-                                     p.n1, t.tmaW1, unranked);
+    std::string tw1 = emitDescriptor(w, "tma_w1", w1Flat, t.globalW1Flat, p.n1,
+                                     t.tmaW1, unranked);
     std::string tw2 = emitDescriptor(w, "tma_w2", w2Flat, t.globalW2Flat,
                                      p.tileS, t.tmaW2, unranked);
     launches.push_back(launchOf(
@@ -1686,9 +1670,8 @@ std::string emitMonarchMatmul(const MonarchSpec &spec, std::string &error,
      << (spec.rowStatistics ? ", row statistics out" : "");
   if (!plan1)
     os << ", factor-1 N=" << plan.n1 << " (" << plan.stages1 << " stages)";
-  os << ", factor-2 N=" << plan.tileS << " (" << plan.stages2
-     << " stages), " << plan.dynamicSmemBytes << " B dynamic smem, grid "
-     << plan.gridX << "\n";
+  os << ", factor-2 N=" << plan.tileS << " (" << plan.stages2 << " stages), "
+     << plan.dynamicSmemBytes << " B dynamic smem, grid " << plan.gridX << "\n";
   os << "module attributes {gpu.container_module} {\n";
   os << "  gpu.module @" << monarchKernelModuleName(spec) << " {\n";
   os << "    llvm.mlir.global external @" << dynamicSmemSymbol()
