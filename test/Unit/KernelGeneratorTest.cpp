@@ -706,6 +706,14 @@ TEST(MonarchGeneratorTest, SplitFactorsEmitTwoKernels) {
   EXPECT_EQ(count(text, "nvvm.fence.proxy"), 0u);
   // Row statistics stay with factor 2's direct stores.
   EXPECT_EQ(monarchRowStatisticsPartials(down), 2);
+  // Factor 1's plan options that cannot be met are errors, not text.
+  MonarchSpec one = down;
+  one.m = 33;
+  MonarchEmitOptions two;
+  two.factor1Warpgroups = 2;
+  EXPECT_TRUE(emitMonarchMatmul(one, error, two).empty());
+  EXPECT_NE(error.find("factor 1 with factor1Warpgroups=2"), std::string::npos)
+      << error;
 
   MonarchSpec blocked = fused;
   blocked.residual = false, blocked.inputBlocks = 0;

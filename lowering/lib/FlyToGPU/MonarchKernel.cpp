@@ -1653,6 +1653,14 @@ std::string emitMonarchMatmul(const MonarchSpec &spec, std::string &error,
   if (spec.splitFactors) {
     plan1.emplace(spec, /*factor1=*/true, options.factor1Warpgroups,
                   options.factor1Stages);
+    if (!plan1->valid) {
+      error =
+          "factor 1 with factor1Warpgroups=" + str(options.factor1Warpgroups) +
+          " and factor1Stages=" + str(options.factor1Stages) +
+          " has no plan (two warpgroups need m > 64, a ring at least 2 "
+          "slots that fit the shared memory)";
+      return "";
+    }
     types1.emplace(*plan1);
   }
   std::ostringstream os;
