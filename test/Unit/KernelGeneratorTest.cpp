@@ -541,20 +541,30 @@ TEST(MonarchGeneratorTest, RowStatisticsFromTheDownProjection) {
 }
 
 /// fly.monarch_matmul's semantics (MonarchKernel.h) on one row, in double.
+/// Factor 2 of fly.monarch_matmul on one row, in double: y[ss*l + ll] =
+/// sum_rr w2[ll, ss, rr] g(ll, rr), with g read however a layout stores it.
+template <typename G>
+std::vector<double> factor2Row(const MonarchSpec &s,
+                               const std::vector<double> &w2, G g) {
+  std::vector<double> y(s.l * s.s, 0.0);
+  for (int64_t ll = 0; ll < s.l; ++ll)
+    for (int64_t ss = 0; ss < s.s; ++ss)
+      for (int64_t rr = 0; rr < s.r; ++rr)
+        y[ss * s.l + ll] += w2[(ll * s.s + ss) * s.r + rr] * g(ll, rr);
+  return y;
+}
+
 std::vector<double> monarchRow(const MonarchSpec &s,
                                const std::vector<double> &x,
                                const std::vector<double> &w1,
                                const std::vector<double> &w2) {
-  std::vector<double> h(s.k * s.q, 0.0), y(s.l * s.s, 0.0);
+  std::vector<double> h(s.k * s.q, 0.0);
   for (int64_t kk = 0; kk < s.k; ++kk)
     for (int64_t qq = 0; qq < s.q; ++qq)
       for (int64_t pp = 0; pp < s.p; ++pp)
         h[kk * s.q + qq] += w1[(kk * s.q + qq) * s.p + pp] * x[kk * s.p + pp];
-  for (int64_t ll = 0; ll < s.l; ++ll)
-    for (int64_t ss = 0; ss < s.s; ++ss)
-      for (int64_t rr = 0; rr < s.r; ++rr)
-        y[ss * s.l + ll] += w2[(ll * s.s + ss) * s.r + rr] * h[rr * s.l + ll];
-  return y;
+  return factor2Row(s, w2,
+                    [&](int64_t ll, int64_t rr) { return h[rr * s.l + ll]; });
 }
 
 /// w1 as the kernel of `s` reads it (monarchKernelW1Source).
@@ -620,12 +630,8 @@ TEST(MonarchGeneratorTest, BlockedChainLayoutsComputeTheSameMlp) {
       for (int64_t pp = 0; pp < down.p; ++pp)
         h[kk * down.q + qq] += kv1[(kk * down.q + qq) * down.p + pp] *
                                hidden[(pp / pb) * segment + kk * pb + pp % pb];
-  std::vector<double> got(down.l * down.s, 0.0);
-  for (int64_t ll = 0; ll < down.l; ++ll)
-    for (int64_t ss = 0; ss < down.s; ++ss)
-      for (int64_t rr = 0; rr < down.r; ++rr)
-        got[ss * down.l + ll] +=
-            v2[(ll * down.s + ss) * down.r + rr] * h[rr * down.l + ll];
+  std::vector<double> got = factor2Row(
+      down, v2, [&](int64_t ll, int64_t rr) { return h[rr * down.l + ll]; });
   ASSERT_EQ(got.size(), expected.size());
   for (size_t i = 0; i < got.size(); ++i)
     EXPECT_NEAR(got[i], expected[i], 1e-9) << "output " << i;
@@ -662,12 +668,9 @@ TEST(MonarchGeneratorTest, SplitFactorsIndexLikeTheFusedKernel) {
         acc += kw1[(kk * s.q + c) * s.p + pp] * x[kk * s.p + pp];
       hPrime[(c / per) * s.r + kk * per + c % per] = acc;
     }
-  std::vector<double> got(s.l * s.s, 0.0);
-  for (int64_t ll = 0; ll < s.l; ++ll)
-    for (int64_t ss = 0; ss < s.s; ++ss)
-      for (int64_t rr = 0; rr < s.r; ++rr)
-        got[ss * s.l + ll] +=
-            w2[(ll * s.s + ss) * s.r + rr] * hPrime[ll * s.r + rr];
+  // Factor 2 reads g[ll, rr] at h' column ll*r + rr.
+  std::vector<double> got = factor2Row(
+      s, w2, [&](int64_t ll, int64_t rr) { return hPrime[ll * s.r + rr]; });
   std::vector<double> expected = monarchRow(s, x, w1, w2);
   for (size_t i = 0; i < got.size(); ++i)
     EXPECT_NEAR(got[i], expected[i], 1e-12) << "output " << i;

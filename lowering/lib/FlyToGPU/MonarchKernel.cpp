@@ -882,12 +882,8 @@ private:
         w.def("frag_h", "builtin.unrealized_conversion_cast " + accOut + " : " +
                             t.acc1 + " to " + t.acc1Struct);
     int64_t per = s.q / s.l;
-    std::string rows[2] = {add(row0, rowA, "h_row"),
-                           add(row0, addc(rowA, 8, "frag_row_b"), "h_row")};
-    std::string valid[2];
-    for (int64_t half = 0; half < 2; ++half)
-      valid[half] = w.def("row_ok", "arith.cmpi ult, " + rows[half] + ", " +
-                                        w.index(s.m) + " : index");
+    std::string rows[2], valid[2];
+    emitFragmentRows("h_row", rows, valid);
     std::string kkBase = mulc(kkFixed, per, "h_kk");
     for (int64_t jg = 0; jg < p.n1 / 8; ++jg) {
       int64_t ll = 8 * jg / per, i0 = 8 * jg % per;
@@ -901,6 +897,17 @@ private:
         w.close();
       }
     }
+  }
+
+  /// The global rows of this thread's two fragment rows (A and A + 8) and
+  /// whether each is below m (stores are masked with it).
+  void emitFragmentRows(const std::string &hint, std::string (&rows)[2],
+                        std::string (&valid)[2]) {
+    rows[0] = add(row0, rowA, hint);
+    rows[1] = add(row0, addc(rowA, 8, "frag_row_b"), hint);
+    for (int64_t half = 0; half < 2; ++half)
+      valid[half] = w.def("row_ok", "arith.cmpi ult, " + rows[half] + ", " +
+                                        w.index(s.m) + " : index");
   }
 
   /// Split factors, factor 2: the CTA's G (64 rows x l*r of h', in blocks
@@ -1060,12 +1067,8 @@ private:
     std::string vf16 = "vector<" + str(width) + "x" + t.elem + ">";
     std::string vf32 = "vector<" + str(width) + "xf32>";
     std::string align = " {alignment = " + str(width * kElemBytes) + " : i64}";
-    std::string rows[2] = {add(row0, rowA, "y_row"),
-                           add(row0, addc(rowA, 8, "frag_row_b"), "y_row")};
-    std::string valid[2];
-    for (int64_t half = 0; half < 2; ++half)
-      valid[half] = w.def("row_ok", "arith.cmpi ult, " + rows[half] + ", " +
-                                        w.index(s.m) + " : index");
+    std::string rows[2], valid[2];
+    emitFragmentRows("y_row", rows, valid);
     std::string c = w.fresh("c");
     // Row statistics: (mean, variance) of rows A and B so far.
     std::string stats = w.fresh("row_st");
