@@ -10,10 +10,14 @@ The machine is noisy: read differences below ~2% as noise.
 
   python3 tools/bench/gpu_ab.py --fly-run RUN --a DIR_A --b DIR_B [--b DIR_C ...]
                                 [--rounds 5] [--match REGEX]
+
+A side may add fly-run options after its directory, e.g. --b "DIR --pdl=off"
+(the same artifacts run two ways).
 """
 import argparse
 import os
 import re
+import shlex
 import statistics
 import sys
 
@@ -33,16 +37,21 @@ def main():
     ap.add_argument("--iters", type=int, default=50)
     ap.add_argument("--fly-graph", choices=["on", "off"], default="on")
     args = ap.parse_args()
-    sides = [args.a] + args.b
-    names = sorted(n for n in os.listdir(args.a)
+    # Each side: its directory, then any extra fly-run options.
+    sides = [shlex.split(s) for s in [args.a] + args.b]
+    for s in sides:
+        if not s or not os.path.isdir(s[0]):
+            sys.exit("gpu_ab.py: not an artifact directory: %r" % " ".join(s))
+    dirs = [s[0] for s in sides]
+    names = sorted(n for n in os.listdir(dirs[0])
                    if n.startswith("gpt2-") and n.endswith(".fly")
                    and re.search(args.match, n)
-                   and all(os.path.isdir(os.path.join(d, n)) for d in args.b))
+                   and all(os.path.isdir(os.path.join(d, n)) for d in dirs[1:]))
     if not names:
-        sys.exit("gpu_ab.py: no gpt2-*.fly artifact in all of %s" % ", ".join(sides))
+        sys.exit("gpu_ab.py: no gpt2-*.fly artifact in all of %s" % ", ".join(dirs))
     labels = ["A"] + ["B%d" % (i + 1) if len(args.b) > 1 else "B" for i in range(len(args.b))]
-    for label, d in zip(labels, sides):
-        print("%s = %s" % (label, d))
+    for label, s in zip(labels, sides):
+        print("%s = %s" % (label, " ".join(s)))
     print("| artifact | " + " | ".join(l + " ms" for l in labels) + " | " +
           " | ".join(l + " / A" for l in labels[1:]) + " |")
     print("|----------|" + "-----:|" * (2 * len(sides) - 1))
@@ -50,10 +59,11 @@ def main():
     for name in names:
         times = [[] for _ in sides]
         for _ in range(args.rounds):
-            for i, d in enumerate(sides):
-                ms, out = run_fly(args, os.path.join(d, name))
+            for i, s in enumerate(sides):
+                ms, out = run_fly(args, os.path.join(s[0], name), extra=s[1:])
                 if ms is None:
-                    print("%s (%s) failed:\n%s" % (name, d, out), file=sys.stderr)
+                    print("%s (%s) failed:\n%s" % (name, " ".join(s), out),
+                          file=sys.stderr)
                     failed = True
                 else:
                     times[i].append(ms)

@@ -48,9 +48,9 @@ def run_peer(args, repeat=0):
     return rows
 
 
-def run_fly(args, path, profile=None):
+def run_fly(args, path, profile=None, extra=()):
     cmd = [args.fly_run, path, "--weights", "random", "--iters", str(args.iters),
-           "--warmup", "5", "--cuda-graph", args.fly_graph, "--quiet"]
+           "--warmup", "5", "--cuda-graph", args.fly_graph] + list(extra) + ["--quiet"]
     if profile:
         cmd = cmd[:-1] + ["--profile", profile]
     res = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

@@ -8,6 +8,8 @@
 #
 # (Run tools/gpu/scatterbrain_checks.py inputs ARTIFACT_DIR first when
 # ARTIFACT_DIR comes from make-check-artifacts.sh.)
+# ARTIFACT_DIR may also be tools/gpu/pack-check-artifacts.sh's packed copy
+# (CPU artifacts replaced by their outputs), which fits the device's carry.
 # ARTIFACT_DIR holds NAME.cuda-DTYPE.fly artifacts with either a CPU
 # artifact NAME.cpu.fly of the same model (same seeded weights and inputs)
 # or a reference NAME.ref.npy (HF transformers, or a CPU run made on the
