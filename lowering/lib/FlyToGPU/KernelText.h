@@ -141,19 +141,28 @@ joinArgs(const std::vector<std::pair<std::string, std::string>> &args,
   return text;
 }
 
-/// One synchronous `gpu.launch_func <launch>` (repeats == 0: a launcher),
-/// or `repeats` async launches chained on one stream and one wait at the
-/// end (benchmark entry points: launch latency overlaps the kernels).
-inline void emitLaunches(FuncWriter &w, const std::string &launch,
+/// The synchronous `gpu.launch_func`s of `launches`, in order (repeats ==
+/// 0: a launcher), or `repeats` rounds of them as async launches chained on
+/// one stream and one wait at the end (benchmark entry points: launch
+/// latency overlaps the kernels).
+inline void emitLaunches(FuncWriter &w,
+                         const std::vector<std::string> &launches,
                          int64_t repeats) {
   if (repeats == 0) {
-    w.line("gpu.launch_func " + launch);
+    for (const std::string &launch : launches)
+      w.line("gpu.launch_func " + launch);
     return;
   }
   std::string token = w.def("token", "gpu.wait async");
   for (int64_t i = 0; i < repeats; ++i)
-    token = w.def("token", "gpu.launch_func async [" + token + "] " + launch);
+    for (const std::string &launch : launches)
+      token = w.def("token", "gpu.launch_func async [" + token + "] " + launch);
   w.line("gpu.wait [" + token + "]");
+}
+
+inline void emitLaunches(FuncWriter &w, const std::string &launch,
+                         int64_t repeats) {
+  emitLaunches(w, std::vector<std::string>{launch}, repeats);
 }
 
 //===----------------------------------------------------------------------===//

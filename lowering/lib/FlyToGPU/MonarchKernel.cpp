@@ -1446,53 +1446,37 @@ std::string emitHostFunction(const Plan &p, const Types &t,
   std::string w2Flat = w.def(
       "w2_flat", "memref.collapse_shape %w2 [[0, 1], [2]] : " + t.globalW2 +
                      " into " + t.globalW2Flat);
+  // Split factors: x and w1 go to factor 1 (its plan's boxes), which writes
+  // h' to device memory (the runtime's pool: at least 256-byte aligned, TMA
+  // wants 16, released after the factor-2 launch in stream order); factor 2
+  // then reads h' where the fused kernel reads x.
+  const Plan &f1 = p1 ? *p1 : p;
+  const Types &ft1 = t1 ? *t1 : t;
+  std::string tx =
+      emitDescriptor(w, "tma_x", "%x", t.globalX, f1.rows, ft1.tmaX, unranked);
+  std::string tw1 = emitDescriptor(w, "tma_w1", w1Flat, t.globalW1Flat, f1.n1,
+                                   ft1.tmaW1, unranked);
   std::vector<std::string> launches;
-  std::string h;
+  std::string h, factor2Args;
   if (p1) {
-    // Device memory (the runtime's pool: at least 256-byte aligned, TMA
-    // wants 16), released after the factor-2 launch in stream order.
     h = w.def("h", "gpu.alloc () : " + t.globalH);
-    std::string tx = emitDescriptor(w, "tma_x", "%x", t.globalX, p1->rows,
-                                    t1->tmaX, unranked);
-    std::string tw1 = emitDescriptor(w, "tma_w1", w1Flat, t.globalW1Flat,
-                                     p1->n1, t1->tmaW1, unranked);
-    launches.push_back(launchOf(w, *p1,
+    launches.push_back(launchOf(w, f1,
                                 "args(" + tx + " : !llvm.ptr, " + tw1 +
                                     " : !llvm.ptr, " + h + " : " + t.globalH +
                                     ")"));
-    std::string th =
-        emitDescriptor(w, "tma_h", h, t.globalH, p.rows, t.tmaX, unranked);
-    std::string tw2 = emitDescriptor(w, "tma_w2", w2Flat, t.globalW2Flat,
-                                     p.tileS, t.tmaW2, unranked);
-    launches.push_back(
-        launchOf(w, p,
-                 "args(" + th + " : !llvm.ptr, " + tw2 + " : !llvm.ptr" +
-                     detail::joinArgs(bufferArgs(p, t), " : ") + ")"));
+    factor2Args =
+        emitDescriptor(w, "tma_h", h, t.globalH, p.rows, t.tmaX, unranked) +
+        " : !llvm.ptr";
   } else {
-    std::string tx =
-        emitDescriptor(w, "tma_x", "%x", t.globalX, p.rows, t.tmaX, unranked);
-    std::string tw1 = emitDescriptor(w, "tma_w1", w1Flat, t.globalW1Flat, p.n1,
-                                     t.tmaW1, unranked);
-    std::string tw2 = emitDescriptor(w, "tma_w2", w2Flat, t.globalW2Flat,
-                                     p.tileS, t.tmaW2, unranked);
-    launches.push_back(launchOf(
-        w, p,
-        "args(" + tx + " : !llvm.ptr, " + tw1 + " : !llvm.ptr, " + tw2 +
-            " : !llvm.ptr" + detail::joinArgs(bufferArgs(p, t), " : ") + ")"));
+    factor2Args = tx + " : !llvm.ptr, " + tw1 + " : !llvm.ptr";
   }
-  if (launches.size() == 1) {
-    detail::emitLaunches(w, launches.front(), repeats);
-  } else if (repeats == 0) {
-    for (const std::string &launch : launches)
-      w.line("gpu.launch_func " + launch);
-  } else {
-    std::string token = w.def("token", "gpu.wait async");
-    for (int64_t i = 0; i < repeats; ++i)
-      for (const std::string &launch : launches)
-        token =
-            w.def("token", "gpu.launch_func async [" + token + "] " + launch);
-    w.line("gpu.wait [" + token + "]");
-  }
+  std::string tw2 = emitDescriptor(w, "tma_w2", w2Flat, t.globalW2Flat, p.tileS,
+                                   t.tmaW2, unranked);
+  launches.push_back(
+      launchOf(w, p,
+               "args(" + factor2Args + ", " + tw2 + " : !llvm.ptr" +
+                   detail::joinArgs(bufferArgs(p, t), " : ") + ")"));
+  detail::emitLaunches(w, launches, repeats);
   if (p1)
     w.line("gpu.dealloc " + h + " : " + t.globalH);
   w.line("return");
