@@ -181,6 +181,55 @@ TEST(GemmGeneratorTest, DefaultTileWidth) {
   EXPECT_EQ(defaultGemmTileN(100), 128) << "neither divides: 128 (rejected)";
 }
 
+TEST(GemmGeneratorTest, WarpSpecialisedScheduleLaunchesAPersistentGrid) {
+  GemmSpec s = gemm(8192, 768, 768);
+  s.epilogue = GemmEpilogue::Bias;
+  s.residual = true;
+  s.warpSpecialized = true;
+  std::string error;
+  std::string text = emitWgmmaGemm(s, error);
+  ASSERT_FALSE(text.empty()) << error;
+  EXPECT_EQ(gemmKernelName(s), "fly_gemm_m8192_n768_k768_f16_bias_res_ws");
+  // 132 CTAs (one per H100 SM) of two consumer warpgroups + a producer warp.
+  EXPECT_NE(text.find("known_block_size = array<i32: 288, 1, 1>"),
+            std::string::npos);
+  EXPECT_NE(text.find("blocks in (%c132, %c1, %c1) threads in (%c288"),
+            std::string::npos)
+      << text.substr(text.find("gpu.launch_func"), 300);
+  // Full, empty and ordering barriers; slots released by arrivals, the
+  // consumers synchronised only by their own named barriers.
+  EXPECT_EQ(count(text, "nvgpu.mbarrier.create"), 3u);
+  EXPECT_GE(count(text, "nvgpu.mbarrier.arrive %"), 2u);
+  EXPECT_NE(text.find("nvvm.barrier id = "), std::string::npos);
+  EXPECT_EQ(count(text, "gpu.barrier"), 1u) << "only after the barrier init";
+  // Fewer tiles than SMs: one CTA per tile.
+  GemmSpec small = gemm(256, 256, 64);
+  small.warpSpecialized = true;
+  text = emitWgmmaGemm(small, error);
+  EXPECT_NE(text.find("blocks in (%c4, %c1, %c1)"), std::string::npos);
+  // The CTA count is a spec field, and only means something here.
+  GemmSpec ctas = s;
+  ctas.persistentCtas = 66;
+  EXPECT_EQ(verifyGemmSpec(ctas), "");
+  EXPECT_EQ(gemmKernelName(ctas), gemmKernelName(s) + "_ctas66");
+  ctas.persistentCtas = -1;
+  EXPECT_NE(verifyGemmSpec(ctas).find("persistentCtas=-1"), std::string::npos);
+  ctas.persistentCtas = 66;
+  ctas.warpSpecialized = false;
+  EXPECT_NE(verifyGemmSpec(ctas).find("warp-specialised"), std::string::npos);
+}
+
+TEST(GemmGeneratorTest, WarpSpecialisationPaysForFewOrManyTilesPerCta) {
+  // 132 CTAs: <= 1.5 tiles each, or >= 4 (the H100 measurements behind the
+  // rule are in WgmmaGemm.cpp).
+  EXPECT_TRUE(gemmWarpSpecializationPays(gemm(2048, 768, 768)));   // 96
+  EXPECT_TRUE(gemmWarpSpecializationPays(gemm(1000, 2304, 3072))); // 144
+  EXPECT_FALSE(gemmWarpSpecializationPays(gemm(2048, 2304, 768))); // 288
+  EXPECT_FALSE(gemmWarpSpecializationPays(gemm(8192, 768, 768)));  // 384
+  EXPECT_TRUE(gemmWarpSpecializationPays(gemm(16384, 768, 768)));  // 768
+  EXPECT_TRUE(gemmWarpSpecializationPays(gemm(8192, 2304, 768)));  // 1152
+}
+
 TEST(AttentionGeneratorTest, ChecksHeadDimAndPackedLayout) {
   AttentionSpec s;
   s.batchHeads = 96, s.seq = 1024, s.headDim = 64;

@@ -136,6 +136,19 @@ static cl::opt<std::string> producerRowStatistics(
              "all (default), gemm, monarch (which producer kernels) or off "
              "(a statistics kernel per LayerNorm)"),
     cl::init("all"), cl::ValueOptional, cl::cat(category));
+static cl::opt<std::string> gemmSchedule(
+    "gemm-schedule",
+    cl::desc("cuda: GEMM kernel schedule: auto (default: per shape, "
+             "whichever measured faster on an H100), multistage (one "
+             "warpgroup per tile) or warp-specialized (producer warp + two "
+             "ping-pong consumer warpgroups, persistent grid)"),
+    cl::init("auto"), cl::cat(category));
+static cl::opt<int64_t> gemmCtas(
+    "gemm-ctas",
+    cl::desc("cuda: CTAs of a warp-specialised GEMM's persistent grid "
+             "(default 132, an H100 SXM's SMs; fewer make each CTA take more "
+             "tiles, as the device checks do)"),
+    cl::init(0), cl::cat(category));
 static cl::opt<bool> monarchSplit(
     "monarch-split",
     cl::desc("cuda: a Monarch matmul with the natural output (an MLP's down "
@@ -415,6 +428,18 @@ int run(MLIRContext &ctx) {
   if (!cuda && producerRowStatistics.getNumOccurrences() &&
       producerRowStatistics != "off")
     return fail("--producer-row-statistics applies to --target cuda only");
+  if (gemmSchedule != "auto" && gemmSchedule != "multistage" &&
+      gemmSchedule != "warp-specialized")
+    return fail("--gemm-schedule must be auto, multistage or "
+                "warp-specialized (got '" +
+                gemmSchedule + "')");
+  if (gemmCtas < 0)
+    return fail("--gemm-ctas must not be negative (got " +
+                std::to_string(gemmCtas) + ")");
+  if (!cuda && gemmCtas.getNumOccurrences())
+    return fail("--gemm-ctas applies to --target cuda only");
+  if (!cuda && gemmSchedule.getNumOccurrences())
+    return fail("--gemm-schedule applies to --target cuda only");
   if (!cuda && monarchSplit.getNumOccurrences())
     return fail("--monarch-split applies to --target cuda only");
   std::string structurePipeline;
@@ -555,6 +580,8 @@ int run(MLIRContext &ctx) {
     options.toolkitPath = toolkit;
     options.producerRowStatistics = producerRowStatistics;
     options.monarchSplitFactors = monarchSplit;
+    options.gemmSchedule = gemmSchedule;
+    options.gemmPersistentCtas = gemmCtas;
     mlir::fly::buildFlyGpuPipeline(pm, options);
   } else if (pipeline == "fast") {
     mlir::fly::CpuPipelineOptions options;

@@ -23,6 +23,14 @@ gen() {
 gen tiny-gpt2 --batch 2 --seq 32 --pipeline reference -o "$art/tiny-gpt2.cpu.fly"
 gen tiny-gpt2 --batch 2 --seq 32 --target cuda --dtype f32 -o "$art/tiny-gpt2.cuda-f32.fly"
 gen tiny-gpt2 --batch 2 --seq 32 --target cuda --dtype f16 -o "$art/tiny-gpt2.cuda-f16.fly"
+# The GEMM schedules: auto picks the warp-specialised one for every GEMM
+# of shapes this small (one tile per CTA); these take several tiles per CTA
+# (ping-pong consumers, ring phases wrapping across tiles) and the
+# multistage schedule, against the same references.
+gen tiny-gpt2 --batch 2 --seq 32 --target cuda --dtype f16 --gemm-schedule=warp-specialized \
+  --gemm-ctas=1 -o "$art/tiny-gpt2.cuda-f16-ws1.fly"
+gen tiny-gpt2 --batch 2 --seq 32 --target cuda --dtype f16 --gemm-schedule=multistage \
+  -o "$art/tiny-gpt2.cuda-f16-multistage.fly"
 gen tiny-vit --batch 2 --pipeline reference -o "$art/tiny-vit.cpu.fly"
 gen tiny-vit --batch 2 --target cuda --dtype f16 -o "$art/tiny-vit.cuda-f16.fly"
 # The approximate attentions (issue #6): causal in GPT-2, non-causal in ViT
@@ -48,6 +56,10 @@ python3 "$src/test/Models/oracle/compare.py" --check-weights "$tmp/model" \
 cp "$src/test/Models/fixtures/gpt2-d256/inputs.npy" "$art/gpt2-d256.inputs.npy"
 cp "$src/test/Models/fixtures/gpt2-d256/logits.npy" "$art/gpt2-d256.ref.npy"
 gen "$tmp/model" --batch 1 --seq 128 --target cuda --dtype f16 -o "$art/gpt2-d256.cuda-f16.fly"
+gen "$tmp/model" --batch 1 --seq 128 --target cuda --dtype f16 --gemm-schedule=warp-specialized \
+  --gemm-ctas=1 -o "$art/gpt2-d256.cuda-f16-ws1.fly"
+gen "$tmp/model" --batch 1 --seq 128 --target cuda --dtype f16 --gemm-schedule=multistage \
+  -o "$art/gpt2-d256.cuda-f16-multistage.fly"
 # The same model with a projected Monarch MLP (fused Monarch kernels)
 # against the CPU reference pipeline on the same projected weights.
 gen "$tmp/model" --batch 2 --seq 128 --part body --structure mlp=monarch:4 \
@@ -56,6 +68,9 @@ gen "$tmp/model" --batch 2 --seq 128 --part body --structure mlp=monarch:4 \
   --target cuda --dtype f16 -o "$art/gpt2-d256-monarch.cuda-f16.fly"
 gen "$tmp/model" --batch 2 --seq 128 --part body --structure mlp=monarch:4 \
   --target cuda --dtype bf16 -o "$art/gpt2-d256-monarch.cuda-bf16.fly"
+gen "$tmp/model" --batch 2 --seq 128 --part body --structure mlp=monarch:4 \
+  --target cuda --dtype f16 --gemm-schedule=warp-specialized --gemm-ctas=2 \
+  -o "$art/gpt2-d256-monarch.cuda-f16-ws2.fly"
 # Its 256 rows make the down projection two kernels (split factors); the
 # one fused kernel that larger batches get, against the same reference.
 gen "$tmp/model" --batch 2 --seq 128 --part body --structure mlp=monarch:4 \

@@ -48,6 +48,9 @@ DictionaryAttr mlir::fly::kernels::gemmSpecToAttr(Builder &b,
       b.getNamedAttr("epilogue", b.getStringAttr(epilogue)),
       b.getNamedAttr("residual", b.getBoolAttr(spec.residual)),
       b.getNamedAttr("tile_n", b.getI64IntegerAttr(spec.tileN)),
+      b.getNamedAttr("warp_specialized", b.getBoolAttr(spec.warpSpecialized)),
+      b.getNamedAttr("persistent_ctas",
+                     b.getI64IntegerAttr(spec.persistentCtas)),
   };
   appendLayerNormFields(b, spec, attrs);
   return b.getDictionaryAttr(attrs);
@@ -356,6 +359,9 @@ gen::GemmSpec mlir::fly::kernels::gemmSpecFromAttr(DictionaryAttr dict) {
                       ? gen::GemmEpilogue::BiasGeluTanh
                       : gen::GemmEpilogue::None;
   spec.residual = r.flag("residual");
+  spec.warpSpecialized = r.flag("warp_specialized");
+  if (dict.getAs<IntegerAttr>("persistent_ctas"))
+    spec.persistentCtas = r.i64("persistent_ctas");
   r.layerNormFields(spec);
   return spec;
 }

@@ -46,6 +46,18 @@ struct FlyGpuWeightGemmsPass
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
+    if (schedule != "auto" && schedule != "multistage" &&
+        schedule != "warp-specialized") {
+      module.emitError() << getArgument() << ": unknown schedule '" << schedule
+                         << "' (expected auto, multistage or "
+                            "warp-specialized)";
+      return signalPassFailure();
+    }
+    if (persistentCtas < 0) {
+      module.emitError() << getArgument() << ": persistent-ctas must not be "
+                         << "negative (got " << persistentCtas << ")";
+      return signalPassFailure();
+    }
     // A low-rank map (x·uᵀ)·vᵀ is two GEMMs: split it into two linears.
     SmallVector<mlir::fly::LowRankMatmulOp> lowRanks;
     module.walk([&](mlir::fly::LowRankMatmulOp op) { lowRanks.push_back(op); });
@@ -164,6 +176,11 @@ struct FlyGpuWeightGemmsPass
         last = add;
         result = add.getResult(0);
       }
+    spec.warpSpecialized =
+        schedule == "warp-specialized" ||
+        (schedule == "auto" && ::fly::gpu::gemmWarpSpecializationPays(spec));
+    if (spec.warpSpecialized)
+      spec.persistentCtas = persistentCtas;
     if (std::string why = ::fly::gpu::verifyGemmSpec(spec); !why.empty())
       return skip(op, why);
     if (failed(mlir::fly::kernels::checkKernelChip(op, getArgument(), chip)))

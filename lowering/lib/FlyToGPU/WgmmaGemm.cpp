@@ -45,6 +45,37 @@
 // in one wave of 396 CTAs) and lost 3% on 4096^3. Other CTAs on the SM hide
 // the TMA latency a deeper ring would, and overlap this CTA's epilogue.
 //
+// Schedules. The above is the multistage schedule. GemmSpec::warpSpecialized
+// selects a warp-specialised one instead (288 threads, one CTA per SM, a
+// persistent grid of min(tiles, 132) CTAs, CTA c taking tiles c, c + 132,
+// ... in the grouped order):
+//
+//   warp 8, lane 0 (producer): for every k-tile of every tile of the CTA,
+//              wait for the slot's *empty* barrier, arm its full barrier,
+//              TMA-load it; 4 slots (128 KB) of 128x64 + tileNx64
+//   warpgroups 0 and 1 (consumers, ping-pong): warpgroup g computes the
+//              CTA's tiles g, g+2, ...: waits for each k-tile's full
+//              barrier, issues its wgmmas as above, and once the k-tile's
+//              wgmmas retired each warp arrives on the slot's empty barrier
+//              (count 4) -- no CTA barrier in the loop. The epilogue (the
+//              same code, per 64-row half through the warpgroup's own 35 KB
+//              staging tile, synchronised by a named barrier per
+//              warpgroup) then overlaps the other warpgroup's mainloop.
+//              Mainloops run in tile order (an "order" mbarrier per
+//              warpgroup): otherwise a warpgroup could wait on a slot's
+//              full barrier several rounds ahead of its phase, which a
+//              parity wait cannot tell apart from the round it wants.
+//
+// Measured on an H100 against the multistage kernel (self-test, fp16,
+// 2026-12-06): 32768x768x768 + bias + residual 89.6 vs 101.4 us, 32768x
+// 2304x768 206 vs 219, 16384x768x768 47.8 vs 52.2, 4096^3 217 vs 236,
+// 2048x768x768 10.9 vs 14.3, 1000x2304x3072 40.9 vs 48.8; but 8192x768x768
+// 27.5 vs 25.9, 8192x768x3072 70.3 vs 65.0, 2048x2304x768 18.0 vs 16.8:
+// with 2-4 tiles per CTA, three multistage CTAs per SM overlap their
+// pipeline fill and epilogues better than one serialised mainloop per
+// tile. gemmWarpSpecializationPays encodes that (<= 1.5 or >= 4 tiles per
+// CTA).
+//
 //===----------------------------------------------------------------------===//
 
 #include "fly/Conversion/FlyToGPU/WgmmaGemm.h"
@@ -90,8 +121,25 @@ constexpr int64_t kMaxTmaCoordinate = std::numeric_limits<int32_t>::max();
 
 int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
-/// See "Stages" above; 4 x 24 KB for tileN 64 allows two CTAs per SM.
-int64_t defaultStages(int64_t tileN) { return tileN == 128 ? 2 : 4; }
+/// Warp-specialised schedule: two consumer warpgroups + one producer warp.
+constexpr int64_t kWsConsumers = 2;
+constexpr int64_t kWsThreads = kWsConsumers * kThreads + 32;
+/// Rows of a consumer's epilogue staging tile (its 128-row tile goes
+/// through it in two halves, so that the ring keeps 4 slots).
+constexpr int64_t kWsStagingRows = 64;
+constexpr int64_t kDefaultPersistentCtas = 132; // H100 SXM
+/// Named barrier ids of the consumer warpgroups: 1 + warpgroup (0 is the
+/// CTA barrier).
+constexpr int64_t kWsFirstNamedBarrier = 1;
+
+/// See "Stages" above; 4 x 24 KB for tileN 64 allows two CTAs per SM. The
+/// warp-specialised kernel runs one CTA per SM: 4 slots fit beside its two
+/// staging tiles.
+int64_t defaultStages(int64_t tileN, bool warpSpecialized) {
+  if (warpSpecialized)
+    return 4;
+  return tileN == 128 ? 2 : 4;
+}
 
 /// M tiles per group of the grouped tile order (emitSetup).
 constexpr int64_t kGroupM = 8;
@@ -102,7 +150,11 @@ struct Plan {
   int64_t elemBytes = 2;
   int64_t stages = 0;
   int64_t numKTiles = 0;
-  int64_t gridX = 0, gridY = 0;
+  int64_t gridX = 0, gridY = 0; // tiles along m and n
+  bool ws = false;              // GemmSpec::warpSpecialized
+  int64_t threads = kThreads;
+  int64_t ctas = 0;          // launched CTAs (persistent grid, or gridX*gridY)
+  int64_t stagingBytes = 0;  // warp-specialised: one consumer's staging tile
   int64_t aSlotBytes = 0, bSlotBytes = 0, ringBytes = 0;
   int64_t accRowStride = 0; // f32 per row of the epilogue tile
   int64_t accTileBytes = 0;
@@ -112,7 +164,8 @@ struct Plan {
   int64_t wgmmaPerKTile = 0;
 
   explicit Plan(const GemmSpec &s) : spec(s) {
-    stages = s.stages ? s.stages : defaultStages(s.tileN);
+    ws = s.warpSpecialized;
+    stages = s.stages ? s.stages : defaultStages(s.tileN, ws);
     numKTiles = s.k / kTileK;
     gridX = ceilDiv(s.m, kTileM);
     gridY = s.n / s.tileN;
@@ -121,9 +174,22 @@ struct Plan {
     ringBytes = stages * (aSlotBytes + bSlotBytes);
     accRowStride = s.tileN + kEpiloguePad;
     accTileBytes = kTileM * accRowStride * 4;
-    statsOffset = std::max(ringBytes, accTileBytes);
-    dynamicSmemBytes = statsOffset + (s.layerNormInput ? kTileM * 2 * 4 : 0) +
-                       kSwizzleAtomBytes;
+    int64_t statsBytes = s.layerNormInput ? kTileM * 2 * 4 : 0;
+    if (ws) {
+      // [ring][staging 0][staging 1][stats 0][stats 1]: nothing is shared,
+      // because the other consumer's wgmmas read the ring meanwhile.
+      threads = kWsThreads;
+      ctas = std::min(gridX * gridY, s.persistentCtas ? s.persistentCtas
+                                                      : kDefaultPersistentCtas);
+      stagingBytes = kWsStagingRows * accRowStride * 4;
+      statsOffset = ringBytes + kWsConsumers * stagingBytes;
+      dynamicSmemBytes =
+          statsOffset + kWsConsumers * statsBytes + kSwizzleAtomBytes;
+    } else {
+      ctas = gridX * gridY;
+      statsOffset = std::max(ringBytes, accTileBytes);
+      dynamicSmemBytes = statsOffset + statsBytes + kSwizzleAtomBytes;
+    }
     wgmmaPerKTile = (kTileM / kWgmmaM) * (kTileK / kWgmmaK);
   }
   bool hasBias() const { return spec.epilogue != GemmEpilogue::None; }
@@ -134,10 +200,12 @@ struct Types {
   std::string elem;
   std::string smemSpace = "#gpu.address_space<workgroup>";
   std::string smemBytes, tmaA, tmaB, barriers, acc;
+  std::string orderBarriers; // warp-specialised: one per consumer
   std::string aSlot, bSlot;   // one ring slot, as TMA writes it
   std::string aStep, bStep;   // what one m64nNk16 wgmma reads
   std::string wgmmaA, wgmmaB; // warpgroup matrix descriptors
   std::string accTile, accHalf[2];
+  std::string stagingTile; // warp-specialised: one consumer's 64-row tile
   std::string globalA, globalB, globalBias, globalC;
   std::string globalColsum, globalStats, statsTile, globalStatsOut;
 
@@ -161,6 +229,8 @@ struct Types {
     tmaB = tensorMap(bSlot);
     barriers = "!nvgpu.mbarrier.group<memorySpace = " + smemSpace +
                ", num_barriers = " + std::to_string(p.stages) + ">";
+    orderBarriers = "!nvgpu.mbarrier.group<memorySpace = " + smemSpace +
+                    ", num_barriers = " + std::to_string(kWsConsumers) + ">";
     acc = "!nvgpu.warpgroup.accumulator<fragmented = vector<" +
           std::to_string(kWgmmaM) + "x" + n + "xf32>>";
     aStep = smem(std::to_string(kWgmmaM) + "x" + std::to_string(kWgmmaK), elem);
@@ -169,6 +239,7 @@ struct Types {
     wgmmaB = "!nvgpu.warpgroup.descriptor<tensor = " + bStep + ">";
     std::string stride = std::to_string(p.accRowStride);
     accTile = smem(std::to_string(kTileM) + "x" + stride, "f32");
+    stagingTile = smem(std::to_string(kWsStagingRows) + "x" + stride, "f32");
     for (int half = 0; half < 2; ++half) {
       std::string offset =
           half ? ", offset: " + std::to_string(kWgmmaM * p.accRowStride) : "";
@@ -220,21 +291,25 @@ public:
       : p(plan), t(types), w(/*indent=*/2) {}
 
   std::string emit() {
-    emitSetup();
-    emitResidualPrefetch();
-    emitRowStatisticsLoad();
-    emitPrologue();
-    emitRowStatisticsMerge();
-    emitMainLoop();
-    emitAccumulatorsToSmem();
-    emitEpilogue();
+    if (p.ws) {
+      emitWarpSpecialized();
+    } else {
+      emitSetup();
+      emitResidualPrefetch();
+      emitRowStatisticsLoad();
+      emitPrologue();
+      emitRowStatisticsMerge();
+      emitMainLoop();
+      emitAccumulatorsToSmem();
+      emitEpilogue();
+    }
     w.line("gpu.return");
 
     std::ostringstream os;
     os << "    gpu.func @" << gemmKernelName(p.spec)
        << "(%tma_a_ptr: !llvm.ptr, %tma_b_ptr: !llvm.ptr"
        << detail::joinArgs(bufferArgs(p, t, "%out"), ": ")
-       << ") kernel attributes {known_block_size = array<i32: " << kThreads
+       << ") kernel attributes {known_block_size = array<i32: " << p.threads
        << ", 1, 1>} {\n";
     os << w.finish();
     os << "    }\n";
@@ -242,7 +317,287 @@ public:
   }
 
 private:
+  //===--------------------------------------------------------------------===//
+  // Warp-specialised schedule (GemmSpec::warpSpecialized)
+  //===--------------------------------------------------------------------===//
+
+  /// CTA c of the persistent grid owns tiles c, c + ctas, c + 2 ctas, ...
+  /// (its local tiles j = 0, 1, ...). Thread 256 (the producer warp's first
+  /// lane) streams their k-tiles through the ring in that order; consumer
+  /// warpgroup g (threads 128 g ..) computes local tiles g, g + 2, ..., so
+  /// the two alternate: while one runs its epilogue the other's data
+  /// arrives and its wgmmas run. Ring use number seq = j * numKTiles + kt
+  /// picks slot seq % stages in round seq / stages for everyone.
+  void emitWarpSpecialized() {
+    emitKernelStart();
+    emitBarrierInit();
+    std::string cta = w.def("cta", "gpu.block_id x");
+    // ceil((tiles - cta) / ctas) local tiles; cta < ctas <= tiles.
+    std::string left =
+        w.def("tiles_left", "arith.subi " +
+                                w.index(p.gridX * p.gridY + p.ctas - 1) +
+                                ", " + cta + " : index");
+    std::string numLocal = w.def(
+        "num_local", "arith.divui " + left + ", " + w.index(p.ctas) + " : index");
+    std::string isProducer =
+        w.def("is_producer", "arith.cmpi eq, " + tid + ", " +
+                                 w.index(kWsConsumers * kThreads) + " : index");
+    w.open("scf.if " + isProducer);
+    emitWsProducer(cta, numLocal);
+    w.close();
+    // ptxas serializes every wgmma (C7520) unless it can tell that the
+    // branch around them is warpgroup-uniform: the role comes from a
+    // shuffle of lane 0's warpgroup index (as CUTLASS does), not tid.
+    std::string wgLane = w.def(
+        "wg_i32",
+        "arith.index_cast " +
+            w.def("g", "arith.divui " + tid + ", " + w.index(kThreads) +
+                           " : index") +
+            " : index to i32");
+    std::string wgUniform =
+        w.fresh("wg_uniform");
+    w.line(wgUniform + ", %" + wgUniform.substr(1) +
+           "_valid = gpu.shuffle idx " + wgLane + ", " + w.i32(0) + ", " +
+           w.i32(32) + " : i32");
+    std::string wg = w.def("wg", "arith.index_cast " + wgUniform +
+                                     " : i32 to index");
+    std::string isConsumer =
+        w.def("is_consumer", "arith.cmpi ult, " + wg + ", " +
+                                 w.index(kWsConsumers) + " : index");
+    w.open("scf.if " + isConsumer);
+    emitWsConsumer(cta, numLocal, wg);
+    w.close();
+  }
+
+  /// Linear tile index of local tile `j` of CTA `cta`.
+  std::string localTile(const std::string &cta, const std::string &j) {
+    std::string scaled = w.def(
+        "tile_off", "arith.muli " + j + ", " + w.index(p.ctas) + " : index");
+    return w.def("tile", "arith.addi " + cta + ", " + scaled + " : index");
+  }
+
+  /// Slot and round parity (true = odd) of ring use `seq`.
+  std::pair<std::string, std::string> ringPosition(const std::string &seq) {
+    std::string slot = w.def("slot", "arith.remui " + seq + ", " +
+                                         w.index(p.stages) + " : index");
+    std::string round = w.def("round", "arith.divui " + seq + ", " +
+                                           w.index(p.stages) + " : index");
+    std::string odd = w.def("round_odd", "arith.andi " + round + ", " +
+                                             w.index(1) + " : index");
+    return {slot, w.def("parity", "arith.cmpi ne, " + odd + ", " +
+                                      w.index(0) + " : index")};
+  }
+
+  void emitWsProducer(const std::string &cta, const std::string &numLocal) {
+    w.line("// Producer: every k-tile of every local tile, in order.");
+    std::string j = w.fresh("j");
+    w.open("scf.for " + j + " = " + w.index(0) + " to " + numLocal + " step " +
+           w.index(1));
+    setTile(localTile(cta, j));
+    std::string seqBase = w.def("seq_base", "arith.muli " + j + ", " +
+                                                w.index(p.numKTiles) +
+                                                " : index");
+    std::string kt = w.fresh("kt");
+    w.open("scf.for " + kt + " = " + w.index(0) + " to " +
+           w.index(p.numKTiles) + " step " + w.index(1));
+    std::string seq =
+        w.def("seq", "arith.addi " + seqBase + ", " + kt + " : index");
+    auto [slot, odd] = ringPosition(seq);
+    // Round r may fill the slot once its consumer released round r - 1,
+    // i.e. the empty barrier completed phase r - 1 (parity !odd); for r = 0
+    // that is the phase "before" a fresh barrier, which counts as complete.
+    std::string freeParity =
+        w.def("free_parity", "arith.xori " + odd + ", " +
+                                 w.def("true", "arith.constant true") + " : i1");
+    w.line("nvgpu.mbarrier.try_wait.parity " + empty + "[" + slot + "], " +
+           freeParity + ", " + w.index(kMbarrierSpinTicks) + " : " +
+           t.barriers);
+    emitTmaLoad(kt, slot);
+    w.close();
+    w.close();
+  }
+
+  /// `wg`: this thread's warpgroup, known uniform (see the caller).
+  void emitWsConsumer(const std::string &cta, const std::string &numLocal,
+                      const std::string &wg) {
+    w.line("// Consumers: warpgroup g computes local tiles g, g + 2, ...");
+    std::string localTid = w.def("wg_tid", "arith.remui " + tid + ", " +
+                                               w.index(kThreads) + " : index");
+    std::string lane =
+        w.def("lane", "arith.remui " + tid + ", " + w.index(32) + " : index");
+    std::string warpLeader = w.def("warp_leader", "arith.cmpi eq, " + lane +
+                                                      ", " + w.index(0) +
+                                                      " : index");
+    std::string barrierId = w.def(
+        "bar_id",
+        "arith.index_cast " +
+            w.def("bar_idx", "arith.addi " + wg + ", " +
+                                 w.index(kWsFirstNamedBarrier) + " : index") +
+            " : index to i32");
+    std::string barrierThreads = w.i32(kThreads);
+    auto warpgroupBarrier = [&] {
+      w.line("nvvm.barrier id = " + barrierId + " number_of_threads = " +
+             barrierThreads);
+    };
+    // This warpgroup's staging tile, read by the epilogue; mma.store places
+    // warp w's rows at row 16 w of the memref it is given, w counted from
+    // thread 0 (4..7 in warpgroup 1, MLIR 22), so its view starts 64 rows
+    // before the tile for warpgroup 1.
+    std::string stagingOff = w.def(
+        "staging_off",
+        "arith.addi " + ring + ", " +
+            w.def("g", "arith.addi " + w.index(p.ringBytes) + ", " +
+                           w.def("g", "arith.muli " + wg + ", " +
+                                          w.index(p.stagingBytes) +
+                                          " : index") +
+                           " : index") +
+            " : index");
+    accTile = view("staging", stagingOff, t.stagingTile);
+    accTileType = t.stagingTile;
+    std::string storeOff = w.def(
+        "store_off",
+        "arith.subi " + stagingOff + ", " +
+            w.def("g", "arith.muli " + wg + ", " +
+                           w.index(kWsStagingRows * p.accRowStride * 4) +
+                           " : index") +
+            " : index");
+    std::string storeView = w.def(
+        "store_view",
+        "memref.subview " + view("store_base", storeOff, t.stagingTile) +
+            "[0, 0] [" + std::to_string(kWgmmaM) + ", " +
+            std::to_string(p.spec.tileN) + "] [1, 1] : " + t.stagingTile +
+            " to " + t.accHalf[0]);
+    if (p.spec.layerNormInput)
+      statsTile = view(
+          "stats_tile",
+          w.def("stats_off",
+                "arith.addi " + ring + ", " +
+                    w.def("g", "arith.addi " + w.index(p.statsOffset) + ", " +
+                                   w.def("g", "arith.muli " + wg + ", " +
+                                                  w.index(kTileM * 2 * 4) +
+                                                  " : index") +
+                                   " : index") +
+                    " : index"),
+          t.statsTile);
+    tid = localTid; // the per-tile code below indexes rows by it
+    epilogueRows = kWsStagingRows;
+
+    std::string j = w.fresh("j");
+    w.open("scf.for " + j + " = " + wg + " to " + numLocal + " step " +
+           w.index(kWsConsumers));
+    setTile(localTile(cta, j));
+    emitResidualPrefetch();
+    emitRowStatisticsLoad();
+    std::string seqBase = w.def("seq_base", "arith.muli " + j + ", " +
+                                                w.index(p.numKTiles) +
+                                                " : index");
+    // Mainloops run in tile order: tile j waits until the other warpgroup
+    // has waited for all of tile j-1's k-tiles (phase (j-1)/2 of its order
+    // barrier). Otherwise a slot's full barrier could be several rounds
+    // behind this warpgroup's use of it, which a parity wait cannot tell.
+    // (The epilogues still overlap the other warpgroup's mainloop.)
+    std::string other = w.def("other", "arith.xori " + wg + ", " +
+                                           w.index(1) + " : index");
+    w.open("scf.if " + w.def("has_prev", "arith.cmpi ugt, " + j + ", " +
+                                             w.index(0) + " : index"));
+    std::string prevPhase = w.def(
+        "prev_phase",
+        "arith.divui " +
+            w.def("g", "arith.subi " + j + ", " + w.index(1) + " : index") +
+            ", " + w.index(kWsConsumers) + " : index");
+    std::string prevParity = w.def(
+        "prev_parity",
+        "arith.cmpi ne, " +
+            w.def("g", "arith.andi " + prevPhase + ", " + w.index(1) +
+                           " : index") +
+            ", " + w.index(0) + " : index");
+    w.line("nvgpu.mbarrier.try_wait.parity " + order + "[" + other + "], " +
+           prevParity + ", " + w.index(kMbarrierSpinTicks) + " : " +
+           t.orderBarriers);
+    w.close();
+
+    std::string init0 =
+        w.def("acc_init", "nvgpu.warpgroup.mma.init.accumulator -> " + t.acc);
+    std::string init1 =
+        w.def("acc_init", "nvgpu.warpgroup.mma.init.accumulator -> " + t.acc);
+    accs = w.fresh("accs");
+    std::string kt = w.fresh("kt");
+    std::string accIn[2] = {w.fresh("acc_top"), w.fresh("acc_bottom")};
+    w.open(accs + ":2 = scf.for " + kt + " = " + w.index(0) + " to " +
+           w.index(p.numKTiles) + " step " + w.index(1) + " iter_args(" +
+           accIn[0] + " = " + init0 + ", " + accIn[1] + " = " + init1 +
+           ") -> (" + t.acc + ", " + t.acc + ")");
+    std::string seq =
+        w.def("seq", "arith.addi " + seqBase + ", " + kt + " : index");
+    auto [slot, parity] = ringPosition(seq);
+    w.line("nvgpu.mbarrier.try_wait.parity " + bars + "[" + slot + "], " +
+           parity + ", " + w.index(kMbarrierSpinTicks) + " : " + t.barriers);
+    std::string acc[2] = {accIn[0], accIn[1]};
+    emitKTileMmas(slot, acc);
+    // This warp's wgmmas of k-tile kt-1 are retired: release its slot.
+    std::string notFirst = w.def("not_first", "arith.cmpi ugt, " + kt + ", " +
+                                                  w.index(0) + " : index");
+    w.open("scf.if " + w.def("release", "arith.andi " + notFirst + ", " +
+                                            warpLeader + " : i1"));
+    emitRelease(w.def("prev_seq", "arith.subi " + seq + ", " + w.index(1) +
+                                      " : index"));
+    w.close();
+    w.line("scf.yield " + acc[0] + ", " + acc[1] + " : " + t.acc + ", " +
+           t.acc);
+    w.close();
+    w.line("nvvm.wgmma.wait.group.sync.aligned 0");
+    w.open("scf.if " + warpLeader);
+    emitRelease(w.def("last_seq", "arith.addi " + seqBase + ", " +
+                                      w.index(p.numKTiles - 1) + " : index"));
+    // This warp has waited for all of the tile's k-tiles.
+    w.def("order_token", "nvgpu.mbarrier.arrive " + order + "[" + wg + "] : " +
+                             t.orderBarriers + " -> !nvgpu.mbarrier.token");
+    w.close();
+    emitRowStatisticsMerge();
+
+    // The previous tile's epilogue is done with the staging tile.
+    warpgroupBarrier();
+    if (p.spec.layerNormInput)
+      w.line("vector.store " + rowStats + ", " + statsTile + "[" + tid + ", " +
+             w.index(0) + "] : " + t.statsTile + ", vector<2xf32>");
+    std::string tileRow0 = row0;
+    for (int half = 0; half < 2; ++half) {
+      if (half)
+        warpgroupBarrier();
+      w.line("nvgpu.warpgroup.mma.store " + accs + "#" + std::to_string(half) +
+             ", " + storeView + " : " + t.acc + " to " + t.accHalf[0]);
+      warpgroupBarrier();
+      row0 = w.def("half_row0", "arith.addi " + tileRow0 + ", " +
+                                    w.index(half * kWgmmaM) + " : index");
+      statsRowBase = half * kWgmmaM;
+      emitEpilogue();
+    }
+    w.close();
+  }
+
+  /// One consumer warp's arrival on the empty barrier of ring use `seq`.
+  void emitRelease(const std::string &seq) {
+    std::string slot = w.def("rel_slot", "arith.remui " + seq + ", " +
+                                             w.index(p.stages) + " : index");
+    w.def("rel_token", "nvgpu.mbarrier.arrive " + empty + "[" + slot +
+                           "] : " + t.barriers + " -> !nvgpu.mbarrier.token");
+  }
+
   void emitSetup() {
+    emitKernelStart();
+    std::string bx = w.def("bx", "gpu.block_id x");
+    std::string by = w.def("by", "gpu.block_id y");
+    std::string pid = w.def("pid", "arith.addi " + bx + ", " +
+                                       w.def("g", "arith.muli " + by + ", " +
+                                                      w.index(p.gridX) +
+                                                      " : index") +
+                                       " : index");
+    setTile(pid);
+    emitBarrierInit();
+  }
+
+  /// Descriptor casts, thread id, shared memory and where the ring starts.
+  void emitKernelStart() {
     // TMA descriptors arrive as !llvm.ptr (see the file comment).
     w.line("%tma_a = builtin.unrealized_conversion_cast %tma_a_ptr : "
            "!llvm.ptr to " +
@@ -251,6 +606,13 @@ private:
            "!llvm.ptr to " +
            t.tmaB);
     tid = w.def("tid", "gpu.thread_id x");
+    isLeader = w.def("is_leader",
+                     "arith.cmpi eq, " + tid + ", " + w.index(0) + " : index");
+    emitRingAddress();
+  }
+
+  /// row0 / col0 / blockN of linear tile `pid` (index) in the grouped order.
+  void setTile(const std::string &pid) {
     // Grouped tile order: CTAs are launched x fastest, so reading block_id x
     // as the M tile makes a wave of CTAs cover ~132 M tiles of one N column:
     // A is streamed once per N column, from HBM once it outgrows L2 (M >
@@ -262,9 +624,6 @@ private:
                   const std::string &b) {
       return w.def("g", "arith." + name + " " + a + ", " + b + " : index");
     };
-    std::string bx = w.def("bx", "gpu.block_id x");
-    std::string by = w.def("by", "gpu.block_id y");
-    std::string pid = op("addi", bx, op("muli", by, idx(p.gridX)));
     int64_t groupTiles = kGroupM * p.gridY;
     std::string group = op("divui", pid, idx(groupTiles));
     std::string inGroup = op("remui", pid, idx(groupTiles));
@@ -280,8 +639,9 @@ private:
                  "arith.muli " + blockM + ", " + w.index(kTileM) + " : index");
     col0 = w.def("col0", "arith.muli " + blockN + ", " + w.index(p.spec.tileN) +
                              " : index");
-    isLeader = w.def("is_leader",
-                     "arith.cmpi eq, " + tid + ", " + w.index(0) + " : index");
+  }
+
+  void emitRingAddress() {
     smem = w.def("smem", "gpu.dynamic_shared_memory : " + t.smemBytes);
 
     // TMA's 128B swizzle and the wgmma descriptors (base_offset = 0) both
@@ -312,12 +672,28 @@ private:
         w.def("ring_addr", "arith.andi " + up + ", " +
                                w.index(~(kSwizzleAtomBytes - 1)) + " : index");
     ring = w.def("ring", "arith.subi " + aligned + ", " + addr + " : index");
+  }
 
+  /// The ring's full barriers (TMA completion), and for the warp-specialised
+  /// kernel its empty barriers (one arrival per consumer warp).
+  void emitBarrierInit() {
     bars = w.def("full", "nvgpu.mbarrier.create -> " + t.barriers);
+    if (p.ws) {
+      empty = w.def("empty", "nvgpu.mbarrier.create -> " + t.barriers);
+      order = w.def("order", "nvgpu.mbarrier.create -> " + t.orderBarriers);
+    }
     w.open("scf.if " + isLeader);
-    for (int64_t s = 0; s < p.stages; ++s)
+    if (p.ws)
+      for (int64_t c = 0; c < kWsConsumers; ++c)
+        w.line("nvgpu.mbarrier.init " + order + "[" + w.index(c) + "], " +
+               w.index(kThreads / 32) + " : " + t.orderBarriers);
+    for (int64_t s = 0; s < p.stages; ++s) {
       w.line("nvgpu.mbarrier.init " + bars + "[" + w.index(s) + "], " +
              w.index(1) + " : " + t.barriers);
+      if (p.ws)
+        w.line("nvgpu.mbarrier.init " + empty + "[" + w.index(s) + "], " +
+               w.index(kThreads / 32) + " : " + t.barriers);
+    }
     w.line("nvgpu.tma.prefetch.descriptor %tma_a : " + t.tmaA);
     w.line("nvgpu.tma.prefetch.descriptor %tma_b : " + t.tmaB);
     w.close();
@@ -397,10 +773,34 @@ private:
                                              w.index(0) + " : index");
     w.line("nvgpu.mbarrier.try_wait.parity " + bars + "[" + slot + "], " +
            parity + ", " + w.index(kMbarrierSpinTicks) + " : " + t.barriers);
+    std::string acc[2] = {accIn[0], accIn[1]};
+    emitKTileMmas(slot, acc);
 
+    // Every warp has retired k-tile kt-1, so its slot may be refilled.
+    w.line("gpu.barrier");
+    std::string next = w.def("kt_next", "arith.addi " + kt + ", " +
+                                            w.index(p.stages - 1) + " : index");
+    std::string inRange =
+        w.def("in_range", "arith.cmpi ult, " + next + ", " +
+                              w.index(p.numKTiles) + " : index");
+    std::string doLoad =
+        w.def("do_load", "arith.andi " + isLeader + ", " + inRange + " : i1");
+    w.open("scf.if " + doLoad);
+    std::string nextSlot =
+        w.def("next_slot",
+              "arith.remui " + next + ", " + w.index(p.stages) + " : index");
+    emitTmaLoad(next, nextSlot);
+    w.close();
+    w.line("scf.yield " + acc[0] + ", " + acc[1] + " : " + t.acc + ", " +
+           t.acc);
+    w.close();
+  }
+
+  /// The wgmmas of one k-tile in ring slot `slot` into acc[0] (rows 0..63)
+  /// and acc[1] (rows 64..127), replaced by their results.
+  void emitKTileMmas(const std::string &slot, std::string acc[2]) {
     std::string aBase = slotOffset(slot, false);
     std::string bBase = slotOffset(slot, true);
-    std::string acc[2] = {accIn[0], accIn[1]};
     // Each op is one wgmma group; allowing wgmmaPerKTile-1 groups in flight
     // means the last op of this k-tile retires all of k-tile kt-1.
     std::string waitGroup = std::to_string(p.wgmmaPerKTile - 1);
@@ -432,25 +832,6 @@ private:
                               t.acc + " -> " + t.acc);
       }
     }
-
-    // Every warp has retired k-tile kt-1, so its slot may be refilled.
-    w.line("gpu.barrier");
-    std::string next = w.def("kt_next", "arith.addi " + kt + ", " +
-                                            w.index(p.stages - 1) + " : index");
-    std::string inRange =
-        w.def("in_range", "arith.cmpi ult, " + next + ", " +
-                              w.index(p.numKTiles) + " : index");
-    std::string doLoad =
-        w.def("do_load", "arith.andi " + isLeader + ", " + inRange + " : i1");
-    w.open("scf.if " + doLoad);
-    std::string nextSlot =
-        w.def("next_slot",
-              "arith.remui " + next + ", " + w.index(p.stages) + " : index");
-    emitTmaLoad(next, nextSlot);
-    w.close();
-    w.line("scf.yield " + acc[0] + ", " + acc[1] + " : " + t.acc + ", " +
-           t.acc);
-    w.close();
   }
 
   void emitAccumulatorsToSmem() {
@@ -547,7 +928,8 @@ private:
     std::string rowsLeft = w.def("rows_left", "arith.subi " + w.index(s.m) +
                                                   ", " + row0 + " : index");
     std::string rowEnd = w.def("row_end", "arith.minsi " + rowsLeft + ", " +
-                                              w.index(kTileM) + " : index");
+                                              w.index(epilogueRows) +
+                                              " : index");
     std::string biasF32;
     if (p.hasBias()) {
       std::string b =
@@ -568,18 +950,24 @@ private:
     // overlap (the compiler cannot move a load of %residual above a store
     // to %out, which might alias it). Rows at and beyond m are loaded from
     // row m-1 (a valid address) and not stored.
-    int64_t passes = kTileM / rowsPerPass;
+    int64_t passes = epilogueRows / rowsPerPass;
     for (int64_t b0 = 0; b0 < passes; b0 += kEpilogueBatch) {
       int64_t b1 = std::min(passes, b0 + kEpilogueBatch);
       std::vector<std::string> rows, res, stats, stored;
       for (int64_t i = b0; i < b1; ++i) {
         rows.push_back(w.def("r", "arith.addi " + rowFirst + ", " +
                                       w.index(i * rowsPerPass) + " : index"));
-        if (s.layerNormInput)
+        if (s.layerNormInput) {
+          std::string statsRow = rows.back();
+          if (statsRowBase)
+            statsRow = w.def("stats_row", "arith.addi " + statsRow + ", " +
+                                              w.index(statsRowBase) +
+                                              " : index");
           stats.push_back(
-              w.def("row_stats", "vector.load " + statsTile + "[" +
-                                     rows.back() + ", " + w.index(0) +
-                                     "] : " + t.statsTile + ", vector<2xf32>"));
+              w.def("row_stats", "vector.load " + statsTile + "[" + statsRow +
+                                     ", " + w.index(0) + "] : " + t.statsTile +
+                                     ", vector<2xf32>"));
+        }
         if (!s.residual)
           continue;
         std::string row = w.def("row", "arith.addi " + row0 + ", " +
@@ -595,7 +983,7 @@ private:
         const std::string &r = rows[i - b0];
         std::string v = w.def(
             "v", "vector.load " + accTile + "[" + r + ", " + colLocal +
-                     "] {alignment = 16 : i64} : " + t.accTile + ", " + vf);
+                     "] {alignment = 16 : i64} : " + accTileType + ", " + vf);
         if (s.layerNormInput) {
           // rstd * (acc - mean * colsum) = acc * rstd + (-mean * rstd) * colsum
           const std::string &st = stats[i - b0];
@@ -765,7 +1153,13 @@ private:
   const Plan &p;
   const Types &t;
   FuncWriter w;
-  std::string tid, row0, col0, isLeader, smem, ring, bars, accs, accTile;
+  std::string tid, row0, col0, isLeader, smem, ring, bars, empty, order,
+      accs, accTile;
+  /// Rows of accTile the epilogue stores (from row0), and the first of them
+  /// as a row of the CTA tile (statsTile's row index).
+  int64_t epilogueRows = kTileM;
+  int64_t statsRowBase = 0;
+  std::string accTileType = t.accTile;
   std::string rowParts, rowStats, statsTile;
   std::string blockN; // this CTA's column tile
 };
@@ -809,8 +1203,9 @@ std::string emitHostFunction(const Plan &p, const Types &t,
                      detail::joinArgs(bufferArgs(p, t, "%c"), " : ") + ")";
   std::string launch =
       "@" + gemmKernelModuleName(s) + "::@" + gemmKernelName(s) +
-      " blocks in (" + w.index(p.gridX) + ", " + w.index(p.gridY) + ", " +
-      w.index(1) + ") threads in (" + w.index(kThreads) + ", " + w.index(1) +
+      " blocks in (" + w.index(p.ws ? p.ctas : p.gridX) + ", " +
+      w.index(p.ws ? 1 : p.gridY) + ", " + w.index(1) + ") threads in (" +
+      w.index(p.threads) + ", " + w.index(1) +
       ", " + w.index(1) + ") dynamic_shared_memory_size " +
       w.i32(p.dynamicSmemBytes) + " " + args;
   detail::emitLaunches(w, launch, repeats);
@@ -858,6 +1253,10 @@ std::string verifyGemmSpec(const GemmSpec &s) {
   if (s.m > kMaxTmaCoordinate || s.n > kMaxTmaCoordinate ||
       s.k > kMaxTmaCoordinate)
     return "m, n and k must each be below 2^31 (TMA coordinates are i32)";
+  if (s.persistentCtas < 0)
+    return "persistentCtas=" + str(s.persistentCtas) + " must not be negative";
+  if (s.persistentCtas != 0 && !s.warpSpecialized)
+    return "persistentCtas applies to the warp-specialised schedule only";
   if (s.n / s.tileN > kMaxGridY)
     return "n/tileN=" + str(s.n / s.tileN) + " exceeds the grid y limit " +
            str(kMaxGridY);
@@ -887,9 +1286,22 @@ std::string gemmKernelName(const GemmSpec &s) {
     name += "_rs";
   if (s.tileN != 128)
     name += "_tn" + std::to_string(s.tileN);
-  if (s.stages != 0 && s.stages != defaultStages(s.tileN))
+  if (s.stages != 0 && s.stages != defaultStages(s.tileN, s.warpSpecialized))
     name += "_s" + std::to_string(s.stages);
+  if (s.warpSpecialized)
+    name += "_ws";
+  if (s.warpSpecialized && s.persistentCtas != 0)
+    name += "_ctas" + std::to_string(s.persistentCtas);
   return name;
+}
+
+bool gemmWarpSpecializationPays(const GemmSpec &s) {
+  if (s.tileN <= 0 || s.n % s.tileN != 0)
+    return false;
+  int64_t tiles = ceilDiv(s.m, kTileM) * (s.n / s.tileN);
+  int64_t ctas =
+      s.persistentCtas ? s.persistentCtas : kDefaultPersistentCtas;
+  return 2 * tiles <= 3 * ctas || tiles >= 4 * ctas;
 }
 
 int64_t defaultGemmTileN(int64_t n) {
@@ -940,7 +1352,13 @@ std::string emitWgmmaGemm(const GemmSpec &spec, std::string &error,
     os << ", C's row statistics to %stats_out";
   os << "; CTA tile " << kTileM << "x" << spec.tileN << "x" << kTileK << ", "
      << plan.stages << " TMA stages, " << plan.dynamicSmemBytes
-     << " B dynamic smem, grid " << plan.gridX << "x" << plan.gridY << "\n";
+     << " B dynamic smem, ";
+  if (plan.ws)
+    os << "warp-specialised: " << plan.ctas << " persistent CTAs of "
+       << plan.threads << " threads over " << plan.gridX << "x" << plan.gridY
+       << " tiles\n";
+  else
+    os << "grid " << plan.gridX << "x" << plan.gridY << "\n";
   os << "module attributes {gpu.container_module} {\n";
   os << "  gpu.module @" << gemmKernelModuleName(spec) << " {\n";
   os << "    llvm.mlir.global external @" << kDynamicSmemSymbol

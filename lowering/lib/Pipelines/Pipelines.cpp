@@ -145,6 +145,8 @@ void mlir::fly::buildFlyGpuPipeline(OpPassManager &pm,
     pm.addPass(fly::createFlyGpuFoldLayerNorm());
     fly::FlyGpuWeightGemmsOptions gemms;
     gemms.chip = options.chip;
+    gemms.schedule = options.gemmSchedule;
+    gemms.persistentCtas = options.gemmPersistentCtas;
     pm.addPass(fly::createFlyGpuWeightGemms(gemms));
     fly::FlyGpuAttentionKernelsOptions attention;
     attention.chip = options.chip;

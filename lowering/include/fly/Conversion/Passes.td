@@ -206,6 +206,15 @@ def FlyGpuWeightGemms : Pass<"fly-gpu-weight-gemms", "::mlir::ModuleOp"> {
     Option<"chip", "chip", "std::string", /*default=*/"\"sm_90a\"",
            "Target chip; the generated kernels need sm_90a (an error names "
            "the first op that would get one on another chip)">,
+    Option<"schedule", "schedule", "std::string", /*default=*/"\"auto\"",
+           "GEMM kernel schedule: multistage (one warpgroup per tile, "
+           "several CTAs per SM), warp-specialized (a producer warp and "
+           "two ping-pong consumer warpgroups, persistent grid) or auto "
+           "(whichever WgmmaGemm.h's gemmWarpSpecializationPays picks for "
+           "the shape)">,
+    Option<"persistentCtas", "persistent-ctas", "int64_t", /*default=*/"0",
+           "CTAs of a warp-specialised GEMM's persistent grid (0: 132, an "
+           "H100 SXM's SMs); fewer make each CTA take more tiles (tests)">,
     Option<"remarks", "remarks", "bool", /*default=*/"false",
            "Emit a remark per matmul saying which kernel it got and why">
   ];

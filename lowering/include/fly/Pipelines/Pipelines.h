@@ -65,6 +65,16 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
       llvm::cl::desc("Lower matmuls with constant weights to wgmma kernels "
                      "(16-bit storage only)"),
       llvm::cl::init(true)};
+  PassOptions::Option<std::string> gemmSchedule{
+      *this, "gemm-schedule",
+      llvm::cl::desc("GEMM kernel schedule (fly-gpu-weight-gemms "
+                     "schedule): auto, multistage or warp-specialized"),
+      llvm::cl::init("auto")};
+  PassOptions::Option<int64_t> gemmPersistentCtas{
+      *this, "gemm-persistent-ctas",
+      llvm::cl::desc("CTAs of a warp-specialised GEMM's persistent grid "
+                     "(0: 132)"),
+      llvm::cl::init(0)};
   PassOptions::Option<std::string> producerRowStatistics{
       *this, "producer-row-statistics",
       llvm::cl::desc("A folded LayerNorm's row statistics written by the "

@@ -55,6 +55,16 @@ struct GemmSpec {
   /// tileN 128 (three CTAs per SM, fastest on H100 for GPT-2 shapes), 4 for
   /// tileN 64.
   int64_t stages = 0;
+  /// Warp-specialised persistent schedule instead of one warpgroup per
+  /// tile: a producer warp streams the TMA ring (per-slot full and empty
+  /// mbarriers, never a CTA barrier), two consumer warpgroups own
+  /// alternate 128 x tileN tiles of a persistent grid, so that one runs its
+  /// epilogue while the other issues wgmmas. Default ring depth 4.
+  bool warpSpecialized = false;
+  /// Warp-specialised: CTAs of the persistent grid (at most the tile
+  /// count); 0 = 132, the SM count of an H100 SXM (any count is correct,
+  /// only the balance changes).
+  int64_t persistentCtas = 0;
 };
 
 struct GemmEmitOptions {
@@ -80,8 +90,10 @@ struct GemmEmitOptions {
 ///       %c: memref<MxNxT> [, %stats_out: memref<Mx(N/tileN)x2xf32>])
 /// The launcher creates the TMA descriptors (nvgpu.tma.create.descriptor,
 /// i.e. mgpuTensorMapEncodeTiledMemref per call) and runs one synchronous
-/// gpu.launch_func: grid (ceil(m/128), n/tileN), 128 threads, dynamic shared
-/// memory above 48 KB (the runtime must opt in, as mgpuLaunchKernel does).
+/// gpu.launch_func: grid (ceil(m/128), n/tileN), 128 threads (warp-
+/// specialised: min(tiles, persistentCtas) CTAs of 288 threads), dynamic
+/// shared memory above 48 KB (the runtime must opt in, as mgpuLaunchKernel
+/// does).
 ///
 /// The gpu.module carries no target attribute: the caller's pipeline attaches
 /// one (nvvm-attach-target{chip=sm_90a}; wgmma needs the "a" target). The
@@ -91,6 +103,12 @@ struct GemmEmitOptions {
 /// that works.
 std::string emitWgmmaGemm(const GemmSpec &spec, std::string &error,
                           const GemmEmitOptions &options = {});
+
+/// Whether GemmSpec::warpSpecialized is expected to be faster for `spec`
+/// (everything but the schedule set): measured on an H100 (WgmmaGemm.cpp,
+/// "Schedules"), it wins when the persistent grid gives each CTA at most
+/// 1.5 tiles or at least 4, and loses in between.
+bool gemmWarpSpecializationPays(const GemmSpec &spec);
 
 /// Checks `spec` only; returns "" when emitWgmmaGemm would accept it.
 std::string verifyGemmSpec(const GemmSpec &spec);
