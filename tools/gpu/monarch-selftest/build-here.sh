@@ -14,7 +14,8 @@
 # default 20), JOBS (parallel specs, default 1), SPEC_SET=race (small specs
 # for compute-sanitizer instead of the timing set), SPEC_SET=mlp (the two
 # M=8192 GPT-2 MLP kernels only), SPEC_SET=down (see below), EMIT_FLAGS
-# (extra emit-monarch flags, e.g. --tiles-in-flight=2, --split).
+# (extra emit-monarch flags, e.g. --tiles-in-flight=2, --split), SPECS_FILE
+# (one spec per line instead of the built-in set).
 #
 # Entry points per spec i (llvm.emit_c_interface, memref descriptors):
 #   _mlir_ciface_fly_monarch_test_<i>(X*, W1*, W2*, Bias*, Y*)         one launch
@@ -62,6 +63,10 @@ SPECS=(
 )
 
 if [ "${SPEC_SET:-}" = race ]; then SPECS=("${RACE_SPECS[@]}"); fi
+# SPECS_FILE: one spec per line (# comments), e.g. to compare variants.
+if [ -n "${SPECS_FILE:-}" ]; then
+  mapfile -t SPECS < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$SPECS_FILE")
+fi
 if [ "${SPEC_SET:-}" = mlp ]; then SPECS=("8192 $FC1" "8192 $FC2"); fi
 # SPEC_SET=down: the down projection at batch 8 and 32, ragged specs (the
 # last CTA past m), a natural-output up projection and bf16, for A/Bs.
