@@ -516,17 +516,8 @@ private:
            t.orderBarriers);
     w.close();
 
-    std::string init0 =
-        w.def("acc_init", "nvgpu.warpgroup.mma.init.accumulator -> " + t.acc);
-    std::string init1 =
-        w.def("acc_init", "nvgpu.warpgroup.mma.init.accumulator -> " + t.acc);
-    accs = w.fresh("accs");
-    std::string kt = w.fresh("kt");
-    std::string accIn[2] = {w.fresh("acc_top"), w.fresh("acc_bottom")};
-    w.open(accs + ":2 = scf.for " + kt + " = " + w.index(0) + " to " +
-           w.index(p.numKTiles) + " step " + w.index(1) + " iter_args(" +
-           accIn[0] + " = " + init0 + ", " + accIn[1] + " = " + init1 +
-           ") -> (" + t.acc + ", " + t.acc + ")");
+    std::string accIn[2];
+    std::string kt = openKLoop(accIn);
     std::string seq =
         w.def("seq", "arith.addi " + seqBase + ", " + kt + " : index");
     auto [slot, parity] = ringPosition(seq);
@@ -749,28 +740,29 @@ private:
     w.close();
   }
 
-  void emitMainLoop() {
+  /// Opens the k loop that carries the two accumulators (its results:
+  /// `accs`); returns the induction variable, `accIn` the carried values.
+  std::string openKLoop(std::string accIn[2]) {
     std::string init0 =
         w.def("acc_init", "nvgpu.warpgroup.mma.init.accumulator -> " + t.acc);
     std::string init1 =
         w.def("acc_init", "nvgpu.warpgroup.mma.init.accumulator -> " + t.acc);
     accs = w.fresh("accs");
     std::string kt = w.fresh("kt");
-    std::string accIn[2] = {w.fresh("acc_top"), w.fresh("acc_bottom")};
+    accIn[0] = w.fresh("acc_top");
+    accIn[1] = w.fresh("acc_bottom");
     w.open(accs + ":2 = scf.for " + kt + " = " + w.index(0) + " to " +
            w.index(p.numKTiles) + " step " + w.index(1) + " iter_args(" +
            accIn[0] + " = " + init0 + ", " + accIn[1] + " = " + init1 +
            ") -> (" + t.acc + ", " + t.acc + ")");
+    return kt;
+  }
 
+  void emitMainLoop() {
+    std::string accIn[2];
+    std::string kt = openKLoop(accIn);
     // Slot kt % STAGES is on its (kt / STAGES)-th use: wait for that phase.
-    std::string slot = w.def("slot", "arith.remui " + kt + ", " +
-                                         w.index(p.stages) + " : index");
-    std::string round = w.def("round", "arith.divui " + kt + ", " +
-                                           w.index(p.stages) + " : index");
-    std::string odd = w.def("round_odd", "arith.andi " + round + ", " +
-                                             w.index(1) + " : index");
-    std::string parity = w.def("parity", "arith.cmpi ne, " + odd + ", " +
-                                             w.index(0) + " : index");
+    auto [slot, parity] = ringPosition(kt);
     w.line("nvgpu.mbarrier.try_wait.parity " + bars + "[" + slot + "], " +
            parity + ", " + w.index(kMbarrierSpinTicks) + " : " + t.barriers);
     std::string acc[2] = {accIn[0], accIn[1]};
