@@ -153,8 +153,8 @@ struct Plan {
   int64_t gridX = 0, gridY = 0; // tiles along m and n
   bool ws = false;              // GemmSpec::warpSpecialized
   int64_t threads = kThreads;
-  int64_t ctas = 0;          // launched CTAs (persistent grid, or gridX*gridY)
-  int64_t stagingBytes = 0;  // warp-specialised: one consumer's staging tile
+  int64_t ctas = 0;         // launched CTAs (persistent grid, or gridX*gridY)
+  int64_t stagingBytes = 0; // warp-specialised: one consumer's staging tile
   int64_t aSlotBytes = 0, bSlotBytes = 0, ringBytes = 0;
   int64_t accRowStride = 0; // f32 per row of the epilogue tile
   int64_t accTileBytes = 0;
@@ -200,7 +200,7 @@ struct Types {
   std::string elem;
   std::string smemSpace = "#gpu.address_space<workgroup>";
   std::string smemBytes, tmaA, tmaB, barriers, acc;
-  std::string orderBarriers; // warp-specialised: one per consumer
+  std::string orderBarriers;  // warp-specialised: one per consumer
   std::string aSlot, bSlot;   // one ring slot, as TMA writes it
   std::string aStep, bStep;   // what one m64nNk16 wgmma reads
   std::string wgmmaA, wgmmaB; // warpgroup matrix descriptors
@@ -333,12 +333,11 @@ private:
     emitBarrierInit();
     std::string cta = w.def("cta", "gpu.block_id x");
     // ceil((tiles - cta) / ctas) local tiles; cta < ctas <= tiles.
-    std::string left =
-        w.def("tiles_left", "arith.subi " +
-                                w.index(p.gridX * p.gridY + p.ctas - 1) +
-                                ", " + cta + " : index");
-    std::string numLocal = w.def(
-        "num_local", "arith.divui " + left + ", " + w.index(p.ctas) + " : index");
+    std::string left = w.def(
+        "tiles_left", "arith.subi " + w.index(p.gridX * p.gridY + p.ctas - 1) +
+                          ", " + cta + " : index");
+    std::string numLocal = w.def("num_local", "arith.divui " + left + ", " +
+                                                  w.index(p.ctas) + " : index");
     std::string isProducer =
         w.def("is_producer", "arith.cmpi eq, " + tid + ", " +
                                  w.index(kWsConsumers * kThreads) + " : index");
@@ -348,19 +347,17 @@ private:
     // ptxas serializes every wgmma (C7520) unless it can tell that the
     // branch around them is warpgroup-uniform: the role comes from a
     // shuffle of lane 0's warpgroup index (as CUTLASS does), not tid.
-    std::string wgLane = w.def(
-        "wg_i32",
-        "arith.index_cast " +
-            w.def("g", "arith.divui " + tid + ", " + w.index(kThreads) +
-                           " : index") +
-            " : index to i32");
-    std::string wgUniform =
-        w.fresh("wg_uniform");
+    std::string wgLane =
+        w.def("wg_i32", "arith.index_cast " +
+                            w.def("g", "arith.divui " + tid + ", " +
+                                           w.index(kThreads) + " : index") +
+                            " : index to i32");
+    std::string wgUniform = w.fresh("wg_uniform");
     w.line(wgUniform + ", %" + wgUniform.substr(1) +
            "_valid = gpu.shuffle idx " + wgLane + ", " + w.i32(0) + ", " +
            w.i32(32) + " : i32");
-    std::string wg = w.def("wg", "arith.index_cast " + wgUniform +
-                                     " : i32 to index");
+    std::string wg =
+        w.def("wg", "arith.index_cast " + wgUniform + " : i32 to index");
     std::string isConsumer =
         w.def("is_consumer", "arith.cmpi ult, " + wg + ", " +
                                  w.index(kWsConsumers) + " : index");
@@ -371,8 +368,8 @@ private:
 
   /// Linear tile index of local tile `j` of CTA `cta`.
   std::string localTile(const std::string &cta, const std::string &j) {
-    std::string scaled = w.def(
-        "tile_off", "arith.muli " + j + ", " + w.index(p.ctas) + " : index");
+    std::string scaled = w.def("tile_off", "arith.muli " + j + ", " +
+                                               w.index(p.ctas) + " : index");
     return w.def("tile", "arith.addi " + cta + ", " + scaled + " : index");
   }
 
@@ -384,8 +381,8 @@ private:
                                            w.index(p.stages) + " : index");
     std::string odd = w.def("round_odd", "arith.andi " + round + ", " +
                                              w.index(1) + " : index");
-    return {slot, w.def("parity", "arith.cmpi ne, " + odd + ", " +
-                                      w.index(0) + " : index")};
+    return {slot, w.def("parity", "arith.cmpi ne, " + odd + ", " + w.index(0) +
+                                      " : index")};
   }
 
   void emitWsProducer(const std::string &cta, const std::string &numLocal) {
@@ -394,9 +391,9 @@ private:
     w.open("scf.for " + j + " = " + w.index(0) + " to " + numLocal + " step " +
            w.index(1));
     setTile(localTile(cta, j));
-    std::string seqBase = w.def("seq_base", "arith.muli " + j + ", " +
-                                                w.index(p.numKTiles) +
-                                                " : index");
+    std::string seqBase =
+        w.def("seq_base",
+              "arith.muli " + j + ", " + w.index(p.numKTiles) + " : index");
     std::string kt = w.fresh("kt");
     w.open("scf.for " + kt + " = " + w.index(0) + " to " +
            w.index(p.numKTiles) + " step " + w.index(1));
@@ -406,9 +403,9 @@ private:
     // Round r may fill the slot once its consumer released round r - 1,
     // i.e. the empty barrier completed phase r - 1 (parity !odd); for r = 0
     // that is the phase "before" a fresh barrier, which counts as complete.
-    std::string freeParity =
-        w.def("free_parity", "arith.xori " + odd + ", " +
-                                 w.def("true", "arith.constant true") + " : i1");
+    std::string freeParity = w.def(
+        "free_parity", "arith.xori " + odd + ", " +
+                           w.def("true", "arith.constant true") + " : i1");
     w.line("nvgpu.mbarrier.try_wait.parity " + empty + "[" + slot + "], " +
            freeParity + ", " + w.index(kMbarrierSpinTicks) + " : " +
            t.barriers);
@@ -425,48 +422,48 @@ private:
                                                w.index(kThreads) + " : index");
     std::string lane =
         w.def("lane", "arith.remui " + tid + ", " + w.index(32) + " : index");
-    std::string warpLeader = w.def("warp_leader", "arith.cmpi eq, " + lane +
-                                                      ", " + w.index(0) +
-                                                      " : index");
-    std::string barrierId = w.def(
-        "bar_id",
-        "arith.index_cast " +
-            w.def("bar_idx", "arith.addi " + wg + ", " +
-                                 w.index(kWsFirstNamedBarrier) + " : index") +
-            " : index to i32");
+    std::string warpLeader =
+        w.def("warp_leader",
+              "arith.cmpi eq, " + lane + ", " + w.index(0) + " : index");
+    std::string barrierId =
+        w.def("bar_id", "arith.index_cast " +
+                            w.def("bar_idx", "arith.addi " + wg + ", " +
+                                                 w.index(kWsFirstNamedBarrier) +
+                                                 " : index") +
+                            " : index to i32");
     std::string barrierThreads = w.i32(kThreads);
     auto warpgroupBarrier = [&] {
-      w.line("nvvm.barrier id = " + barrierId + " number_of_threads = " +
-             barrierThreads);
+      w.line("nvvm.barrier id = " + barrierId +
+             " number_of_threads = " + barrierThreads);
     };
     // This warpgroup's staging tile, read by the epilogue; mma.store places
     // warp w's rows at row 16 w of the memref it is given, w counted from
     // thread 0 (4..7 in warpgroup 1, MLIR 22), so its view starts 64 rows
     // before the tile for warpgroup 1.
-    std::string stagingOff = w.def(
-        "staging_off",
-        "arith.addi " + ring + ", " +
-            w.def("g", "arith.addi " + w.index(p.ringBytes) + ", " +
-                           w.def("g", "arith.muli " + wg + ", " +
-                                          w.index(p.stagingBytes) +
-                                          " : index") +
-                           " : index") +
-            " : index");
+    std::string stagingOff =
+        w.def("staging_off",
+              "arith.addi " + ring + ", " +
+                  w.def("g", "arith.addi " + w.index(p.ringBytes) + ", " +
+                                 w.def("g", "arith.muli " + wg + ", " +
+                                                w.index(p.stagingBytes) +
+                                                " : index") +
+                                 " : index") +
+                  " : index");
     accTile = view("staging", stagingOff, t.stagingTile);
     accTileType = t.stagingTile;
-    std::string storeOff = w.def(
-        "store_off",
-        "arith.subi " + stagingOff + ", " +
-            w.def("g", "arith.muli " + wg + ", " +
-                           w.index(kWsStagingRows * p.accRowStride * 4) +
-                           " : index") +
-            " : index");
-    std::string storeView = w.def(
-        "store_view",
-        "memref.subview " + view("store_base", storeOff, t.stagingTile) +
-            "[0, 0] [" + std::to_string(kWgmmaM) + ", " +
-            std::to_string(p.spec.tileN) + "] [1, 1] : " + t.stagingTile +
-            " to " + t.accHalf[0]);
+    std::string storeOff =
+        w.def("store_off",
+              "arith.subi " + stagingOff + ", " +
+                  w.def("g", "arith.muli " + wg + ", " +
+                                 w.index(kWsStagingRows * p.accRowStride * 4) +
+                                 " : index") +
+                  " : index");
+    std::string storeView =
+        w.def("store_view",
+              "memref.subview " + view("store_base", storeOff, t.stagingTile) +
+                  "[0, 0] [" + std::to_string(kWgmmaM) + ", " +
+                  std::to_string(p.spec.tileN) + "] [1, 1] : " + t.stagingTile +
+                  " to " + t.accHalf[0]);
     if (p.spec.layerNormInput)
       statsTile = view(
           "stats_tile",
@@ -488,29 +485,28 @@ private:
     setTile(localTile(cta, j));
     emitResidualPrefetch();
     emitRowStatisticsLoad();
-    std::string seqBase = w.def("seq_base", "arith.muli " + j + ", " +
-                                                w.index(p.numKTiles) +
-                                                " : index");
+    std::string seqBase =
+        w.def("seq_base",
+              "arith.muli " + j + ", " + w.index(p.numKTiles) + " : index");
     // Mainloops run in tile order: tile j waits until the other warpgroup
     // has waited for all of tile j-1's k-tiles (phase (j-1)/2 of its order
     // barrier). Otherwise a slot's full barrier could be several rounds
     // behind this warpgroup's use of it, which a parity wait cannot tell.
     // (The epilogues still overlap the other warpgroup's mainloop.)
-    std::string other = w.def("other", "arith.xori " + wg + ", " +
-                                           w.index(1) + " : index");
+    std::string other =
+        w.def("other", "arith.xori " + wg + ", " + w.index(1) + " : index");
     w.open("scf.if " + w.def("has_prev", "arith.cmpi ugt, " + j + ", " +
                                              w.index(0) + " : index"));
-    std::string prevPhase = w.def(
-        "prev_phase",
-        "arith.divui " +
-            w.def("g", "arith.subi " + j + ", " + w.index(1) + " : index") +
-            ", " + w.index(kWsConsumers) + " : index");
-    std::string prevParity = w.def(
-        "prev_parity",
-        "arith.cmpi ne, " +
-            w.def("g", "arith.andi " + prevPhase + ", " + w.index(1) +
-                           " : index") +
-            ", " + w.index(0) + " : index");
+    std::string prevPhase =
+        w.def("prev_phase", "arith.divui " +
+                                w.def("g", "arith.subi " + j + ", " +
+                                               w.index(1) + " : index") +
+                                ", " + w.index(kWsConsumers) + " : index");
+    std::string prevParity =
+        w.def("prev_parity", "arith.cmpi ne, " +
+                                 w.def("g", "arith.andi " + prevPhase + ", " +
+                                                w.index(1) + " : index") +
+                                 ", " + w.index(0) + " : index");
     w.line("nvgpu.mbarrier.try_wait.parity " + order + "[" + other + "], " +
            prevParity + ", " + w.index(kMbarrierSpinTicks) + " : " +
            t.orderBarriers);
@@ -530,8 +526,8 @@ private:
                                                   w.index(0) + " : index");
     w.open("scf.if " + w.def("release", "arith.andi " + notFirst + ", " +
                                             warpLeader + " : i1"));
-    emitRelease(w.def("prev_seq", "arith.subi " + seq + ", " + w.index(1) +
-                                      " : index"));
+    emitRelease(w.def("prev_seq",
+                      "arith.subi " + seq + ", " + w.index(1) + " : index"));
     w.close();
     w.line("scf.yield " + acc[0] + ", " + acc[1] + " : " + t.acc + ", " +
            t.acc);
@@ -578,11 +574,11 @@ private:
     emitKernelStart();
     std::string bx = w.def("bx", "gpu.block_id x");
     std::string by = w.def("by", "gpu.block_id y");
-    std::string pid = w.def("pid", "arith.addi " + bx + ", " +
-                                       w.def("g", "arith.muli " + by + ", " +
-                                                      w.index(p.gridX) +
-                                                      " : index") +
-                                       " : index");
+    std::string pid =
+        w.def("pid", "arith.addi " + bx + ", " +
+                         w.def("g", "arith.muli " + by + ", " +
+                                        w.index(p.gridX) + " : index") +
+                         " : index");
     setTile(pid);
     emitBarrierInit();
   }
@@ -919,9 +915,9 @@ private:
     // Rows at and beyond m are TMA zero fill: never stored.
     std::string rowsLeft = w.def("rows_left", "arith.subi " + w.index(s.m) +
                                                   ", " + row0 + " : index");
-    std::string rowEnd = w.def("row_end", "arith.minsi " + rowsLeft + ", " +
-                                              w.index(epilogueRows) +
-                                              " : index");
+    std::string rowEnd =
+        w.def("row_end", "arith.minsi " + rowsLeft + ", " +
+                             w.index(epilogueRows) + " : index");
     std::string biasF32;
     if (p.hasBias()) {
       std::string b =
@@ -952,13 +948,13 @@ private:
         if (s.layerNormInput) {
           std::string statsRow = rows.back();
           if (statsRowBase)
-            statsRow = w.def("stats_row", "arith.addi " + statsRow + ", " +
-                                              w.index(statsRowBase) +
-                                              " : index");
-          stats.push_back(
-              w.def("row_stats", "vector.load " + statsTile + "[" + statsRow +
-                                     ", " + w.index(0) + "] : " + t.statsTile +
-                                     ", vector<2xf32>"));
+            statsRow =
+                w.def("stats_row", "arith.addi " + statsRow + ", " +
+                                       w.index(statsRowBase) + " : index");
+          stats.push_back(w.def("row_stats", "vector.load " + statsTile + "[" +
+                                                 statsRow + ", " + w.index(0) +
+                                                 "] : " + t.statsTile +
+                                                 ", vector<2xf32>"));
         }
         if (!s.residual)
           continue;
@@ -1145,8 +1141,8 @@ private:
   const Plan &p;
   const Types &t;
   FuncWriter w;
-  std::string tid, row0, col0, isLeader, smem, ring, bars, empty, order,
-      accs, accTile;
+  std::string tid, row0, col0, isLeader, smem, ring, bars, empty, order, accs,
+      accTile;
   /// Rows of accTile the epilogue stores (from row0), and the first of them
   /// as a row of the CTA tile (statsTile's row index).
   int64_t epilogueRows = kTileM;
@@ -1197,9 +1193,8 @@ std::string emitHostFunction(const Plan &p, const Types &t,
       "@" + gemmKernelModuleName(s) + "::@" + gemmKernelName(s) +
       " blocks in (" + w.index(p.ws ? p.ctas : p.gridX) + ", " +
       w.index(p.ws ? 1 : p.gridY) + ", " + w.index(1) + ") threads in (" +
-      w.index(p.threads) + ", " + w.index(1) +
-      ", " + w.index(1) + ") dynamic_shared_memory_size " +
-      w.i32(p.dynamicSmemBytes) + " " + args;
+      w.index(p.threads) + ", " + w.index(1) + ", " + w.index(1) +
+      ") dynamic_shared_memory_size " + w.i32(p.dynamicSmemBytes) + " " + args;
   detail::emitLaunches(w, launch, repeats);
   w.line("return");
 
@@ -1291,8 +1286,7 @@ bool gemmWarpSpecializationPays(const GemmSpec &s) {
   if (s.tileN <= 0 || s.n % s.tileN != 0)
     return false;
   int64_t tiles = ceilDiv(s.m, kTileM) * (s.n / s.tileN);
-  int64_t ctas =
-      s.persistentCtas ? s.persistentCtas : kDefaultPersistentCtas;
+  int64_t ctas = s.persistentCtas ? s.persistentCtas : kDefaultPersistentCtas;
   return 2 * tiles <= 3 * ctas || tiles >= 4 * ctas;
 }
 

@@ -37,7 +37,8 @@ int usage(const char *argv0) {
   std::cerr << "usage: " << argv0
             << " M N K [--epilogue=none|bias|gelu] [--residual] "
                "[--tile-n=128|64] [--type=f16|bf16] [--stages=S] "
-               "[--warp-specialized] [--ctas=C] [--bench-repeats=R] [--test-wrapper=NAME] [--spec-line=I]\n";
+               "[--warp-specialized] [--ctas=C] [--bench-repeats=R] "
+               "[--test-wrapper=NAME] [--spec-line=I]\n";
   return 2;
 }
 
