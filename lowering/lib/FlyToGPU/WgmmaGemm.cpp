@@ -379,10 +379,26 @@ private:
                                          w.index(p.stages) + " : index");
     std::string round = w.def("round", "arith.divui " + seq + ", " +
                                            w.index(p.stages) + " : index");
-    std::string odd = w.def("round_odd", "arith.andi " + round + ", " +
-                                             w.index(1) + " : index");
-    return {slot, w.def("parity", "arith.cmpi ne, " + odd + ", " + w.index(0) +
-                                      " : index")};
+    return {slot, isOdd(round, "round_odd", "parity")};
+  }
+
+  /// i1: whether index `v` is odd (a phase parity for try_wait.parity).
+  std::string isOdd(const std::string &v, const std::string &bitHint,
+                    const std::string &hint) {
+    std::string bit =
+        w.def(bitHint, "arith.andi " + v + ", " + w.index(1) + " : index");
+    return w.def(hint,
+                 "arith.cmpi ne, " + bit + ", " + w.index(0) + " : index");
+  }
+
+  /// ring + base + wg * perWarpgroup: a warpgroup's region of shared memory.
+  std::string warpgroupOffset(const std::string &hint, const std::string &wg,
+                              int64_t base, int64_t perWarpgroup) {
+    std::string scaled = w.def("g", "arith.muli " + wg + ", " +
+                                        w.index(perWarpgroup) + " : index");
+    std::string offset =
+        w.def("g", "arith.addi " + w.index(base) + ", " + scaled + " : index");
+    return w.def(hint, "arith.addi " + ring + ", " + offset + " : index");
   }
 
   void emitWsProducer(const std::string &cta, const std::string &numLocal) {
@@ -441,14 +457,7 @@ private:
     // thread 0 (4..7 in warpgroup 1, MLIR 22), so its view starts 64 rows
     // before the tile for warpgroup 1.
     std::string stagingOff =
-        w.def("staging_off",
-              "arith.addi " + ring + ", " +
-                  w.def("g", "arith.addi " + w.index(p.ringBytes) + ", " +
-                                 w.def("g", "arith.muli " + wg + ", " +
-                                                w.index(p.stagingBytes) +
-                                                " : index") +
-                                 " : index") +
-                  " : index");
+        warpgroupOffset("staging_off", wg, p.ringBytes, p.stagingBytes);
     accTile = view("staging", stagingOff, t.stagingTile);
     accTileType = t.stagingTile;
     std::string storeOff =
@@ -465,17 +474,10 @@ private:
                   std::to_string(p.spec.tileN) + "] [1, 1] : " + t.stagingTile +
                   " to " + t.accHalf[0]);
     if (p.spec.layerNormInput)
-      statsTile = view(
-          "stats_tile",
-          w.def("stats_off",
-                "arith.addi " + ring + ", " +
-                    w.def("g", "arith.addi " + w.index(p.statsOffset) + ", " +
-                                   w.def("g", "arith.muli " + wg + ", " +
-                                                  w.index(kTileM * 2 * 4) +
-                                                  " : index") +
-                                   " : index") +
-                    " : index"),
-          t.statsTile);
+      statsTile =
+          view("stats_tile",
+               warpgroupOffset("stats_off", wg, p.statsOffset, kTileM * 2 * 4),
+               t.statsTile);
     tid = localTid; // the per-tile code below indexes rows by it
     epilogueRows = kWsStagingRows;
 
@@ -502,11 +504,7 @@ private:
                                 w.def("g", "arith.subi " + j + ", " +
                                                w.index(1) + " : index") +
                                 ", " + w.index(kWsConsumers) + " : index");
-    std::string prevParity =
-        w.def("prev_parity", "arith.cmpi ne, " +
-                                 w.def("g", "arith.andi " + prevPhase + ", " +
-                                                w.index(1) + " : index") +
-                                 ", " + w.index(0) + " : index");
+    std::string prevParity = isOdd(prevPhase, "g", "prev_parity");
     w.line("nvgpu.mbarrier.try_wait.parity " + order + "[" + other + "], " +
            prevParity + ", " + w.index(kMbarrierSpinTicks) + " : " +
            t.orderBarriers);
@@ -544,9 +542,7 @@ private:
 
     // The previous tile's epilogue is done with the staging tile.
     warpgroupBarrier();
-    if (p.spec.layerNormInput)
-      w.line("vector.store " + rowStats + ", " + statsTile + "[" + tid + ", " +
-             w.index(0) + "] : " + t.statsTile + ", vector<2xf32>");
+    emitRowStatisticsStore();
     std::string tileRow0 = row0;
     for (int half = 0; half < 2; ++half) {
       if (half)
@@ -839,16 +835,13 @@ private:
       w.line("nvgpu.warpgroup.mma.store " + accs + "#" + std::to_string(half) +
              ", " + sub + " : " + t.acc + " to " + t.accHalf[half]);
     }
-    if (p.spec.layerNormInput) {
-      // Thread t's row statistics (loaded at the start) for the epilogue.
+    if (p.spec.layerNormInput)
       statsTile =
           view("stats_tile",
                w.def("stats_off", "arith.addi " + ring + ", " +
                                       w.index(p.statsOffset) + " : index"),
                t.statsTile);
-      w.line("vector.store " + rowStats + ", " + statsTile + "[" + tid + ", " +
-             w.index(0) + "] : " + t.statsTile + ", vector<2xf32>");
-    }
+    emitRowStatisticsStore();
     w.line("gpu.barrier");
   }
 
@@ -1070,6 +1063,15 @@ private:
            ", " + w.index(0) + "] {alignment = 8 : i64} : " + t.globalStatsOut +
            ", vector<2xf32>");
     w.close();
+  }
+
+  /// Folded LayerNorm: thread t's row statistics (merged from what it
+  /// loaded when the tile started) into statsTile row t, for the epilogue.
+  void emitRowStatisticsStore() {
+    if (!p.spec.layerNormInput)
+      return;
+    w.line("vector.store " + rowStats + ", " + statsTile + "[" + tid + ", " +
+           w.index(0) + "] : " + t.statsTile + ", vector<2xf32>");
   }
 
   /// Folded LayerNorm: thread t loads the statistics partials of the CTA's
