@@ -106,6 +106,9 @@ constexpr int64_t kAtom = 1024; // 8 rows x 128 B swizzle period
 constexpr int64_t kBlockBytes = kTileM * kTileK * kElemBytes; // 8 KB
 constexpr int64_t kStagingPad = 8; // elements per staging row (16 B)
 constexpr int64_t kVector = 8;     // elements per 16-byte copy-out store
+// Blocked output stored by TMA: staging buffers, so that the store of chunk
+// c drains while chunk c + 1 is computed and written.
+constexpr int64_t kStagingBuffers = 2;
 constexpr int64_t kMaxStages1 = 4, kMaxStages2 = 6;
 constexpr int64_t kMaxBlockedStages = 4;
 constexpr int64_t kMaxFactor1Stages = 6;  // split factors: factor 1's ring
@@ -156,6 +159,11 @@ struct Plan {
   int64_t workBytes = 0, dynamicSmemBytes = 0, gridX = 0;
   int64_t warpgroups = 1, rows = kTileM, threads = kThreads;
   bool directStores = false; // natural output straight from registers
+  // Blocked output with whole 64-column boxes: the staging tile is written
+  // in the 128-byte swizzled layout and stored by TMA, double-buffered
+  // (see emitFactor2).
+  bool tmaStore = false;
+  int64_t stagingBufferBytes = 0;
   // Natural output stored from registers: warpgroups splitting every
   // wgmma's N (same 64 rows; each loads the shared A, half of B).
   int64_t nSplit = 1, n1w = 0, tileSw = 0;
@@ -190,8 +198,15 @@ struct Plan {
       // memory with G and leave rings of 2 and 3 slots (H100, GPT-2 up
       // projection: 59-62 us vs 64-65 us; one warpgroup, two CTAs per SM:
       // 68-70 us; docs/design-notes.md).
+      if (s.twoCtasPerSm) {
+        // Whole 64-column boxes (TMA store) before deeper rings: the other
+        // CTA on the SM hides load latency, not the epilogue's stores.
+        setWarpgroups(ceilDiv(s.m, kTileM) >= 2 ? 2 : 1);
+        if (!planBlocked(kTwoCtaSmem, /*wholeBoxes=*/true))
+          planBlocked(kTwoCtaSmem);
+      }
       for (int64_t wg : kWarpgroupPreference) {
-        if (tileS)
+        if (tileS || s.twoCtasPerSm)
           break;
         if (wg > 1 && ceilDiv(s.m, kTileM) < wg)
           continue;
@@ -252,6 +267,11 @@ private:
   }
 
   int64_t stagingFor(int64_t cand, int64_t &stride) const {
+    if (blocked && cand % kTileK == 0) {
+      // TMA store: cand/64 swizzled boxes of rows x 64, two buffers.
+      stride = kTileK;
+      return kStagingBuffers * roundUp(rows * cand * kElemBytes, kAtom);
+    }
     stride = cand * (blocked ? 1 : spec.l) + kStagingPad;
     return roundUp(rows * stride * kElemBytes, kAtom);
   }
@@ -329,14 +349,15 @@ private:
 
   /// Widest S (at most kMaxBlockedTileS) with a factor-2 ring of 3 (else
   /// 2) slots and a factor-1 ring of 2 within `budget` bytes; then both
-  /// rings as deep as what is left allows (factor 2 first, up to 4 each).
-  bool planBlocked(int64_t budget) {
+  /// rings as deep as what is left allows (factor 2 first, up to 4 each);
+  /// `wholeBoxes`: only S that are multiples of 64 (stored by TMA).
+  bool planBlocked(int64_t budget, bool wholeBoxes = false) {
     const MonarchSpec &s = spec;
     int64_t avail = budget - kAtom - gBytes;
     for (int64_t minStages : {3, 2}) {
       for (int64_t cand = std::min<int64_t>(s.s, kMaxBlockedTileS) / 8 * 8;
            cand >= 8; cand -= 8) {
-        if (s.s % cand)
+        if (s.s % cand || (wholeBoxes && cand % kTileK))
           continue;
         int64_t stride;
         int64_t staging = stagingFor(cand, stride);
@@ -346,6 +367,8 @@ private:
         tileS = cand;
         stagingStride = stride;
         stagingBytes = staging;
+        tmaStore = cand % kTileK == 0;
+        stagingBufferBytes = tmaStore ? staging / kStagingBuffers : staging;
         slot2 = slot;
         stages2 = minStages;
         while (stages2 < kMaxBlockedStages &&
@@ -374,6 +397,7 @@ struct Types {
   std::string acc1Struct, acc2Struct;
   std::string xSlot, w1Slot, w2Slot, aStep, w1Step, w2Step;
   std::string descA, descW1, descW2, gFlat, staging, pair;
+  std::string stagingBox, tmaY; // TMA store (Plan::tmaStore)
   std::string globalX, globalW1, globalW2, globalW1Flat, globalW2Flat,
       globalBias, globalY, globalColsum, globalStats, globalStatsOut;
   std::string globalH; // split factors: h' [m, l*r]
@@ -425,6 +449,12 @@ struct Types {
     gFlat = smem(str(p.gBytes / kElemBytes), elem);
     pair = "vector<2x" + elem + ">";
     staging = smem(str(p.rows) + "x" + str(p.stagingStride), elem);
+    if (p.tmaStore) {
+      // Box b of the staging tile: rows b*rows .. (b+1)*rows, swizzled.
+      staging = smem(str(p.tileS / kTileK * p.rows) + "x" + str(kTileK), elem);
+      stagingBox = smem(str(kTileM) + "x" + str(kTileK), elem);
+      tmaY = tensorMap(stagingBox);
+    }
     auto global = [&](const std::string &shape) {
       return "memref<" + shape + "x" + elem + ">";
     };
@@ -506,11 +536,16 @@ public:
       os << ", %tma_w1_ptr: !llvm.ptr";
     if (p.stage != Stage::Factor1)
       os << ", %tma_w2_ptr: !llvm.ptr"
+         << (p.tmaStore ? ", %tma_y_ptr: !llvm.ptr" : "")
          << detail::joinArgs(bufferArgs(p, t), ": ");
     else
       os << ", %h: " << t.globalH;
     os << ") kernel attributes {known_block_size = array<i32: " << p.threads
-       << ", 1, 1>} {\n";
+       << ", 1, 1>";
+    // Two CTAs per SM: ptxas then keeps to 64K / (2 * threads) registers.
+    if (s.twoCtasPerSm)
+      os << ", nvvm.minctasm = 2 : i32";
+    os << "} {\n";
     os << w.finish();
     os << "    }\n";
     return os.str();
@@ -561,6 +596,10 @@ private:
       w.line("%tma_w2 = builtin.unrealized_conversion_cast %tma_w2_ptr : "
              "!llvm.ptr to " +
              t.tmaW2);
+    if (p.tmaStore)
+      w.line("%tma_y = builtin.unrealized_conversion_cast %tma_y_ptr : "
+             "!llvm.ptr to " +
+             t.tmaY);
     tid = w.def("tid", "gpu.thread_id x");
     std::string block = w.def("block", "gpu.block_id x");
     if (p.blocked) {
@@ -622,6 +661,8 @@ private:
       w.line("nvgpu.tma.prefetch.descriptor %tma_w1 : " + t.tmaW1);
     if (p.stage != Stage::Factor1)
       w.line("nvgpu.tma.prefetch.descriptor %tma_w2 : " + t.tmaW2);
+    if (p.tmaStore)
+      w.line("nvgpu.tma.prefetch.descriptor %tma_y : " + t.tmaY);
     w.close();
     w.line("gpu.barrier");
 
@@ -650,7 +691,9 @@ private:
     colPair = mulc(laneCol, 2, "frag_col");
     gRowPart = mulc(rowA, kTileK, "g_row_part"); // elements
     gView = view("g_view", gOff, t.gFlat);
-    stagingView = view("staging", stagingOff, t.staging);
+    stagingBase = stagingOff;
+    if (!p.tmaStore)
+      stagingView = view("staging", stagingOff, t.staging);
   }
 
   std::string parityOf(const std::string &tile, int64_t stages) {
@@ -1250,6 +1293,21 @@ private:
       w.open("scf.for " + ll + " = " + w.index(0) + " to " + w.index(s.l) +
              " step " + w.index(1));
     }
+    // TMA store: chunk c writes staging buffer c % 2, which the store of
+    // chunk c - 2 may still be reading: the leader waits for that read here
+    // and the k loop's barriers publish it before anyone writes the buffer.
+    std::string bufferOff;
+    if (p.tmaStore) {
+      w.open("scf.if " + isLeader);
+      w.line("nvvm.cp.async.bulk.wait_group " + str(kStagingBuffers - 1) +
+             " {read}");
+      w.close();
+      bufferOff =
+          add(stagingBase,
+              mulc(remc(c, kStagingBuffers, "buf"), p.stagingBufferBytes),
+              "staging_off");
+      stagingView = view("staging", bufferOff, t.staging);
+    }
     // Blocked: this chunk's bias pairs (bias stored blocked, so a thread's
     // two columns are neighbours), loaded before the k loop so that their
     // latency hides behind the wgmmas.
@@ -1290,19 +1348,42 @@ private:
                      p.blocked ? add(mulc(colPair, s.l), ll, "bias_col") : colT,
                      "bias_base");
     std::string rowB = addc(rowA, 8, "frag_row_b");
+    // TMA store: column 8*jg + colPair lies in box jg / 8 (rows
+    // box*rows ..) at 16-byte chunk (jg % 8) ^ (row % 8), row % 8 == swz
+    // for both fragment rows: a warp's 32 stores hit 32 distinct banks.
+    std::string swzCol[8];
+    for (int64_t j = 0; j < 8 && p.tmaStore; ++j) {
+      std::string chunk = j == 0
+                              ? swz
+                              : w.def("y_chunk", "arith.xori " + swz + ", " +
+                                                     w.index(j) + " : index");
+      swzCol[j] = add(mulc(chunk, 8), colPair, "y_swz_col");
+    }
     for (int64_t jg = 0; jg < p.tileS / 8 && p.blocked; ++jg) {
       // Neighbouring columns: one 32-bit staging store per pair.
-      std::string col = addc(colT, 8 * jg, "st_c");
+      std::string col =
+          p.tmaStore ? swzCol[jg % 8] : addc(colT, 8 * jg, "st_c");
       std::string colsum = s.layerNormInput ? colsumPairs[jg] : "";
       for (int64_t half = 0; half < 2; ++half) {
         std::string pair =
             packPair(frag, t.acc2Struct, 4 * jg + 2 * half,
                      s.bias ? biasPairs[jg] : std::string(), s.gelu, colsum,
                      rowRstd[half], rowShift[half]);
-        w.line("vector.store " + pair + ", " + stagingView + "[" +
-               (half ? rowB : rowA) + ", " + col +
-               "] {alignment = 4 : i64} : " + t.staging + ", " + t.pair);
+        std::string row = half ? rowB : rowA;
+        if (p.tmaStore)
+          row = addc(row, jg / 8 * p.rows, "y_box_row");
+        w.line("vector.store " + pair + ", " + stagingView + "[" + row + ", " +
+               col + "] {alignment = 4 : i64} : " + t.staging + ", " + t.pair);
       }
+    }
+    if (p.tmaStore) {
+      emitStagingTmaStore(c, bufferOff);
+      w.close(); // c
+      // The CTA's shared memory must outlive the last stores' reads.
+      w.open("scf.if " + isLeader);
+      w.line("nvvm.cp.async.bulk.wait_group 0");
+      w.close();
+      return;
     }
     for (int64_t jg = 0; jg < p.tileS / 8 && !p.blocked; ++jg) {
       for (int64_t e = 0; e < 2; ++e) {
@@ -1364,6 +1445,31 @@ private:
     w.close(); // c
   }
 
+  /// TMA store of chunk `c`'s staging buffer (at byte `bufferOff`): every
+  /// thread's generic stores are made visible to the async proxy, then the
+  /// leader stores each warpgroup's 64 rows per 64-column box and commits
+  /// them as one bulk group (waited for two chunks later).
+  void emitStagingTmaStore(const std::string &c, const std::string &bufferOff) {
+    w.line("nvvm.fence.proxy {kind = #nvvm.proxy_kind<async.shared>, space = "
+           "#nvvm.shared_space<cta>}");
+    w.line("gpu.barrier");
+    w.open("scf.if " + isLeader);
+    std::string col0 = add(mulc(llFixed, s.s), mulc(c, p.tileS), "y_store_col");
+    for (int64_t box = 0; box < p.tileS / kTileK; ++box) {
+      for (int64_t g = 0; g < p.warpgroups; ++g) {
+        int64_t byteOff = (box * p.rows + g * kTileM) * kTileK * kElemBytes;
+        std::string src =
+            view("y_box", addc(bufferOff, byteOff, "y_box_off"), t.stagingBox);
+        w.line("nvgpu.tma.async.store " + src + " to %tma_y[" +
+               addc(col0, box * kTileK, "y_store_col") + ", " +
+               addc(row0, g * kTileM, "y_store_row") + "] : " + t.stagingBox +
+               " -> " + t.tmaY);
+      }
+    }
+    w.line("nvvm.cp.async.bulk.commit.group");
+    w.close();
+  }
+
   /// Leader only: the first factor-1 tiles.
   void emitPreload1() {
     int64_t preload = std::min(p.stages1 - depthFor(p.stages1), p.t1);
@@ -1393,7 +1499,7 @@ private:
   std::string tid, row0, isLeader, smem, gOff, work, ring1, ring2, bars1, bars2;
   std::string llFixed; // blocked output: the ll this CTA computes
   std::string kkFixed; // split factors, factor 1: the CTA's block kk
-  std::string rowA, swz, colPair, gRowPart, gView, stagingView;
+  std::string rowA, swz, colPair, gRowPart, gView, stagingView, stagingBase;
   // Folded LayerNorm: (rstd, -mean*rstd) of the fragment rows A, B.
   std::string rowParts[2], rowRstd[2], rowShift[2];
   std::string wgBytes; // this warpgroup's offset in a 64W-row tile
@@ -1472,6 +1578,9 @@ std::string emitHostFunction(const Plan &p, const Types &t,
   }
   std::string tw2 = emitDescriptor(w, "tma_w2", w2Flat, t.globalW2Flat, p.tileS,
                                    t.tmaW2, unranked);
+  if (p.tmaStore)
+    tw2 += " : !llvm.ptr, " + emitDescriptor(w, "tma_y", "%y", t.globalY,
+                                             kTileM, t.tmaY, unranked);
   launches.push_back(
       launchOf(w, p,
                "args(" + factor2Args + ", " + tw2 + " : !llvm.ptr" +
@@ -1535,6 +1644,8 @@ std::string verifyMonarchSpec(const MonarchSpec &s) {
   if (s.m > kMaxTmaCoordinate || s.k * s.p > kMaxTmaCoordinate ||
       s.k * s.q > kMaxTmaCoordinate || s.l * s.s > kMaxTmaCoordinate)
     return "sizes must stay below 2^31 (TMA coordinates are i32)";
+  if (s.twoCtasPerSm && !s.blockedOutput)
+    return "two CTAs per SM need the blocked output (an MLP up projection)";
   if (s.splitFactors) {
     if (s.blockedOutput || s.layerNormInput)
       return "split factors need the natural output (not blocked, no folded "
@@ -1553,6 +1664,10 @@ std::string verifyMonarchSpec(const MonarchSpec &s) {
   if (p.valid && s.rowStatistics && !p.directStores)
     return "row statistics need the natural output stored from registers "
            "(l of 1, 2 or 4, not blocked)";
+  if (!p.valid && s.twoCtasPerSm)
+    return "g tile, TMA rings and output staging do not fit half an SM's "
+           "shared memory (" +
+           str(kTwoCtaSmem) + " bytes) for two CTAs per SM";
   if (!p.valid)
     return "g tile of " + str(kTileM) + " rows x k*q=" + str(s.k * s.q) +
            " columns plus the TMA rings and the output staging tile do not "
@@ -1587,6 +1702,8 @@ std::string monarchKernelName(const MonarchSpec &s) {
     name += "_rs";
   if (s.splitFactors)
     name += "_split";
+  if (s.twoCtasPerSm)
+    name += "_2cta";
   return name;
 }
 
