@@ -814,46 +814,6 @@ TEST(MonarchGeneratorTest, BlockedOutputIsStoredByTma) {
   EXPECT_NE(text.find(", %y["), std::string::npos);
 }
 
-TEST(MonarchGeneratorTest, UpProjectionForTwoCtasPerSm) {
-  MonarchSpec fc1;
-  fc1.m = 8192, fc1.k = 4, fc1.q = 192, fc1.p = 192;
-  fc1.l = 4, fc1.s = 768, fc1.r = 192;
-  fc1.bias = fc1.gelu = true;
-  fc1.blockedOutput = fc1.layerNormInput = true;
-  MonarchSpec two = fc1;
-  two.twoCtasPerSm = true;
-  ASSERT_EQ(verifyMonarchSpec(two), "");
-  EXPECT_EQ(monarchKernelName(two), monarchKernelName(fc1) + "_2cta");
-  std::string error;
-  std::string text = emitMonarchMatmul(two, error);
-  ASSERT_FALSE(text.empty()) << error;
-  // Half an SM's shared memory: factor-2 N of 64, 2-slot rings; ptxas is
-  // told that two CTAs share the SM (so at most 128 registers).
-  std::string plan = text.substr(0, text.find('\n'));
-  EXPECT_NE(plan.find("(2 stages), factor-2 N=64 (2 stages)"),
-            std::string::npos)
-      << plan;
-  size_t at = plan.find(" B dynamic smem");
-  ASSERT_NE(at, std::string::npos) << plan;
-  size_t from = plan.rfind(' ', at - 1) + 1;
-  EXPECT_LE(std::stoll(plan.substr(from, at - from)), 113 * 1024 - 256) << plan;
-  EXPECT_NE(text.find("nvvm.minctasm = 2 : i32"), std::string::npos);
-  EXPECT_EQ(count(emitMonarchMatmul(fc1, error), "nvvm.minctasm"), 0u);
-
-  MonarchSpec natural = two;
-  natural.blockedOutput = natural.layerNormInput = false;
-  EXPECT_NE(verifyMonarchSpec(natural).find("blocked output"),
-            std::string::npos);
-  MonarchSpec wide = two; // g of 128 rows x r = 512: 128 KB alone
-  wide.layerNormInput = false;
-  wide.k = 8, wide.q = 256, wide.p = 64, wide.l = 4, wide.s = 128;
-  wide.r = 512;
-  EXPECT_NE(verifyMonarchSpec(wide).find("half an SM"), std::string::npos)
-      << verifyMonarchSpec(wide);
-  wide.twoCtasPerSm = false;
-  EXPECT_EQ(verifyMonarchSpec(wide), "");
-}
-
 TEST(MonarchGeneratorTest, BlockedLayoutsCheckTheirShapes) {
   MonarchSpec fc1;
   fc1.m = 8192, fc1.k = 4, fc1.q = 192, fc1.p = 192;

@@ -155,12 +155,6 @@ static cl::opt<bool> monarchSplit(
              "projection) and at most 2048 rows runs as two kernels, factor "
              "1 and factor 2 (default true; =false keeps one fused kernel)"),
     cl::init(true), cl::cat(category));
-static cl::opt<bool> monarchUpTwoCtas(
-    "monarch-up-two-ctas",
-    cl::desc("cuda: a Monarch MLP's up projection kernel sized for two CTAs "
-             "per SM (wgmma N 64, 2-slot rings, at most 128 registers) "
-             "instead of one (default false)"),
-    cl::init(false), cl::cat(category));
 static cl::opt<bool> quiet("quiet", cl::desc("No progress messages"),
                            cl::init(false), cl::cat(category));
 
@@ -448,8 +442,6 @@ int run(MLIRContext &ctx) {
     return fail("--gemm-schedule applies to --target cuda only");
   if (!cuda && monarchSplit.getNumOccurrences())
     return fail("--monarch-split applies to --target cuda only");
-  if (!cuda && monarchUpTwoCtas.getNumOccurrences())
-    return fail("--monarch-up-two-ctas applies to --target cuda only");
   std::string structurePipeline;
   std::string error;
   if (!structure.empty() && !::fly::compile::structureSpecToPipeline(
@@ -544,7 +536,6 @@ int run(MLIRContext &ctx) {
       mlir::fly::FlyGpuMonarchKernelsOptions monarch;
       monarch.chip = "sm_90a";
       monarch.splitFactors = monarchSplit;
-      monarch.upTwoCtas = monarchUpTwoCtas;
       prep.addPass(mlir::fly::createFlyGpuMonarchKernels(monarch));
       // The weights the folds and permutations replaced are dead now: gone
       // before externalisation, so that they are not stored or uploaded.
@@ -589,7 +580,6 @@ int run(MLIRContext &ctx) {
     options.toolkitPath = toolkit;
     options.producerRowStatistics = producerRowStatistics;
     options.monarchSplitFactors = monarchSplit;
-    options.monarchUpTwoCtas = monarchUpTwoCtas;
     options.gemmSchedule = gemmSchedule;
     options.gemmPersistentCtas = gemmCtas;
     mlir::fly::buildFlyGpuPipeline(pm, options);

@@ -461,16 +461,6 @@ struct FlyGpuMonarchKernelsPass
         gen::MonarchSpec upSpec = up.spec, downSpec = down.spec;
         upSpec.blockedOutput = true;
         downSpec.inputBlocks = upSpec.l;
-        if (upTwoCtas) {
-          gen::MonarchSpec twoCtas = upSpec;
-          twoCtas.twoCtasPerSm = true;
-          std::string whyNot = gen::verifyMonarchSpec(twoCtas);
-          if (whyNot.empty())
-            upSpec = twoCtas;
-          else if (remarks)
-            up.op.emitRemark("one CTA per SM for the up projection: ")
-                << whyNot;
-        }
         std::string why = gen::verifyMonarchSpec(upSpec);
         if (why.empty())
           why = gen::verifyMonarchSpec(downSpec);

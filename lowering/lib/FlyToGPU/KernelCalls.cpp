@@ -91,7 +91,6 @@ mlir::fly::kernels::monarchSpecToAttr(Builder &b,
       b.getNamedAttr("blocked_output", b.getBoolAttr(spec.blockedOutput)),
       b.getNamedAttr("input_blocks", b.getI64IntegerAttr(spec.inputBlocks)),
       b.getNamedAttr("split_factors", b.getBoolAttr(spec.splitFactors)),
-      b.getNamedAttr("two_ctas_per_sm", b.getBoolAttr(spec.twoCtasPerSm)),
   };
   appendLayerNormFields(b, spec, attrs);
   return b.getDictionaryAttr(attrs);
@@ -380,7 +379,6 @@ gen::MonarchSpec mlir::fly::kernels::monarchSpecFromAttr(DictionaryAttr dict) {
   spec.blockedOutput = r.flag("blocked_output");
   spec.inputBlocks = r.i64("input_blocks");
   spec.splitFactors = r.flag("split_factors");
-  spec.twoCtasPerSm = r.flag("two_ctas_per_sm");
   r.layerNormFields(spec);
   return spec;
 }

@@ -42,7 +42,11 @@
 // the shared memory, so that several warpgroups (64 rows each, see Plan)
 // share every weight tile a CTA loads. The consumer
 // (MonarchSpec::inputBlocks) reads that order back through its TMA
-// coordinates and a matching permutation of its w1 columns.
+// coordinates and a matching permutation of its w1 columns. Where S is a
+// multiple of 64 (Plan::tmaStore) a chunk leaves by TMA store instead of
+// the threads' copy-out: the staging tile is written in the 128-byte
+// swizzled layout (one 64 x 64 box per warpgroup and 64 columns), two
+// buffers, so a chunk's store drains while the next chunk is computed.
 //
 // Folded LayerNorm (MonarchSpec::layerNormInput, blocked output): each
 // thread loads the statistics partials of its two fragment rows from %stats
@@ -198,15 +202,8 @@ struct Plan {
       // memory with G and leave rings of 2 and 3 slots (H100, GPT-2 up
       // projection: 59-62 us vs 64-65 us; one warpgroup, two CTAs per SM:
       // 68-70 us; docs/design-notes.md).
-      if (s.twoCtasPerSm) {
-        // Whole 64-column boxes (TMA store) before deeper rings: the other
-        // CTA on the SM hides load latency, not the epilogue's stores.
-        setWarpgroups(ceilDiv(s.m, kTileM) >= 2 ? 2 : 1);
-        if (!planBlocked(kTwoCtaSmem, /*wholeBoxes=*/true))
-          planBlocked(kTwoCtaSmem);
-      }
       for (int64_t wg : kWarpgroupPreference) {
-        if (tileS || s.twoCtasPerSm)
+        if (tileS)
           break;
         if (wg > 1 && ceilDiv(s.m, kTileM) < wg)
           continue;
@@ -349,15 +346,14 @@ private:
 
   /// Widest S (at most kMaxBlockedTileS) with a factor-2 ring of 3 (else
   /// 2) slots and a factor-1 ring of 2 within `budget` bytes; then both
-  /// rings as deep as what is left allows (factor 2 first, up to 4 each);
-  /// `wholeBoxes`: only S that are multiples of 64 (stored by TMA).
-  bool planBlocked(int64_t budget, bool wholeBoxes = false) {
+  /// rings as deep as what is left allows (factor 2 first, up to 4 each).
+  bool planBlocked(int64_t budget) {
     const MonarchSpec &s = spec;
     int64_t avail = budget - kAtom - gBytes;
     for (int64_t minStages : {3, 2}) {
       for (int64_t cand = std::min<int64_t>(s.s, kMaxBlockedTileS) / 8 * 8;
            cand >= 8; cand -= 8) {
-        if (s.s % cand || (wholeBoxes && cand % kTileK))
+        if (s.s % cand)
           continue;
         int64_t stride;
         int64_t staging = stagingFor(cand, stride);
@@ -541,11 +537,7 @@ public:
     else
       os << ", %h: " << t.globalH;
     os << ") kernel attributes {known_block_size = array<i32: " << p.threads
-       << ", 1, 1>";
-    // Two CTAs per SM: ptxas then keeps to 64K / (2 * threads) registers.
-    if (s.twoCtasPerSm)
-      os << ", nvvm.minctasm = 2 : i32";
-    os << "} {\n";
+       << ", 1, 1>} {\n";
     os << w.finish();
     os << "    }\n";
     return os.str();
@@ -1644,8 +1636,6 @@ std::string verifyMonarchSpec(const MonarchSpec &s) {
   if (s.m > kMaxTmaCoordinate || s.k * s.p > kMaxTmaCoordinate ||
       s.k * s.q > kMaxTmaCoordinate || s.l * s.s > kMaxTmaCoordinate)
     return "sizes must stay below 2^31 (TMA coordinates are i32)";
-  if (s.twoCtasPerSm && !s.blockedOutput)
-    return "two CTAs per SM need the blocked output (an MLP up projection)";
   if (s.splitFactors) {
     if (s.blockedOutput || s.layerNormInput)
       return "split factors need the natural output (not blocked, no folded "
@@ -1664,10 +1654,6 @@ std::string verifyMonarchSpec(const MonarchSpec &s) {
   if (p.valid && s.rowStatistics && !p.directStores)
     return "row statistics need the natural output stored from registers "
            "(l of 1, 2 or 4, not blocked)";
-  if (!p.valid && s.twoCtasPerSm)
-    return "g tile, TMA rings and output staging do not fit half an SM's "
-           "shared memory (" +
-           str(kTwoCtaSmem) + " bytes) for two CTAs per SM";
   if (!p.valid)
     return "g tile of " + str(kTileM) + " rows x k*q=" + str(s.k * s.q) +
            " columns plus the TMA rings and the output staging tile do not "
@@ -1702,8 +1688,6 @@ std::string monarchKernelName(const MonarchSpec &s) {
     name += "_rs";
   if (s.splitFactors)
     name += "_split";
-  if (s.twoCtasPerSm)
-    name += "_2cta";
   return name;
 }
 

@@ -154,7 +154,6 @@ void mlir::fly::buildFlyGpuPipeline(OpPassManager &pm,
     fly::FlyGpuMonarchKernelsOptions monarch;
     monarch.chip = options.chip;
     monarch.splitFactors = options.monarchSplitFactors;
-    monarch.upTwoCtas = options.monarchUpTwoCtas;
     pm.addPass(fly::createFlyGpuMonarchKernels(monarch));
     fly::FlyGpuLayerNormKernelsOptions layerNorm;
     layerNorm.chip = options.chip;

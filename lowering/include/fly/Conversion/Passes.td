@@ -347,10 +347,7 @@ def FlyGpuMonarchKernels
     Option<"splitFactors", "split-factors", "bool", /*default=*/"true",
            "Run a natural-output Monarch matmul with a constant w1 and few "
            "rows as two kernels, factor 1 and factor 2 (see the "
-           "description)">,
-    Option<"upTwoCtas", "up-two-ctas", "bool", /*default=*/"false",
-           "Size blocked-output (MLP up projection) kernels for two CTAs "
-           "per SM (MonarchSpec::twoCtasPerSm)">
+           "description)">
   ];
   let dependentDialects = ["::mlir::func::FuncDialect",
                            "::mlir::memref::MemRefDialect",

@@ -89,11 +89,6 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
                      "runs as two kernels (fly-gpu-monarch-kernels "
                      "split-factors)"),
       llvm::cl::init(true)};
-  PassOptions::Option<bool> monarchUpTwoCtas{
-      *this, "monarch-up-two-ctas",
-      llvm::cl::desc("Monarch up projections (blocked output) sized for two "
-                     "CTAs per SM (fly-gpu-monarch-kernels up-two-ctas)"),
-      llvm::cl::init(false)};
 };
 
 /// The CUDA path: fly ops to linalg, 16-bit storage, Hopper GEMM kernels for

@@ -80,11 +80,6 @@ struct MonarchSpec {
   /// (monarchKernelW1Source), so that each thread's column pairs land next
   /// to each other in h'.
   bool splitFactors = false;
-  /// Blocked output only: the kernel sized for two CTAs per SM (the
-  /// shared-memory budget of half an SM, so wgmma N of 64 and 2-slot rings,
-  /// and at most 128 registers per thread through `.minnctapersm 2`), so
-  /// that one CTA's epilogue runs while the other's wgmmas and loads do.
-  bool twoCtasPerSm = false;
 };
 
 /// The kernel's w1 is a permutation of fly.monarch_matmul's w1[k,q,p] when
