@@ -556,6 +556,18 @@ MonarchSpec gpt2DownProjection() {
   return down;
 }
 
+/// GPT-2 small's Monarch MLP up projection at batch 8 (768 -> 3072,
+/// nblocks 4) as fly-gpu-monarch-kernels makes it in a chain: bias, GELU,
+/// hidden layer stored blocked.
+MonarchSpec gpt2UpProjection() {
+  MonarchSpec up;
+  up.m = 8192, up.k = 4, up.q = 192, up.p = 192;
+  up.l = 4, up.s = 768, up.r = 192;
+  up.bias = up.gelu = true;
+  up.blockedOutput = true;
+  return up;
+}
+
 TEST(MonarchGeneratorTest, RowStatisticsFromTheDownProjection) {
   MonarchSpec down = gpt2DownProjection();
   MonarchSpec plain = down;
@@ -784,11 +796,7 @@ TEST(MonarchGeneratorTest, SplitFactorsEmitTwoKernels) {
 }
 
 TEST(MonarchGeneratorTest, BlockedOutputIsStoredByTma) {
-  MonarchSpec fc1;
-  fc1.m = 8192, fc1.k = 4, fc1.q = 192, fc1.p = 192;
-  fc1.l = 4, fc1.s = 768, fc1.r = 192;
-  fc1.bias = fc1.gelu = true;
-  fc1.blockedOutput = true;
+  MonarchSpec fc1 = gpt2UpProjection();
   std::string error;
   std::string text = emitMonarchMatmul(fc1, error);
   ASSERT_FALSE(text.empty()) << error;
@@ -815,11 +823,7 @@ TEST(MonarchGeneratorTest, BlockedOutputIsStoredByTma) {
 }
 
 TEST(MonarchGeneratorTest, BlockedLayoutsCheckTheirShapes) {
-  MonarchSpec fc1;
-  fc1.m = 8192, fc1.k = 4, fc1.q = 192, fc1.p = 192;
-  fc1.l = 4, fc1.s = 768, fc1.r = 192;
-  fc1.bias = fc1.gelu = true;
-  fc1.blockedOutput = true;
+  MonarchSpec fc1 = gpt2UpProjection();
   EXPECT_EQ(verifyMonarchSpec(fc1), "");
   std::string error;
   std::string text = emitMonarchMatmul(fc1, error);
