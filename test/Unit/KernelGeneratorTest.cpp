@@ -814,6 +814,17 @@ TEST(MonarchGeneratorTest, BlockedOutputIsStoredByTma) {
   EXPECT_EQ(count(text, "nvvm.cp.async.bulk.wait_group 1 {read}"), 1u);
   EXPECT_EQ(count(text, "nvvm.cp.async.bulk.wait_group 0"), 1u);
   EXPECT_EQ(count(text, ", %y["), 0u);
+  // S not a multiple of 64 (s = 72: no whole 64-column box): the threads
+  // copy the staging tile out as before.
+  MonarchSpec narrow = fc1;
+  narrow.k = 4, narrow.q = 64, narrow.p = 64, narrow.l = 4, narrow.s = 72;
+  narrow.r = 64;
+  ASSERT_EQ(verifyMonarchSpec(narrow), "");
+  text = emitMonarchMatmul(narrow, error);
+  ASSERT_FALSE(text.empty()) << error;
+  EXPECT_EQ(count(text, "nvgpu.tma.async.store"), 0u);
+  EXPECT_EQ(text.find("%tma_y_ptr"), std::string::npos);
+  EXPECT_NE(text.find(", %y["), std::string::npos);
   // Natural outputs keep their stores (from registers here).
   MonarchSpec fc2 = gpt2DownProjection();
   text = emitMonarchMatmul(fc2, error);
