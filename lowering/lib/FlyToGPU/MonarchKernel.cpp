@@ -1570,13 +1570,15 @@ std::string emitHostFunction(const Plan &p, const Types &t,
   }
   std::string tw2 = emitDescriptor(w, "tma_w2", w2Flat, t.globalW2Flat, p.tileS,
                                    t.tmaW2, unranked);
+  std::string descriptors = factor2Args + ", " + tw2 + " : !llvm.ptr";
   if (p.tmaStore)
-    tw2 += " : !llvm.ptr, " + emitDescriptor(w, "tma_y", "%y", t.globalY,
-                                             kTileM, t.tmaY, unranked);
-  launches.push_back(
-      launchOf(w, p,
-               "args(" + factor2Args + ", " + tw2 + " : !llvm.ptr" +
-                   detail::joinArgs(bufferArgs(p, t), " : ") + ")"));
+    descriptors +=
+        ", " +
+        emitDescriptor(w, "tma_y", "%y", t.globalY, kTileM, t.tmaY, unranked) +
+        " : !llvm.ptr";
+  launches.push_back(launchOf(
+      w, p,
+      "args(" + descriptors + detail::joinArgs(bufferArgs(p, t), " : ") + ")"));
   detail::emitLaunches(w, launches, repeats);
   if (p1)
     w.line("gpu.dealloc " + h + " : " + t.globalH);
