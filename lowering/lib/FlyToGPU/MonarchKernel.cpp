@@ -263,8 +263,12 @@ private:
     slot1 = rows * kTileK * kElemBytes + n1 * kTileK * kElemBytes;
   }
 
+  /// Whether a factor-2 N of `cand` leaves by TMA store (whole 64-column
+  /// boxes of a blocked output).
+  bool storesByTma(int64_t cand) const { return blocked && cand % kTileK == 0; }
+
   int64_t stagingFor(int64_t cand, int64_t &stride) const {
-    if (blocked && cand % kTileK == 0) {
+    if (storesByTma(cand)) {
       // TMA store: cand/64 swizzled boxes of rows x 64, two buffers.
       stride = kTileK;
       return kStagingBuffers * roundUp(rows * cand * kElemBytes, kAtom);
@@ -363,7 +367,7 @@ private:
         tileS = cand;
         stagingStride = stride;
         stagingBytes = staging;
-        tmaStore = cand % kTileK == 0;
+        tmaStore = storesByTma(cand);
         stagingBufferBytes = tmaStore ? staging / kStagingBuffers : staging;
         slot2 = slot;
         stages2 = minStages;
