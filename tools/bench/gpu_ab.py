@@ -22,7 +22,7 @@ import statistics
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from gpu_gpt2 import run_fly  # noqa: E402  (same fly-run invocation)
+from gpu_gpt2 import clock_columns, run_fly  # noqa: E402  (same fly-run invocation)
 
 
 def main():
@@ -37,6 +37,7 @@ def main():
     ap.add_argument("--iters", type=int, default=50)
     ap.add_argument("--fly-graph", choices=["on", "off"], default="on")
     args = ap.parse_args()
+    args.clocks = {}  # filled by run_fly: each side's SM clock while it ran
     # Each side: its directory, then any extra fly-run options.
     sides = [shlex.split(s) for s in [args.a] + args.b]
     for s in sides:
@@ -53,8 +54,9 @@ def main():
     for label, s in zip(labels, sides):
         print("%s = %s" % (label, " ".join(s)))
     print("| artifact | " + " | ".join(l + " ms" for l in labels) + " | " +
-          " | ".join(l + " / A" for l in labels[1:]) + " |")
-    print("|----------|" + "-----:|" * (2 * len(sides) - 1))
+          " | ".join(l + " / A" for l in labels[1:]) + " | " +
+          " | ".join(l + " MHz" for l in labels) + " |")
+    print("|----------|" + "-----:|" * (3 * len(sides) - 1))
     failed = False
     for name in names:
         times = [[] for _ in sides]
@@ -70,8 +72,11 @@ def main():
         if any(len(t) != args.rounds for t in times):
             continue
         med = [statistics.median(t) for t in times]
-        print("| %s | %s | %s |" % (name, " | ".join("%.3f" % m for m in med),
-                                    " | ".join("%.3f" % (m / med[0]) for m in med[1:])),
+        mhz = [clock_columns(args.clocks.get(os.path.join(s[0], name), []))[0]
+               for s in sides]
+        print("| %s | %s | %s | %s |" % (name, " | ".join("%.3f" % m for m in med),
+                                         " | ".join("%.3f" % (m / med[0]) for m in med[1:]),
+                                         " | ".join(mhz)),
               flush=True)
     sys.exit(1 if failed else 0)
 

@@ -13,6 +13,12 @@ fly / PyTorch dense eager (the issue's targets are ratios in one run).
 fly-run replays each call as a CUDA graph (its default; --fly-graph off
 runs the compiled host code every call instead, as PyTorch eager does).
 
+With nvidia-smi present, the GPU's SM clock and power are sampled while
+each side runs (gpu_clocks.py): the table's fly_MHz / fly_capped columns
+give fly's mean clock while busy and the share of busy samples with a
+power or thermal cap active, and a line per peer run gives the same for
+PyTorch, since a power-capped side runs at a lower clock.
+
 With --repeats N the peer and fly alternate N times (peer, fly, peer, ...);
 the table shows the median over repeats of each side's median, and the
 spread (min-max over repeats) so that noise is visible next to the ratio.
@@ -24,6 +30,8 @@ import re
 import statistics
 import subprocess
 import sys
+
+from gpu_clocks import ClockSampler, describe
 
 NAME = re.compile(r"gpt2-(body|mlp)-(dense|monarch\d+)-b(\d+)\.fly$")
 MEDIAN = re.compile(r"median ([0-9.]+) ms")
@@ -38,7 +46,10 @@ def run_peer(args, repeat=0):
            "--structures", ",".join("monarch:" + s[7:] if s.startswith("monarch") else s
                                     for s in structures)]
     print("+", " ".join(cmd), flush=True)
-    subprocess.run(cmd, check=True)
+    with ClockSampler() as clocks:
+        subprocess.run(cmd, check=True)
+    if clocks.available:
+        print("peer clocks: " + describe(clocks.summary()), flush=True)
     rows = {}
     with open(out) as f:
         for r in csv.DictReader(f):
@@ -53,7 +64,10 @@ def run_fly(args, path, profile=None, extra=()):
            "--warmup", "5", "--cuda-graph", args.fly_graph] + list(extra) + ["--quiet"]
     if profile:
         cmd = cmd[:-1] + ["--profile", profile]
-    res = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    with ClockSampler() as clocks:
+        res = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if hasattr(args, "clocks"):  # path -> clock summaries of its runs
+        args.clocks.setdefault(path, []).append(clocks.summary())
     if res.returncode != 0:
         print(res.stdout, file=sys.stderr)
         return None, res.stdout
@@ -63,6 +77,15 @@ def run_fly(args, path, profile=None, extra=()):
         print("note: %s: CUDA graph %s" % (os.path.basename(path), graph.group(1)),
               file=sys.stderr)
     return (float(m.group(1)) if m else None), res.stdout
+
+
+def clock_columns(summaries):
+    """[mean SM MHz, share capped] over the runs' ClockSampler summaries."""
+    sampled = [c for c in summaries if c]
+    if not sampled:
+        return ["-", "-"]
+    return ["%.0f" % statistics.mean(c[1] for c in sampled),
+            "%.0f%%" % (100 * statistics.mean(c[2] for c in sampled))]
 
 
 def main():
@@ -89,6 +112,9 @@ def main():
     if not args.cases:
         sys.exit("no gpt2-{body,mlp}-*-b*.fly artifacts in " + args.artifacts)
     args.batches = sorted({b for (_, _, b) in args.cases})
+    args.clocks = {}
+    if not ClockSampler().available:
+        print("note: nvidia-smi not found: no clock columns", file=sys.stderr)
 
 
     peers, flys = [], {}
@@ -126,6 +152,7 @@ def main():
     for mode in modes:
         header += ["torch_%s_same_ms" % mode, "torch_%s_dense_ms" % mode,
                    "fly/torch_%s_dense" % mode]
+    header += ["fly_MHz", "fly_capped"]
     rows = []
     for part, variant, batch, ms in results:
         row = [part, variant, batch, "FAIL" if ms is None else "%.3f" % ms]
@@ -140,6 +167,8 @@ def main():
                     ("%.3f" % dense + (" (%.3f-%.3f)" % dense_range if args.repeats > 1 else ""))
                     if dense else "-",
                     "%.2f" % (ms / dense) if ms and dense else "-"]
+        path = os.path.join(args.artifacts, "gpt2-%s-%s-b%d.fly" % (part, variant, batch))
+        row += clock_columns(args.clocks.get(path, []))
         rows.append(row)
     widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
     print()
