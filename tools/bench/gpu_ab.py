@@ -72,7 +72,7 @@ def main():
         if any(len(t) != args.rounds for t in times):
             continue
         med = [statistics.median(t) for t in times]
-        mhz = [clock_columns(args.clocks.get(os.path.join(s[0], name), []))[0]
+        mhz = [clock_columns(args.clocks.get((os.path.join(s[0], name), tuple(s[1:])), []))[0]
                for s in sides]
         print("| %s | %s | %s | %s |" % (name, " | ".join("%.3f" % m for m in med),
                                          " | ".join("%.3f" % (m / med[0]) for m in med[1:]),

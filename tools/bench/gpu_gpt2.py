@@ -66,8 +66,8 @@ def run_fly(args, path, profile=None, extra=()):
         cmd = cmd[:-1] + ["--profile", profile]
     with ClockSampler() as clocks:
         res = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    if hasattr(args, "clocks"):  # path -> clock summaries of its runs
-        args.clocks.setdefault(path, []).append(clocks.summary())
+    if hasattr(args, "clocks"):  # (path, extra) -> clock summaries of its runs
+        args.clocks.setdefault((path, tuple(extra)), []).append(clocks.summary())
     if res.returncode != 0:
         print(res.stdout, file=sys.stderr)
         return None, res.stdout
@@ -168,7 +168,7 @@ def main():
                     if dense else "-",
                     "%.2f" % (ms / dense) if ms and dense else "-"]
         path = os.path.join(args.artifacts, "gpt2-%s-%s-b%d.fly" % (part, variant, batch))
-        row += clock_columns(args.clocks.get(path, []))
+        row += clock_columns(args.clocks.get((path, ()), []))
         rows.append(row)
     widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
     print()
