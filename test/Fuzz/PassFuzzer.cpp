@@ -669,7 +669,10 @@ Pipeline pickPipeline(FuzzedDataProvider &fdp) {
     auto [text, expect] = stage();
     p.text += (i ? "," : "") + text;
     if (expect != Expect::Anything)
-      p.expect = expect; // a later Anything stage may reintroduce nothing fly
+      p.expect = expect;
+    else if (llvm::StringRef(text).starts_with("fly-raise-"))
+      p.expect = Expect::Anything; // raising turns linalg back into fly ops
+    // The other Anything stages create no fly op from IR without one.
   }
   return p;
 }
