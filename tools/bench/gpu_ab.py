@@ -22,7 +22,8 @@ import statistics
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from gpu_gpt2 import clock_columns, run_fly  # noqa: E402  (same fly-run invocation)
+from gpu_clocks import clock_columns  # noqa: E402
+from gpu_gpt2 import run_fly  # noqa: E402  (same fly-run invocation)
 
 
 def main():

@@ -17,6 +17,7 @@ FLY_NVIDIA_SMI names another nvidia-smi (the tests use a stand-in).
 import argparse
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -28,6 +29,10 @@ IDLE = 0x1
 CAPPED = 0x4 | 0x8 | 0x20 | 0x40 | 0x80
 
 
+def nvidia_smi_available():
+    return shutil.which(NVIDIA_SMI) is not None
+
+
 class ClockSampler:
     """Context manager: samples while the block runs; summary() after."""
 
@@ -36,7 +41,7 @@ class ClockSampler:
         self.proc = None
         self.out = None
         self.samples = []
-        self.available = shutil.which(NVIDIA_SMI) is not None
+        self.available = nvidia_smi_available()
 
     def __enter__(self):
         if self.available:
@@ -83,6 +88,16 @@ def describe(summary):
     n, mhz, capped, watts = summary
     return "%d busy samples, mean SM clock %.0f MHz, capped %.0f%%, max %.0f W" % (
         n, mhz, 100 * capped, watts)
+
+
+def clock_columns(summaries):
+    """[mean SM MHz, share capped] over several runs' summary() values, for
+    a benchmark table ("-" where nothing was sampled)."""
+    sampled = [c for c in summaries if c]
+    if not sampled:
+        return ["-", "-"]
+    return ["%.0f" % statistics.mean(c[1] for c in sampled),
+            "%.0f%%" % (100 * statistics.mean(c[2] for c in sampled))]
 
 
 def main():

@@ -31,7 +31,7 @@ import statistics
 import subprocess
 import sys
 
-from gpu_clocks import ClockSampler, describe
+from gpu_clocks import ClockSampler, clock_columns, describe, nvidia_smi_available
 
 NAME = re.compile(r"gpt2-(body|mlp)-(dense|monarch\d+)-b(\d+)\.fly$")
 MEDIAN = re.compile(r"median ([0-9.]+) ms")
@@ -66,8 +66,8 @@ def run_fly(args, path, profile=None, extra=()):
         cmd = cmd[:-1] + ["--profile", profile]
     with ClockSampler() as clocks:
         res = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    if hasattr(args, "clocks"):  # (path, extra) -> clock summaries of its runs
-        args.clocks.setdefault((path, tuple(extra)), []).append(clocks.summary())
+    # args.clocks: (path, extra options) -> the clock summaries of its runs
+    args.clocks.setdefault((path, tuple(extra)), []).append(clocks.summary())
     if res.returncode != 0:
         print(res.stdout, file=sys.stderr)
         return None, res.stdout
@@ -77,15 +77,6 @@ def run_fly(args, path, profile=None, extra=()):
         print("note: %s: CUDA graph %s" % (os.path.basename(path), graph.group(1)),
               file=sys.stderr)
     return (float(m.group(1)) if m else None), res.stdout
-
-
-def clock_columns(summaries):
-    """[mean SM MHz, share capped] over the runs' ClockSampler summaries."""
-    sampled = [c for c in summaries if c]
-    if not sampled:
-        return ["-", "-"]
-    return ["%.0f" % statistics.mean(c[1] for c in sampled),
-            "%.0f%%" % (100 * statistics.mean(c[2] for c in sampled))]
 
 
 def main():
@@ -113,7 +104,7 @@ def main():
         sys.exit("no gpt2-{body,mlp}-*-b*.fly artifacts in " + args.artifacts)
     args.batches = sorted({b for (_, _, b) in args.cases})
     args.clocks = {}
-    if not ClockSampler().available:
+    if not nvidia_smi_available():
         print("note: nvidia-smi not found: no clock columns", file=sys.stderr)
 
 
