@@ -16,6 +16,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <random>
 #include <set>
 #include <string>
@@ -273,6 +274,54 @@ TEST(AttentionGeneratorTest, ChecksHeadDimAndPackedLayout) {
   ASSERT_FALSE(wide.empty()) << error;
   EXPECT_NE(wide.find("nvgpu.mma.sync"), std::string::npos);
   EXPECT_EQ(wide.find("wgmma"), std::string::npos);
+}
+
+TEST(AttentionGeneratorTest, CausalTilesRunLongestFirstAcrossHeadGroups) {
+  AttentionSpec s;
+  s.batchHeads = 96, s.seq = 1024, s.headDim = 64, s.causal = true;
+  // K and V of a head: 256 KB at T 1024, D 64; groups within 16 MB.
+  EXPECT_EQ(attentionHeadsPerTileGroup(s), 48)
+      << "GPT-2 b8: 64 does not divide 96";
+  s.batchHeads = 384;
+  EXPECT_EQ(attentionHeadsPerTileGroup(s), 64) << "GPT-2 b32";
+  s.batchHeads = 7;
+  EXPECT_EQ(attentionHeadsPerTileGroup(s), 7);
+  s.batchHeads = 12, s.seq = 16384; // 4 MB per head
+  EXPECT_EQ(attentionHeadsPerTileGroup(s), 4);
+  AttentionSpec full = s;
+  full.causal = false;
+  EXPECT_EQ(attentionHeadsPerTileGroup(full), 1) << "equal work per tile";
+  AttentionSpec windowed = s;
+  windowed.window = 256;
+  EXPECT_EQ(attentionHeadsPerTileGroup(windowed), 1);
+
+  // The order the kernel computes (see the header) visits every (tile,
+  // head) once and, inside a group, starts every head's tile t before any
+  // tile t' < t.
+  s.batchHeads = 96, s.seq = 1024;
+  int64_t g = attentionHeadsPerTileGroup(s), tiles = 16;
+  std::vector<int> seen(tiles * s.batchHeads, 0);
+  int64_t lastTile = tiles;
+  for (int64_t n = 0; n < tiles * s.batchHeads; ++n) {
+    int64_t within = n % (g * tiles);
+    int64_t tile = tiles - 1 - within / g;
+    int64_t head = n / (g * tiles) * g + within % g;
+    ASSERT_LT(head, s.batchHeads);
+    ++seen[tile * s.batchHeads + head];
+    if (within == 0)
+      lastTile = tiles;
+    EXPECT_LE(tile, lastTile) << n;
+    lastTile = tile;
+  }
+  EXPECT_EQ(std::count(seen.begin(), seen.end(), 1), tiles * s.batchHeads);
+  std::string error;
+  std::string text = emitFlashAttention(s, error);
+  ASSERT_FALSE(text.empty()) << error;
+  EXPECT_NE(text.find("%bh_grouped"), std::string::npos);
+  EXPECT_NE(text.find("arith.remui %cta"), std::string::npos);
+  std::string natural = emitFlashAttention(windowed, error);
+  ASSERT_FALSE(natural.empty()) << error;
+  EXPECT_EQ(natural.find("%bh_grouped"), std::string::npos);
 }
 
 TEST(AttentionGeneratorTest, SlidingWindowSpecsAndNames) {

@@ -6,8 +6,10 @@
 //
 //   CTA = one BM-row query tile (BM = 64 or 128) of one batch*head,
 //         BM/16 warps, warp w owning query rows 16w .. 16w+15.
-//   grid = (ceil(T/BM), BH); blockIdx.x is reversed so that the longest
-//         causal tiles start first (not with a window, below).
+//   grid = (ceil(T/BM), BH); causal: CTAs take their (query tile, head)
+//         in longest-first order across groups of heads
+//         (attentionHeadsPerTileGroup), so that the short tiles end the
+//         grid; a window or no mask: every tile has the same work.
 //   prologue: cp.async Q tile, K/V tiles 0 .. stages-2 -> smem (rows >= T
 //         zero-filled); wait for Q; Q fragments via ldmatrix.x4 (kept in
 //         registers).
@@ -647,14 +649,26 @@ private:
     tid = w.def("tid", "gpu.thread_id x");
     std::string bx = w.def("bx", "gpu.block_id x");
     bh = w.def("bh", "gpu.block_id y");
-    // Reverse the tile order: long causal rows first. With a window every
-    // tile has about the same work: natural order (neighbouring CTAs share
-    // most of their K/V tiles in L2 either way).
-    if (s.window > 0)
+    // Long causal rows first, across a group of heads
+    // (attentionHeadsPerTileGroup). With a window every tile has about the
+    // same work: natural order (neighbouring CTAs share most of their K/V
+    // tiles in L2 either way).
+    int64_t group = attentionHeadsPerTileGroup(s);
+    if (s.window > 0) {
       qTile = bx;
-    else
+    } else if (group > 1) {
+      int64_t span = group * p.numQTiles;
+      std::string n = w.def("cta", "arith.addi " + bx + ", " +
+                                       mul(bh, p.numQTiles) + " : index");
+      std::string within = remc(n, span);
+      qTile = w.def("q_tile", "arith.subi " + idx(p.numQTiles - 1) + ", " +
+                                  divc(within, group) + " : index");
+      bh = w.def("bh_grouped", "arith.addi " + mul(divc(n, span), group) +
+                                   ", " + remc(within, group) + " : index");
+    } else {
       qTile = w.def("q_tile", "arith.subi " + idx(p.numQTiles - 1) + ", " + bx +
                                   " : index");
+    }
     q0 = mul(qTile, p.blockM);
     emitLaneSetup();
 
@@ -1923,6 +1937,18 @@ int64_t keyFeatureSmemBytes(const Plan &p) {
 //===----------------------------------------------------------------------===//
 // Public API
 //===----------------------------------------------------------------------===//
+
+int64_t attentionHeadsPerTileGroup(const AttentionSpec &s) {
+  if (!s.causal || s.window > 0)
+    return 1;
+  int64_t kvBytesPerHead = 2 * s.seq * s.headDim * 2; // K and V, 16-bit
+  int64_t best = 1;
+  for (int64_t g = 2; g <= s.batchHeads; ++g)
+    if (s.batchHeads % g == 0 &&
+        g * kvBytesPerHead <= kAttentionTileGroupL2Bytes)
+      best = g;
+  return best;
+}
 
 std::string verifyAttentionSpec(const AttentionSpec &s) {
   auto str = [](int64_t v) { return std::to_string(v); };
