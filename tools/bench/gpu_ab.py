@@ -4,7 +4,8 @@
 For every gpt2-*.fly artifact present in --a and in each --b (e.g. made by
 tools/bench/gpu-make-artifacts.sh from two commits, or with and without a
 fly-compile flag through FLY_CUDA_FLAGS), runs fly-run on each in turn,
---rounds times (alternating, so that clock and thermal drift hit all), and
+--rounds times (alternating, each round starting with the next side, so
+that clock and thermal drift and first-run effects hit all), and
 prints the median of each side's per-round medians and the ratios to A.
 The machine is noisy: read differences below ~2% as noise.
 
@@ -61,8 +62,13 @@ def main():
     failed = False
     for name in names:
         times = [[] for _ in sides]
-        for _ in range(args.rounds):
-            for i, s in enumerate(sides):
+        for r in range(args.rounds):
+            # Each round starts with a different side: the first run after
+            # another artifact measured slow (the baseline at b8 in the
+            # sixth session's A/B: 2.68 ms vs 2.58-2.60 elsewhere), and a
+            # fixed order would charge that to A every round.
+            for i in [(r + j) % len(sides) for j in range(len(sides))]:
+                s = sides[i]
                 ms, out = run_fly(args, os.path.join(s[0], name), extra=s[1:])
                 if ms is None:
                     print("%s (%s) failed:\n%s" % (name, " ".join(s), out),
