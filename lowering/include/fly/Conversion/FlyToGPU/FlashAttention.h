@@ -117,8 +117,9 @@ std::string verifyAttentionSpec(const AttentionSpec &spec);
 /// start before any short one, so the short tiles fill the end of the grid
 /// (H100, GPT-2 b8: 50.5 -> 43.9 us per launch), while the G heads' K and V
 /// stay within kAttentionTileGroupL2Bytes of L2. G is the largest divisor
-/// of BH that fits; 1 (each head's tiles longest first, heads in order)
-/// for windowed or non-causal attention, whose tiles have equal work.
+/// of BH that fits. 1 means the grid order: heads in order, each head's
+/// tiles from the last (windowed attention: from the first); it is what
+/// windowed and non-causal attention get, whose tiles have equal work.
 int64_t attentionHeadsPerTileGroup(const AttentionSpec &spec);
 constexpr int64_t kAttentionTileGroupL2Bytes = 16 << 20;
 
