@@ -220,28 +220,6 @@ TEST(GemmGeneratorTest, WarpSpecialisedScheduleLaunchesAPersistentGrid) {
   EXPECT_NE(verifyGemmSpec(ctas).find("warp-specialised"), std::string::npos);
 }
 
-TEST(GemmGeneratorTest, StaggeredKTilesStartAtTheTileIndex) {
-  for (bool ws : {false, true}) {
-    GemmSpec s = gemm(8192, 768, 768);
-    s.epilogue = GemmEpilogue::Bias;
-    s.warpSpecialized = ws;
-    std::string error;
-    std::string plain = emitWgmmaGemm(s, error);
-    ASSERT_FALSE(plain.empty()) << error;
-    EXPECT_EQ(plain.find("k_rot"), std::string::npos) << "off by default";
-    GemmEmitOptions stagger;
-    stagger.staggerKTiles = true;
-    std::string text = emitWgmmaGemm(s, error, stagger);
-    ASSERT_FALSE(text.empty()) << error;
-    // Every TMA load of A and B takes k-tile (kt + tile mod 12) mod 12.
-    size_t loads = count(text, "nvgpu.tma.async.load %tma_a");
-    EXPECT_GT(loads, 0u);
-    EXPECT_EQ(count(text, " = arith.remui %k_rot"), loads);
-    EXPECT_EQ(count(text, "nvgpu.tma.async.load %tma_b"), loads);
-    EXPECT_NE(text.find(", %c12 : index"), std::string::npos);
-  }
-}
-
 TEST(GemmGeneratorTest, WarpSpecialisationPaysForFewOrManyTilesPerCta) {
   // 132 CTAs: <= 1.5 tiles each, or >= 4 (the H100 measurements behind the
   // rule are in WgmmaGemm.cpp).
@@ -902,54 +880,6 @@ TEST(MonarchGeneratorTest, BlockedOutputIsStoredByTma) {
   ASSERT_FALSE(text.empty()) << error;
   EXPECT_EQ(count(text, "nvgpu.tma.async.store"), 0u);
   EXPECT_NE(text.find(", %y["), std::string::npos);
-}
-
-TEST(MonarchGeneratorTest, StaggeredOrdersRotatePerRowTile) {
-  std::string error;
-  MonarchSpec down = gpt2DownProjection();
-  std::string plain = emitMonarchMatmul(down, error);
-  ASSERT_FALSE(plain.empty()) << error;
-  EXPECT_EQ(plain.find("rot_"), std::string::npos) << "off by default";
-  MonarchEmitOptions blocks;
-  blocks.staggerBlocks = true;
-  std::string text = emitMonarchMatmul(down, error, blocks);
-  ASSERT_FALSE(text.empty()) << error;
-  // One CTA per 64 rows: row tile = block; factor 1 starts at block
-  // tile mod 4, factor 2 (three chunks of 64 outputs) at chunk tile mod 3;
-  // the loops' own counters still order the rings.
-  EXPECT_NE(text.find("= arith.remui %block_1, %c4 : index"),
-            std::string::npos);
-  EXPECT_NE(text.find("= arith.remui %block_1, %c3 : index"),
-            std::string::npos);
-  EXPECT_EQ(text.find("rot_kt"), std::string::npos);
-  EXPECT_GT(count(text, "%rot_block1"), count(plain, "%rot_block1"));
-  // The rest of the kernel is the same: the plan line does not change.
-  EXPECT_EQ(text.substr(0, text.find('\n')), plain.substr(0, plain.find('\n')));
-  MonarchEmitOptions kTiles = blocks;
-  kTiles.staggerKTiles = true;
-  text = emitMonarchMatmul(down, error, kTiles);
-  // k-tiles: 12 per factor-1 block (p = 768), 3 per factor-2 chunk.
-  EXPECT_NE(text.find("%rot_kt1"), std::string::npos);
-  EXPECT_NE(text.find(", %c12 : index"), std::string::npos);
-  EXPECT_NE(text.find("%rot_kt2"), std::string::npos);
-
-  // Blocked output: CTA (row tile, ll), row tile = block / l.
-  MonarchSpec up = gpt2UpProjection();
-  text = emitMonarchMatmul(up, error, blocks);
-  ASSERT_FALSE(text.empty()) << error;
-  EXPECT_NE(text.find("%stagger_tile"), std::string::npos);
-  EXPECT_NE(text.find("%rot_block1"), std::string::npos);
-  EXPECT_NE(text.find("%rot_chunk2"), std::string::npos);
-  // Split factors: factor 1's CTA owns one block (no block rotation, its
-  // k-tiles may rotate); factor 2 rotates its chunks.
-  MonarchSpec split = down;
-  split.splitFactors = true;
-  text = emitMonarchMatmul(split, error, kTiles);
-  ASSERT_FALSE(text.empty()) << error;
-  std::string f1 = text.substr(0, text.find("_f2("));
-  EXPECT_EQ(f1.find("%rot_block1"), std::string::npos);
-  EXPECT_NE(f1.find("%rot_kt1"), std::string::npos);
-  EXPECT_NE(text.find("%rot_chunk2"), std::string::npos);
 }
 
 TEST(MonarchGeneratorTest, BlockedLayoutsCheckTheirShapes) {

@@ -509,12 +509,9 @@ std::vector<std::pair<std::string, std::string>> bufferArgs(const Plan &p,
 
 class KernelEmitter {
 public:
-  KernelEmitter(const Plan &plan, const Types &types,
-                const MonarchEmitOptions &options)
+  KernelEmitter(const Plan &plan, const Types &types, int64_t tilesInFlight)
       : p(plan), s(plan.spec), t(types), w(/*indent=*/2),
-        inFlight(options.wgmmaTilesInFlight > 0 ? options.wgmmaTilesInFlight
-                                                : kDefaultTilesInFlight),
-        options(options) {}
+        inFlight(tilesInFlight) {}
 
   std::string emit() {
     emitSetup();
@@ -613,7 +610,6 @@ private:
     } else {
       row0 = mulc(block, kTileM, "row0");
     }
-    emitStaggerRotations(block);
     isLeader = w.def("is_leader",
                      "arith.cmpi eq, " + tid + ", " + w.index(0) + " : index");
     smem = w.def("smem", "gpu.dynamic_shared_memory : " + t.smemBytes);
@@ -696,31 +692,6 @@ private:
       stagingView = view("staging", stagingOff, t.staging);
   }
 
-  /// MonarchEmitOptions::staggerBlocks / staggerKTiles. Row tile i starts
-  /// factor 1 at block i mod k and factor 2 at chunk i mod chunks (with
-  /// k-tiles: at k-tile (i / k) mod kt1, resp. (i / chunks) mod kt2), so the
-  /// CTAs of a wave stream different weight tiles at any moment.
-  void emitStaggerRotations(const std::string &block) {
-    if (!options.staggerBlocks && !options.staggerKTiles)
-      return;
-    int64_t perTile = p.blocked ? s.l : p.stage == Stage::Factor1 ? s.k : 1;
-    std::string rowTile = divc(block, perTile, "stagger_tile");
-    if (options.staggerBlocks) {
-      if (kkFixed.empty() && p.stage != Stage::Factor2)
-        rotBlock1 = remc(rowTile, s.k, "rot_block1");
-      if (p.stage != Stage::Factor1)
-        rotChunk2 = remc(rowTile, std::max<int64_t>(p.chunks, 1), "rot_chunk2");
-    }
-    if (options.staggerKTiles) {
-      int64_t blocks1 = kkFixed.empty() ? s.k : 1;
-      if (p.stage != Stage::Factor2)
-        rotKt1 = remc(divc(rowTile, blocks1), p.kt1, "rot_kt1");
-      if (p.stage != Stage::Factor1)
-        rotKt2 = remc(divc(rowTile, std::max<int64_t>(p.chunks, 1)), p.kt2,
-                      "rot_kt2");
-    }
-  }
-
   std::string parityOf(const std::string &tile, int64_t stages) {
     std::string round = divc(tile, stages, "round");
     std::string odd = w.def("round_odd", "arith.andi " + round + ", " +
@@ -733,11 +704,8 @@ private:
   void emitLoad1(const std::string &tile) {
     std::string slot = remc(tile, p.stages1, "slot");
     // Split factors, factor 1: the tiles of the CTA's block kk only.
-    std::string kk = kkFixed.empty()
-                         ? rotate(divc(tile, p.kt1, "kk"), rotBlock1, s.k, "kk")
-                         : kkFixed;
-    std::string kt = rotate(kkFixed.empty() ? remc(tile, p.kt1, "kt") : tile,
-                            rotKt1, p.kt1, "kt");
+    std::string kk = kkFixed.empty() ? divc(tile, p.kt1, "kk") : kkFixed;
+    std::string kt = kkFixed.empty() ? remc(tile, p.kt1, "kt") : tile;
     std::string aOff = add(ring1, mulc(slot, p.slot1), "a_off");
     std::string aDst = view("x_dst", aOff, t.xSlot);
     std::string bDst =
@@ -772,11 +740,10 @@ private:
   /// (blocked: c*kt2 + kt, ll is the CTA's).
   void emitLoad2(const std::string &tile) {
     std::string slot = remc(tile, p.stages2, "slot");
-    std::string kt = rotate(remc(tile, p.kt2, "kt"), rotKt2, p.kt2, "kt");
+    std::string kt = remc(tile, p.kt2, "kt");
     std::string cl = divc(tile, p.kt2, "cl");
     std::string ll = p.blocked ? llFixed : remc(cl, s.l, "ll");
-    std::string c = rotate(p.blocked ? cl : divc(cl, s.l, "chunk"), rotChunk2,
-                           p.chunks, "chunk");
+    std::string c = p.blocked ? cl : divc(cl, s.l, "chunk");
     std::string dst = view("w2_dst", add(ring2, mulc(slot, p.slot2)), t.w2Slot);
     std::string row = add(mulc(ll, s.s), mulc(c, p.tileS), "w2_row");
     std::string kElem = mulc(kt, kTileK, "k_elem");
@@ -883,8 +850,7 @@ private:
     std::string frag =
         w.def("frag_h", "builtin.unrealized_conversion_cast " + accOut + " : " +
                             t.acc1 + " to " + t.acc1Struct);
-    std::string kkData = rotate(kk, rotBlock1, s.k, "kk_data");
-    std::string hBase = add(add(mulc(kkData, p.n1), nCol1), colPair, "h_base");
+    std::string hBase = add(add(mulc(kk, p.n1), nCol1), colPair, "h_base");
     for (int64_t jg = 0; jg < p.n1w / 8; ++jg) {
       if (p.blocked) {
         // Columns colPair and colPair+1 are neighbours in G too (same
@@ -1112,9 +1078,7 @@ private:
            parityOf(tile, p.stages2) + ", " + w.index(kMbarrierSpinTicks) +
            " : " + t.bars2);
     std::string bBase = add(add(ring2, mulc(slot, p.slot2)), bOff2, "b_base");
-    std::string ktData = rotate(kt, rotKt2, p.kt2, "kt_data");
-    std::string blk =
-        p.blocked ? ktData : add(mulc(ll, p.kt2), ktData, "g_blk");
+    std::string blk = p.blocked ? kt : add(mulc(ll, p.kt2), kt, "g_blk");
     std::string aBase = add(add(gOff, mulc(blk, p.warpgroups * kBlockBytes)),
                             wgBytes, "a_base");
     std::string acc = emitTileMma(accIn, aBase, bBase, t.w2Step, t.descW2,
@@ -1161,12 +1125,9 @@ private:
       w.open("scf.for " + c + " = " + w.index(0) + " to " + w.index(p.chunks) +
              " step " + w.index(1));
     }
-    // y column of fragment column pair jg: (c*S + 8*jg + colPair)*l, c the
-    // chunk in data order (rotated by staggerBlocks; the loop's c counts).
-    std::string cData = rotate(c, rotChunk2, p.chunks, "chunk_data");
-    std::string colBase =
-        mulc(add(add(mulc(cData, p.tileS), nCol2), colPair, "pair_col"), s.l,
-             "y_col0");
+    // y column of fragment column pair jg: (c*S + 8*jg + colPair)*l.
+    std::string colBase = mulc(
+        add(add(mulc(c, p.tileS), nCol2), colPair, "pair_col"), s.l, "y_col0");
     std::vector<std::string> bias;
     for (int64_t jg = 0; jg < p.tileSw / 8 && s.bias; ++jg) {
       std::string raw = w.def(
@@ -1322,9 +1283,6 @@ private:
     std::string c = w.fresh("c");
     w.open("scf.for " + c + " = " + w.index(0) + " to " + w.index(p.chunks) +
            " step " + w.index(1));
-    // The chunk in data order (staggerBlocks); c itself orders the ring and
-    // the staging buffers.
-    std::string cData = rotate(c, rotChunk2, p.chunks, "chunk_data");
     std::string ll = llFixed;
     if (!p.blocked) {
       ll = w.fresh("ll");
@@ -1351,8 +1309,8 @@ private:
     // latency hides behind the wgmmas.
     std::vector<std::string> biasPairs, colsumPairs;
     if (p.blocked && s.bias) {
-      std::string base = add(add(mulc(llFixed, s.s), mulc(cData, p.tileS)),
-                             colPair, "bias_base");
+      std::string base =
+          add(add(mulc(llFixed, s.s), mulc(c, p.tileS)), colPair, "bias_base");
       for (int64_t jg = 0; jg < p.tileS / 8; ++jg) {
         std::string raw = w.def(
             "bias_raw", "vector.load %bias[" + addc(base, 8 * jg, "bias_i") +
@@ -1382,7 +1340,7 @@ private:
         p.blocked ? colPair : add(mulc(colPair, s.l), ll, "st_col");
     std::string biasBase;
     if (s.bias)
-      biasBase = add(mulc(cData, p.tileS * s.l),
+      biasBase = add(mulc(c, p.tileS * s.l),
                      p.blocked ? add(mulc(colPair, s.l), ll, "bias_col") : colT,
                      "bias_base");
     std::string rowB = addc(rowA, 8, "frag_row_b");
@@ -1415,7 +1373,7 @@ private:
       }
     }
     if (p.tmaStore) {
-      emitStagingTmaStore(cData, bufferOff);
+      emitStagingTmaStore(c, bufferOff);
       w.close(); // c
       // The CTA's shared memory must outlive the last stores' reads.
       w.open("scf.if " + isLeader);
@@ -1463,7 +1421,7 @@ private:
     std::string rows = w.def("rows", "arith.minsi " + rowsLeft + ", " +
                                          w.index(p.rows) + " : index");
     std::string total = mulc(rows, perRow, "copy_total");
-    std::string colBase = mulc(cData, rowElems, "y_col0");
+    std::string colBase = mulc(c, rowElems, "y_col0");
     if (p.blocked)
       colBase = add(colBase, mulc(llFixed, s.s), "y_col0");
     std::string i = w.fresh("i");
@@ -1529,21 +1487,11 @@ private:
     return inFlight >= 2 && stages >= 3 ? 2 : 1;
   }
 
-  /// `i` rotated by `rot` modulo `n` ("" or n == 1: `i` itself).
-  std::string rotate(const std::string &i, const std::string &rot, int64_t n,
-                     const std::string &hint) {
-    return rot.empty() || n == 1 ? i : remc(add(i, rot), n, hint);
-  }
-
   const Plan &p;
   const MonarchSpec &s;
   const Types &t;
   FuncWriter w;
   int64_t inFlight;
-  const MonarchEmitOptions &options;
-  // MonarchEmitOptions::staggerBlocks / staggerKTiles: per-CTA rotations of
-  // the factor-1 block, factor-2 chunk and k-tile orders ("" = none).
-  std::string rotBlock1, rotChunk2, rotKt1, rotKt2;
   std::string tid, row0, isLeader, smem, gOff, work, ring1, ring2, bars1, bars2;
   std::string llFixed; // blocked output: the ll this CTA computes
   std::string kkFixed; // split factors, factor 1: the CTA's block kk
@@ -1831,9 +1779,11 @@ std::string emitMonarchMatmul(const MonarchSpec &spec, std::string &error,
   os << "    llvm.mlir.global external @" << dynamicSmemSymbol()
      << "() {addr_space = 3 : i32, alignment = 16 : i64} : "
         "!llvm.array<0 x i8>\n";
+  int64_t inFlight = options.wgmmaTilesInFlight > 0 ? options.wgmmaTilesInFlight
+                                                    : kDefaultTilesInFlight;
   if (plan1)
-    os << KernelEmitter(*plan1, *types1, options).emit();
-  os << KernelEmitter(plan, types, options).emit();
+    os << KernelEmitter(*plan1, *types1, inFlight).emit();
+  os << KernelEmitter(plan, types, inFlight).emit();
   os << "  }\n";
   const Plan *p1 = plan1 ? &*plan1 : nullptr;
   const Types *t1 = types1 ? &*types1 : nullptr;

@@ -287,9 +287,8 @@ bufferArgs(const Plan &p, const Types &t, const std::string &out) {
 
 class KernelEmitter {
 public:
-  KernelEmitter(const Plan &plan, const Types &types,
-                const GemmEmitOptions &options)
-      : p(plan), t(types), w(/*indent=*/2), options(options) {}
+  KernelEmitter(const Plan &plan, const Types &types)
+      : p(plan), t(types), w(/*indent=*/2) {}
 
   std::string emit() {
     if (p.ws) {
@@ -623,8 +622,6 @@ private:
                  "arith.muli " + blockM + ", " + w.index(kTileM) + " : index");
     col0 = w.def("col0", "arith.muli " + blockN + ", " + w.index(p.spec.tileN) +
                              " : index");
-    if (options.staggerKTiles && p.numKTiles > 1)
-      kRotation = op("remui", pid, idx(p.numKTiles));
   }
 
   void emitRingAddress() {
@@ -711,13 +708,7 @@ private:
   void emitTmaLoad(const std::string &kTile, const std::string &slot) {
     std::string aDst = view("a_dst", slotOffset(slot, false), t.aSlot);
     std::string bDst = view("b_dst", slotOffset(slot, true), t.bSlot);
-    std::string kData = kTile;
-    if (!kRotation.empty())
-      kData = w.def("k_data", "arith.remui " +
-                                  w.def("k_rot", "arith.addi " + kTile + ", " +
-                                                     kRotation + " : index") +
-                                  ", " + w.index(p.numKTiles) + " : index");
-    std::string kElem = w.def("k_elem", "arith.muli " + kData + ", " +
+    std::string kElem = w.def("k_elem", "arith.muli " + kTile + ", " +
                                             w.index(kTileK) + " : index");
     int64_t txBytes = p.aSlotBytes + p.bSlotBytes; // OOB fill counts too
     w.line("nvgpu.mbarrier.arrive.expect_tx " + bars + "[" + slot + "], " +
@@ -1161,9 +1152,6 @@ private:
   std::string accTileType = t.accTile;
   std::string rowParts, rowStats, statsTile;
   std::string blockN; // this CTA's column tile
-  const GemmEmitOptions &options;
-  // GemmEmitOptions::staggerKTiles: the tile's first k-tile ("" = 0).
-  std::string kRotation;
 };
 
 //===----------------------------------------------------------------------===//
@@ -1364,7 +1352,7 @@ std::string emitWgmmaGemm(const GemmSpec &spec, std::string &error,
   os << "    llvm.mlir.global external @" << kDynamicSmemSymbol
      << "() {addr_space = 3 : i32, alignment = 16 : i64} : "
         "!llvm.array<0 x i8>\n";
-  os << KernelEmitter(plan, types, options).emit();
+  os << KernelEmitter(plan, types).emit();
   os << "  }\n";
   os << emitHostFunction(plan, types, gemmLauncherName(spec), 0);
   if (options.benchmarkRepeats > 0)

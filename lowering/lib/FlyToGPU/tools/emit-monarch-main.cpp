@@ -31,9 +31,7 @@ namespace {
 int usage(const char *argv0) {
   std::cerr << "usage: " << argv0
             << " M K Q P L S R [--bias] [--gelu] [--type=f16|bf16] "
-               "[--bench-repeats=R] [--split] [--f1-warpgroups=W] "
-               "[--f1-stages=S] [--tiles-in-flight=T] [--stagger-blocks] "
-               "[--stagger-k-tiles] [--test-wrapper=NAME] [--spec-line=I]\n";
+               "[--bench-repeats=R] [--test-wrapper=NAME] [--spec-line=I]\n";
   return 2;
 }
 
@@ -98,10 +96,6 @@ int main(int argc, char **argv) {
       options.factor1Stages = std::atoll(value.c_str());
     else if (startsWith(arg, "--tiles-in-flight="))
       options.wgmmaTilesInFlight = std::atoll(value.c_str());
-    else if (arg == "--stagger-blocks")
-      options.staggerBlocks = true;
-    else if (arg == "--stagger-k-tiles")
-      options.staggerKTiles = true;
     else if (startsWith(arg, "--test-wrapper="))
       testWrapper = value;
     else if (startsWith(arg, "--spec-line="))

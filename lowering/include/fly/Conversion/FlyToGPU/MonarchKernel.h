@@ -105,14 +105,6 @@ struct MonarchEmitOptions {
   /// fit, at most 6).
   int64_t factor1Warpgroups = 0;
   int64_t factor1Stages = 0;
-  /// Neighbouring CTAs start their loops at different weight tiles instead
-  /// of all streaming the same tile at the same moment: the factor-1 block
-  /// order and the factor-2 chunk order rotate by the CTA's row tile
-  /// (outputs are independent, the results do not change).
-  bool staggerBlocks = false;
-  /// Also rotate the k-tiles inside each block (changes the order of the
-  /// f32 accumulation, hence rounding).
-  bool staggerKTiles = false;
 };
 
 /// Returns "" and sets `error` if the spec is unsupported. Otherwise the text

@@ -75,10 +75,6 @@ struct GemmEmitOptions {
   /// allocates and uploads each descriptor; fly's caches them) and per-launch
   /// stream synchronisation out of the timing.
   int64_t benchmarkRepeats = 0;
-  /// Tile i streams its k-tiles starting at k-tile i mod (k / 64), so that
-  /// the CTAs sharing an A or B tile do not all read the same k-tile of it
-  /// at the same moment (changes the order of the f32 accumulation).
-  bool staggerKTiles = false;
 };
 
 /// Returns "" and sets `error` if the spec is unsupported (the message says
