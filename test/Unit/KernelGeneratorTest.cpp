@@ -197,9 +197,10 @@ TEST(GemmGeneratorTest, WarpSpecialisedScheduleLaunchesAPersistentGrid) {
   EXPECT_NE(text.find("blocks in (%c132, %c1, %c1) threads in (%c288"),
             std::string::npos)
       << text.substr(text.find("gpu.launch_func"), 300);
-  // Full, empty and ordering barriers; slots released by arrivals, the
-  // consumers synchronised only by their own named barriers.
-  EXPECT_EQ(count(text, "nvgpu.mbarrier.create"), 3u);
+  // Full, empty, ordering and (residual) R-tile barriers; slots released
+  // by arrivals, the consumers synchronised only by their own named
+  // barriers.
+  EXPECT_EQ(count(text, "nvgpu.mbarrier.create"), 4u);
   EXPECT_GE(count(text, "nvgpu.mbarrier.arrive %"), 2u);
   EXPECT_NE(text.find("nvvm.barrier id = "), std::string::npos);
   EXPECT_EQ(count(text, "gpu.barrier"), 1u) << "only after the barrier init";
@@ -218,6 +219,47 @@ TEST(GemmGeneratorTest, WarpSpecialisedScheduleLaunchesAPersistentGrid) {
   ctas.persistentCtas = 66;
   ctas.warpSpecialized = false;
   EXPECT_NE(verifyGemmSpec(ctas).find("warp-specialised"), std::string::npos);
+}
+
+TEST(GemmGeneratorTest, WarpSpecialisedEpilogueMovesCAndRByTma) {
+  GemmSpec s = gemm(8192, 768, 768);
+  s.epilogue = GemmEpilogue::Bias;
+  s.residual = true;
+  s.warpSpecialized = true;
+  std::string error;
+  std::string text = emitWgmmaGemm(s, error);
+  ASSERT_FALSE(text.empty()) << error;
+  // C and R descriptors (128 x 64 boxes) after A's and B's.
+  EXPECT_NE(text.find("(%tma_a_ptr: !llvm.ptr, %tma_b_ptr: !llvm.ptr, "
+                      "%tma_c_ptr: !llvm.ptr, %tma_r_ptr: !llvm.ptr, %bias"),
+            std::string::npos);
+  EXPECT_EQ(count(text, "box[%c128, %c64]"), 4u) << "A, B (tileN 128), C, R";
+  // R tiles loaded into the C buffer (two 64-column boxes per tile), the
+  // values computed in the accumulator fragments, C stored by TMA.
+  EXPECT_EQ(count(text, "nvgpu.tma.async.load %tma_r["), 2u);
+  EXPECT_EQ(count(text, "nvgpu.tma.async.store "), 2u);
+  EXPECT_NE(text.find("to !llvm.struct<(struct<(f32"), std::string::npos);
+  EXPECT_EQ(text.find("nvgpu.warpgroup.mma.store"), std::string::npos);
+  EXPECT_NE(text.find("nvvm.cp.async.bulk.wait_group 0 {read}"),
+            std::string::npos);
+  // Without a residual: no R descriptor or barrier.
+  GemmSpec noRes = s;
+  noRes.residual = false;
+  text = emitWgmmaGemm(noRes, error);
+  EXPECT_EQ(text.find("%tma_r"), std::string::npos);
+  EXPECT_EQ(count(text, "nvgpu.mbarrier.create"), 3u);
+  // The staging epilogue stays selectable (for same-run comparisons), for
+  // the warp-specialised schedule only.
+  GemmSpec staging = s;
+  staging.stagingEpilogue = true;
+  text = emitWgmmaGemm(staging, error);
+  ASSERT_FALSE(text.empty()) << error;
+  EXPECT_EQ(gemmKernelName(staging), gemmKernelName(s) + "_stg");
+  EXPECT_NE(text.find("nvgpu.warpgroup.mma.store"), std::string::npos);
+  EXPECT_EQ(text.find("%tma_c"), std::string::npos);
+  staging.warpSpecialized = false;
+  EXPECT_NE(verifyGemmSpec(staging).find("warp-specialised"),
+            std::string::npos);
 }
 
 TEST(GemmGeneratorTest, WarpSpecialisationPaysForFewOrManyTilesPerCta) {

@@ -85,6 +85,7 @@
 #include <cassert>
 #include <cmath>
 #include <cstdint>
+#include <functional>
 #include <iomanip>
 #include <limits>
 #include <sstream>
@@ -152,6 +153,8 @@ struct Plan {
   int64_t numKTiles = 0;
   int64_t gridX = 0, gridY = 0; // tiles along m and n
   bool ws = false;              // GemmSpec::warpSpecialized
+  bool regEpilogue = false;     // ws && !GemmSpec::stagingEpilogue
+  int64_t outTileBytes = 0;     // register epilogue: one consumer's C tile
   int64_t threads = kThreads;
   int64_t ctas = 0;         // launched CTAs (persistent grid, or gridX*gridY)
   int64_t stagingBytes = 0; // warp-specialised: one consumer's staging tile
@@ -177,11 +180,17 @@ struct Plan {
     int64_t statsBytes = s.layerNormInput ? kTileM * 2 * 4 : 0;
     if (ws) {
       // [ring][staging 0][staging 1][stats 0][stats 1]: nothing is shared,
-      // because the other consumer's wgmmas read the ring meanwhile.
+      // because the other consumer's wgmmas read the ring meanwhile. The
+      // register epilogue's staging is a 16-bit C tile per consumer (128
+      // rows per 64-column TMA box, 128-byte swizzled), 1024-aligned as the
+      // ring's size is.
       threads = kWsThreads;
       ctas = std::min(gridX * gridY, s.persistentCtas ? s.persistentCtas
                                                       : kDefaultPersistentCtas);
-      stagingBytes = kWsStagingRows * accRowStride * 4;
+      regEpilogue = !s.stagingEpilogue;
+      outTileBytes = kTileM * s.tileN * elemBytes;
+      stagingBytes =
+          regEpilogue ? outTileBytes : kWsStagingRows * accRowStride * 4;
       statsOffset = ringBytes + kWsConsumers * stagingBytes;
       dynamicSmemBytes =
           statsOffset + kWsConsumers * statsBytes + kSwizzleAtomBytes;
@@ -206,6 +215,11 @@ struct Types {
   std::string wgmmaA, wgmmaB; // warpgroup matrix descriptors
   std::string accTile, accHalf[2];
   std::string stagingTile; // warp-specialised: one consumer's 64-row tile
+  /// Register epilogue: one TMA box of C / R (128 rows x 64 columns), a
+  /// consumer's whole C tile (tileN / 64 boxes stacked), C's descriptor, a
+  /// fragment column pair, the accumulator as convert-nvgpu-to-nvvm's
+  /// struct.
+  std::string outBox, outTile, tmaC, pair, accStruct;
   std::string globalA, globalB, globalBias, globalC;
   std::string globalColsum, globalStats, statsTile, globalStatsOut;
 
@@ -240,6 +254,14 @@ struct Types {
     std::string stride = std::to_string(p.accRowStride);
     accTile = smem(std::to_string(kTileM) + "x" + stride, "f32");
     stagingTile = smem(std::to_string(kWsStagingRows) + "x" + stride, "f32");
+    outBox = smem(std::to_string(kTileM) + "x" + kt, elem);
+    outTile = smem(std::to_string(kTileM * (s.tileN / kTileK)) + "x" + kt, elem);
+    tmaC = tensorMap(outBox);
+    pair = "vector<2x" + elem + ">";
+    std::string fields;
+    for (int64_t i = 0; i < s.tileN / 2; ++i)
+      fields += i ? ", f32" : "f32";
+    accStruct = "!llvm.struct<(struct<(" + fields + ")>)>";
     for (int half = 0; half < 2; ++half) {
       std::string offset =
           half ? ", offset: " + std::to_string(kWgmmaM * p.accRowStride) : "";
@@ -281,6 +303,17 @@ bufferArgs(const Plan &p, const Types &t, const std::string &out) {
   return args;
 }
 
+/// The kernel's TMA descriptor arguments (%tma_<name>_ptr), in order: A,
+/// B, and for the register epilogue C and, with a residual, R.
+std::vector<std::string> descriptorNames(const Plan &p) {
+  std::vector<std::string> names = {"a", "b"};
+  if (p.regEpilogue)
+    names.emplace_back("c");
+  if (p.regEpilogue && p.spec.residual)
+    names.emplace_back("r");
+  return names;
+}
+
 //===----------------------------------------------------------------------===//
 // Kernel
 //===----------------------------------------------------------------------===//
@@ -306,9 +339,10 @@ public:
     w.line("gpu.return");
 
     std::ostringstream os;
-    os << "    gpu.func @" << gemmKernelName(p.spec)
-       << "(%tma_a_ptr: !llvm.ptr, %tma_b_ptr: !llvm.ptr"
-       << detail::joinArgs(bufferArgs(p, t, "%out"), ": ")
+    os << "    gpu.func @" << gemmKernelName(p.spec) << "(";
+    for (const std::string &d : descriptorNames(p))
+      os << (d == "a" ? "" : ", ") << "%tma_" << d << "_ptr: !llvm.ptr";
+    os << detail::joinArgs(bufferArgs(p, t, "%out"), ": ")
        << ") kernel attributes {known_block_size = array<i32: " << p.threads
        << ", 1, 1>} {\n";
     os << w.finish();
@@ -452,32 +486,26 @@ private:
       w.line("nvvm.barrier id = " + barrierId +
              " number_of_threads = " + barrierThreads);
     };
-    // This warpgroup's staging tile, read by the epilogue; mma.store places
-    // warp w's rows at row 16 w of the memref it is given, w counted from
-    // thread 0 (4..7 in warpgroup 1, MLIR 22), so its view starts 64 rows
-    // before the tile for warpgroup 1.
+    // This warpgroup's staging tile (register epilogue: its C tile).
     std::string stagingOff =
         warpgroupOffset("staging_off", wg, p.ringBytes, p.stagingBytes);
-    accTile = view("staging", stagingOff, t.stagingTile);
-    accTileType = t.stagingTile;
-    std::string storeOff =
-        w.def("store_off",
-              "arith.subi " + stagingOff + ", " +
-                  w.def("g", "arith.muli " + wg + ", " +
-                                 w.index(kWsStagingRows * p.accRowStride * 4) +
-                                 " : index") +
-                  " : index");
-    std::string storeView =
-        w.def("store_view",
-              "memref.subview " + view("store_base", storeOff, t.stagingTile) +
-                  "[0, 0] [" + std::to_string(kWgmmaM) + ", " +
-                  std::to_string(p.spec.tileN) + "] [1, 1] : " + t.stagingTile +
-                  " to " + t.accHalf[0]);
+    std::string storeView;
+    if (p.regEpilogue) {
+      outTileOff = stagingOff;
+      outTile = view("out_tile", stagingOff, t.outTile);
+    } else {
+      accTile = view("staging", stagingOff, t.stagingTile);
+      accTileType = t.stagingTile;
+      storeView = stagingStoreView(stagingOff, wg);
+    }
     if (p.spec.layerNormInput)
       statsTile =
           view("stats_tile",
                warpgroupOffset("stats_off", wg, p.statsOffset, kTileM * 2 * 4),
                t.statsTile);
+    std::string isWgLeader = w.def(
+        "is_wg_leader",
+        "arith.cmpi eq, " + localTid + ", " + w.index(0) + " : index");
     tid = localTid; // the per-tile code below indexes rows by it
     epilogueRows = kWsStagingRows;
 
@@ -485,7 +513,10 @@ private:
     w.open("scf.for " + j + " = " + wg + " to " + numLocal + " step " +
            w.index(kWsConsumers));
     setTile(localTile(cta, j));
-    emitResidualPrefetch();
+    if (p.regEpilogue)
+      emitOutTileRefill(isWgLeader, wg);
+    else
+      emitResidualPrefetch();
     emitRowStatisticsLoad();
     std::string seqBase =
         w.def("seq_base",
@@ -540,9 +571,33 @@ private:
     w.close();
     emitRowStatisticsMerge();
 
-    // The previous tile's epilogue is done with the staging tile.
+    // Register epilogue with a residual: the leader waits for the R tile
+    // and the barrier below publishes it. (Every thread spinning on the
+    // mbarrier here made ptxas serialise the wgmmas, C7520.)
+    if (p.regEpilogue && p.spec.residual) {
+      w.open("scf.if " + isWgLeader);
+      std::string parity = isOdd(
+          w.def("res_phase", "arith.divui " + j + ", " +
+                                 w.index(kWsConsumers) + " : index"),
+          "g", "parity");
+      w.line("nvgpu.mbarrier.try_wait.parity " + resFull + "[" + wg + "], " +
+             parity + ", " + w.index(kMbarrierSpinTicks) + " : " +
+             t.orderBarriers);
+      w.close();
+    }
+    // The previous tile's epilogue is done with the staging tile (register
+    // epilogue: the leader's waits for the C buffer and R are published).
     warpgroupBarrier();
     emitRowStatisticsStore();
+    if (p.regEpilogue) {
+      emitRegisterEpilogue(j, wg, isWgLeader, warpgroupBarrier);
+      w.close();
+      // The CTA's shared memory must outlive the last stores' reads.
+      w.open("scf.if " + isWgLeader);
+      w.line("nvvm.cp.async.bulk.wait_group 0");
+      w.close();
+      return;
+    }
     std::string tileRow0 = row0;
     for (int half = 0; half < 2; ++half) {
       if (half)
@@ -556,6 +611,294 @@ private:
       emitEpilogue();
     }
     w.close();
+  }
+
+  /// Register epilogue, before tile j's mainloop: the warpgroup's C buffer
+  /// is free once the TMA store of its previous tile has read it (the
+  /// leader issued that store, so the leader waits); with a residual, the
+  /// leader then TMA-loads the tile's R into the buffer, where the epilogue
+  /// reads it and writes C over it. The wait costs nothing in steady state:
+  /// the mainloop cannot start before the other warpgroup's has ended.
+  void emitOutTileRefill(const std::string &isWgLeader, const std::string &wg) {
+    w.open("scf.if " + isWgLeader);
+    w.line("nvvm.cp.async.bulk.wait_group 0 {read}");
+    if (p.spec.residual) {
+      w.line("nvgpu.mbarrier.arrive.expect_tx " + resFull + "[" + wg + "], " +
+             w.index(p.outTileBytes) + " : " + t.orderBarriers);
+      for (int64_t box = 0; box < p.spec.tileN / kTileK; ++box) {
+        std::string dst = outBoxView(box);
+        std::string col = w.def("r_col", "arith.addi " + col0 + ", " +
+                                             w.index(box * kTileK) + " : index");
+        w.line("nvgpu.tma.async.load %tma_r[" + col + ", " + row0 + "], " +
+               resFull + "[" + wg + "] to " + dst + " : " + t.tmaC + ", " +
+               t.orderBarriers + " -> " + t.outBox);
+      }
+    }
+    w.close();
+  }
+
+  /// Box `box` (C columns 64 box ..) of this warpgroup's C buffer.
+  std::string outBoxView(int64_t box) {
+    int64_t boxBytes = kTileM * kTileK * p.elemBytes;
+    return view("out_box",
+                w.def("box_off", "arith.addi " + outTileOff + ", " +
+                                     w.index(box * boxBytes) + " : index"),
+                t.outBox);
+  }
+
+  /// Register epilogue of local tile `j`, after its wgmmas completed:
+  /// every value is computed in the accumulator fragment (m64nNk16 f32:
+  /// thread 32 w + 4 a + b holds, per 8-column group jj, columns
+  /// 8 jj + 2 b + 0/1 of rows 16 w + a and 16 w + a + 8 of each 64-row
+  /// half), its 16-bit pair read from (residual) and written back to the C
+  /// buffer, which is in TMA's 128-byte swizzled layout: column 8 jj + 2 b
+  /// of a row r lies in box jj / 8 at 16-byte chunk (jj % 8) ^ (r % 8), and
+  /// r % 8 == a, so a warp's 32 accesses hit 32 distinct banks. Then one
+  /// TMA store per box, committed as a bulk group that the leader waits
+  /// for before the buffer is reused. Why: the staging epilogue's global
+  /// residual loads (latency-bound, per 64-row half) made the projection
+  /// GEMM's epilogue longer than the other warpgroup's mainloop.
+  void emitRegisterEpilogue(const std::string &j, const std::string &wg,
+                            const std::string &isWgLeader,
+                            const std::function<void()> &warpgroupBarrier) {
+    const GemmSpec &s = p.spec;
+    auto idx = [&](int64_t v) { return w.index(v); };
+    auto op = [&](const std::string &hint, const std::string &name,
+                  const std::string &a, const std::string &b) {
+      return w.def(hint, "arith." + name + " " + a + ", " + b + " : index");
+    };
+    // The thread index, read again per tile through a volatile asm: LLVM
+    // would otherwise hoist the ~20 index values derived from it (64-bit
+    // each) out of the tile loop, live across the mainloop, and ptxas
+    // spilled at its 168-register budget.
+    std::string tidAsm = w.def(
+        "tid_here", "llvm.inline_asm has_side_effects asm_dialect = att "
+                    "\"mov.u32 $0, %tid.x;\", \"=r\" : () -> i32");
+    std::string localTid = op(
+        "wg_tid", "remui",
+        w.def("tid_here", "arith.index_cast " + tidAsm + " : i32 to index"),
+        idx(kThreads));
+    std::string lane = op("lane", "remui", localTid, idx(32));
+    std::string quad = op("quad", "divui", lane, idx(4));   // a
+    std::string inQuad = op("in_quad", "remui", lane, idx(4)); // b
+    std::string warpRow =
+        op("warp_row", "muli", op("warp", "divui", localTid, idx(32)), idx(16));
+    std::string rowA = op("frag_row", "addi", warpRow, quad);
+    std::string colPair = op("col_pair", "muli", inQuad, idx(2));
+    std::string swzCol[8];
+    for (int64_t c = 0; c < 8; ++c)
+      swzCol[c] = op("swz_col", "addi",
+                     op("swz_col", "muli", op("swz", "xori", quad, idx(c)),
+                        idx(8)),
+                     colPair);
+    // The four tile rows this thread holds: (half, +8) -> 64 half + 8 e.
+    auto tileRow = [&](int64_t r) {
+      return op("t_row", "addi", rowA, idx(64 * (r / 2) + 8 * (r % 2)));
+    };
+    std::string vf = "vector<2xf32>";
+    if (s.layerNormInput)
+      warpgroupBarrier(); // every row's statistics are in statsTile
+    std::string frag[2];
+    for (int half = 0; half < 2; ++half)
+      frag[half] = w.def("frag", "builtin.unrealized_conversion_cast " + accs +
+                                     "#" + std::to_string(half) + " : " +
+                                     t.acc + " to " + t.accStruct);
+    // The thread's four rows r = 2 half + e: LayerNorm statistics, and for
+    // the output statistics this lane's first value of the row (the shift)
+    // and the sums of the shifted values and of their squares (scalars:
+    // few registers live beside the 128 accumulators).
+    std::string rstd[4], shift[4], first[4], sum1[4], sum2[4];
+    for (int64_t r = 0; r < 4 && s.layerNormInput; ++r) {
+      std::string st = w.def("row_stats", "vector.load " + statsTile + "[" +
+                                              tileRow(r) + ", " + idx(0) +
+                                              "] : " + t.statsTile + ", " + vf);
+      for (int64_t k = 0; k < 2; ++k) {
+        std::string x =
+            w.def("st_e", "vector.extract " + st + "[" + std::to_string(k) +
+                              "] : f32 from " + vf);
+        (k ? shift[r] : rstd[r]) =
+            w.def("st_splat", "vector.broadcast " + x + " : f32 to " + vf);
+      }
+    }
+    // Column groups in the order (jj % 8, jj / 8), all four rows each: a
+    // group's bias and column sums die after it, and the boxes' accesses of
+    // one (row, chunk) follow each other (addresses a constant apart).
+    // (Rows outer kept them all live: ptxas spilled at its 168 registers.)
+    int64_t boxes = s.tileN / kTileK;
+    for (int64_t step = 0; step < s.tileN / 8; ++step) {
+      int64_t jj = step % boxes * 8 + step / boxes;
+      std::string col = op("col", "addi", col0, idx(8 * jj));
+      col = op("col", "addi", col, colPair);
+      std::string bias, colsum;
+      if (p.hasBias())
+        bias = w.def("bias_f32",
+                     "arith.extf " +
+                         w.def("bias_raw", "vector.load %bias[" + col +
+                                               "] {alignment = 4 : i64} : " +
+                                               t.globalBias + ", " + t.pair) +
+                         " : " + t.pair + " to " + vf);
+      if (s.layerNormInput)
+        colsum = w.def("colsum", "vector.load %colsum[" + col +
+                                     "] {alignment = 8 : i64} : " +
+                                     t.globalColsum + ", " + vf);
+      for (int64_t r = 0; r < 4; ++r) {
+        int64_t i = 4 * jj + 2 * (r % 2);
+        std::string v[2];
+        for (int64_t k = 0; k < 2; ++k)
+          v[k] = w.def("y", "llvm.extractvalue " + frag[r / 2] + "[0, " +
+                                std::to_string(i + k) + "] : " + t.accStruct);
+        std::string y =
+            w.def("y", "vector.from_elements " + v[0] + ", " + v[1] + " : " + vf);
+        if (s.layerNormInput) {
+          std::string corr = w.def(
+              "corr", "arith.mulf " + shift[r] + ", " + colsum + " : " + vf);
+          y = w.def("y", "vector.fma " + y + ", " + rstd[r] + ", " + corr +
+                             " : " + vf);
+        }
+        if (p.hasBias())
+          y = w.def("y", "arith.addf " + y + ", " + bias + " : " + vf);
+        if (s.epilogue == GemmEpilogue::BiasGeluTanh)
+          y = emitGeluTanh(y, 2);
+        std::string row =
+            op("c_row", "addi", tileRow(r), idx(jj / 8 * kTileM));
+        const std::string &c = swzCol[jj % 8];
+        if (s.residual) {
+          std::string res = w.def(
+              "res_raw", "vector.load " + outTile + "[" + row + ", " + c +
+                             "] {alignment = 4 : i64} : " + t.outTile + ", " +
+                             t.pair);
+          y = w.def("y", "arith.addf " + y + ", " +
+                             w.def("res_f32", "arith.extf " + res + " : " +
+                                                  t.pair + " to " + vf) +
+                             " : " + vf);
+        }
+        std::string out =
+            w.def("out_v", "arith.truncf " + y + " : " + vf + " to " + t.pair);
+        w.line("vector.store " + out + ", " + outTile + "[" + row + ", " + c +
+               "] {alignment = 4 : i64} : " + t.outTile + ", " + t.pair);
+        if (!s.rowStatistics)
+          continue;
+        std::string stored =
+            w.def("st_v", "arith.extf " + out + " : " + t.pair + " to " + vf);
+        for (int64_t k = 0; k < 2; ++k) {
+          std::string x =
+              w.def("st_x", "vector.extract " + stored + "[" +
+                                std::to_string(k) + "] : f32 from " + vf);
+          if (step == 0 && k == 0) {
+            first[r] = x; // its shifted value is 0
+            sum1[r] = sum2[r] = w.f32(0.0);
+            continue;
+          }
+          std::string d =
+              w.def("st_d", "arith.subf " + x + ", " + first[r] + " : f32");
+          sum1[r] =
+              w.def("st_s1", "arith.addf " + sum1[r] + ", " + d + " : f32");
+          sum2[r] = w.def("st_s2", "math.fma " + d + ", " + d + ", " +
+                                       sum2[r] + " : f32");
+        }
+      }
+    }
+    for (int64_t r = 0; r < 4 && s.rowStatistics; ++r)
+      emitFragmentRowStatistics(first[r], sum1[r], sum2[r], inQuad,
+                                tileRow(r));
+    // Generic-proxy writes -> the TMA store (async proxy).
+    w.line("nvvm.fence.proxy {kind = #nvvm.proxy_kind<async.shared>, space = "
+           "#nvvm.shared_space<cta>}");
+    warpgroupBarrier();
+    w.open("scf.if " + isWgLeader);
+    for (int64_t box = 0; box < boxes; ++box) {
+      std::string src = outBoxView(box);
+      std::string col = w.def("c_col", "arith.addi " + col0 + ", " +
+                                           idx(box * kTileK) + " : index");
+      w.line("nvgpu.tma.async.store " + src + " to %tma_c[" + col + ", " +
+             row0 + "] : " + t.outBox + " -> " + t.tmaC);
+    }
+    w.line("nvvm.cp.async.bulk.commit.group");
+    w.close();
+  }
+
+  /// GemmSpec::rowStatistics with the register epilogue: a row's values of
+  /// this tile are spread over the 4 lanes of a quad (tileN / 4 each). Each
+  /// lane's (mean, M2) comes from the sums of its values shifted by its
+  /// first one (`first`, `sum1`, `sum2`: one pass, no cancellation unless
+  /// the values' spread is tiny next to their distance from that value),
+  /// then the quad merges them by Chan's update for equal counts (symmetric,
+  /// so every lane gets the same pair) and lane 0 writes the tile's partial
+  /// of row `tileRow` (if it is below m).
+  void emitFragmentRowStatistics(const std::string &first,
+                                 const std::string &sum1,
+                                 const std::string &sum2,
+                                 const std::string &inQuad,
+                                 const std::string &tileRow) {
+    const GemmSpec &s = p.spec;
+    double perLane = double(s.tileN / 4);
+    std::string meanOff = w.def(
+        "st_off", "arith.mulf " + sum1 + ", " + w.f32(1.0 / perLane) + " : f32");
+    std::string mean =
+        w.def("st_mean", "arith.addf " + first + ", " + meanOff + " : f32");
+    std::string m2 = w.def(
+        "st_m2",
+        "arith.subf " + sum2 + ", " +
+            w.def("g", "arith.mulf " + sum1 + ", " + meanOff + " : f32") +
+            " : f32");
+    m2 = w.def("st_m2", "arith.maximumf " + m2 + ", " + w.f32(0.0) + " : f32");
+    double count = perLane;
+    for (int64_t mask : {1, 2}) {
+      std::string otherMean = detail::xorShuffle(w, mean, mask);
+      std::string otherM2 = detail::xorShuffle(w, m2, mask);
+      std::string delta =
+          w.def("st_delta", "arith.subf " + otherMean + ", " + mean + " : f32");
+      std::string sq =
+          w.def("st_sq", "arith.mulf " + delta + ", " + delta + " : f32");
+      m2 = w.def("st_m2", "arith.addf " + m2 + ", " + otherM2 + " : f32");
+      m2 = w.def("st_m2", "math.fma " + sq + ", " + w.f32(count / 2) + ", " +
+                              m2 + " : f32");
+      mean = w.def("st_mean",
+                   "arith.mulf " +
+                       w.def("g", "arith.addf " + mean + ", " + otherMean +
+                                      " : f32") +
+                       ", " + w.f32(0.5) + " : f32");
+      count *= 2;
+    }
+    std::string var =
+        w.def("st_var", "arith.mulf " + m2 + ", " +
+                            w.f32(1.0 / double(s.tileN)) + " : f32");
+    std::string pairV = w.def("st_pair", "vector.from_elements " + mean + ", " +
+                                             var + " : vector<2xf32>");
+    std::string row =
+        w.def("st_row", "arith.addi " + row0 + ", " + tileRow + " : index");
+    std::string writer = w.def(
+        "st_writer", "arith.cmpi eq, " + inQuad + ", " + w.index(0) + " : index");
+    std::string inside = w.def(
+        "st_inside", "arith.cmpi slt, " + row + ", " + w.index(s.m) + " : index");
+    w.open("scf.if " +
+           w.def("st_write", "arith.andi " + writer + ", " + inside + " : i1"));
+    w.line("vector.store " + pairV + ", %stats_out[" + row + ", " + blockN +
+           ", " + w.index(0) + "] {alignment = 8 : i64} : " + t.globalStatsOut +
+           ", vector<2xf32>");
+    w.close();
+  }
+
+  /// Staging epilogue: the view mma.store writes a 64-row half through.
+  /// mma.store places warp w's rows at row 16 w of the memref it is given,
+  /// w counted from thread 0 (4..7 in warpgroup 1, MLIR 22), so the view
+  /// starts 64 rows before the tile for warpgroup 1.
+  std::string stagingStoreView(const std::string &stagingOff,
+                               const std::string &wg) {
+    std::string storeOff =
+        w.def("store_off",
+              "arith.subi " + stagingOff + ", " +
+                  w.def("g", "arith.muli " + wg + ", " +
+                                 w.index(kWsStagingRows * p.accRowStride * 4) +
+                                 " : index") +
+                  " : index");
+    std::string storeView =
+        w.def("store_view",
+              "memref.subview " + view("store_base", storeOff, t.stagingTile) +
+                  "[0, 0] [" + std::to_string(kWgmmaM) + ", " +
+                  std::to_string(p.spec.tileN) + "] [1, 1] : " + t.stagingTile +
+                  " to " + t.accHalf[0]);
+    return storeView;
   }
 
   /// One consumer warp's arrival on the empty barrier of ring use `seq`.
@@ -588,6 +931,10 @@ private:
     w.line("%tma_b = builtin.unrealized_conversion_cast %tma_b_ptr : "
            "!llvm.ptr to " +
            t.tmaB);
+    for (const std::string &d : descriptorNames(p))
+      if (d != "a" && d != "b")
+        w.line("%tma_" + d + " = builtin.unrealized_conversion_cast %tma_" +
+               d + "_ptr : !llvm.ptr to " + t.tmaC);
     tid = w.def("tid", "gpu.thread_id x");
     isLeader = w.def("is_leader",
                      "arith.cmpi eq, " + tid + ", " + w.index(0) + " : index");
@@ -665,6 +1012,11 @@ private:
       empty = w.def("empty", "nvgpu.mbarrier.create -> " + t.barriers);
       order = w.def("order", "nvgpu.mbarrier.create -> " + t.orderBarriers);
     }
+    // Register epilogue with a residual: one barrier per consumer, armed
+    // with the R tile's bytes, completed by its TMA load.
+    if (p.regEpilogue && p.spec.residual)
+      resFull = w.def("res_full",
+                      "nvgpu.mbarrier.create -> " + t.orderBarriers);
     w.open("scf.if " + isLeader);
     if (p.ws)
       for (int64_t c = 0; c < kWsConsumers; ++c)
@@ -679,6 +1031,13 @@ private:
     }
     w.line("nvgpu.tma.prefetch.descriptor %tma_a : " + t.tmaA);
     w.line("nvgpu.tma.prefetch.descriptor %tma_b : " + t.tmaB);
+    for (const std::string &d : descriptorNames(p))
+      if (d != "a" && d != "b")
+        w.line("nvgpu.tma.prefetch.descriptor %tma_" + d + " : " + t.tmaC);
+    if (!resFull.empty())
+      for (int64_t c = 0; c < kWsConsumers; ++c)
+        w.line("nvgpu.mbarrier.init " + resFull + "[" + w.index(c) + "], " +
+               w.index(1) + " : " + t.orderBarriers);
     w.close();
     w.line("gpu.barrier");
   }
@@ -851,22 +1210,23 @@ private:
   /// cancellation in 1 + tanh(u) for negative x, and exp overflow to +inf
   /// gives the correct -0). IEEE division would take its slow path for the
   /// huge denominators of negative x.
-  std::string emitGeluTanh(const std::string &x) {
+  std::string emitGeluTanh(const std::string &x,
+                           int64_t lanesPerValue = kEpilogueVector) {
     const double sqrt2OverPi = 0.7978845608028654;
     const double log2e = 1.4426950408889634;
     const double cubic = 0.044715;
     const double c0 = -2.0 * log2e * sqrt2OverPi; // exp(-2u) = 2^(x (c0 + ..))
-    std::string vt = "vector<" + std::to_string(kEpilogueVector) + "xf32>";
+    std::string vt = "vector<" + std::to_string(lanesPerValue) + "xf32>";
     std::string fm = " fastmath<contract> : " + vt;
     std::string x2 = w.def("x2", "arith.mulf " + x + ", " + x + fm);
     std::string poly =
         w.def("poly", "arith.mulf " + x2 + ", " +
-                          w.splatF32(c0 * cubic, kEpilogueVector) + fm);
+                          w.splatF32(c0 * cubic, lanesPerValue) + fm);
     poly = w.def("poly", "arith.addf " + poly + ", " +
-                             w.splatF32(c0, kEpilogueVector) + fm);
+                             w.splatF32(c0, lanesPerValue) + fm);
     std::string arg = w.def("exp2_arg", "arith.mulf " + x + ", " + poly + fm);
     std::string lanes;
-    for (int64_t i = 0; i < kEpilogueVector; ++i) {
+    for (int64_t i = 0; i < lanesPerValue; ++i) {
       std::string lane =
           w.def("lane", "vector.extract " + arg + "[" + std::to_string(i) +
                             "] : f32 from " + vt);
@@ -1144,7 +1504,9 @@ private:
   const Types &t;
   FuncWriter w;
   std::string tid, row0, col0, isLeader, smem, ring, bars, empty, order, accs,
-      accTile;
+      accTile, resFull;
+  /// Register epilogue: this warpgroup's C buffer (byte offset, view).
+  std::string outTileOff, outTile;
   /// Rows of accTile the epilogue stores (from row0), and the first of them
   /// as a row of the CTA tile (statsTile's row index).
   int64_t epilogueRows = kTileM;
@@ -1189,8 +1551,25 @@ std::string emitHostFunction(const Plan &p, const Types &t,
       w.def("tma_b_ptr", "builtin.unrealized_conversion_cast " + tmaB + " : " +
                              t.tmaB + " to !llvm.ptr");
   std::string args = "args(" + tmaAPtr + " : !llvm.ptr, " + tmaBPtr +
-                     " : !llvm.ptr" +
-                     detail::joinArgs(bufferArgs(p, t, "%c"), " : ") + ")";
+                     " : !llvm.ptr";
+  // Register epilogue: C (and R) move by TMA in 128 x 64 boxes.
+  for (const std::string &d : descriptorNames(p)) {
+    if (d == "a" || d == "b")
+      continue;
+    std::string buffer = d == "c" ? "%c" : "%residual";
+    std::string any = w.def(d + "_any", "memref.cast " + buffer + " : " +
+                                            t.globalC + " to " + unranked);
+    std::string desc =
+        w.def("tma_" + d, "nvgpu.tma.create.descriptor " + any + " box[" +
+                              w.index(kTileM) + ", " + w.index(kTileK) +
+                              "] : " + unranked + " -> " + t.tmaC);
+    args += ", " +
+            w.def("tma_" + d + "_ptr", "builtin.unrealized_conversion_cast " +
+                                           desc + " : " + t.tmaC +
+                                           " to !llvm.ptr") +
+            " : !llvm.ptr";
+  }
+  args += detail::joinArgs(bufferArgs(p, t, "%c"), " : ") + ")";
   std::string launch =
       "@" + gemmKernelModuleName(s) + "::@" + gemmKernelName(s) +
       " blocks in (" + w.index(p.ws ? p.ctas : p.gridX) + ", " +
@@ -1246,6 +1625,9 @@ std::string verifyGemmSpec(const GemmSpec &s) {
     return "persistentCtas=" + str(s.persistentCtas) + " must not be negative";
   if (s.persistentCtas != 0 && !s.warpSpecialized)
     return "persistentCtas applies to the warp-specialised schedule only";
+  if (s.stagingEpilogue && !s.warpSpecialized)
+    return "stagingEpilogue applies to the warp-specialised schedule only "
+           "(the multistage kernel always uses it)";
   if (s.n / s.tileN > kMaxGridY)
     return "n/tileN=" + str(s.n / s.tileN) + " exceeds the grid y limit " +
            str(kMaxGridY);
@@ -1281,6 +1663,8 @@ std::string gemmKernelName(const GemmSpec &s) {
     name += "_ws";
   if (s.warpSpecialized && s.persistentCtas != 0)
     name += "_ctas" + std::to_string(s.persistentCtas);
+  if (s.warpSpecialized && s.stagingEpilogue)
+    name += "_stg";
   return name;
 }
 

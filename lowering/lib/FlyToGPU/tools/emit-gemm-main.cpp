@@ -6,7 +6,7 @@
 //       lowering/lib/FlyToGPU/tools/emit-gemm-main.cpp -o /tmp/emit-gemm
 //   /tmp/emit-gemm M N K [--epilogue=none|bias|gelu] [--residual]
 //                  [--tile-n=128|64] [--type=f16|bf16] [--stages=S]
-//                  [--warp-specialized] [--ctas=C]
+//                  [--warp-specialized] [--staging-epilogue] [--ctas=C]
 //                  [--bench-repeats=R] [--test-wrapper=NAME] [--spec-line=I]
 //
 // --test-wrapper=NAME adds public functions for the self-test
@@ -37,7 +37,8 @@ int usage(const char *argv0) {
   std::cerr << "usage: " << argv0
             << " M N K [--epilogue=none|bias|gelu] [--residual] "
                "[--tile-n=128|64] [--type=f16|bf16] [--stages=S] "
-               "[--warp-specialized] [--ctas=C] [--bench-repeats=R] "
+               "[--warp-specialized] [--staging-epilogue] [--ctas=C] "
+               "[--bench-repeats=R] "
                "[--test-wrapper=NAME] [--spec-line=I]\n";
   return 2;
 }
@@ -107,6 +108,8 @@ int main(int argc, char **argv) {
       spec.stages = std::atoll(value.c_str());
     else if (arg == "--warp-specialized")
       spec.warpSpecialized = true;
+    else if (arg == "--staging-epilogue")
+      spec.stagingEpilogue = true;
     else if (startsWith(arg, "--ctas="))
       spec.persistentCtas = std::atoll(value.c_str());
     else if (startsWith(arg, "--bench-repeats="))

@@ -65,6 +65,13 @@ struct GemmSpec {
   /// count); 0 = 132, the SM count of an H100 SXM (any count is correct,
   /// only the balance changes).
   int64_t persistentCtas = 0;
+  /// Warp-specialised: the epilogue of the multistage kernel (accumulators
+  /// through an f32 staging tile, residual rows loaded from global memory,
+  /// stores from the threads) instead of the default register epilogue
+  /// (values computed in the accumulator fragments, the residual tile
+  /// TMA-loaded into the tile's output buffer while the mainloop runs, the
+  /// output TMA-stored from it). Kept for same-run comparisons.
+  bool stagingEpilogue = false;
 };
 
 struct GemmEmitOptions {
@@ -82,7 +89,10 @@ struct GemmEmitOptions {
 /// {gpu.container_module}` holding
 ///   gpu.module @<gemmKernelModuleName(spec)> {
 ///     gpu.func @<gemmKernelName(spec)>(%tma_a: !llvm.ptr, %tma_b: !llvm.ptr,
-///         [%bias,] [%residual,] %out) kernel }
+///         [%tma_c: !llvm.ptr, [%tma_r: !llvm.ptr,]] [%bias,] [%residual,]
+///         %out) kernel }
+/// (%tma_c / %tma_r: the warp-specialised register epilogue's descriptors
+/// of C and R)
 ///   func.func private @<gemmLauncherName(spec)>(
 ///       %a: memref<MxKxT>, %b: memref<NxKxT>, [%bias: memref<NxT>,]
 ///       [%colsum: memref<Nxf32>, %stats: memref<MxPx2xf32>,]
