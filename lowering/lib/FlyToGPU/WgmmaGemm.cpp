@@ -513,9 +513,9 @@ private:
     w.open("scf.for " + j + " = " + wg + " to " + numLocal + " step " +
            w.index(kWsConsumers));
     setTile(localTile(cta, j));
-    if (p.regEpilogue)
+    if (p.regEpilogue && p.spec.residual)
       emitOutTileRefill(isWgLeader, wg);
-    else
+    else if (!p.regEpilogue)
       emitResidualPrefetch();
     emitRowStatisticsLoad();
     std::string seqBase =
@@ -574,6 +574,8 @@ private:
     // Register epilogue with a residual: the leader waits for the R tile
     // and the barrier below publishes it. (Every thread spinning on the
     // mbarrier here made ptxas serialise the wgmmas, C7520.)
+    if (p.regEpilogue && !p.spec.residual)
+      emitOutTileRefill(isWgLeader, wg);
     if (p.regEpilogue && p.spec.residual) {
       w.open("scf.if " + isWgLeader);
       std::string parity = isOdd(
@@ -613,12 +615,16 @@ private:
     w.close();
   }
 
-  /// Register epilogue, before tile j's mainloop: the warpgroup's C buffer
-  /// is free once the TMA store of its previous tile has read it (the
-  /// leader issued that store, so the leader waits); with a residual, the
-  /// leader then TMA-loads the tile's R into the buffer, where the epilogue
-  /// reads it and writes C over it. The wait costs nothing in steady state:
-  /// the mainloop cannot start before the other warpgroup's has ended.
+  /// Register epilogue: the warpgroup's C buffer is free once the TMA store
+  /// of its previous tile has read it (the leader issued that store, so the
+  /// leader waits); with a residual, the leader then TMA-loads the tile's R
+  /// into the buffer, where the epilogue reads it and writes C over it.
+  /// With a residual this runs before the tile's mainloop, so that R
+  /// arrives while the wgmmas run (the wait costs nothing in steady state:
+  /// the mainloop cannot start before the other warpgroup's has ended);
+  /// without one, at the start of the epilogue. (Without a residual and
+  /// with one k-tile, the first placement made ptxas serialise the wgmmas,
+  /// C7520; so did placing it inside the k loop.)
   void emitOutTileRefill(const std::string &isWgLeader, const std::string &wg) {
     w.open("scf.if " + isWgLeader);
     w.line("nvvm.cp.async.bulk.wait_group 0 {read}");
