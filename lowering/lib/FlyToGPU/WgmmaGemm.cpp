@@ -57,10 +57,19 @@
 //              CTA's tiles g, g+2, ...: waits for each k-tile's full
 //              barrier, issues its wgmmas as above, and once the k-tile's
 //              wgmmas retired each warp arrives on the slot's empty barrier
-//              (count 4) -- no CTA barrier in the loop. The epilogue (the
-//              same code, per 64-row half through the warpgroup's own 35 KB
-//              staging tile, synchronised by a named barrier per
-//              warpgroup) then overlaps the other warpgroup's mainloop.
+//              (count 4) -- no CTA barrier in the loop. The epilogue
+//              then overlaps the other warpgroup's mainloop. It runs in
+//              the registers: each thread finishes its accumulator
+//              fragment's values (LayerNorm fold, bias, GELU) and writes
+//              them as 16-bit pairs into the warpgroup's 32 KB C buffer
+//              (128-byte swizzled, the layout TMA reads), adding the
+//              residual it finds there: the leader TMA-loaded the tile's R
+//              into the buffer before the mainloop. One TMA store per
+//              64-column box sends the tile out; row statistics come from
+//              the quads' shuffles. Synchronised by a named barrier per
+//              warpgroup. (GemmSpec::stagingEpilogue keeps the multistage
+//              kernel's epilogue instead: per 64-row half through a 35 KB
+//              f32 staging tile, residual rows loaded from global memory.)
 //              Mainloops run in tile order (an "order" mbarrier per
 //              warpgroup): otherwise a warpgroup could wait on a slot's
 //              full barrier several rounds ahead of its phase, which a
@@ -255,7 +264,8 @@ struct Types {
     accTile = smem(std::to_string(kTileM) + "x" + stride, "f32");
     stagingTile = smem(std::to_string(kWsStagingRows) + "x" + stride, "f32");
     outBox = smem(std::to_string(kTileM) + "x" + kt, elem);
-    outTile = smem(std::to_string(kTileM * (s.tileN / kTileK)) + "x" + kt, elem);
+    outTile =
+        smem(std::to_string(kTileM * (s.tileN / kTileK)) + "x" + kt, elem);
     tmaC = tensorMap(outBox);
     pair = "vector<2x" + elem + ">";
     std::string fields;
@@ -503,9 +513,9 @@ private:
           view("stats_tile",
                warpgroupOffset("stats_off", wg, p.statsOffset, kTileM * 2 * 4),
                t.statsTile);
-    std::string isWgLeader = w.def(
-        "is_wg_leader",
-        "arith.cmpi eq, " + localTid + ", " + w.index(0) + " : index");
+    std::string isWgLeader =
+        w.def("is_wg_leader",
+              "arith.cmpi eq, " + localTid + ", " + w.index(0) + " : index");
     tid = localTid; // the per-tile code below indexes rows by it
     epilogueRows = kWsStagingRows;
 
@@ -578,10 +588,10 @@ private:
       emitOutTileRefill(isWgLeader, wg);
     if (p.regEpilogue && p.spec.residual) {
       w.open("scf.if " + isWgLeader);
-      std::string parity = isOdd(
-          w.def("res_phase", "arith.divui " + j + ", " +
-                                 w.index(kWsConsumers) + " : index"),
-          "g", "parity");
+      std::string parity =
+          isOdd(w.def("res_phase", "arith.divui " + j + ", " +
+                                       w.index(kWsConsumers) + " : index"),
+                "g", "parity");
       w.line("nvgpu.mbarrier.try_wait.parity " + resFull + "[" + wg + "], " +
              parity + ", " + w.index(kMbarrierSpinTicks) + " : " +
              t.orderBarriers);
@@ -633,8 +643,9 @@ private:
              w.index(p.outTileBytes) + " : " + t.orderBarriers);
       for (int64_t box = 0; box < p.spec.tileN / kTileK; ++box) {
         std::string dst = outBoxView(box);
-        std::string col = w.def("r_col", "arith.addi " + col0 + ", " +
-                                             w.index(box * kTileK) + " : index");
+        std::string col =
+            w.def("r_col", "arith.addi " + col0 + ", " + w.index(box * kTileK) +
+                               " : index");
         w.line("nvgpu.tma.async.load %tma_r[" + col + ", " + row0 + "], " +
                resFull + "[" + wg + "] to " + dst + " : " + t.tmaC + ", " +
                t.orderBarriers + " -> " + t.outBox);
@@ -677,15 +688,15 @@ private:
     // would otherwise hoist the ~20 index values derived from it (64-bit
     // each) out of the tile loop, live across the mainloop, and ptxas
     // spilled at its 168-register budget.
-    std::string tidAsm = w.def(
-        "tid_here", "llvm.inline_asm has_side_effects asm_dialect = att "
-                    "\"mov.u32 $0, %tid.x;\", \"=r\" : () -> i32");
-    std::string localTid = op(
-        "wg_tid", "remui",
-        w.def("tid_here", "arith.index_cast " + tidAsm + " : i32 to index"),
-        idx(kThreads));
+    std::string tidAsm =
+        w.def("tid_here", "llvm.inline_asm has_side_effects asm_dialect = att "
+                          "\"mov.u32 $0, %tid.x;\", \"=r\" : () -> i32");
+    std::string localTid =
+        op("wg_tid", "remui",
+           w.def("tid_here", "arith.index_cast " + tidAsm + " : i32 to index"),
+           idx(kThreads));
     std::string lane = op("lane", "remui", localTid, idx(32));
-    std::string quad = op("quad", "divui", lane, idx(4));   // a
+    std::string quad = op("quad", "divui", lane, idx(4));      // a
     std::string inQuad = op("in_quad", "remui", lane, idx(4)); // b
     std::string warpRow =
         op("warp_row", "muli", op("warp", "divui", localTid, idx(32)), idx(16));
@@ -693,10 +704,10 @@ private:
     std::string colPair = op("col_pair", "muli", inQuad, idx(2));
     std::string swzCol[8];
     for (int64_t c = 0; c < 8; ++c)
-      swzCol[c] = op("swz_col", "addi",
-                     op("swz_col", "muli", op("swz", "xori", quad, idx(c)),
-                        idx(8)),
-                     colPair);
+      swzCol[c] =
+          op("swz_col", "addi",
+             op("swz_col", "muli", op("swz", "xori", quad, idx(c)), idx(8)),
+             colPair);
     // The four tile rows this thread holds: (half, +8) -> 64 half + 8 e.
     auto tileRow = [&](int64_t r) {
       return op("t_row", "addi", rowA, idx(64 * (r / 2) + 8 * (r % 2)));
@@ -744,20 +755,21 @@ private:
                                                t.globalBias + ", " + t.pair) +
                          " : " + t.pair + " to " + vf);
       if (s.layerNormInput)
-        colsum = w.def("colsum", "vector.load %colsum[" + col +
-                                     "] {alignment = 8 : i64} : " +
-                                     t.globalColsum + ", " + vf);
+        colsum =
+            w.def("colsum", "vector.load %colsum[" + col +
+                                "] {alignment = 8 : i64} : " + t.globalColsum +
+                                ", " + vf);
       for (int64_t r = 0; r < 4; ++r) {
         int64_t i = 4 * jj + 2 * (r % 2);
         std::string v[2];
         for (int64_t k = 0; k < 2; ++k)
           v[k] = w.def("y", "llvm.extractvalue " + frag[r / 2] + "[0, " +
                                 std::to_string(i + k) + "] : " + t.accStruct);
-        std::string y =
-            w.def("y", "vector.from_elements " + v[0] + ", " + v[1] + " : " + vf);
+        std::string y = w.def("y", "vector.from_elements " + v[0] + ", " +
+                                       v[1] + " : " + vf);
         if (s.layerNormInput) {
-          std::string corr = w.def(
-              "corr", "arith.mulf " + shift[r] + ", " + colsum + " : " + vf);
+          std::string corr = w.def("corr", "arith.mulf " + shift[r] + ", " +
+                                               colsum + " : " + vf);
           y = w.def("y", "vector.fma " + y + ", " + rstd[r] + ", " + corr +
                              " : " + vf);
         }
@@ -765,14 +777,13 @@ private:
           y = w.def("y", "arith.addf " + y + ", " + bias + " : " + vf);
         if (s.epilogue == GemmEpilogue::BiasGeluTanh)
           y = emitGeluTanh(y, 2);
-        std::string row =
-            op("c_row", "addi", tileRow(r), idx(jj / 8 * kTileM));
+        std::string row = op("c_row", "addi", tileRow(r), idx(jj / 8 * kTileM));
         const std::string &c = swzCol[jj % 8];
         if (s.residual) {
-          std::string res = w.def(
-              "res_raw", "vector.load " + outTile + "[" + row + ", " + c +
-                             "] {alignment = 4 : i64} : " + t.outTile + ", " +
-                             t.pair);
+          std::string res =
+              w.def("res_raw", "vector.load " + outTile + "[" + row + ", " + c +
+                                   "] {alignment = 4 : i64} : " + t.outTile +
+                                   ", " + t.pair);
           y = w.def("y", "arith.addf " + y + ", " +
                              w.def("res_f32", "arith.extf " + res + " : " +
                                                   t.pair + " to " + vf) +
@@ -799,14 +810,13 @@ private:
               w.def("st_d", "arith.subf " + x + ", " + first[r] + " : f32");
           sum1[r] =
               w.def("st_s1", "arith.addf " + sum1[r] + ", " + d + " : f32");
-          sum2[r] = w.def("st_s2", "math.fma " + d + ", " + d + ", " +
-                                       sum2[r] + " : f32");
+          sum2[r] = w.def("st_s2", "math.fma " + d + ", " + d + ", " + sum2[r] +
+                                       " : f32");
         }
       }
     }
     for (int64_t r = 0; r < 4 && s.rowStatistics; ++r)
-      emitFragmentRowStatistics(first[r], sum1[r], sum2[r], inQuad,
-                                tileRow(r));
+      emitFragmentRowStatistics(first[r], sum1[r], sum2[r], inQuad, tileRow(r));
     // Generic-proxy writes -> the TMA store (async proxy).
     w.line("nvvm.fence.proxy {kind = #nvvm.proxy_kind<async.shared>, space = "
            "#nvvm.shared_space<cta>}");
@@ -838,15 +848,14 @@ private:
                                  const std::string &tileRow) {
     const GemmSpec &s = p.spec;
     double perLane = double(s.tileN / 4);
-    std::string meanOff = w.def(
-        "st_off", "arith.mulf " + sum1 + ", " + w.f32(1.0 / perLane) + " : f32");
+    std::string meanOff = w.def("st_off", "arith.mulf " + sum1 + ", " +
+                                              w.f32(1.0 / perLane) + " : f32");
     std::string mean =
         w.def("st_mean", "arith.addf " + first + ", " + meanOff + " : f32");
-    std::string m2 = w.def(
-        "st_m2",
-        "arith.subf " + sum2 + ", " +
-            w.def("g", "arith.mulf " + sum1 + ", " + meanOff + " : f32") +
-            " : f32");
+    std::string m2 = w.def("st_m2", "arith.subf " + sum2 + ", " +
+                                        w.def("g", "arith.mulf " + sum1 + ", " +
+                                                       meanOff + " : f32") +
+                                        " : f32");
     m2 = w.def("st_m2", "arith.maximumf " + m2 + ", " + w.f32(0.0) + " : f32");
     double count = perLane;
     for (int64_t mask : {1, 2}) {
@@ -859,11 +868,10 @@ private:
       m2 = w.def("st_m2", "arith.addf " + m2 + ", " + otherM2 + " : f32");
       m2 = w.def("st_m2", "math.fma " + sq + ", " + w.f32(count / 2) + ", " +
                               m2 + " : f32");
-      mean = w.def("st_mean",
-                   "arith.mulf " +
-                       w.def("g", "arith.addf " + mean + ", " + otherMean +
-                                      " : f32") +
-                       ", " + w.f32(0.5) + " : f32");
+      mean = w.def("st_mean", "arith.mulf " +
+                                  w.def("g", "arith.addf " + mean + ", " +
+                                                 otherMean + " : f32") +
+                                  ", " + w.f32(0.5) + " : f32");
       count *= 2;
     }
     std::string var =
@@ -873,10 +881,10 @@ private:
                                              var + " : vector<2xf32>");
     std::string row =
         w.def("st_row", "arith.addi " + row0 + ", " + tileRow + " : index");
-    std::string writer = w.def(
-        "st_writer", "arith.cmpi eq, " + inQuad + ", " + w.index(0) + " : index");
-    std::string inside = w.def(
-        "st_inside", "arith.cmpi slt, " + row + ", " + w.index(s.m) + " : index");
+    std::string writer = w.def("st_writer", "arith.cmpi eq, " + inQuad + ", " +
+                                                w.index(0) + " : index");
+    std::string inside = w.def("st_inside", "arith.cmpi slt, " + row + ", " +
+                                                w.index(s.m) + " : index");
     w.open("scf.if " +
            w.def("st_write", "arith.andi " + writer + ", " + inside + " : i1"));
     w.line("vector.store " + pairV + ", %stats_out[" + row + ", " + blockN +
@@ -939,8 +947,8 @@ private:
            t.tmaB);
     for (const std::string &d : descriptorNames(p))
       if (d != "a" && d != "b")
-        w.line("%tma_" + d + " = builtin.unrealized_conversion_cast %tma_" +
-               d + "_ptr : !llvm.ptr to " + t.tmaC);
+        w.line("%tma_" + d + " = builtin.unrealized_conversion_cast %tma_" + d +
+               "_ptr : !llvm.ptr to " + t.tmaC);
     tid = w.def("tid", "gpu.thread_id x");
     isLeader = w.def("is_leader",
                      "arith.cmpi eq, " + tid + ", " + w.index(0) + " : index");
@@ -1021,8 +1029,8 @@ private:
     // Register epilogue with a residual: one barrier per consumer, armed
     // with the R tile's bytes, completed by its TMA load.
     if (p.regEpilogue && p.spec.residual)
-      resFull = w.def("res_full",
-                      "nvgpu.mbarrier.create -> " + t.orderBarriers);
+      resFull =
+          w.def("res_full", "nvgpu.mbarrier.create -> " + t.orderBarriers);
     w.open("scf.if " + isLeader);
     if (p.ws)
       for (int64_t c = 0; c < kWsConsumers; ++c)
@@ -1556,8 +1564,8 @@ std::string emitHostFunction(const Plan &p, const Types &t,
   std::string tmaBPtr =
       w.def("tma_b_ptr", "builtin.unrealized_conversion_cast " + tmaB + " : " +
                              t.tmaB + " to !llvm.ptr");
-  std::string args = "args(" + tmaAPtr + " : !llvm.ptr, " + tmaBPtr +
-                     " : !llvm.ptr";
+  std::string args =
+      "args(" + tmaAPtr + " : !llvm.ptr, " + tmaBPtr + " : !llvm.ptr";
   // Register epilogue: C (and R) move by TMA in 128 x 64 boxes.
   for (const std::string &d : descriptorNames(p)) {
     if (d == "a" || d == "b")
