@@ -51,6 +51,7 @@ DictionaryAttr mlir::fly::kernels::gemmSpecToAttr(Builder &b,
       b.getNamedAttr("warp_specialized", b.getBoolAttr(spec.warpSpecialized)),
       b.getNamedAttr("persistent_ctas",
                      b.getI64IntegerAttr(spec.persistentCtas)),
+      b.getNamedAttr("staging_epilogue", b.getBoolAttr(spec.stagingEpilogue)),
   };
   appendLayerNormFields(b, spec, attrs);
   return b.getDictionaryAttr(attrs);
@@ -362,6 +363,8 @@ gen::GemmSpec mlir::fly::kernels::gemmSpecFromAttr(DictionaryAttr dict) {
   spec.warpSpecialized = r.flag("warp_specialized");
   if (dict.getAs<IntegerAttr>("persistent_ctas"))
     spec.persistentCtas = r.i64("persistent_ctas");
+  if (dict.get("staging_epilogue"))
+    spec.stagingEpilogue = r.flag("staging_epilogue");
   r.layerNormFields(spec);
   return spec;
 }
