@@ -262,6 +262,21 @@ TEST(GemmGeneratorTest, WarpSpecialisedEpilogueMovesCAndRByTma) {
             std::string::npos);
 }
 
+TEST(GemmGeneratorTest, RegisterEpiloguePaysWithResidualOrGelu) {
+  // H100, 2026-12-07: register epilogue 6-8% faster with a residual or
+  // GELU, 3% slower with a bias only (docs/benchmarks.md).
+  GemmSpec s = gemm(32768, 768, 768);
+  s.epilogue = GemmEpilogue::Bias;
+  EXPECT_FALSE(gemmRegisterEpiloguePays(s)); // QKV
+  s.residual = true;
+  EXPECT_TRUE(gemmRegisterEpiloguePays(s)); // attention / MLP projection
+  s.residual = false;
+  s.epilogue = GemmEpilogue::BiasGeluTanh;
+  EXPECT_TRUE(gemmRegisterEpiloguePays(s)); // MLP up projection
+  s.epilogue = GemmEpilogue::None;
+  EXPECT_FALSE(gemmRegisterEpiloguePays(s));
+}
+
 TEST(GemmGeneratorTest, WarpSpecialisationPaysForFewOrManyTilesPerCta) {
   // 132 CTAs: <= 1.5 tiles each, or >= 4 (the H100 measurements behind the
   // rule are in WgmmaGemm.cpp).

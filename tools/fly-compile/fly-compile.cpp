@@ -143,6 +143,14 @@ static cl::opt<std::string> gemmSchedule(
              "warpgroup per tile) or warp-specialized (producer warp + two "
              "ping-pong consumer warpgroups, persistent grid)"),
     cl::init("auto"), cl::cat(category));
+static cl::opt<std::string> gemmEpilogue(
+    "gemm-epilogue",
+    cl::desc("cuda: epilogue of the warp-specialised GEMMs: auto (default: "
+             "register where it adds a residual or applies GELU, which "
+             "measured faster on an H100), register (values finished in "
+             "registers, residual and output moved by TMA) or staging "
+             "(through an f32 staging tile)"),
+    cl::init("auto"), cl::cat(category));
 static cl::opt<int64_t> gemmCtas(
     "gemm-ctas",
     cl::desc("cuda: CTAs of a warp-specialised GEMM's persistent grid "
@@ -433,6 +441,12 @@ int run(MLIRContext &ctx) {
     return fail("--gemm-schedule must be auto, multistage or "
                 "warp-specialized (got '" +
                 gemmSchedule + "')");
+  if (gemmEpilogue != "auto" && gemmEpilogue != "register" &&
+      gemmEpilogue != "staging")
+    return fail("--gemm-epilogue must be auto, register or staging (got '" +
+                gemmEpilogue + "')");
+  if (!cuda && gemmEpilogue.getNumOccurrences())
+    return fail("--gemm-epilogue applies to --target cuda only");
   if (gemmCtas < 0)
     return fail("--gemm-ctas must not be negative (got " +
                 std::to_string(gemmCtas) + ")");
@@ -581,6 +595,7 @@ int run(MLIRContext &ctx) {
     options.producerRowStatistics = producerRowStatistics;
     options.monarchSplitFactors = monarchSplit;
     options.gemmSchedule = gemmSchedule;
+    options.gemmEpilogue = gemmEpilogue;
     options.gemmPersistentCtas = gemmCtas;
     mlir::fly::buildFlyGpuPipeline(pm, options);
   } else if (pipeline == "fast") {

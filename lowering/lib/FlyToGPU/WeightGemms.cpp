@@ -53,6 +53,11 @@ struct FlyGpuWeightGemmsPass
                             "warp-specialized)";
       return signalPassFailure();
     }
+    if (epilogue != "auto" && epilogue != "register" && epilogue != "staging") {
+      module.emitError() << getArgument() << ": unknown epilogue '" << epilogue
+                         << "' (expected auto, register or staging)";
+      return signalPassFailure();
+    }
     if (persistentCtas < 0) {
       module.emitError() << getArgument() << ": persistent-ctas must not be "
                          << "negative (got " << persistentCtas << ")";
@@ -179,8 +184,12 @@ struct FlyGpuWeightGemmsPass
     spec.warpSpecialized =
         schedule == "warp-specialized" ||
         (schedule == "auto" && ::fly::gpu::gemmWarpSpecializationPays(spec));
-    if (spec.warpSpecialized)
+    if (spec.warpSpecialized) {
       spec.persistentCtas = persistentCtas;
+      spec.stagingEpilogue =
+          epilogue == "staging" ||
+          (epilogue == "auto" && !::fly::gpu::gemmRegisterEpiloguePays(spec));
+    }
     if (std::string why = ::fly::gpu::verifyGemmSpec(spec); !why.empty())
       return skip(op, why);
     if (failed(mlir::fly::kernels::checkKernelChip(op, getArgument(), chip)))

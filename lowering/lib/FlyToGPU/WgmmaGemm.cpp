@@ -1690,6 +1690,10 @@ bool gemmWarpSpecializationPays(const GemmSpec &s) {
   return 2 * tiles <= 3 * ctas || tiles >= 4 * ctas;
 }
 
+bool gemmRegisterEpiloguePays(const GemmSpec &s) {
+  return s.residual || s.epilogue == GemmEpilogue::BiasGeluTanh;
+}
+
 int64_t defaultGemmTileN(int64_t n) {
   return n % 128 != 0 && n % 64 == 0 ? 64 : 128;
 }

@@ -146,6 +146,7 @@ void mlir::fly::buildFlyGpuPipeline(OpPassManager &pm,
     fly::FlyGpuWeightGemmsOptions gemms;
     gemms.chip = options.chip;
     gemms.schedule = options.gemmSchedule;
+    gemms.epilogue = options.gemmEpilogue;
     gemms.persistentCtas = options.gemmPersistentCtas;
     pm.addPass(fly::createFlyGpuWeightGemms(gemms));
     fly::FlyGpuAttentionKernelsOptions attention;

@@ -212,6 +212,12 @@ def FlyGpuWeightGemms : Pass<"fly-gpu-weight-gemms", "::mlir::ModuleOp"> {
            "two ping-pong consumer warpgroups, persistent grid) or auto "
            "(whichever WgmmaGemm.h's gemmWarpSpecializationPays picks for "
            "the shape)">,
+    Option<"epilogue", "epilogue", "std::string", /*default=*/"\"auto\"",
+           "Warp-specialised GEMM epilogue: register (values finished in "
+           "the accumulator fragments, residual and output moved by TMA), "
+           "staging (through an f32 staging tile, as the multistage "
+           "kernel) or auto (WgmmaGemm.h's gemmRegisterEpiloguePays: "
+           "register where the epilogue adds a residual or applies GELU)">,
     Option<"persistentCtas", "persistent-ctas", "int64_t", /*default=*/"0",
            "CTAs of a warp-specialised GEMM's persistent grid (0: 132, an "
            "H100 SXM's SMs); fewer make each CTA take more tiles (tests)">,

@@ -70,6 +70,11 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
       llvm::cl::desc("GEMM kernel schedule (fly-gpu-weight-gemms "
                      "schedule): auto, multistage or warp-specialized"),
       llvm::cl::init("auto")};
+  PassOptions::Option<std::string> gemmEpilogue{
+      *this, "gemm-epilogue",
+      llvm::cl::desc("Warp-specialised GEMM epilogue (fly-gpu-weight-gemms "
+                     "epilogue): auto, register or staging"),
+      llvm::cl::init("auto")};
   PassOptions::Option<int64_t> gemmPersistentCtas{
       *this, "gemm-persistent-ctas",
       llvm::cl::desc("CTAs of a warp-specialised GEMM's persistent grid "

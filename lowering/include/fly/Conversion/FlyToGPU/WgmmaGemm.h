@@ -120,6 +120,15 @@ std::string emitWgmmaGemm(const GemmSpec &spec, std::string &error,
 /// 1.5 tiles or at least 4, and loses in between.
 bool gemmWarpSpecializationPays(const GemmSpec &spec);
 
+/// Whether the register epilogue (GemmSpec::stagingEpilogue false) is
+/// expected to be faster for a warp-specialised `spec`: measured on an H100
+/// (docs/benchmarks.md, 2026-12-07), it is where the epilogue adds a
+/// residual or applies GELU (the attention and MLP projections, the MLP up
+/// projection: 6-8% faster per kernel), and 3% slower for a bias-only
+/// epilogue (the QKV projection), whose staging epilogue already hides
+/// behind the other warpgroup's mainloop.
+bool gemmRegisterEpiloguePays(const GemmSpec &spec);
+
 /// Checks `spec` only; returns "" when emitWgmmaGemm would accept it.
 std::string verifyGemmSpec(const GemmSpec &spec);
 
