@@ -182,11 +182,18 @@ TEST(GemmGeneratorTest, DefaultTileWidth) {
   EXPECT_EQ(defaultGemmTileN(100), 128) << "neither divides: 128 (rejected)";
 }
 
-TEST(GemmGeneratorTest, WarpSpecialisedScheduleLaunchesAPersistentGrid) {
+/// GPT-2's attention projection at batch 8 (bias + residual), warp-
+/// specialised.
+GemmSpec wsProjection() {
   GemmSpec s = gemm(8192, 768, 768);
   s.epilogue = GemmEpilogue::Bias;
   s.residual = true;
   s.warpSpecialized = true;
+  return s;
+}
+
+TEST(GemmGeneratorTest, WarpSpecialisedScheduleLaunchesAPersistentGrid) {
+  GemmSpec s = wsProjection();
   std::string error;
   std::string text = emitWgmmaGemm(s, error);
   ASSERT_FALSE(text.empty()) << error;
@@ -222,10 +229,7 @@ TEST(GemmGeneratorTest, WarpSpecialisedScheduleLaunchesAPersistentGrid) {
 }
 
 TEST(GemmGeneratorTest, WarpSpecialisedEpilogueMovesCAndRByTma) {
-  GemmSpec s = gemm(8192, 768, 768);
-  s.epilogue = GemmEpilogue::Bias;
-  s.residual = true;
-  s.warpSpecialized = true;
+  GemmSpec s = wsProjection();
   std::string error;
   std::string text = emitWgmmaGemm(s, error);
   ASSERT_FALSE(text.empty()) << error;
