@@ -602,7 +602,7 @@ private:
     warpgroupBarrier();
     emitRowStatisticsStore();
     if (p.regEpilogue) {
-      emitRegisterEpilogue(j, wg, isWgLeader, warpgroupBarrier);
+      emitRegisterEpilogue(isWgLeader, warpgroupBarrier);
       w.close();
       // The CTA's shared memory must outlive the last stores' reads.
       w.open("scf.if " + isWgLeader);
@@ -663,7 +663,7 @@ private:
                 t.outBox);
   }
 
-  /// Register epilogue of local tile `j`, after its wgmmas completed:
+  /// Register epilogue of the current tile, after its wgmmas completed:
   /// every value is computed in the accumulator fragment (m64nNk16 f32:
   /// thread 32 w + 4 a + b holds, per 8-column group jj, columns
   /// 8 jj + 2 b + 0/1 of rows 16 w + a and 16 w + a + 8 of each 64-row
@@ -675,8 +675,7 @@ private:
   /// for before the buffer is reused. Why: the staging epilogue's global
   /// residual loads (latency-bound, per 64-row half) made the projection
   /// GEMM's epilogue longer than the other warpgroup's mainloop.
-  void emitRegisterEpilogue(const std::string &j, const std::string &wg,
-                            const std::string &isWgLeader,
+  void emitRegisterEpilogue(const std::string &isWgLeader,
                             const std::function<void()> &warpgroupBarrier) {
     const GemmSpec &s = p.spec;
     auto idx = [&](int64_t v) { return w.index(v); };
