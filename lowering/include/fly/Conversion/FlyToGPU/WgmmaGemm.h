@@ -70,7 +70,9 @@ struct GemmSpec {
   /// stores from the threads) instead of the default register epilogue
   /// (values computed in the accumulator fragments, the residual tile
   /// TMA-loaded into the tile's output buffer while the mainloop runs, the
-  /// output TMA-stored from it). Kept for same-run comparisons.
+  /// output TMA-stored from it). fly-gpu-weight-gemms sets it where
+  /// gemmRegisterEpiloguePays says no (bias-only epilogues); the self-test
+  /// uses it for same-run comparisons.
   bool stagingEpilogue = false;
 };
 
