@@ -251,6 +251,32 @@ sliceMeanVariance(FuncWriter &w, const std::vector<std::string> &values,
   return {mean, var};
 }
 
+/// Chan's update for two equal counts: this lane's (keptMean, keptM2)
+/// merged with the (sentMean, sentM2) of the lane `mask` away (each pair
+/// over `count` values): mean = (a + b) / 2, M2 = M2a + M2b +
+/// (b - a)^2 count / 2, symmetric, so partners that send what they keep get
+/// the same pair.
+inline std::pair<std::string, std::string>
+xorChanMerge(FuncWriter &w, const std::string &keptMean,
+             const std::string &keptM2, const std::string &sentMean,
+             const std::string &sentM2, int64_t mask, int64_t count) {
+  std::string otherMean = xorShuffle(w, sentMean, mask);
+  std::string otherM2 = xorShuffle(w, sentM2, mask);
+  std::string delta =
+      w.def("delta", "arith.subf " + otherMean + ", " + keptMean + " : f32");
+  std::string sum =
+      w.def("pair_sum", "arith.addf " + keptMean + ", " + otherMean + " : f32");
+  std::string mean =
+      w.def("pair_mean", "arith.mulf " + sum + ", " + w.f32(0.5) + " : f32");
+  std::string m2 =
+      w.def("pair_m2", "arith.addf " + keptM2 + ", " + otherM2 + " : f32");
+  std::string dd =
+      w.def("delta_sq", "arith.mulf " + delta + ", " + delta + " : f32");
+  m2 = w.def("pair_m2", "math.fma " + dd + ", " + w.f32(double(count) / 2.0) +
+                            ", " + m2 + " : f32");
+  return {mean, m2};
+}
+
 /// (mean, M2 = sum of squared deviations) of B = rows.size() rows at once,
 /// each row spread over a group of `lanesPerRow` lanes (power of two <= 32)
 /// that hold one f32 vector (`vectorType`, `perLane` values) of it; B is a
@@ -285,7 +311,6 @@ transposedRowMeanM2(FuncWriter &w, const std::vector<std::string> &rows,
     m2s.push_back(w.def("lane_m2", "vector.reduction <add>, " + sq + " : " +
                                        vectorType + " into f32"));
   }
-  std::string half = w.f32(0.5);
   int64_t count = perLane; // values behind each (mean, M2) before a merge
   for (int64_t mask = lanesPerRow / 2; mask >= 1; mask /= 2) {
     size_t keep = means.size() > 1 ? means.size() / 2 : 1;
@@ -311,21 +336,10 @@ transposedRowMeanM2(FuncWriter &w, const std::vector<std::string> &rows,
         sentMean = pick(means[j], means[j + keep]);
         sentM2 = pick(m2s[j], m2s[j + keep]);
       }
-      std::string otherMean = xorShuffle(w, sentMean, mask);
-      std::string otherM2 = xorShuffle(w, sentM2, mask);
-      std::string delta = w.def("delta", "arith.subf " + otherMean + ", " +
-                                             keptMean + " : f32");
-      std::string sum = w.def("pair_sum", "arith.addf " + keptMean + ", " +
-                                              otherMean + " : f32");
-      nextMeans.push_back(
-          w.def("pair_mean", "arith.mulf " + sum + ", " + half + " : f32"));
-      std::string m2 =
-          w.def("pair_m2", "arith.addf " + keptM2 + ", " + otherM2 + " : f32");
-      std::string dd =
-          w.def("delta_sq", "arith.mulf " + delta + ", " + delta + " : f32");
-      nextM2s.push_back(w.def("pair_m2", "math.fma " + dd + ", " +
-                                             w.f32(double(count) / 2.0) + ", " +
-                                             m2 + " : f32"));
+      auto [mean, m2] =
+          xorChanMerge(w, keptMean, keptM2, sentMean, sentM2, mask, count);
+      nextMeans.push_back(mean);
+      nextM2s.push_back(m2);
     }
     means = std::move(nextMeans);
     m2s = std::move(nextM2s);

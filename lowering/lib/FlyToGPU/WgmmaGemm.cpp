@@ -99,6 +99,7 @@
 #include <limits>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -856,21 +857,10 @@ private:
                                                        meanOff + " : f32") +
                                         " : f32");
     m2 = w.def("st_m2", "arith.maximumf " + m2 + ", " + w.f32(0.0) + " : f32");
-    double count = perLane;
+    int64_t count = s.tileN / 4;
     for (int64_t mask : {1, 2}) {
-      std::string otherMean = detail::xorShuffle(w, mean, mask);
-      std::string otherM2 = detail::xorShuffle(w, m2, mask);
-      std::string delta =
-          w.def("st_delta", "arith.subf " + otherMean + ", " + mean + " : f32");
-      std::string sq =
-          w.def("st_sq", "arith.mulf " + delta + ", " + delta + " : f32");
-      m2 = w.def("st_m2", "arith.addf " + m2 + ", " + otherM2 + " : f32");
-      m2 = w.def("st_m2", "math.fma " + sq + ", " + w.f32(count / 2) + ", " +
-                              m2 + " : f32");
-      mean = w.def("st_mean", "arith.mulf " +
-                                  w.def("g", "arith.addf " + mean + ", " +
-                                                 otherMean + " : f32") +
-                                  ", " + w.f32(0.5) + " : f32");
+      std::tie(mean, m2) =
+          detail::xorChanMerge(w, mean, m2, mean, m2, mask, count);
       count *= 2;
     }
     std::string var =
