@@ -266,6 +266,41 @@ TEST(GemmGeneratorTest, WarpSpecialisedEpilogueMovesCAndRByTma) {
             std::string::npos);
 }
 
+TEST(GemmGeneratorTest, ProducerWarpgroupHandsItsRegistersToTheConsumers) {
+  GemmSpec s = wsProjection();
+  s.producerWarpgroup = true;
+  std::string error;
+  std::string text = emitWgmmaGemm(s, error);
+  ASSERT_FALSE(text.empty()) << error;
+  EXPECT_EQ(gemmKernelName(s), gemmKernelName(wsProjection()) + "_pwg");
+  // A whole producer warpgroup (384 threads); ptxas honours setmaxnreg only
+  // with the entry count stated (64K / 384, a multiple of 8) and one CTA
+  // per SM.
+  EXPECT_NE(text.find("known_block_size = array<i32: 384, 1, 1>, "
+                      "nvvm.minctasm = 1 : i32, nvvm.maxnreg = 168 : i32"),
+            std::string::npos);
+  EXPECT_NE(text.find("threads in (%c384"), std::string::npos);
+  // The consumers take 232 registers, the producer warpgroup keeps 40, in
+  // the two regions of one warpgroup-uniform scf.if (consumers first).
+  size_t increase = text.find("nvvm.setmaxregister increase 232");
+  size_t otherwise = text.find("} else {");
+  size_t decrease = text.find("nvvm.setmaxregister decrease 40");
+  ASSERT_NE(increase, std::string::npos);
+  ASSERT_NE(otherwise, std::string::npos);
+  ASSERT_NE(decrease, std::string::npos);
+  EXPECT_LT(increase, otherwise);
+  EXPECT_LT(otherwise, decrease);
+  // The producer's TMA loads of A and B come after the consumers' code.
+  EXPECT_GT(text.find("nvgpu.tma.async.load %tma_a["), decrease);
+  // Without the flag: 288 threads and no register moves.
+  text = emitWgmmaGemm(wsProjection(), error);
+  EXPECT_EQ(text.find("setmaxregister"), std::string::npos);
+  EXPECT_EQ(text.find("nvvm.maxnreg"), std::string::npos);
+  // The warp-specialised schedule only.
+  s.warpSpecialized = false;
+  EXPECT_NE(verifyGemmSpec(s).find("warp-specialised"), std::string::npos);
+}
+
 TEST(GemmGeneratorTest, RegisterEpiloguePaysWithResidualOrGelu) {
   // H100, 2026-12-07: register epilogue 6-8% faster with a residual or
   // GELU, 3% slower with a bias only (docs/benchmarks.md).

@@ -151,6 +151,12 @@ static cl::opt<std::string> gemmEpilogue(
              "registers, residual and output moved by TMA) or staging "
              "(through an f32 staging tile)"),
     cl::init("auto"), cl::cat(category));
+static cl::opt<std::string> gemmProducer(
+    "gemm-producer",
+    cl::desc("cuda: producer of the warp-specialised GEMMs: warp (default: "
+             "288 threads, 168 registers each) or warpgroup (384 threads, "
+             "setmaxnreg gives the consumers 232 registers)"),
+    cl::init("warp"), cl::cat(category));
 static cl::opt<int64_t> gemmCtas(
     "gemm-ctas",
     cl::desc("cuda: CTAs of a warp-specialised GEMM's persistent grid "
@@ -447,6 +453,11 @@ int run(MLIRContext &ctx) {
                 gemmEpilogue + "')");
   if (!cuda && gemmEpilogue.getNumOccurrences())
     return fail("--gemm-epilogue applies to --target cuda only");
+  if (gemmProducer != "warp" && gemmProducer != "warpgroup")
+    return fail("--gemm-producer must be warp or warpgroup (got '" +
+                gemmProducer + "')");
+  if (!cuda && gemmProducer.getNumOccurrences())
+    return fail("--gemm-producer applies to --target cuda only");
   if (gemmCtas < 0)
     return fail("--gemm-ctas must not be negative (got " +
                 std::to_string(gemmCtas) + ")");
@@ -596,6 +607,7 @@ int run(MLIRContext &ctx) {
     options.monarchSplitFactors = monarchSplit;
     options.gemmSchedule = gemmSchedule;
     options.gemmEpilogue = gemmEpilogue;
+    options.gemmProducer = gemmProducer;
     options.gemmPersistentCtas = gemmCtas;
     mlir::fly::buildFlyGpuPipeline(pm, options);
   } else if (pipeline == "fast") {

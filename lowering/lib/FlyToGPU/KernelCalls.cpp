@@ -52,6 +52,8 @@ DictionaryAttr mlir::fly::kernels::gemmSpecToAttr(Builder &b,
       b.getNamedAttr("persistent_ctas",
                      b.getI64IntegerAttr(spec.persistentCtas)),
       b.getNamedAttr("staging_epilogue", b.getBoolAttr(spec.stagingEpilogue)),
+      b.getNamedAttr("producer_warpgroup",
+                     b.getBoolAttr(spec.producerWarpgroup)),
   };
   appendLayerNormFields(b, spec, attrs);
   return b.getDictionaryAttr(attrs);
@@ -365,6 +367,8 @@ gen::GemmSpec mlir::fly::kernels::gemmSpecFromAttr(DictionaryAttr dict) {
     spec.persistentCtas = r.i64("persistent_ctas");
   if (dict.get("staging_epilogue"))
     spec.stagingEpilogue = r.flag("staging_epilogue");
+  if (dict.get("producer_warpgroup"))
+    spec.producerWarpgroup = r.flag("producer_warpgroup");
   r.layerNormFields(spec);
   return spec;
 }

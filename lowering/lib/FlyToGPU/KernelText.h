@@ -65,6 +65,12 @@ public:
     --depth;
     line("}");
   }
+  /// Ends the then-region of an open scf.if and opens its else-region.
+  void elseRegion() {
+    --depth;
+    line("} else {");
+    ++depth;
+  }
   /// Closes a region with trailing text (`} : type`, `} {attrs}`).
   void closeWith(const std::string &text) {
     --depth;

@@ -58,6 +58,11 @@ struct FlyGpuWeightGemmsPass
                          << "' (expected auto, register or staging)";
       return signalPassFailure();
     }
+    if (producer != "warp" && producer != "warpgroup") {
+      module.emitError() << getArgument() << ": unknown producer '" << producer
+                         << "' (expected warp or warpgroup)";
+      return signalPassFailure();
+    }
     if (persistentCtas < 0) {
       module.emitError() << getArgument() << ": persistent-ctas must not be "
                          << "negative (got " << persistentCtas << ")";
@@ -186,6 +191,7 @@ struct FlyGpuWeightGemmsPass
         (schedule == "auto" && ::fly::gpu::gemmWarpSpecializationPays(spec));
     if (spec.warpSpecialized) {
       spec.persistentCtas = persistentCtas;
+      spec.producerWarpgroup = producer == "warpgroup";
       spec.stagingEpilogue =
           epilogue == "staging" ||
           (epilogue == "auto" && !::fly::gpu::gemmRegisterEpiloguePays(spec));

@@ -132,9 +132,19 @@ constexpr int64_t kMaxTmaCoordinate = std::numeric_limits<int32_t>::max();
 
 int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
-/// Warp-specialised schedule: two consumer warpgroups + one producer warp.
+/// Warp-specialised schedule: two consumer warpgroups + one producer warp
+/// (or, GemmSpec::producerWarpgroup, a producer warpgroup).
 constexpr int64_t kWsConsumers = 2;
 constexpr int64_t kWsThreads = kWsConsumers * kThreads + 32;
+/// GemmSpec::producerWarpgroup: registers per thread after setmaxnreg
+/// (128 x 40 + 256 x 232 <= 64K), and at entry: ptxas ignores setmaxnreg
+/// (C7508) unless the kernel states its count (.maxnreg, 64K / 384 threads
+/// rounded down to setmaxnreg's multiple of 8) and one CTA per SM
+/// (.minnctapersm).
+constexpr int64_t kProducerRegisters = 40;
+constexpr int64_t kConsumerRegisters = 232;
+constexpr int64_t kEntryRegisters =
+    65536 / ((kWsConsumers + 1) * kThreads) / 8 * 8;
 /// Rows of a consumer's epilogue staging tile (its 128-row tile goes
 /// through it in two halves, so that the ring keeps 4 slots).
 constexpr int64_t kWsStagingRows = 64;
@@ -194,7 +204,8 @@ struct Plan {
       // register epilogue's staging is a 16-bit C tile per consumer (128
       // rows per 64-column TMA box, 128-byte swizzled), 1024-aligned as the
       // ring's size is.
-      threads = kWsThreads;
+      threads =
+          s.producerWarpgroup ? (kWsConsumers + 1) * kThreads : kWsThreads;
       ctas = std::min(gridX * gridY, s.persistentCtas ? s.persistentCtas
                                                       : kDefaultPersistentCtas);
       regEpilogue = !s.stagingEpilogue;
@@ -355,7 +366,11 @@ public:
       os << (d == "a" ? "" : ", ") << "%tma_" << d << "_ptr: !llvm.ptr";
     os << detail::joinArgs(bufferArgs(p, t, "%out"), ": ")
        << ") kernel attributes {known_block_size = array<i32: " << p.threads
-       << ", 1, 1>} {\n";
+       << ", 1, 1>";
+    if (p.spec.producerWarpgroup)
+      os << ", nvvm.minctasm = 1 : i32, nvvm.maxnreg = " << kEntryRegisters
+         << " : i32";
+    os << "} {\n";
     os << w.finish();
     os << "    }\n";
     return os.str();
@@ -386,9 +401,11 @@ private:
     std::string isProducer =
         w.def("is_producer", "arith.cmpi eq, " + tid + ", " +
                                  w.index(kWsConsumers * kThreads) + " : index");
-    w.open("scf.if " + isProducer);
-    emitWsProducer(cta, numLocal);
-    w.close();
+    if (!p.spec.producerWarpgroup) {
+      w.open("scf.if " + isProducer);
+      emitWsProducer(cta, numLocal);
+      w.close();
+    }
     // ptxas serializes every wgmma (C7520) unless it can tell that the
     // branch around them is warpgroup-uniform: the role comes from a
     // shuffle of lane 0's warpgroup index (as CUTLASS does), not tid.
@@ -407,7 +424,20 @@ private:
         w.def("is_consumer", "arith.cmpi ult, " + wg + ", " +
                                  w.index(kWsConsumers) + " : index");
     w.open("scf.if " + isConsumer);
+    if (p.spec.producerWarpgroup)
+      w.line("nvvm.setmaxregister increase " +
+             std::to_string(kConsumerRegisters));
     emitWsConsumer(cta, numLocal, wg);
+    if (p.spec.producerWarpgroup) {
+      // The producer warpgroup is the else-region, so that nothing the
+      // consumers use is live through its 40 registers; one thread works.
+      w.elseRegion();
+      w.line("nvvm.setmaxregister decrease " +
+             std::to_string(kProducerRegisters));
+      w.open("scf.if " + isProducer);
+      emitWsProducer(cta, numLocal);
+      w.close();
+    }
     w.close();
   }
 
@@ -1628,6 +1658,8 @@ std::string verifyGemmSpec(const GemmSpec &s) {
     return "persistentCtas=" + str(s.persistentCtas) + " must not be negative";
   if (s.persistentCtas != 0 && !s.warpSpecialized)
     return "persistentCtas applies to the warp-specialised schedule only";
+  if (s.producerWarpgroup && !s.warpSpecialized)
+    return "producerWarpgroup applies to the warp-specialised schedule only";
   if (s.stagingEpilogue && !s.warpSpecialized)
     return "stagingEpilogue applies to the warp-specialised schedule only "
            "(the multistage kernel always uses it)";
@@ -1668,6 +1700,8 @@ std::string gemmKernelName(const GemmSpec &s) {
     name += "_ctas" + std::to_string(s.persistentCtas);
   if (s.warpSpecialized && s.stagingEpilogue)
     name += "_stg";
+  if (s.warpSpecialized && s.producerWarpgroup)
+    name += "_pwg";
   return name;
 }
 

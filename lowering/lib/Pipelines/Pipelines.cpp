@@ -147,6 +147,7 @@ void mlir::fly::buildFlyGpuPipeline(OpPassManager &pm,
     gemms.chip = options.chip;
     gemms.schedule = options.gemmSchedule;
     gemms.epilogue = options.gemmEpilogue;
+    gemms.producer = options.gemmProducer;
     gemms.persistentCtas = options.gemmPersistentCtas;
     pm.addPass(fly::createFlyGpuWeightGemms(gemms));
     fly::FlyGpuAttentionKernelsOptions attention;

@@ -75,6 +75,11 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
       llvm::cl::desc("Warp-specialised GEMM epilogue (fly-gpu-weight-gemms "
                      "epilogue): auto, register or staging"),
       llvm::cl::init("auto")};
+  PassOptions::Option<std::string> gemmProducer{
+      *this, "gemm-producer",
+      llvm::cl::desc("Warp-specialised GEMM producer (fly-gpu-weight-gemms "
+                     "producer): warp or warpgroup"),
+      llvm::cl::init("warp")};
   PassOptions::Option<int64_t> gemmPersistentCtas{
       *this, "gemm-persistent-ctas",
       llvm::cl::desc("CTAs of a warp-specialised GEMM's persistent grid "

@@ -6,7 +6,8 @@
 //       lowering/lib/FlyToGPU/tools/emit-gemm-main.cpp -o /tmp/emit-gemm
 //   /tmp/emit-gemm M N K [--epilogue=none|bias|gelu] [--residual]
 //                  [--tile-n=128|64] [--type=f16|bf16] [--stages=S]
-//                  [--warp-specialized] [--staging-epilogue] [--ctas=C]
+//                  [--warp-specialized] [--staging-epilogue]
+//                  [--producer-warpgroup] [--ctas=C]
 //                  [--bench-repeats=R] [--test-wrapper=NAME] [--spec-line=I]
 //
 // --test-wrapper=NAME adds public functions for the self-test
@@ -37,7 +38,8 @@ int usage(const char *argv0) {
   std::cerr << "usage: " << argv0
             << " M N K [--epilogue=none|bias|gelu] [--residual] "
                "[--tile-n=128|64] [--type=f16|bf16] [--stages=S] "
-               "[--warp-specialized] [--staging-epilogue] [--ctas=C] "
+               "[--warp-specialized] [--staging-epilogue] "
+               "[--producer-warpgroup] [--ctas=C] "
                "[--bench-repeats=R] "
                "[--test-wrapper=NAME] [--spec-line=I]\n";
   return 2;
@@ -110,6 +112,8 @@ int main(int argc, char **argv) {
       spec.warpSpecialized = true;
     else if (arg == "--staging-epilogue")
       spec.stagingEpilogue = true;
+    else if (arg == "--producer-warpgroup")
+      spec.producerWarpgroup = true;
     else if (startsWith(arg, "--ctas="))
       spec.persistentCtas = std::atoll(value.c_str());
     else if (startsWith(arg, "--bench-repeats="))

@@ -65,6 +65,11 @@ struct GemmSpec {
   /// count); 0 = 132, the SM count of an H100 SXM (any count is correct,
   /// only the balance changes).
   int64_t persistentCtas = 0;
+  /// Warp-specialised: the producer is a whole warpgroup (384 threads)
+  /// instead of one warp (288), so that setmaxnreg can move its registers
+  /// to the consumers (40 producer / 232 consumer registers per thread
+  /// instead of ptxas' 168 for every thread of a 288- or 384-thread block).
+  bool producerWarpgroup = false;
   /// Warp-specialised: the epilogue of the multistage kernel (accumulators
   /// through an f32 staging tile, residual rows loaded from global memory,
   /// stores from the threads) instead of the default register epilogue
