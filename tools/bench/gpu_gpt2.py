@@ -109,6 +109,7 @@ def main():
 
 
     peers, flys = [], {}
+    os.makedirs(args.out_dir, exist_ok=True)
     if args.profile:
         os.makedirs(args.profile, exist_ok=True)
     for repeat in range(args.repeats):

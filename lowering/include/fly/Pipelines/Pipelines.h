@@ -78,8 +78,8 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
   PassOptions::Option<std::string> gemmProducer{
       *this, "gemm-producer",
       llvm::cl::desc("Warp-specialised GEMM producer (fly-gpu-weight-gemms "
-                     "producer): warp or warpgroup"),
-      llvm::cl::init("warp")};
+                     "producer): warpgroup or warp"),
+      llvm::cl::init("warpgroup")};
   PassOptions::Option<int64_t> gemmPersistentCtas{
       *this, "gemm-persistent-ctas",
       llvm::cl::desc("CTAs of a warp-specialised GEMM's persistent grid "
