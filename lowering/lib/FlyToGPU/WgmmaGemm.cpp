@@ -46,11 +46,15 @@
 // the TMA latency a deeper ring would, and overlap this CTA's epilogue.
 //
 // Schedules. The above is the multistage schedule. GemmSpec::warpSpecialized
-// selects a warp-specialised one instead (288 threads, one CTA per SM, a
-// persistent grid of min(tiles, 132) CTAs, CTA c taking tiles c, c + 132,
-// ... in the grouped order):
+// selects a warp-specialised one instead (288 threads, or 384 with
+// GemmSpec::producerWarpgroup; one CTA per SM, a persistent grid of
+// min(tiles, 132) CTAs, CTA c taking tiles c, c + 132, ... in the grouped
+// order):
 //
-//   warp 8, lane 0 (producer): for every k-tile of every tile of the CTA,
+//   thread 256 (producer; warp 8, or the first thread of warpgroup 2,
+//              whose registers setmaxnreg hands to the consumers: 40 for
+//              it, 232 for them instead of ptxas' 168 for every thread of
+//              the block): for every k-tile of every tile of the CTA,
 //              wait for the slot's *empty* barrier, arm its full barrier,
 //              TMA-load it; 4 slots (128 KB) of 128x64 + tileNx64
 //   warpgroups 0 and 1 (consumers, ping-pong): warpgroup g computes the
@@ -382,7 +386,7 @@ private:
   //===--------------------------------------------------------------------===//
 
   /// CTA c of the persistent grid owns tiles c, c + ctas, c + 2 ctas, ...
-  /// (its local tiles j = 0, 1, ...). Thread 256 (the producer warp's first
+  /// (its local tiles j = 0, 1, ...). Thread 256 (the producer's first
   /// lane) streams their k-tiles through the ring in that order; consumer
   /// warpgroup g (threads 128 g ..) computes local tiles g, g + 2, ..., so
   /// the two alternate: while one runs its epilogue the other's data
