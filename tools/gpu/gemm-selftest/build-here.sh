@@ -54,6 +54,12 @@ SPECS=(
   "1000 768 768 --epilogue=gelu --residual --tile-n=64 --type=bf16"
   "8192 3072 768 --epilogue=gelu --type=bf16"
   "4096 4096 4096"                           # square, to compare with cuBLAS
+  # The warp-specialised schedule as fly-compile's defaults build it
+  # (producer warpgroup; register epilogue with a residual or GELU, the
+  # staging one for bias only), ragged m included.
+  "8192 768 768 --epilogue=bias --residual --warp-specialized --producer-warpgroup"
+  "8192 2304 768 --epilogue=bias --warp-specialized --staging-epilogue --producer-warpgroup"
+  "1000 2304 3072 --epilogue=gelu --residual --warp-specialized --producer-warpgroup"
 )
 
 if [ -n "${SPECS_FILE:-}" ]; then
