@@ -179,6 +179,23 @@ int fail(const llvm::Twine &message) {
   return 1;
 }
 
+/// "" if `option` holds one of `choices`, else "--NAME must be a, b or c
+/// (got 'VALUE')".
+std::string choiceError(const cl::opt<std::string> &option,
+                        llvm::ArrayRef<llvm::StringRef> choices) {
+  if (llvm::is_contained(choices, llvm::StringRef(option)))
+    return "";
+  std::string list;
+  for (size_t i = 0; i < choices.size(); ++i)
+    list += (i == 0                    ? ""
+             : i + 1 == choices.size() ? " or "
+                                       : ", ") +
+            choices[i].str();
+  return ("--" + option.ArgStr + " must be " + list + " (got '" +
+          option.getValue() + "')")
+      .str();
+}
+
 /// Prints "[i/n] what ... time" so long compiles show where they are.
 class Progress {
 public:
@@ -435,37 +452,28 @@ int run(MLIRContext &ctx) {
   if (producerRowStatistics.getNumOccurrences() &&
       producerRowStatistics.empty())
     producerRowStatistics = "all";
-  if (producerRowStatistics != "off" && producerRowStatistics != "all" &&
-      producerRowStatistics != "gemm" && producerRowStatistics != "monarch")
-    return fail("--producer-row-statistics must be off, all, gemm or monarch "
-                "(got '" +
-                producerRowStatistics + "')");
+  if (std::string why =
+          choiceError(producerRowStatistics, {"off", "all", "gemm", "monarch"});
+      !why.empty())
+    return fail(why);
   if (!cuda && producerRowStatistics.getNumOccurrences() &&
       producerRowStatistics != "off")
     return fail("--producer-row-statistics applies to --target cuda only");
-  if (gemmSchedule != "auto" && gemmSchedule != "multistage" &&
-      gemmSchedule != "warp-specialized")
-    return fail("--gemm-schedule must be auto, multistage or "
-                "warp-specialized (got '" +
-                gemmSchedule + "')");
-  if (gemmEpilogue != "auto" && gemmEpilogue != "register" &&
-      gemmEpilogue != "staging")
-    return fail("--gemm-epilogue must be auto, register or staging (got '" +
-                gemmEpilogue + "')");
-  if (!cuda && gemmEpilogue.getNumOccurrences())
-    return fail("--gemm-epilogue applies to --target cuda only");
-  if (gemmProducer != "warp" && gemmProducer != "warpgroup")
-    return fail("--gemm-producer must be warpgroup or warp (got '" +
-                gemmProducer + "')");
-  if (!cuda && gemmProducer.getNumOccurrences())
-    return fail("--gemm-producer applies to --target cuda only");
+  for (auto [option, choices] :
+       {std::pair<cl::opt<std::string> *, std::vector<llvm::StringRef>>{
+            &gemmSchedule, {"auto", "multistage", "warp-specialized"}},
+        {&gemmEpilogue, {"auto", "register", "staging"}},
+        {&gemmProducer, {"warpgroup", "warp"}}}) {
+    if (std::string why = choiceError(*option, choices); !why.empty())
+      return fail(why);
+    if (!cuda && option->getNumOccurrences())
+      return fail("--" + option->ArgStr + " applies to --target cuda only");
+  }
   if (gemmCtas < 0)
     return fail("--gemm-ctas must not be negative (got " +
                 std::to_string(gemmCtas) + ")");
   if (!cuda && gemmCtas.getNumOccurrences())
     return fail("--gemm-ctas applies to --target cuda only");
-  if (!cuda && gemmSchedule.getNumOccurrences())
-    return fail("--gemm-schedule applies to --target cuda only");
   if (!cuda && monarchSplit.getNumOccurrences())
     return fail("--monarch-split applies to --target cuda only");
   std::string structurePipeline;

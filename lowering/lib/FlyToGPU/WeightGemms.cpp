@@ -46,23 +46,27 @@ struct FlyGpuWeightGemmsPass
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    if (schedule != "auto" && schedule != "multistage" &&
-        schedule != "warp-specialized") {
-      module.emitError() << getArgument() << ": unknown schedule '" << schedule
-                         << "' (expected auto, multistage or "
-                            "warp-specialized)";
+    // The string options: each value one of its choices.
+    auto known = [&](StringRef what, StringRef value,
+                     ArrayRef<StringRef> choices) {
+      if (llvm::is_contained(choices, value))
+        return true;
+      InFlightDiagnostic diag = module.emitError()
+                                << getArgument() << ": unknown " << what << " '"
+                                << value << "' (expected ";
+      for (size_t i = 0; i < choices.size(); ++i)
+        diag << (i == 0                    ? ""
+                 : i + 1 == choices.size() ? " or "
+                                           : ", ")
+             << choices[i];
+      diag << ")";
+      return false;
+    };
+    if (!known("schedule", schedule,
+               {"auto", "multistage", "warp-specialized"}) ||
+        !known("epilogue", epilogue, {"auto", "register", "staging"}) ||
+        !known("producer", producer, {"warp", "warpgroup"}))
       return signalPassFailure();
-    }
-    if (epilogue != "auto" && epilogue != "register" && epilogue != "staging") {
-      module.emitError() << getArgument() << ": unknown epilogue '" << epilogue
-                         << "' (expected auto, register or staging)";
-      return signalPassFailure();
-    }
-    if (producer != "warp" && producer != "warpgroup") {
-      module.emitError() << getArgument() << ": unknown producer '" << producer
-                         << "' (expected warp or warpgroup)";
-      return signalPassFailure();
-    }
     if (persistentCtas < 0) {
       module.emitError() << getArgument() << ": persistent-ctas must not be "
                          << "negative (got " << persistentCtas << ")";
