@@ -746,6 +746,88 @@ TEST(MonarchGeneratorTest, RowStatisticsFromTheDownProjection) {
   EXPECT_NE(verifyMonarchSpec(up).find("row statistics"), std::string::npos);
 }
 
+/// GPT-2 small's Monarch MLP as fly-gpu-monarch-kernels declares it with
+/// the hidden layer on chip: the chain's up projection, and the down
+/// projection with split factors.
+MonarchMlpSpec gpt2MonarchMlp() {
+  MonarchMlpSpec mlp{gpt2UpProjection(), gpt2DownProjection()};
+  mlp.down.splitFactors = true;
+  return mlp;
+}
+
+TEST(MonarchGeneratorTest, MlpWithTheHiddenLayerOnChip) {
+  MonarchMlpSpec mlp = gpt2MonarchMlp();
+  EXPECT_EQ(verifyMonarchMlpSpec(mlp), "");
+  std::string error;
+  std::string text = emitMonarchMlp(mlp, error);
+  ASSERT_FALSE(text.empty()) << error;
+  // One module: factor 1 of the up projection, the hidden kernel, factor 2
+  // of the down projection; g' and h' (as wide as x and y) come from the
+  // pool, the 3072-wide hidden layer is no buffer.
+  EXPECT_EQ(count(text, "gpu.module @" + monarchMlpKernelModuleName(mlp)), 1u);
+  EXPECT_EQ(count(text, "gpu.func @"), 3u);
+  EXPECT_NE(text.find("_split_f1(%tma_x_ptr"), std::string::npos);
+  EXPECT_NE(text.find("_split_hidden(%tma_x_ptr"), std::string::npos);
+  EXPECT_NE(text.find("_split_f2(%tma_x_ptr"), std::string::npos);
+  EXPECT_EQ(count(text, "gpu.alloc () : memref<8192x768xf16>"), 2u);
+  EXPECT_EQ(count(text, "8192x3072"), 0u);
+  EXPECT_EQ(count(text, "gpu.launch_func"), 3u);
+  // The hidden kernel: S as one inline-asm block of 12 wgmmas (K 192), the
+  // first without accumulate; GELU; acc += H . w1 by nvgpu wgmmas (N 192).
+  EXPECT_EQ(count(text, "fly_init, 1, 1, 0, 0;"), 1u);
+  EXPECT_EQ(count(text, "fly_acc, 1, 1, 0, 0;"), 11u);
+  EXPECT_NE(text.find("vector<64x192xf32>"), std::string::npos);
+  EXPECT_NE(text.find("tanh.approx.f32"), std::string::npos);
+  // The launcher: the up projection's operands, then the down projection's.
+  EXPECT_NE(text.find("func.func private @" + monarchMlpLauncherName(mlp) +
+                      "(%x: memref<8192x768xf16>, %w1: "
+                      "memref<4x192x192xf16>, %w2: memref<4x768x192xf16>, "
+                      "%bias_up: memref<3072xf16>, %w1_down: "
+                      "memref<4x192x768xf16>, %w2_down: "
+                      "memref<4x192x192xf16>, %bias: memref<768xf16>, %res: "
+                      "memref<8192x768xf16>, %y: memref<8192x768xf16>)"),
+            std::string::npos);
+  EXPECT_EQ(count(emitMonarchMlp(mlp, error, {/*benchmarkRepeats=*/5}),
+                  "func.func private @" + monarchMlpBenchmarkName(mlp)),
+            1u);
+
+  // A folded LayerNorm (colsum, statistics partials) and row statistics out.
+  MonarchMlpSpec ln = mlp;
+  ln.up.layerNormInput = true;
+  ln.up.layerNormPartials = 6;
+  ln.down.rowStatistics = true;
+  EXPECT_EQ(verifyMonarchMlpSpec(ln), "");
+  EXPECT_EQ(monarchMlpRowStatisticsPartials(ln), 2);
+  text = emitMonarchMlp(ln, error);
+  ASSERT_FALSE(text.empty()) << error;
+  EXPECT_NE(text.find("%bias_up: memref<3072xf16>, %colsum: "
+                      "memref<3072xf32>, %stats: memref<8192x6x2xf32>"),
+            std::string::npos);
+  EXPECT_NE(text.find("%stats_out: memref<8192x2x2xf32>"), std::string::npos);
+  EXPECT_NE(monarchMlpKernelName(ln), monarchMlpKernelName(mlp));
+
+  // What it does not take, each with its reason.
+  MonarchMlpSpec noGelu = mlp;
+  noGelu.up.gelu = false;
+  EXPECT_NE(verifyMonarchMlpSpec(noGelu).find("bias and GELU"),
+            std::string::npos);
+  MonarchMlpSpec notSplit = mlp;
+  notSplit.down.splitFactors = false;
+  EXPECT_NE(verifyMonarchMlpSpec(notSplit).find("split factors"),
+            std::string::npos);
+  MonarchMlpSpec rows = mlp;
+  rows.down.m = 4096;
+  EXPECT_NE(verifyMonarchMlpSpec(rows).find("same rows"), std::string::npos);
+  // Down blocks of p = 640 inputs: not 64-column chunks of each of the
+  // up projection's 4 groups.
+  MonarchMlpSpec narrow = mlp;
+  narrow.up.s = 640, narrow.down.p = 640;
+  EXPECT_NE(verifyMonarchMlpSpec(narrow).find("multiple of 256"),
+            std::string::npos);
+  EXPECT_EQ(emitMonarchMlp(narrow, error), "");
+  EXPECT_NE(error, "");
+}
+
 /// fly.monarch_matmul's semantics (MonarchKernel.h) on one row, in double.
 /// Factor 2 of fly.monarch_matmul on one row, in double: y[ss*l + ll] =
 /// sum_rr w2[ll, ss, rr] g(ll, rr), with g read however a layout stores it.

@@ -71,11 +71,12 @@ gen "$tmp/model" --batch 2 --seq 128 --part body --structure mlp=monarch:4 \
 gen "$tmp/model" --batch 2 --seq 128 --part body --structure mlp=monarch:4 \
   --target cuda --dtype f16 --gemm-schedule=warp-specialized --gemm-ctas=2 \
   -o "$art/gpt2-d256-monarch.cuda-f16-ws2.fly"
-# Its 256 rows make the down projection two kernels (split factors); the
-# one fused kernel that larger batches get, against the same reference.
+# By default the MLP is three kernels with the hidden layer on chip; the
+# two-kernel form (--monarch-mlp=pair, its 256 rows giving the down
+# projection split factors) against the same reference.
 gen "$tmp/model" --batch 2 --seq 128 --part body --structure mlp=monarch:4 \
-  --target cuda --dtype f16 --monarch-split=false \
-  -o "$art/gpt2-d256-monarch.cuda-f16-fused.fly"
+  --target cuda --dtype f16 --monarch-mlp=pair \
+  -o "$art/gpt2-d256-monarch.cuda-f16-pair.fly"
 # Low-rank MLP (rank 256/8 = 32, padded to 64 for the GEMM kernels) and a
 # Pixelfly MLP (generic kernels through the block tables) likewise.
 gen "$tmp/model" --batch 2 --seq 128 --part body --structure mlp=lowrank \
@@ -86,18 +87,17 @@ gen "$tmp/model" --batch 2 --seq 128 --part body --structure mlp=pixelfly:block=
   --pipeline reference -o "$art/gpt2-d256-pixelfly.cpu.fly"
 gen "$tmp/model" --batch 2 --seq 128 --part body --structure mlp=pixelfly:block=32 \
   --target cuda --dtype f16 -o "$art/gpt2-d256-pixelfly.cuda-f16.fly"
-# GPT-2 small's Monarch MLP (the benchmark's kernels: hidden layer blocked
-# between them, two warpgroups per CTA, a ragged last row tile; with 200
-# rows the down projection has split factors, `-fused` keeps the batch 8-32
-# kernel) against the CPU reference pipeline, run here (its artifact is too
-# big to carry).
+# GPT-2 small's Monarch MLP (the benchmark's kernels: by default three, the
+# hidden layer on chip, two warpgroups per CTA, a ragged last row tile;
+# `-pair-fused` the two-kernel form with the fused down projection) against
+# the CPU reference pipeline, run here (its artifact is too big to carry).
 gpt2s=(tools/bench/configs/gpt2 --weights random --part mlp --batch 1 --seq 200
        --structure mlp=monarch:4:init=random)
 gpt2s[0]="$src/${gpt2s[0]}"
 gen "${gpt2s[@]}" --pipeline reference -o "$tmp/gpt2s-mlp.cpu.fly"
 gen "${gpt2s[@]}" --target cuda --dtype f16 -o "$art/gpt2s-mlp-t200.cuda-f16.fly"
-gen "${gpt2s[@]}" --target cuda --dtype f16 --monarch-split=false \
-  -o "$art/gpt2s-mlp-t200.cuda-f16-fused.fly"
+gen "${gpt2s[@]}" --target cuda --dtype f16 --monarch-mlp=pair --monarch-split=false \
+  -o "$art/gpt2s-mlp-t200.cuda-f16-pair-fused.fly"
 python3 -c "import numpy as np, sys; np.save(sys.argv[1], np.random.default_rng(7).standard_normal((1, 200, 768)).astype(np.float32))" \
   "$art/gpt2s-mlp-t200.inputs.npy"
 "$build/bin/fly-run" "$tmp/gpt2s-mlp.cpu.fly" --input "$art/gpt2s-mlp-t200.inputs.npy" \

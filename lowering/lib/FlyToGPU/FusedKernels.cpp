@@ -20,6 +20,7 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
+#include "llvm/ADT/DenseSet.h"
 
 #include <type_traits>
 #include <vector>
@@ -446,7 +447,9 @@ struct FlyGpuMonarchKernelsPass
       }
     }
     // Producer -> consumer chains: the tensor between them is fly's own, so
-    // it may be stored blocked (MonarchSpec::blockedOutput / inputBlocks).
+    // it may be stored blocked (MonarchSpec::blockedOutput / inputBlocks),
+    // or (hidden-kernel) never stored: (up, down) index pairs of MLPs.
+    SmallVector<std::pair<size_t, size_t>> mlps;
     if (chainLayout)
       for (MonarchCandidate &up : candidates) {
         if (!up.result.hasOneUse())
@@ -466,6 +469,20 @@ struct FlyGpuMonarchKernelsPass
           why = gen::verifyMonarchSpec(downSpec);
         if (why.empty())
           downSpec = withSplitFactors(downSpec);
+        // The hidden kernel reads w1 of the down projection as split factor
+        // 1 of the chain does (its h' stores and blocked input columns).
+        bool hidden = false;
+        if (why.empty() && hiddenKernel) {
+          gen::MonarchSpec split = downSpec;
+          split.splitFactors = true;
+          if (std::string no = gen::verifyMonarchMlpSpec({upSpec, split});
+              no.empty()) {
+            downSpec = split;
+            hidden = true;
+          } else if (remarks) {
+            up.op.emitRemark("no hidden kernel for this MLP: ") << no;
+          }
+        }
         DenseResourceElementsAttr upW1 =
             mlir::fly::weightResource(up.op.getW1());
         DenseResourceElementsAttr downW1 =
@@ -494,6 +511,14 @@ struct FlyGpuMonarchKernelsPass
         down.w1 = permutedW1(b, down.op.getLoc(), downW1, downSpec,
                              downSpec.splitFactors ? ".split_blocked_cols"
                                                    : ".blocked_cols");
+        // The fold sets the up projection's LayerNorm fields: check again.
+        if (hidden) {
+          if (std::string no = gen::verifyMonarchMlpSpec({up.spec, down.spec});
+              no.empty())
+            mlps.emplace_back(&up - candidates.begin(), index[downOp]);
+          else if (remarks)
+            up.op.emitRemark("no hidden kernel for this MLP: ") << no;
+        }
       }
     // Natural outputs outside chains: split factors where w1 is a constant
     // (its rows are permuted for factor 1's stores).
@@ -508,8 +533,15 @@ struct FlyGpuMonarchKernelsPass
       OpBuilder b(c.op);
       c.w1 = permutedW1(b, c.op.getLoc(), w1, split, ".split_rows");
     }
-    for (MonarchCandidate &c : candidates)
-      emit(c);
+    DenseSet<size_t> inMlp;
+    for (auto [u, d] : mlps) {
+      emitMlp(candidates[u], candidates[d]);
+      inMlp.insert(u);
+      inMlp.insert(d);
+    }
+    for (auto [i, c] : llvm::enumerate(candidates))
+      if (!inMlp.contains(i))
+        emit(c);
   }
 
   /// `spec` with split factors where the option allows them, they pay
@@ -698,6 +730,45 @@ struct FlyGpuMonarchKernelsPass
     if (failed(mlir::fly::kernels::checkKernelChip(op, getArgument(), chip)))
       return failure();
     return std::optional<MonarchCandidate>(std::move(c));
+  }
+
+  /// Replaces an MLP's two candidates (a chain, see runOnOperation) by one
+  /// call of the Monarch MLP launcher (three kernels, the hidden layer on
+  /// chip).
+  void emitMlp(MonarchCandidate &up, MonarchCandidate &down) {
+    gen::MonarchMlpSpec spec{up.spec, down.spec};
+    Location loc = down.op.getLoc();
+    if (remarks)
+      down.op.emitRemark("Monarch MLP with the hidden layer on chip ")
+          << gen::monarchMlpKernelName(spec);
+    func::FuncOp launcher = mlir::fly::kernels::declareMonarchMlpLauncher(
+        getOperation(), loc, spec);
+    OpBuilder b(&getContext());
+    b.setInsertionPoint(down.last);
+    SmallVector<Value> inputs = {up.x ? up.x : up.op.getX(), up.w1,
+                                 up.op.getW2(), up.bias};
+    if (up.colsum) {
+      inputs.push_back(up.colsum);
+      inputs.push_back(
+          mlir::fly::kernels::rowStatistics(b, loc, getOperation(), up.x));
+    }
+    inputs.push_back(down.w1);
+    inputs.push_back(down.op.getW2());
+    if (down.bias)
+      inputs.push_back(down.bias);
+    if (down.residual)
+      inputs.push_back(down.residual);
+    Value out = mlir::fly::kernels::callLauncher(
+        b, loc, launcher, inputs,
+        cast<RankedTensorType>(down.result.getType()));
+    down.result.replaceAllUsesWith(out);
+    for (MonarchCandidate *c : {&down, &up}) {
+      for (Operation *f : llvm::reverse(c->fused))
+        f->erase();
+      c->op->erase();
+    }
+    if (up.layerNorm)
+      up.layerNorm->erase();
   }
 
   /// Replaces the candidate's ops by a launcher call (reading c.w1).

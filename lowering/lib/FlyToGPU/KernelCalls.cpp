@@ -100,6 +100,15 @@ mlir::fly::kernels::monarchSpecToAttr(Builder &b,
 }
 
 DictionaryAttr
+mlir::fly::kernels::monarchMlpSpecToAttr(Builder &b,
+                                         const gen::MonarchMlpSpec &spec) {
+  return b.getDictionaryAttr({
+      b.getNamedAttr("up", monarchSpecToAttr(b, spec.up)),
+      b.getNamedAttr("down", monarchSpecToAttr(b, spec.down)),
+  });
+}
+
+DictionaryAttr
 mlir::fly::kernels::layerNormSpecToAttr(Builder &b,
                                         const gen::LayerNormSpec &spec) {
   return b.getDictionaryAttr({
@@ -162,10 +171,10 @@ mlir::fly::kernels::declareGemmLauncher(ModuleOp module, Location loc,
                          kGemmKernelAttr, gemmSpecToAttr(b, spec));
 }
 
-func::FuncOp
-mlir::fly::kernels::declareMonarchLauncher(ModuleOp module, Location loc,
-                                           const gen::MonarchSpec &spec) {
-  MLIRContext *ctx = module.getContext();
+namespace {
+/// The argument types of a Monarch launcher (MonarchKernel.h).
+SmallVector<Type> monarchLauncherArgs(MLIRContext *ctx,
+                                      const gen::MonarchSpec &spec) {
   Type element = storageType(ctx, spec.elementType);
   Type f32 = Float32Type::get(ctx);
   int64_t outCols = spec.l * spec.s;
@@ -184,9 +193,32 @@ mlir::fly::kernels::declareMonarchLauncher(ModuleOp module, Location loc,
   if (spec.rowStatistics)
     args.push_back(
         partialsType(ctx, spec.m, gen::monarchRowStatisticsPartials(spec)));
-  Builder b(ctx);
-  return declareLauncher(module, loc, gen::monarchLauncherName(spec), args,
+  return args;
+}
+} // namespace
+
+func::FuncOp
+mlir::fly::kernels::declareMonarchLauncher(ModuleOp module, Location loc,
+                                           const gen::MonarchSpec &spec) {
+  Builder b(module.getContext());
+  return declareLauncher(module, loc, gen::monarchLauncherName(spec),
+                         monarchLauncherArgs(module.getContext(), spec),
                          kMonarchKernelAttr, monarchSpecToAttr(b, spec));
+}
+
+func::FuncOp
+mlir::fly::kernels::declareMonarchMlpLauncher(ModuleOp module, Location loc,
+                                              const gen::MonarchMlpSpec &spec) {
+  // The up projection's arguments without its output, then the down
+  // projection's without its input (gen::emitMonarchMlp).
+  MLIRContext *ctx = module.getContext();
+  SmallVector<Type> args = monarchLauncherArgs(ctx, spec.up);
+  args.pop_back();
+  SmallVector<Type> down = monarchLauncherArgs(ctx, spec.down);
+  args.append(std::next(down.begin()), down.end());
+  Builder b(ctx);
+  return declareLauncher(module, loc, gen::monarchMlpLauncherName(spec), args,
+                         kMonarchMlpKernelAttr, monarchMlpSpecToAttr(b, spec));
 }
 
 Value mlir::fly::kernels::callLauncher(OpBuilder &b, Location loc,
@@ -390,6 +422,16 @@ gen::MonarchSpec mlir::fly::kernels::monarchSpecFromAttr(DictionaryAttr dict) {
   return spec;
 }
 
+gen::MonarchMlpSpec
+mlir::fly::kernels::monarchMlpSpecFromAttr(DictionaryAttr dict) {
+  gen::MonarchMlpSpec spec;
+  if (auto up = dict.getAs<DictionaryAttr>("up"))
+    spec.up = monarchSpecFromAttr(up);
+  if (auto down = dict.getAs<DictionaryAttr>("down"))
+    spec.down = monarchSpecFromAttr(down);
+  return spec;
+}
+
 namespace {
 
 /// The generator's text for a launcher declaration, or "" + error.
@@ -426,6 +468,10 @@ std::string emitFor(func::FuncOp decl, std::string &error) {
           mlir::fly::kernels::kMonarchKernelAttr))
     return gen::emitMonarchMatmul(mlir::fly::kernels::monarchSpecFromAttr(dict),
                                   error);
+  if (auto dict = decl->getAttrOfType<DictionaryAttr>(
+          mlir::fly::kernels::kMonarchMlpKernelAttr))
+    return gen::emitMonarchMlp(mlir::fly::kernels::monarchMlpSpecFromAttr(dict),
+                               error);
   if (auto dict = decl->getAttrOfType<DictionaryAttr>(
           mlir::fly::kernels::kLayerNormKernelAttr)) {
     SpecReader r{dict};

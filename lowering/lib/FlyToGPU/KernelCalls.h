@@ -29,6 +29,8 @@ namespace mlir::fly::kernels {
 inline constexpr const char *kGemmKernelAttr = "fly.gemm";
 inline constexpr const char *kAttentionKernelAttr = "fly.attention_kernel";
 inline constexpr const char *kMonarchKernelAttr = "fly.monarch_kernel";
+/// A Monarch MLP in three kernels (MonarchMlpSpec): {up = ..., down = ...}.
+inline constexpr const char *kMonarchMlpKernelAttr = "fly.monarch_mlp_kernel";
 /// Scatterbrain's key-feature kernel (the attention spec with features).
 inline constexpr const char *kScatterbrainKeysAttr = "fly.scatterbrain_keys";
 inline constexpr const char *kScatterbrainCombineAttr =
@@ -41,7 +43,8 @@ inline constexpr const char *kLayerNormEpilogueAttr = "fly.layernorm_epilogue";
 /// declarations carrying one).
 inline constexpr const char *kKernelSpecAttrs[] = {
     kGemmKernelAttr,          kAttentionKernelAttr, kScatterbrainKeysAttr,
-    kScatterbrainCombineAttr, kLayerNormKernelAttr, kMonarchKernelAttr};
+    kScatterbrainCombineAttr, kLayerNormKernelAttr, kMonarchKernelAttr,
+    kMonarchMlpKernelAttr};
 
 DictionaryAttr gemmSpecToAttr(Builder &b, const ::fly::gpu::GemmSpec &spec);
 DictionaryAttr attentionSpecToAttr(Builder &b,
@@ -50,10 +53,13 @@ DictionaryAttr monarchSpecToAttr(Builder &b,
                                  const ::fly::gpu::MonarchSpec &spec);
 DictionaryAttr layerNormSpecToAttr(Builder &b,
                                    const ::fly::gpu::LayerNormSpec &spec);
+DictionaryAttr monarchMlpSpecToAttr(Builder &b,
+                                    const ::fly::gpu::MonarchMlpSpec &spec);
 
 /// The specs fly-gpu-define-kernels reads back from launcher declarations.
 ::fly::gpu::GemmSpec gemmSpecFromAttr(DictionaryAttr dict);
 ::fly::gpu::MonarchSpec monarchSpecFromAttr(DictionaryAttr dict);
+::fly::gpu::MonarchMlpSpec monarchMlpSpecFromAttr(DictionaryAttr dict);
 
 /// The launcher declaration `name` (created private, with `specAttr` set to
 /// `spec`, unless it exists).
@@ -67,6 +73,8 @@ func::FuncOp declareGemmLauncher(ModuleOp module, Location loc,
                                  const ::fly::gpu::GemmSpec &spec);
 func::FuncOp declareMonarchLauncher(ModuleOp module, Location loc,
                                     const ::fly::gpu::MonarchSpec &spec);
+func::FuncOp declareMonarchMlpLauncher(ModuleOp module, Location loc,
+                                       const ::fly::gpu::MonarchMlpSpec &spec);
 
 /// Calls `launcher` on the buffers of `inputs` and a fresh output buffer of
 /// `resultType`; returns the output as a tensor.

@@ -117,6 +117,8 @@ constexpr int64_t kMaxStages1 = 4, kMaxStages2 = 6;
 constexpr int64_t kMaxBlockedStages = 4;
 constexpr int64_t kMaxFactor1Stages = 6;  // split factors: factor 1's ring
 constexpr int64_t kSplitMaxRowTiles = 32; // see monarchSplitFactorsPay
+constexpr int64_t kMaxHiddenStages = 4;   // Monarch MLP hidden kernel's ring
+constexpr int64_t kMlpFactor1Stages = 2;  // see emitMonarchMlp
 // Natural output stored from registers: at most this many f32 accumulator
 // columns (S*l) live per chunk (S*l/2 registers per thread); fewer with a
 // residual, whose prefetched tile (S*l/2 16-bit pairs) is live too.
@@ -138,8 +140,10 @@ int64_t roundUp(int64_t a, int64_t b) { return ceilDiv(a, b) * b; }
 std::string str(int64_t v) { return std::to_string(v); }
 
 /// What one kernel computes: a whole Monarch matmul, or (split factors)
-/// factor 1 into h' or factor 2 from h'.
-enum class Stage { Fused, Factor1, Factor2 };
+/// factor 1 into h' or factor 2 from h', or (a Monarch MLP, see
+/// emitHiddenToGlobal) the up projection's factor 2, its GELU and the down
+/// projection's factor 1 from g' into h'.
+enum class Stage { Fused, Factor1, Factor2, Hidden };
 
 /// Every size the emitter needs. `valid` is false when nothing fits.
 ///
@@ -173,6 +177,12 @@ struct Plan {
   int64_t nSplit = 1, n1w = 0, tileSw = 0;
   bool valid = false;
   Stage stage = Stage::Fused;
+  // Monarch MLP hidden kernel (Stage::Hidden): the up projection's spec,
+  // hidden columns per (kk, ll) in chunks of 64, the bytes of one G buffer
+  // (rows x r of g'; two buffers) and the offset of the H tiles after the
+  // ring.
+  MonarchSpec up;
+  int64_t hiddenChunks = 0, gTileBytes = 0, hOffset = 0;
 
   /// The plan of `spec`'s kernel, or with split factors of its factor-2
   /// kernel; `factor1`: of a split spec's factor-1 kernel.
@@ -225,6 +235,43 @@ struct Plan {
     chunks = s.s / tileS;
     t2 = chunks * (blocked ? 1 : s.l) * kt2;
     valid = dynamicSmemBytes <= kMaxDynamicSmem;
+  }
+
+  /// The hidden kernel of a Monarch MLP (emitHiddenToGlobal): `downSpec`
+  /// is the down projection with split factors (its h' and w1 layout),
+  /// `upSpec` the up projection (bias, GELU, folded LayerNorm). Per CTA
+  /// (rows, kk): two G buffers of rows x r_up, a ring of {w2_up tile 64 x
+  /// r_up, w1_down tile q x 64} slots, one 64 x 64 H tile per warpgroup.
+  Plan(const MonarchSpec &upSpec, const MonarchSpec &downSpec)
+      : spec(downSpec), up(upSpec) {
+    stage = Stage::Hidden;
+    n = spec.k * spec.p;
+    outCols = spec.l * spec.s;
+    n1 = n1w = spec.q;
+    kt2 = up.r / kTileK;
+    tileS = tileSw = kTileK;
+    hiddenChunks = spec.p / up.l / kTileK;
+    t1 = up.l * hiddenChunks;
+    for (int64_t wg : {2, 1}) {
+      if (wg > 1 && ceilDiv(spec.m, kTileM) < wg)
+        continue;
+      setWarpgroups(wg);
+      gridX = ceilDiv(spec.m, rows) * spec.k;
+      gTileBytes = rows * up.r * kElemBytes;
+      gBytes = 2 * gTileBytes;
+      slot1 = (kTileK * up.r + n1 * kTileK) * kElemBytes;
+      int64_t hBytes = wg * kBlockBytes;
+      int64_t avail = kMaxDynamicSmem - kAtom - gBytes - hBytes;
+      stages1 = std::min(kMaxHiddenStages, avail / slot1);
+      if (stages1 < 2)
+        continue;
+      stages2 = 2;
+      hOffset = stages1 * slot1;
+      workBytes = hOffset + hBytes;
+      dynamicSmemBytes = kAtom + gBytes + workBytes;
+      valid = true;
+      return;
+    }
   }
 
 private:
@@ -434,7 +481,8 @@ struct Types {
       return "!nvgpu.mbarrier.group<memorySpace = " + smemSpace +
              ", num_barriers = " + str(count) + ">";
     };
-    bars1 = group(p.stages1);
+    // The hidden kernel's ring has separate w2 and w1 barriers per slot.
+    bars1 = group(p.stage == Stage::Hidden ? 2 * p.stages1 : p.stages1);
     bars2 = group(p.stages2);
     acc1 = accType(p.n1w);
     acc2 = accType(p.tileSw);
@@ -480,6 +528,8 @@ std::string kernelFunctionName(const Plan &p) {
     return name + "_f1";
   if (p.stage == Stage::Factor2)
     return name + "_f2";
+  if (p.stage == Stage::Hidden)
+    return name + "_hidden";
   return name;
 }
 
@@ -503,6 +553,23 @@ std::vector<std::pair<std::string, std::string>> bufferArgs(const Plan &p,
   return args;
 }
 
+/// The hidden kernel's arguments after its three TMA descriptors and
+/// before %h: the up projection's bias and, with a folded LayerNorm, its
+/// colsum and x's row statistics (as the up projection's kernel takes them).
+std::vector<std::pair<std::string, std::string>>
+hiddenBufferArgs(const Plan &p) {
+  const MonarchSpec &u = p.up;
+  std::string cols = str(u.l * u.s);
+  std::vector<std::pair<std::string, std::string>> args = {
+      {"%bias", "memref<" + cols + "x" + u.elementType + ">"}};
+  if (u.layerNormInput) {
+    args.emplace_back("%colsum", "memref<" + cols + "xf32>");
+    args.emplace_back("%stats",
+                      detail::rowPartialsType(u.m, u.layerNormPartials));
+  }
+  return args;
+}
+
 //===----------------------------------------------------------------------===//
 // Kernel
 //===----------------------------------------------------------------------===//
@@ -517,9 +584,12 @@ public:
     emitSetup();
     // Folded LayerNorm: the two rows' statistics are ready at launch; their
     // load latency hides behind factor 1.
-    if (s.layerNormInput)
-      emitRowStatisticsLoads();
-    if (p.stage == Stage::Factor1) {
+    const MonarchSpec &ln = p.stage == Stage::Hidden ? p.up : s;
+    if (ln.layerNormInput)
+      emitRowStatisticsLoads(ln);
+    if (p.stage == Stage::Hidden) {
+      emitHiddenToGlobal();
+    } else if (p.stage == Stage::Factor1) {
       emitFactor1ToGlobal();
     } else {
       if (p.stage == Stage::Factor2)
@@ -534,7 +604,11 @@ public:
     os << "    gpu.func @" << kernelFunctionName(p) << "(%tma_x_ptr: !llvm.ptr";
     if (p.stage != Stage::Factor2)
       os << ", %tma_w1_ptr: !llvm.ptr";
-    if (p.stage != Stage::Factor1)
+    if (p.stage == Stage::Hidden)
+      os << ", %tma_w2_ptr: !llvm.ptr"
+         << detail::joinArgs(hiddenBufferArgs(p), ": ")
+         << ", %h: " << t.globalH;
+    else if (p.stage != Stage::Factor1)
       os << ", %tma_w2_ptr: !llvm.ptr"
          << (p.tmaStore ? ", %tma_y_ptr: !llvm.ptr" : "")
          << detail::joinArgs(bufferArgs(p, t), ": ");
@@ -602,9 +676,10 @@ private:
       // The l CTAs of one row tile are neighbours: x is read once from HBM.
       llFixed = remc(block, s.l, "cta_ll");
       row0 = mulc(divc(block, s.l, "row_tile"), p.rows, "row0");
-    } else if (p.stage == Stage::Factor1) {
+    } else if (p.stage == Stage::Factor1 || p.stage == Stage::Hidden) {
       // The k CTAs of one row tile are neighbours (each reads its block of
-      // the rows; w1[kk] is shared by every row tile through L2).
+      // the rows; w1[kk] is shared by every row tile through L2; the hidden
+      // kernel's k CTAs read the same g' rows).
       kkFixed = remc(block, s.k, "cta_kk");
       row0 = mulc(divc(block, s.k, "row_tile"), p.rows, "row0");
     } else {
@@ -641,12 +716,15 @@ private:
     ring1 = addc(work, p.ring1Offset, "ring1");
     ring2 = addc(work, p.ring2Offset, "ring2");
     std::string stagingOff = addc(work, p.stagingOffset, "staging_off");
+    if (p.stage == Stage::Hidden)
+      hOff = addc(work, p.hOffset, "h_off");
 
     bars1 = w.def("full1", "nvgpu.mbarrier.create -> " + t.bars1);
     if (p.stage != Stage::Factor1)
       bars2 = w.def("full2", "nvgpu.mbarrier.create -> " + t.bars2);
     w.open("scf.if " + isLeader);
-    for (int64_t i = 0; i < p.stages1; ++i)
+    int64_t barriers1 = p.stage == Stage::Hidden ? 2 * p.stages1 : p.stages1;
+    for (int64_t i = 0; i < barriers1; ++i)
       w.line("nvgpu.mbarrier.init " + bars1 + "[" + w.index(i) + "], " +
              w.index(1) + " : " + t.bars1);
     for (int64_t i = 0; i < p.stages2 && p.stage != Stage::Factor1; ++i)
@@ -835,7 +913,7 @@ private:
       emitPreload2();
     w.close();
     if (s.layerNormInput)
-      emitRowStatisticsMerge();
+      emitRowStatisticsMerge(s);
 
     std::string kk = w.fresh("kk");
     w.open("scf.for " + kk + " = " + w.index(0) + " to " + w.index(s.k) +
@@ -916,26 +994,387 @@ private:
     w.close();
     std::string accOut = emitFactor1Tiles("", depth);
     w.line("nvvm.wgmma.wait.group.sync.aligned 0");
+    // The ring is free once every warpgroup's last wgmmas are done.
+    emitHPrimeStores(accOut, ring1, p.stages1 * p.slot1);
+  }
 
+  /// Stores factor 1's accumulator of block kkFixed (kernel columns
+  /// permuted, see emitFactor1ToGlobal) to h'. Through a padded row-major
+  /// staging tile at byte `stagingOff` (free shared memory of
+  /// `stagingCapacity` bytes) where it fits: every thread then copies
+  /// 16-byte runs of 8 kernel columns, which are 8 neighbouring h' columns
+  /// (q/l is a multiple of 8); a thread's own fragment holds only 2-column
+  /// pairs, and their 4-byte stores kept the warps waiting on the store
+  /// queue (ncu, MLP factor 1: half the stall samples on STG).
+  void emitHPrimeStores(const std::string &accOut,
+                        const std::string &stagingOff,
+                        int64_t stagingCapacity) {
     std::string frag =
         w.def("frag_h", "builtin.unrealized_conversion_cast " + accOut + " : " +
                             t.acc1 + " to " + t.acc1Struct);
     int64_t per = s.q / s.l;
-    std::string rows[2], valid[2];
-    emitFragmentRows("h_row", rows, valid);
     std::string kkBase = mulc(kkFixed, per, "h_kk");
+    int64_t stride = p.n1 + kStagingPad;
+    if (p.rows * stride * kElemBytes > stagingCapacity) {
+      std::string rows[2], valid[2];
+      emitFragmentRows("h_row", rows, valid);
+      for (int64_t jg = 0; jg < p.n1 / 8; ++jg) {
+        int64_t ll = 8 * jg / per, i0 = 8 * jg % per;
+        std::string col =
+            add(addc(kkBase, ll * s.r + i0, "h_col"), colPair, "h_col");
+        for (int64_t half = 0; half < 2; ++half) {
+          std::string pair = packPair(frag, t.acc1Struct, 4 * jg + 2 * half);
+          w.open("scf.if " + valid[half]);
+          w.line("vector.store " + pair + ", %h[" + rows[half] + ", " + col +
+                 "] {alignment = 4 : i64} : " + t.globalH + ", " + t.pair);
+          w.close();
+        }
+      }
+      return;
+    }
+    std::string type = "memref<" + str(p.rows) + "x" + str(stride) + "x" +
+                       t.elem + ", " + t.smemSpace + ">";
+    // Every warpgroup's wgmmas have read the shared memory reused here.
+    w.line("gpu.barrier");
+    std::string tile = view("h_stage", stagingOff, type);
+    std::string rowB = addc(rowA, 8, "frag_row_b");
     for (int64_t jg = 0; jg < p.n1 / 8; ++jg) {
-      int64_t ll = 8 * jg / per, i0 = 8 * jg % per;
-      std::string col =
-          add(addc(kkBase, ll * s.r + i0, "h_col"), colPair, "h_col");
+      std::string col = addc(colPair, 8 * jg, "st_col");
+      for (int64_t half = 0; half < 2; ++half)
+        w.line("vector.store " +
+               packPair(frag, t.acc1Struct, 4 * jg + 2 * half) + ", " + tile +
+               "[" + (half ? rowB : rowA) + ", " + col +
+               "] {alignment = 4 : i64} : " + type + ", " + t.pair);
+    }
+    w.line("gpu.barrier");
+    int64_t perRow = p.n1 / kVector;
+    std::string ve = "vector<" + str(kVector) + "x" + t.elem + ">";
+    std::string rowsLeft = w.def("rows_left", "arith.subi " + w.index(s.m) +
+                                                  ", " + row0 + " : index");
+    std::string rows = w.def("rows", "arith.minsi " + rowsLeft + ", " +
+                                         w.index(p.rows) + " : index");
+    std::string total = mulc(rows, perRow, "copy_total");
+    std::string i = w.fresh("i");
+    w.open("scf.for " + i + " = " + tid + " to " + total + " step " +
+           w.index(p.threads));
+    std::string r = divc(i, perRow, "cr");
+    std::string c = mulc(remc(i, perRow, "cv"), kVector, "cc");
+    std::string v =
+        w.def("h_v", "vector.load " + tile + "[" + r + ", " + c +
+                         "] {alignment = 16 : i64} : " + type + ", " + ve);
+    // Kernel column c = ll*(q/l) + i is h' column ll*r + kk*(q/l) + i.
+    std::string col =
+        add(add(mulc(divc(c, per, "c_ll"), s.r, "h_ll"), kkBase, "h_col"),
+            remc(c, per, "c_i"), "h_col");
+    w.line("vector.store " + v + ", %h[" + add(row0, r, "h_row") + ", " + col +
+           "] {alignment = 16 : i64} : " + t.globalH + ", " + ve);
+    w.close();
+  }
+
+  /// Monarch MLP, the hidden kernel: CTA (rows, kk) computes block kk of
+  /// the down projection's h for its rows while the hidden layer stays on
+  /// the SM. Per up-projection block ll and chunk c of 64 hidden columns
+  /// (ss = kk*(p/l_up) + c*64 + n: hidden column ss*l_up + ll, which is the
+  /// down projection's input column kk*p + (c*64 + n)*l_up + ll), step
+  /// st = ll*chunks + c:
+  ///   S   = G[ll] . w2_up[ll, ss, :]^T                 64 x 64, K = r_up
+  ///   H   = gelu(S * rstd + shift * colsum + bias)     rounded, in smem
+  ///   acc += H . w1_down'[kk, :, ll*(p/l_up) + c*64 ..]^T          N = q
+  /// w1_down' has its p axis permuted like a blocked input of l_up blocks
+  /// (monarchKernelW1Source), so that a chunk's K columns are contiguous,
+  /// and its q axis like split factor 1's, whose stores to h' end the
+  /// kernel. G[ll] (rows x r_up of g', the up projection's factor 1 blocked
+  /// by ll) arrives per ll in one of two buffers on bars2; ring 1's slots
+  /// hold a step's w2 tiles (barrier slot) and w1 tile (barrier stages +
+  /// slot).
+  /// S is one inline-asm block (fence, the wgmmas, the first without
+  /// accumulate, commit, wait 0; emitHiddenScores) so that no register of
+  /// an in-flight wgmma is ever touched by other code: with nvgpu ops, S's
+  /// zero initialisation and the copies of a loop-carried S landed inside
+  /// the acc wgmmas' pipeline stage and ptxas serialised every wgmma
+  /// (C7515). Its wait also retires the previous step's acc, so after one
+  /// CTA barrier the w2 tiles of step st, the w1 tile of step st-1, H and
+  /// (last chunk of ll) G[ll] are free. acc stays asynchronous across the
+  /// loop (only wgmmas touch it), overlapping the next step's waits.
+  void emitHiddenToGlobal() {
+    const MonarchSpec &u = p.up;
+    const int64_t perBlock = s.p / u.l;
+    w.line("// Monarch MLP hidden layer: up factor 2, GELU, down factor 1");
+    w.open("scf.if " + isLeader);
+    for (int64_t ll = 0; ll < std::min<int64_t>(2, u.l); ++ll)
+      emitLoadHiddenG(w.index(ll));
+    for (int64_t i = 0; i < std::min(p.stages1, p.t1); ++i) {
+      emitLoadHiddenW2(w.index(i));
+      emitLoadHiddenW1(w.index(i));
+    }
+    w.close();
+    if (u.layerNormInput)
+      emitRowStatisticsMerge(u);
+    std::string hFlat = "memref<" + str(p.warpgroups * kTileM * kTileK) + "x" +
+                        t.elem + ", " + t.smemSpace + ">";
+    std::string hView = view("h_view", hOff, hFlat);
+    // rowA counts the CTA's rows (64 per warpgroup): row rowA of the H
+    // tiles is row rowA % 64 of this warpgroup's.
+    std::string hRowPart = mulc(rowA, kTileK, "h_row_part");
+    std::string init =
+        w.def("acc_init", "nvgpu.warpgroup.mma.init.accumulator -> " + t.acc1);
+    std::string accOut = w.fresh("acc_h"), st = w.fresh("st"),
+                accIn = w.fresh("acc_in");
+    w.open(accOut + " = scf.for " + st + " = " + w.index(0) + " to " +
+           w.index(p.t1) + " step " + w.index(1) + " iter_args(" + accIn +
+           " = " + init + ") -> (" + t.acc1 + ")");
+    std::string ll = divc(st, p.hiddenChunks, "ll");
+    std::string c = remc(st, p.hiddenChunks, "chunk");
+    // This chunk's bias (16-bit) and colsum pairs, stored blocked like the
+    // up projection's output (column ll*s + ss), loaded before the waits.
+    std::string base =
+        add(add(add(mulc(ll, u.s), mulc(kkFixed, perBlock)), mulc(c, kTileK)),
+            colPair, "bias_base");
+    std::string elemPair = "vector<2x" + t.elem + ">";
+    std::string biasType = "memref<" + str(u.l * u.s) + "x" + t.elem + ">";
+    std::string colsumType = "memref<" + str(u.l * u.s) + "xf32>";
+    std::vector<std::string> biasPairs, colsumPairs;
+    for (int64_t jg = 0; jg < kTileK / 8; ++jg) {
+      std::string at = addc(base, 8 * jg, "bias_i");
+      biasPairs.push_back(w.def("bias_raw", "vector.load %bias[" + at +
+                                                "] {alignment = 4 : i64} : " +
+                                                biasType + ", " + elemPair));
+      if (u.layerNormInput)
+        colsumPairs.push_back(
+            w.def("colsum_pair", "vector.load %colsum[" + at +
+                                     "] {alignment = 8 : i64} : " + colsumType +
+                                     ", vector<2xf32>"));
+    }
+    std::string first = w.def("ll_first", "arith.cmpi eq, " + c + ", " +
+                                              w.index(0) + " : index");
+    std::string gBuf = remc(ll, 2, "g_buf");
+    w.open("scf.if " + first);
+    w.line("nvgpu.mbarrier.try_wait.parity " + bars2 + "[" + gBuf + "], " +
+           parityOf(ll, 2) + ", " + w.index(kMbarrierSpinTicks) + " : " +
+           t.bars2);
+    w.close();
+    std::string slot = remc(st, p.stages1, "slot");
+    std::string parity = parityOf(st, p.stages1);
+    w.line("nvgpu.mbarrier.try_wait.parity " + bars1 + "[" + slot + "], " +
+           parity + ", " + w.index(kMbarrierSpinTicks) + " : " + t.bars1);
+    std::string slotBase = add(ring1, mulc(slot, p.slot1), "slot_base");
+    std::string scores = emitHiddenScores(
+        add(add(gOff, mulc(gBuf, p.gTileBytes), "g_base"), wgBytes, "a_base"),
+        slotBase);
+    w.line("gpu.barrier");
+    // S(st) and acc(st-1) are retired in every thread: the w2 tiles of step
+    // st take step st+stages, the w1 tile of step st-1 step st-1+stages,
+    // and after the last chunk of ll its G buffer takes G[ll+2].
+    std::string nextW2 = addc(st, p.stages1, "next_w2");
+    std::string w2Ok = w.def("w2_ok", "arith.cmpi ult, " + nextW2 + ", " +
+                                          w.index(p.t1) + " : index");
+    w.open("scf.if " +
+           w.def("do_w2", "arith.andi " + isLeader + ", " + w2Ok + " : i1"));
+    emitLoadHiddenW2(nextW2);
+    w.close();
+    std::string nextW1 = addc(st, p.stages1 - 1, "next_w1");
+    std::string hasPrev = w.def("has_prev", "arith.cmpi uge, " + st + ", " +
+                                                w.index(1) + " : index");
+    std::string w1Ok = w.def("w1_ok", "arith.cmpi ult, " + nextW1 + ", " +
+                                          w.index(p.t1) + " : index");
+    std::string doW1 =
+        w.def("do_w1", "arith.andi " + isLeader + ", " +
+                           w.def("w1_step", "arith.andi " + hasPrev + ", " +
+                                                w1Ok + " : i1") +
+                           " : i1");
+    w.open("scf.if " + doW1);
+    emitLoadHiddenW1(nextW1);
+    w.close();
+    std::string lastChunk =
+        w.def("ll_last", "arith.cmpi eq, " + c + ", " +
+                             w.index(p.hiddenChunks - 1) + " : index");
+    std::string nextG = addc(ll, 2, "next_g");
+    std::string gOk = w.def("g_ok", "arith.cmpi ult, " + nextG + ", " +
+                                        w.index(u.l) + " : index");
+    std::string doG =
+        w.def("do_g", "arith.andi " + isLeader + ", " +
+                          w.def("g_last", "arith.andi " + lastChunk + ", " +
+                                              gOk + " : i1") +
+                          " : i1");
+    w.open("scf.if " + doG);
+    emitLoadHiddenG(nextG);
+    w.close();
+    // H = gelu(...) in the 128-byte swizzled layout of a 64 x 64 wgmma A
+    // tile: column 8*jg + colPair of row A (+8) at chunk jg ^ (row % 8).
+    std::string flat = hiddenScoresStruct();
+    for (int64_t jg = 0; jg < kTileK / 8; ++jg) {
+      std::string chunk = jg == 0
+                              ? swz
+                              : w.def("h_chunk", "arith.xori " + swz + ", " +
+                                                     w.index(jg) + " : index");
+      std::string idx =
+          add(add(hRowPart, mulc(chunk, 8), "h_idx"), colPair, "h_idx");
+      std::string bias =
+          w.def("bias_f32", "arith.extf " + biasPairs[jg] + " : " + elemPair +
+                                " to vector<2xf32>");
       for (int64_t half = 0; half < 2; ++half) {
-        std::string pair = packPair(frag, t.acc1Struct, 4 * jg + 2 * half);
-        w.open("scf.if " + valid[half]);
-        w.line("vector.store " + pair + ", %h[" + rows[half] + ", " + col +
-               "] {alignment = 4 : i64} : " + t.globalH + ", " + t.pair);
-        w.close();
+        std::string pair =
+            packPair(scores, flat, 4 * jg + 2 * half, bias, u.gelu,
+                     u.layerNormInput ? colsumPairs[jg] : std::string(),
+                     rowRstd[half], rowShift[half]);
+        w.line("vector.store " + pair + ", " + hView + "[" +
+               addc(idx, half * 8 * kTileK, "h_at") +
+               "] {alignment = 4 : i64} : " + hFlat + ", " + t.pair);
       }
     }
+    // wgmma (async proxy) reads H, which generic stores wrote.
+    w.line("nvvm.fence.proxy {kind = #nvvm.proxy_kind<async.shared>, space = "
+           "#nvvm.shared_space<cta>}");
+    w.line("gpu.barrier");
+    w.line("nvgpu.mbarrier.try_wait.parity " + bars1 + "[" +
+           addc(slot, p.stages1, "w1_bar") + "], " + parity + ", " +
+           w.index(kMbarrierSpinTicks) + " : " + t.bars1);
+    std::string acc =
+        emitTileMma(accIn, add(hOff, wgBytes, "h_base"),
+                    addc(slotBase, p.kt2 * kBlockBytes, "w1_base"), t.w1Step,
+                    t.descW1, "%tma_w1", t.tmaW1, t.acc1, /*depth=*/1);
+    w.line("scf.yield " + acc + " : " + t.acc1);
+    w.close();
+    w.line("nvvm.wgmma.wait.group.sync.aligned 0");
+    // The G buffers are free after the last step's S.
+    emitHPrimeStores(accOut, gOff, p.gBytes);
+  }
+
+  /// The flat struct of the 32 f32 values of a 64 x 64 S fragment.
+  static std::string hiddenScoresStruct() {
+    std::string fields;
+    for (int i = 0; i < 32; ++i)
+      fields += i ? ", f32" : "f32";
+    return "!llvm.struct<(" + fields + ")>";
+  }
+
+  /// S = A . B^T for this warpgroup as one inline-asm block: A = the G
+  /// k-tiles at byte `aBase` (rows x 64 each, this warpgroup's 64 rows),
+  /// B = the w2 tiles of the slot at `bBase` (64 x 64 each); r_up/16 k16
+  /// wgmmas m64n64, the first without accumulate, then commit and wait 0.
+  /// Descriptors as nvgpu builds them, cast to i64 (+2 per k16 step: 32
+  /// bytes inside the swizzled 128-byte rows).
+  std::string emitHiddenScores(const std::string &aBase,
+                               const std::string &bBase) {
+    std::vector<std::string> aDesc, bDesc;
+    for (int64_t kt = 0; kt < p.kt2; ++kt) {
+      auto descriptor = [&](const std::string &byteOff,
+                            const std::string &stepType,
+                            const std::string &descType) {
+        std::string v = view("s_step", byteOff, stepType);
+        std::string d = w.def("s_desc", "nvgpu.warpgroup.generate.descriptor " +
+                                            v + ", " + "%tma_x : " + stepType +
+                                            ", " + t.tmaX + " -> " + descType);
+        return w.def("s_desc_i64", "builtin.unrealized_conversion_cast " + d +
+                                       " : " + descType + " to i64");
+      };
+      std::string a =
+          descriptor(addc(aBase, kt * p.rows * kTileK * kElemBytes, "g_kt"),
+                     t.aStep, t.descA);
+      std::string b = descriptor(addc(bBase, kt * kBlockBytes, "w2_kt"),
+                                 t.w2Step, t.descW2);
+      for (int64_t ks = 0; ks < kTileK / kWgmmaK; ++ks) {
+        auto step = [&](const std::string &d) {
+          return ks == 0 ? d
+                         : w.def("s_desc_k", "arith.addi " + d + ", " +
+                                                 w.i64(2 * ks) + " : i64");
+        };
+        aDesc.push_back(step(a));
+        bDesc.push_back(step(b));
+      }
+    }
+    int64_t steps = int64_t(aDesc.size());
+    std::string e = t.elem;
+    std::string body = "{ .reg .pred fly_acc, fly_init; setp.ne.b32 fly_acc, "
+                       "$" +
+                       str(32 + 2 * steps) + ", 0; setp.eq.b32 fly_init, $" +
+                       str(32 + 2 * steps) + ", 0; wgmma.fence.sync.aligned; ";
+    std::string list = "{";
+    for (int i = 0; i < 32; ++i)
+      list += (i ? ", $" : "$") + str(i);
+    list += "}";
+    for (int64_t ks = 0; ks < steps; ++ks)
+      body += "wgmma.mma_async.sync.aligned.m64n64k16.f32." + e + "." + e +
+              " " + list + ", $" + str(32 + ks) + ", $" + str(32 + steps + ks) +
+              ", " + (ks ? "fly_acc" : "fly_init") + ", 1, 1, 0, 0; ";
+    body += "wgmma.commit_group.sync.aligned; wgmma.wait_group.sync.aligned "
+            "0; }";
+    std::string constraints;
+    for (int i = 0; i < 32; ++i)
+      constraints += i ? ",=f" : "=f";
+    std::string args, types;
+    for (const std::vector<std::string> *ds : {&aDesc, &bDesc})
+      for (const std::string &d : *ds) {
+        constraints += ",l";
+        args += (args.empty() ? "" : ", ") + d;
+        types += (types.empty() ? "" : ", ") + std::string("i64");
+      }
+    constraints += ",r";
+    args += ", " + w.i32(1);
+    types += ", i32";
+    return w.def("scores", "llvm.inline_asm has_side_effects asm_dialect = "
+                           "att \"" +
+                               body + "\", \"" + constraints + "\" " + args +
+                               " : (" + types + ") -> " + hiddenScoresStruct());
+  }
+
+  /// Leader only: G[ll] = g'[rows, ll*r_up ..] (r_up/64 boxes of rows x 64)
+  /// into G buffer ll % 2.
+  void emitLoadHiddenG(const std::string &ll) {
+    std::string buf = remc(ll, 2, "g_buf");
+    std::string base = add(gOff, mulc(buf, p.gTileBytes), "g_dst_base");
+    w.line("nvgpu.mbarrier.arrive.expect_tx " + bars2 + "[" + buf + "], " +
+           w.index(p.gTileBytes) + " : " + t.bars2);
+    std::string col0 = mulc(ll, p.up.r, "g_col");
+    for (int64_t kt = 0; kt < p.kt2; ++kt) {
+      std::string dst =
+          view("g_dst", addc(base, kt * p.rows * kTileK * kElemBytes), t.xSlot);
+      w.line("nvgpu.tma.async.load %tma_x[" + addc(col0, kt * kTileK, "g_col") +
+             ", " + row0 + "], " + bars2 + "[" + buf + "] to " + dst + " : " +
+             t.tmaX + ", " + t.bars2 + " -> " + t.xSlot);
+    }
+  }
+
+  /// Leader only: hidden step `step` = ll*chunks + c's w2_up tiles, rows
+  /// ll*s + kk*(p/l_up) + c*64 (r_up/64 tiles of 64 x 64), into the w2 half
+  /// of its ring slot (barrier slot).
+  void emitLoadHiddenW2(const std::string &step) {
+    int64_t perBlock = s.p / p.up.l;
+    std::string slot = remc(step, p.stages1, "slot");
+    std::string ll = divc(step, p.hiddenChunks, "ll");
+    std::string c = mulc(remc(step, p.hiddenChunks, "chunk"), kTileK, "c_col");
+    std::string slotBase = add(ring1, mulc(slot, p.slot1), "slot_base");
+    w.line("nvgpu.mbarrier.arrive.expect_tx " + bars1 + "[" + slot + "], " +
+           w.index(p.kt2 * kBlockBytes) + " : " + t.bars1);
+    std::string row =
+        add(add(mulc(ll, p.up.s), mulc(kkFixed, perBlock)), c, "w2_row");
+    for (int64_t kt = 0; kt < p.kt2; ++kt) {
+      std::string dst =
+          view("w2_dst", addc(slotBase, kt * kBlockBytes), t.w2Slot);
+      w.line("nvgpu.tma.async.load %tma_w2[" + w.index(kt * kTileK) + ", " +
+             row + "], " + bars1 + "[" + slot + "] to " + dst + " : " +
+             t.tmaW2 + ", " + t.bars1 + " -> " + t.w2Slot);
+    }
+  }
+
+  /// Leader only: hidden step `step`'s w1_down' tile, rows kk*q .. (q x 64,
+  /// K columns ll*(p/l_up) + c*64 ..), into the w1 half of its ring slot
+  /// (barrier stages + slot).
+  void emitLoadHiddenW1(const std::string &step) {
+    int64_t perBlock = s.p / p.up.l;
+    std::string slot = remc(step, p.stages1, "slot");
+    std::string ll = divc(step, p.hiddenChunks, "ll");
+    std::string c = mulc(remc(step, p.hiddenChunks, "chunk"), kTileK, "c_col");
+    std::string slotBase = add(ring1, mulc(slot, p.slot1), "slot_base");
+    std::string bar = addc(slot, p.stages1, "w1_bar");
+    w.line("nvgpu.mbarrier.arrive.expect_tx " + bars1 + "[" + bar + "], " +
+           w.index(p.n1 * kTileK * kElemBytes) + " : " + t.bars1);
+    std::string dst =
+        view("w1_dst", addc(slotBase, p.kt2 * kBlockBytes), t.w1Slot);
+    w.line("nvgpu.tma.async.load %tma_w1[" +
+           add(mulc(ll, perBlock), c, "w1_col") + ", " + mulc(kkFixed, s.q) +
+           "], " + bars1 + "[" + bar + "] to " + dst + " : " + t.tmaW1 + ", " +
+           t.bars1 + " -> " + t.w1Slot);
   }
 
   /// The global rows of this thread's two fragment rows (A and A + 8) and
@@ -980,27 +1419,28 @@ private:
   /// Folded LayerNorm: the statistics partials of this thread's two
   /// fragment rows from %stats (written by the row-statistics kernel or the
   /// producer of x); rows past m read row m-1 (never stored).
-  void emitRowStatisticsLoads() {
+  void emitRowStatisticsLoads(const MonarchSpec &ln) {
+    std::string type = detail::rowPartialsType(ln.m, ln.layerNormPartials);
     for (int64_t half = 0; half < 2; ++half) {
       std::string row =
           add(row0, half ? addc(rowA, 8, "frag_row_b") : rowA, "st_row");
       row = w.def("st_row",
-                  "arith.minui " + row + ", " + w.index(s.m - 1) + " : index");
+                  "arith.minui " + row + ", " + w.index(ln.m - 1) + " : index");
       rowParts[half] =
           w.def("row_parts",
                 "vector.load %stats[" + row + ", " + w.index(0) + ", " +
-                    w.index(0) + "] {alignment = 8 : i64} : " + t.globalStats +
-                    ", vector<" + str(2 * s.layerNormPartials) + "xf32>");
+                    w.index(0) + "] {alignment = 8 : i64} : " + type +
+                    ", vector<" + str(2 * ln.layerNormPartials) + "xf32>");
     }
   }
 
   /// Folded LayerNorm: the loaded partials -> (rstd, shift) per fragment
   /// row, after the leader has issued the first TMA loads (the arithmetic
   /// waits for the loads; here that wait overlaps the TMA latency).
-  void emitRowStatisticsMerge() {
+  void emitRowStatisticsMerge(const MonarchSpec &ln) {
     for (int64_t half = 0; half < 2; ++half)
       std::tie(rowRstd[half], rowShift[half]) = detail::mergeRowPartials(
-          w, rowParts[half], s.layerNormPartials, s.layerNormEps);
+          w, rowParts[half], ln.layerNormPartials, ln.layerNormEps);
   }
 
   /// gelu_tanh(x) = h + h*tanh(u), h = x/2, u = sqrt(2/pi)(x + 0.044715 x^3):
@@ -1033,8 +1473,12 @@ private:
                        const std::string &shift = "") {
     std::string v[2];
     for (int64_t e = 0; e < 2; ++e) {
-      v[e] = w.def("y", "llvm.extractvalue " + frag + "[0, " + str(i + e) +
-                            "] : " + type);
+      // nvgpu's accumulator struct nests the values; an inline-asm wgmma
+      // block returns them flat.
+      std::string at = type.rfind("!llvm.struct<(struct<", 0) == 0
+                           ? "[0, " + str(i + e) + "]"
+                           : "[" + str(i + e) + "]";
+      v[e] = w.def("y", "llvm.extractvalue " + frag + at + " : " + type);
       if (!colsum.empty()) {
         std::string cs =
             w.def("colsum_e", "vector.extract " + colsum + "[" + str(e) +
@@ -1496,6 +1940,7 @@ private:
   std::string llFixed; // blocked output: the ll this CTA computes
   std::string kkFixed; // split factors, factor 1: the CTA's block kk
   std::string rowA, swz, colPair, gRowPart, gView, stagingView, stagingBase;
+  std::string hOff; // Monarch MLP hidden kernel: the H tiles
   // Folded LayerNorm: (rstd, -mean*rstd) of the fragment rows A, B.
   std::string rowParts[2], rowRstd[2], rowShift[2];
   std::string wgBytes; // this warpgroup's offset in a 64W-row tile
@@ -1523,13 +1968,16 @@ std::string emitDescriptor(FuncWriter &w, const std::string &hint,
                                   " : " + tmaType + " to !llvm.ptr");
 }
 
-/// gpu.launch_func's operands after the kernel symbol for plan `p`.
-std::string launchOf(FuncWriter &w, const Plan &p, const std::string &args) {
-  return "@" + monarchKernelModuleName(p.spec) + "::@" + kernelFunctionName(p) +
-         " blocks in (" + w.index(p.gridX) + ", " + w.index(1) + ", " +
-         w.index(1) + ") threads in (" + w.index(p.threads) + ", " +
-         w.index(1) + ", " + w.index(1) + ") dynamic_shared_memory_size " +
-         w.i32(p.dynamicSmemBytes) + " " + args;
+/// gpu.launch_func's operands after the kernel symbol for plan `p` (its
+/// kernel in gpu.module `module`, by default the spec's own).
+std::string launchOf(FuncWriter &w, const Plan &p, const std::string &args,
+                     const std::string &module = "") {
+  return "@" + (module.empty() ? monarchKernelModuleName(p.spec) : module) +
+         "::@" + kernelFunctionName(p) + " blocks in (" + w.index(p.gridX) +
+         ", " + w.index(1) + ", " + w.index(1) + ") threads in (" +
+         w.index(p.threads) + ", " + w.index(1) + ", " + w.index(1) +
+         ") dynamic_shared_memory_size " + w.i32(p.dynamicSmemBytes) + " " +
+         args;
 }
 
 /// The launcher (or, with repeats, the benchmark function): TMA descriptors
@@ -1592,6 +2040,96 @@ std::string emitHostFunction(const Plan &p, const Types &t,
   os << "  func.func private @" << name << "(%x: " << t.globalX
      << ", %w1: " << t.globalW1 << ", %w2: " << t.globalW2
      << detail::joinArgs(bufferArgs(p, t), ": ") << ") {\n";
+  os << w.finish() << "  }\n";
+  return os.str();
+}
+
+/// The Monarch MLP's kernels (emitMonarchMlp): the up projection's factor 1
+/// alone (split factor 1 of its shape, into g') and the down projection's
+/// factor 2 alone (split factor 2, from h', with its epilogue).
+MonarchSpec mlpFactor1Spec(const MonarchSpec &up) {
+  MonarchSpec s;
+  s.m = up.m;
+  s.k = up.k, s.q = up.q, s.p = up.p, s.l = up.l, s.s = up.s, s.r = up.r;
+  s.elementType = up.elementType;
+  s.splitFactors = true;
+  return s;
+}
+MonarchSpec mlpFactor2Spec(const MonarchSpec &down) {
+  MonarchSpec s = down;
+  s.inputBlocks = 0;
+  s.splitFactors = true;
+  return s;
+}
+
+/// The Monarch MLP's launcher (or, with repeats, benchmark function): g'
+/// and h' come from the runtime's pool and the three kernels run back to
+/// back on the stream (see emitMonarchMlp).
+std::string emitMlpHostFunction(const Plan &p0, const Types &t0, const Plan &ph,
+                                const Types &th, const Plan &p2,
+                                const Types &t2, const std::string &module,
+                                const std::string &name, int64_t repeats) {
+  FuncWriter w(/*indent=*/1);
+  std::string unranked = "memref<*x" + t0.elem + ">";
+  auto flat = [&](const std::string &hint, const std::string &value,
+                  const std::string &from, const std::string &to) {
+    return w.def(hint, "memref.collapse_shape " + value +
+                           " [[0, 1], [2]] : " + from + " into " + to);
+  };
+  std::vector<std::string> launches;
+  // Factor 1 of the up projection: x -> g' (blocked by ll).
+  std::string tx =
+      emitDescriptor(w, "tma_x", "%x", t0.globalX, p0.rows, t0.tmaX, unranked);
+  std::string tw1 = emitDescriptor(
+      w, "tma_w1", flat("w1_flat", "%w1", t0.globalW1, t0.globalW1Flat),
+      t0.globalW1Flat, p0.n1, t0.tmaW1, unranked);
+  std::string g = w.def("g", "gpu.alloc () : " + t0.globalH);
+  launches.push_back(launchOf(w, p0,
+                              "args(" + tx + " : !llvm.ptr, " + tw1 +
+                                  " : !llvm.ptr, " + g + " : " + t0.globalH +
+                                  ")",
+                              module));
+  // The hidden kernel: g' -> h'.
+  std::string tg =
+      emitDescriptor(w, "tma_g", g, t0.globalH, ph.rows, th.tmaX, unranked);
+  std::string tw1d = emitDescriptor(
+      w, "tma_w1d", flat("w1d_flat", "%w1_down", th.globalW1, th.globalW1Flat),
+      th.globalW1Flat, ph.n1, th.tmaW1, unranked);
+  std::string tw2u = emitDescriptor(
+      w, "tma_w2u", flat("w2u_flat", "%w2", t0.globalW2, t0.globalW2Flat),
+      t0.globalW2Flat, kTileK, th.tmaW2, unranked);
+  std::string h = w.def("h", "gpu.alloc () : " + th.globalH);
+  std::vector<std::pair<std::string, std::string>> upArgs =
+      hiddenBufferArgs(ph);
+  upArgs[0].first = "%bias_up";
+  launches.push_back(launchOf(w, ph,
+                              "args(" + tg + " : !llvm.ptr, " + tw1d +
+                                  " : !llvm.ptr, " + tw2u + " : !llvm.ptr" +
+                                  detail::joinArgs(upArgs, " : ") + ", " + h +
+                                  " : " + th.globalH + ")",
+                              module));
+  // Factor 2 of the down projection: h' -> y (+ its epilogue).
+  std::string th2 =
+      emitDescriptor(w, "tma_h", h, th.globalH, p2.rows, t2.tmaX, unranked);
+  std::string tw2d = emitDescriptor(
+      w, "tma_w2d", flat("w2d_flat", "%w2_down", t2.globalW2, t2.globalW2Flat),
+      t2.globalW2Flat, p2.tileS, t2.tmaW2, unranked);
+  launches.push_back(
+      launchOf(w, p2,
+               "args(" + th2 + " : !llvm.ptr, " + tw2d + " : !llvm.ptr" +
+                   detail::joinArgs(bufferArgs(p2, t2), " : ") + ")",
+               module));
+  detail::emitLaunches(w, launches, repeats);
+  w.line("gpu.dealloc " + g + " : " + t0.globalH);
+  w.line("gpu.dealloc " + h + " : " + th.globalH);
+  w.line("return");
+
+  std::ostringstream os;
+  os << "  func.func private @" << name << "(%x: " << t0.globalX
+     << ", %w1: " << t0.globalW1 << ", %w2: " << t0.globalW2
+     << detail::joinArgs(upArgs, ": ") << ", %w1_down: " << th.globalW1
+     << ", %w2_down: " << t2.globalW2
+     << detail::joinArgs(bufferArgs(p2, t2), ": ") << ") {\n";
   os << w.finish() << "  }\n";
   return os.str();
 }
@@ -1791,6 +2329,102 @@ std::string emitMonarchMatmul(const MonarchSpec &spec, std::string &error,
   if (options.benchmarkRepeats > 0)
     os << emitHostFunction(plan, types, monarchBenchmarkName(spec),
                            options.benchmarkRepeats, p1, t1);
+  os << "}\n";
+  return os.str();
+}
+
+std::string verifyMonarchMlpSpec(const MonarchMlpSpec &spec) {
+  const MonarchSpec &u = spec.up, &d = spec.down;
+  if (!u.blockedOutput || !u.bias || !u.gelu || u.residual || u.rowStatistics ||
+      u.splitFactors || u.inputBlocks)
+    return "the up projection must be a blocked-output Monarch kernel with "
+           "bias and GELU only (and optionally a folded LayerNorm)";
+  if (d.blockedOutput || d.gelu || d.layerNormInput || !d.splitFactors ||
+      d.inputBlocks != u.l)
+    return "the down projection must be a natural-output Monarch kernel "
+           "with split factors reading the up projection's blocked output";
+  if (u.m != d.m || u.elementType != d.elementType)
+    return "both projections need the same rows and element type";
+  if (u.l * u.s != d.k * d.p)
+    return "the up projection's " + str(u.l * u.s) +
+           " outputs must be the down projection's k*p=" + str(d.k * d.p) +
+           " inputs";
+  if (d.p % (u.l * kTileK))
+    return "the down projection's p=" + str(d.p) + " must be a multiple of " +
+           str(u.l * kTileK) + " (64-column chunks of every up block)";
+  for (const MonarchSpec &part : {u, d, mlpFactor1Spec(u), mlpFactor2Spec(d)})
+    if (std::string why = verifyMonarchSpec(part); !why.empty())
+      return why;
+  if (!Plan(u, d).valid)
+    return "the hidden kernel's G buffers, weight ring and H tiles do not "
+           "fit the shared memory of an sm_90 CTA";
+  return "";
+}
+
+std::string monarchMlpKernelName(const MonarchMlpSpec &spec) {
+  // Both kernel names without their common "fly_monarch_" prefix.
+  const std::string prefix = "fly_monarch_";
+  return "fly_monarch_mlp_" + monarchKernelName(spec.up).substr(prefix.size()) +
+         "__" + monarchKernelName(spec.down).substr(prefix.size());
+}
+std::string monarchMlpKernelModuleName(const MonarchMlpSpec &spec) {
+  return monarchMlpKernelName(spec) + "_kernels";
+}
+std::string monarchMlpLauncherName(const MonarchMlpSpec &spec) {
+  return monarchMlpKernelName(spec) + "_launch";
+}
+std::string monarchMlpBenchmarkName(const MonarchMlpSpec &spec) {
+  return monarchMlpKernelName(spec) + "_repeat";
+}
+int64_t monarchMlpRowStatisticsPartials(const MonarchMlpSpec &spec) {
+  return monarchRowStatisticsPartials(mlpFactor2Spec(spec.down));
+}
+
+std::string emitMonarchMlp(const MonarchMlpSpec &spec, std::string &error,
+                           const MonarchEmitOptions &options) {
+  error = verifyMonarchMlpSpec(spec);
+  if (error.empty() && options.benchmarkRepeats < 0)
+    error = "benchmarkRepeats must not be negative";
+  if (!error.empty())
+    return "";
+  // Factor 1 of the up projection has r/64 k-tiles per CTA (3 in GPT-2):
+  // a ring of 2 slots lets two CTAs share an SM, one storing g' while the
+  // other loads.
+  Plan p0(mlpFactor1Spec(spec.up), /*factor1=*/true, /*factor1Warpgroups=*/0,
+          kMlpFactor1Stages);
+  Plan ph(spec.up, spec.down);
+  Plan p2(mlpFactor2Spec(spec.down));
+  Types t0(p0), th(ph), t2(p2);
+  std::string module = monarchMlpKernelModuleName(spec);
+  std::ostringstream os;
+  os << "// " << monarchMlpKernelName(spec)
+     << ": y = monarch_down(gelu_tanh(monarch_up(x) + bias_up)); factor 1 of "
+        "the up projection into g' ("
+     << p0.rows << "-row CTAs, grid " << p0.gridX << ", " << p0.dynamicSmemBytes
+     << " B dynamic smem); hidden kernel into h' (" << ph.rows
+     << "-row CTAs of " << ph.threads << " threads, grid " << ph.gridX << ", "
+     << ph.t1 << " steps, " << ph.stages1 << " stages, " << ph.dynamicSmemBytes
+     << " B dynamic smem); factor 2 of the down "
+        "projection ("
+     << p2.rows << "-row CTAs, grid " << p2.gridX << ", " << p2.dynamicSmemBytes
+     << " B dynamic smem)\n";
+  os << "module attributes {gpu.container_module} {\n";
+  os << "  gpu.module @" << module << " {\n";
+  os << "    llvm.mlir.global external @" << dynamicSmemSymbol()
+     << "() {addr_space = 3 : i32, alignment = 16 : i64} : "
+        "!llvm.array<0 x i8>\n";
+  int64_t inFlight = options.wgmmaTilesInFlight > 0 ? options.wgmmaTilesInFlight
+                                                    : kDefaultTilesInFlight;
+  os << KernelEmitter(p0, t0, inFlight).emit();
+  os << KernelEmitter(ph, th, inFlight).emit();
+  os << KernelEmitter(p2, t2, inFlight).emit();
+  os << "  }\n";
+  os << emitMlpHostFunction(p0, t0, ph, th, p2, t2, module,
+                            monarchMlpLauncherName(spec), 0);
+  if (options.benchmarkRepeats > 0)
+    os << emitMlpHostFunction(p0, t0, ph, th, p2, t2, module,
+                              monarchMlpBenchmarkName(spec),
+                              options.benchmarkRepeats);
   os << "}\n";
   return os.str();
 }

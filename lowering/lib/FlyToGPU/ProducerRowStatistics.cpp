@@ -190,6 +190,17 @@ struct FlyGpuProducerRowStatisticsPass
       spec.rowStatistics = true;
       newProducer = kernels::declareMonarchLauncher(getOperation(),
                                                     producer.getLoc(), spec);
+    } else if (DictionaryAttr dict =
+                   launcherSpec(producer, kernels::kMonarchMlpKernelAttr);
+               dict && monarchs) {
+      // A Monarch MLP: its down projection's factor-2 kernel writes them.
+      gen::MonarchMlpSpec spec = kernels::monarchMlpSpecFromAttr(dict);
+      partials = gen::monarchMlpRowStatisticsPartials(spec);
+      spec.down.rowStatistics = true;
+      if (partials == 0 || !gen::verifyMonarchMlpSpec(spec).empty())
+        return skip(statsCall, "the producing Monarch MLP cannot write them");
+      newProducer = kernels::declareMonarchMlpLauncher(getOperation(),
+                                                       producer.getLoc(), spec);
     } else {
       return skip(statsCall, "its input comes from a kernel that cannot "
                              "write them (producers=" +
@@ -270,6 +281,15 @@ struct FlyGpuProducerRowStatisticsPass
         return nullptr;
       return kernels::declareMonarchLauncher(getOperation(), call.getLoc(),
                                              spec);
+    }
+    if (DictionaryAttr dict =
+            launcherSpec(call, kernels::kMonarchMlpKernelAttr)) {
+      gen::MonarchMlpSpec spec = kernels::monarchMlpSpecFromAttr(dict);
+      spec.up.layerNormPartials = partials;
+      if (!spec.up.layerNormInput || !gen::verifyMonarchMlpSpec(spec).empty())
+        return nullptr;
+      return kernels::declareMonarchMlpLauncher(getOperation(), call.getLoc(),
+                                                spec);
     }
     return nullptr;
   }

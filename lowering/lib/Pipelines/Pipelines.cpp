@@ -156,6 +156,7 @@ void mlir::fly::buildFlyGpuPipeline(OpPassManager &pm,
     fly::FlyGpuMonarchKernelsOptions monarch;
     monarch.chip = options.chip;
     monarch.splitFactors = options.monarchSplitFactors;
+    monarch.hiddenKernel = options.monarchHiddenKernel;
     pm.addPass(fly::createFlyGpuMonarchKernels(monarch));
     fly::FlyGpuLayerNormKernelsOptions layerNorm;
     layerNorm.chip = options.chip;

@@ -342,6 +342,15 @@ def FlyGpuMonarchKernels
     kk, writes h in g order to a temporary; factor 2 reads its G tile back
     by TMA. w1 gets its q axis permuted too (`<name>.split_rows`, or
     `<name>.split_blocked_cols` in a chain).
+
+    Hidden kernel (`hidden-kernel`): a chain (an MLP: up projection with
+    bias and GELU, down projection) becomes one launcher call of three
+    kernels (MonarchMlpSpec): the up projection's factor 1 into g' (as wide
+    as x), a hidden kernel that runs the up projection's factor 2, bias,
+    GELU (and the folded LayerNorm) and the down projection's factor 1 per
+    64 hidden columns without storing the hidden layer, writing h' (as wide
+    as y), and the down projection's factor 2 with its epilogue. The
+    weights are laid out as for the chain with split factors.
   }];
   let options = [
     Option<"chip", "chip", "std::string", /*default=*/"\"sm_90a\"",
@@ -358,7 +367,10 @@ def FlyGpuMonarchKernels
     Option<"splitFactors", "split-factors", "bool", /*default=*/"true",
            "Run a natural-output Monarch matmul with a constant w1 and few "
            "rows as two kernels, factor 1 and factor 2 (see the "
-           "description)">
+           "description)">,
+    Option<"hiddenKernel", "hidden-kernel", "bool", /*default=*/"true",
+           "Run a chained Monarch MLP as three kernels whose hidden layer "
+           "stays on chip (see the description)">
   ];
   let dependentDialects = ["::mlir::func::FuncDialect",
                            "::mlir::memref::MemRefDialect",

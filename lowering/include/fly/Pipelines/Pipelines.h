@@ -93,6 +93,11 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
                      "separate kernel: all, gemm, monarch (which "
                      "producers) or off"),
       llvm::cl::init("all")};
+  PassOptions::Option<bool> monarchHiddenKernel{
+      *this, "monarch-hidden-kernel",
+      llvm::cl::desc("A Monarch MLP runs as three kernels whose hidden layer "
+                     "stays on chip (fly-gpu-monarch-kernels hidden-kernel)"),
+      llvm::cl::init(true)};
   PassOptions::Option<bool> monarchSplitFactors{
       *this, "monarch-split-factors",
       llvm::cl::desc("A Monarch matmul with the natural output and few rows "

@@ -148,6 +148,51 @@ std::string monarchKernelModuleName(const MonarchSpec &spec);
 std::string monarchLauncherName(const MonarchSpec &spec);
 std::string monarchBenchmarkName(const MonarchSpec &spec);
 
+/// A Monarch MLP in three kernels whose hidden layer never reaches global
+/// memory: (1) the up projection's factor 1, g' = x . w1_up^T blocked by ll
+/// (split factor 1 of its shape); (2) the hidden kernel, per (128 rows,
+/// down block kk): for every up block ll and 64 hidden columns, S = g'[ll]
+/// . w2_up^T, H = gelu(S [* rstd + shift * colsum] + bias) in shared
+/// memory, acc += H . w1_down^T, then h' (the down projection's factor 1,
+/// as split factor 1 stores it); (3) the down projection's factor 2 from h'
+/// with its epilogue (split factor 2). g' and h' are as wide as x and y;
+/// the hidden layer (4x wider in GPT-2) is never stored.
+///   up:   the up projection as the Monarch chain declares it
+///         (blockedOutput, bias, gelu; layerNormInput optional), its w1 and
+///         bias/colsum permuted as for that kernel;
+///   down: the down projection with inputBlocks = up.l and splitFactors
+///         (its w1 permuted as monarchKernelW1Source says for that spec);
+///         bias, residual, rowStatistics optional.
+struct MonarchMlpSpec {
+  MonarchSpec up, down;
+};
+
+/// "" when emitMonarchMlp accepts `spec`, else why not.
+std::string verifyMonarchMlpSpec(const MonarchMlpSpec &spec);
+
+/// Returns "" and sets `error` if the spec is unsupported. Otherwise one
+/// module with the three kernels and
+///   func.func private @<monarchMlpLauncherName(spec)>(
+///       %x: memref<Mxn>, %w1: memref<kxqxp>, %w2: memref<lxsxr>,   (up)
+///       %bias_up: memref<(l*s)>,
+///       [%colsum: memref<(l*s)xf32>, %stats: memref<MxPx2xf32>,]
+///       %w1_down: memref<k'xq'xp'>, %w2_down: memref<l'xs'xr'>,
+///       [%bias: memref<(l'*s')>,] [%res: memref<Mx(l'*s')>,]
+///       %y: memref<Mx(l'*s')> [, %stats_out: memref<MxP'x2xf32>])
+/// which allocates g' and h' from the runtime's pool and launches the
+/// three kernels on one stream.
+std::string emitMonarchMlp(const MonarchMlpSpec &spec, std::string &error,
+                           const MonarchEmitOptions &options = {});
+
+/// Row-statistics partials per row the MLP writes with down.rowStatistics
+/// (0 where it cannot).
+int64_t monarchMlpRowStatisticsPartials(const MonarchMlpSpec &spec);
+
+std::string monarchMlpKernelName(const MonarchMlpSpec &spec);
+std::string monarchMlpKernelModuleName(const MonarchMlpSpec &spec);
+std::string monarchMlpLauncherName(const MonarchMlpSpec &spec);
+std::string monarchMlpBenchmarkName(const MonarchMlpSpec &spec);
+
 } // namespace fly::gpu
 
 #endif // FLY_CONVERSION_FLYTOGPU_MONARCHKERNEL_H
