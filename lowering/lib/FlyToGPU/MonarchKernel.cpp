@@ -1166,37 +1166,20 @@ private:
     // st take step st+stages, the w1 tile of step st-1 step st-1+stages,
     // and after the last chunk of ll its G buffer takes G[ll+2].
     std::string nextW2 = addc(st, p.stages1, "next_w2");
-    std::string w2Ok = w.def("w2_ok", "arith.cmpi ult, " + nextW2 + ", " +
-                                          w.index(p.t1) + " : index");
-    w.open("scf.if " +
-           w.def("do_w2", "arith.andi " + isLeader + ", " + w2Ok + " : i1"));
+    w.open("scf.if " + leaderLoads(nextW2, p.t1));
     emitLoadHiddenW2(nextW2);
     w.close();
     std::string nextW1 = addc(st, p.stages1 - 1, "next_w1");
     std::string hasPrev = w.def("has_prev", "arith.cmpi uge, " + st + ", " +
                                                 w.index(1) + " : index");
-    std::string w1Ok = w.def("w1_ok", "arith.cmpi ult, " + nextW1 + ", " +
-                                          w.index(p.t1) + " : index");
-    std::string doW1 =
-        w.def("do_w1", "arith.andi " + isLeader + ", " +
-                           w.def("w1_step", "arith.andi " + hasPrev + ", " +
-                                                w1Ok + " : i1") +
-                           " : i1");
-    w.open("scf.if " + doW1);
+    w.open("scf.if " + leaderLoads(nextW1, p.t1, hasPrev));
     emitLoadHiddenW1(nextW1);
     w.close();
     std::string lastChunk =
         w.def("ll_last", "arith.cmpi eq, " + c + ", " +
                              w.index(p.hiddenChunks - 1) + " : index");
     std::string nextG = addc(ll, 2, "next_g");
-    std::string gOk = w.def("g_ok", "arith.cmpi ult, " + nextG + ", " +
-                                        w.index(u.l) + " : index");
-    std::string doG =
-        w.def("do_g", "arith.andi " + isLeader + ", " +
-                          w.def("g_last", "arith.andi " + lastChunk + ", " +
-                                              gOk + " : i1") +
-                          " : i1");
-    w.open("scf.if " + doG);
+    w.open("scf.if " + leaderLoads(nextG, u.l, lastChunk));
     emitLoadHiddenG(nextG);
     w.close();
     // H = gelu(...) in the 128-byte swizzled layout of a 64 x 64 wgmma A
@@ -1238,6 +1221,17 @@ private:
     w.line("nvvm.wgmma.wait.group.sync.aligned 0");
     // The G buffers are free after the last step's S.
     emitHPrimeStores(accOut, gOff, p.gBytes);
+  }
+
+  /// i1: this thread is the leader, `index` < `bound` and (if given)
+  /// `also`: the condition of a leader's refill.
+  std::string leaderLoads(const std::string &index, int64_t bound,
+                          const std::string &also = "") {
+    std::string ok = w.def("in_range", "arith.cmpi ult, " + index + ", " +
+                                           w.index(bound) + " : index");
+    if (!also.empty())
+      ok = w.def("load_ok", "arith.andi " + also + ", " + ok + " : i1");
+    return w.def("do_load", "arith.andi " + isLeader + ", " + ok + " : i1");
   }
 
   /// The flat struct of the 32 f32 values of a 64 x 64 S fragment.
@@ -1339,42 +1333,51 @@ private:
   /// ll*s + kk*(p/l_up) + c*64 (r_up/64 tiles of 64 x 64), into the w2 half
   /// of its ring slot (barrier slot).
   void emitLoadHiddenW2(const std::string &step) {
-    int64_t perBlock = s.p / p.up.l;
-    std::string slot = remc(step, p.stages1, "slot");
-    std::string ll = divc(step, p.hiddenChunks, "ll");
-    std::string c = mulc(remc(step, p.hiddenChunks, "chunk"), kTileK, "c_col");
-    std::string slotBase = add(ring1, mulc(slot, p.slot1), "slot_base");
-    w.line("nvgpu.mbarrier.arrive.expect_tx " + bars1 + "[" + slot + "], " +
+    HiddenStep h = decodeHiddenStep(step);
+    w.line("nvgpu.mbarrier.arrive.expect_tx " + bars1 + "[" + h.slot + "], " +
            w.index(p.kt2 * kBlockBytes) + " : " + t.bars1);
-    std::string row =
-        add(add(mulc(ll, p.up.s), mulc(kkFixed, perBlock)), c, "w2_row");
+    std::string row = add(add(mulc(h.ll, p.up.s), mulc(kkFixed, h.perBlock)),
+                          h.col, "w2_row");
     for (int64_t kt = 0; kt < p.kt2; ++kt) {
       std::string dst =
-          view("w2_dst", addc(slotBase, kt * kBlockBytes), t.w2Slot);
+          view("w2_dst", addc(h.slotBase, kt * kBlockBytes), t.w2Slot);
       w.line("nvgpu.tma.async.load %tma_w2[" + w.index(kt * kTileK) + ", " +
-             row + "], " + bars1 + "[" + slot + "] to " + dst + " : " +
+             row + "], " + bars1 + "[" + h.slot + "] to " + dst + " : " +
              t.tmaW2 + ", " + t.bars1 + " -> " + t.w2Slot);
     }
+  }
+
+  /// Hidden step `step` = ll*chunks + c: its ring slot and the slot's
+  /// byte offset, ll, and c*64 (the chunk's first column of the p/l_up
+  /// hidden columns of (kk, ll)).
+  struct HiddenStep {
+    std::string slot, slotBase, ll, col;
+    int64_t perBlock;
+  };
+  HiddenStep decodeHiddenStep(const std::string &step) {
+    HiddenStep h;
+    h.perBlock = s.p / p.up.l;
+    h.slot = remc(step, p.stages1, "slot");
+    h.slotBase = add(ring1, mulc(h.slot, p.slot1), "slot_base");
+    h.ll = divc(step, p.hiddenChunks, "ll");
+    h.col = mulc(remc(step, p.hiddenChunks, "chunk"), kTileK, "c_col");
+    return h;
   }
 
   /// Leader only: hidden step `step`'s w1_down' tile, rows kk*q .. (q x 64,
   /// K columns ll*(p/l_up) + c*64 ..), into the w1 half of its ring slot
   /// (barrier stages + slot).
   void emitLoadHiddenW1(const std::string &step) {
-    int64_t perBlock = s.p / p.up.l;
-    std::string slot = remc(step, p.stages1, "slot");
-    std::string ll = divc(step, p.hiddenChunks, "ll");
-    std::string c = mulc(remc(step, p.hiddenChunks, "chunk"), kTileK, "c_col");
-    std::string slotBase = add(ring1, mulc(slot, p.slot1), "slot_base");
-    std::string bar = addc(slot, p.stages1, "w1_bar");
+    HiddenStep h = decodeHiddenStep(step);
+    std::string bar = addc(h.slot, p.stages1, "w1_bar");
     w.line("nvgpu.mbarrier.arrive.expect_tx " + bars1 + "[" + bar + "], " +
            w.index(p.n1 * kTileK * kElemBytes) + " : " + t.bars1);
     std::string dst =
-        view("w1_dst", addc(slotBase, p.kt2 * kBlockBytes), t.w1Slot);
+        view("w1_dst", addc(h.slotBase, p.kt2 * kBlockBytes), t.w1Slot);
     w.line("nvgpu.tma.async.load %tma_w1[" +
-           add(mulc(ll, perBlock), c, "w1_col") + ", " + mulc(kkFixed, s.q) +
-           "], " + bars1 + "[" + bar + "] to " + dst + " : " + t.tmaW1 + ", " +
-           t.bars1 + " -> " + t.w1Slot);
+           add(mulc(h.ll, h.perBlock), h.col, "w1_col") + ", " +
+           mulc(kkFixed, s.q) + "], " + bars1 + "[" + bar + "] to " + dst +
+           " : " + t.tmaW1 + ", " + t.bars1 + " -> " + t.w1Slot);
   }
 
   /// The global rows of this thread's two fragment rows (A and A + 8) and
