@@ -343,14 +343,17 @@ def FlyGpuMonarchKernels
     by TMA. w1 gets its q axis permuted too (`<name>.split_rows`, or
     `<name>.split_blocked_cols` in a chain).
 
-    Hidden kernel (`hidden-kernel`): a chain (an MLP: up projection with
+    Hidden kernel (`hidden-kernel`, on by default): a chain (an MLP: up
+    projection with
     bias and GELU, down projection) becomes one launcher call of three
     kernels (MonarchMlpSpec): the up projection's factor 1 into g' (as wide
     as x), a hidden kernel that runs the up projection's factor 2, bias,
     GELU (and the folded LayerNorm) and the down projection's factor 1 per
     64 hidden columns without storing the hidden layer, writing h' (as wide
     as y), and the down projection's factor 2 with its epilogue. The
-    weights are laid out as for the chain with split factors.
+    weights are laid out as for the chain with split factors. Shapes the
+    hidden kernel cannot take (gen::verifyMonarchMlpSpec) keep the chain's
+    two kernels, with a remark.
   }];
   let options = [
     Option<"chip", "chip", "std::string", /*default=*/"\"sm_90a\"",
