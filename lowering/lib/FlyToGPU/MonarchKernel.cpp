@@ -62,6 +62,13 @@
 // equal-sized chunks); after the loop lane 0 of each quad writes its
 // warpgroup's partial of the row.
 //
+// Monarch MLP (MonarchMlpSpec, emitMonarchMlp): three kernels in one
+// gpu.module -- split factor 1 of the up projection (g'), the hidden kernel
+// (Stage::Hidden, emitHiddenToGlobal: the up projection's factor 2, its
+// GELU and the down projection's factor 1 per 64 hidden columns, into h')
+// and split factor 2 of the down projection -- so that the hidden layer
+// is never stored.
+//
 // The accumulator fragment is read at the LLVM level: the opaque
 // !nvgpu.warpgroup.accumulator is cast to the struct convert-nvgpu-to-nvvm
 // turns it into (!llvm.struct<(struct<(f32 x N/2)>)>), and the casts fold
