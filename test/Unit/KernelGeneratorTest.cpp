@@ -964,6 +964,82 @@ TEST(MonarchGeneratorTest, SplitFactorsIndexLikeTheFusedKernel) {
     EXPECT_NEAR(got[i], expected[i], 1e-12) << "output " << i;
 }
 
+/// The Monarch MLP with the hidden layer on chip, computed the way its
+/// three kernels index it (emitMonarchMlp): factor 1 of the up projection
+/// stores g' like split factor 1; the hidden kernel of down block kd takes,
+/// for up group ll, the hidden columns ss = kd*(p'/l) + t, adds the bias
+/// read blocked (ll*s + ss), applies the activation, and multiplies by w1'
+/// of the down projection (monarchKernelW1Source with split factors and a
+/// blocked input) at K column ll*(p'/l) + t, storing h' like split factor
+/// 1; factor 2 reads h'. In float64 that equals the plain MLP.
+TEST(MonarchGeneratorTest, HiddenKernelLayoutsComputeTheSameMlp) {
+  MonarchSpec up; // 12 -> 12: k 2, q 4, p 6; l 2, s 6, r 4
+  up.k = 2, up.q = 4, up.p = 6, up.l = 2, up.s = 6, up.r = 4;
+  MonarchSpec down; // 12 -> 6: k 2, q 4, p 6; l 2, s 3, r 4
+  down.k = 2, down.q = 4, down.p = 6, down.l = 2, down.s = 3, down.r = 4;
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<double> u(-1.0, 1.0);
+  auto random = [&](size_t n) {
+    std::vector<double> v(n);
+    for (double &e : v)
+      e = u(rng);
+    return v;
+  };
+  std::vector<double> x = random(up.k * up.p), w1 = random(up.k * up.q * up.p),
+                      w2 = random(up.l * up.s * up.r),
+                      bias = random(up.l * up.s),
+                      v1 = random(down.k * down.q * down.p),
+                      v2 = random(down.l * down.s * down.r);
+  // Any elementwise activation: the check is that each hidden value gets
+  // its own bias and lands in the right down-projection column.
+  auto act = [](double v) { return v + 0.5 * v * v; };
+  std::vector<double> hidden = monarchRow(up, x, w1, w2);
+  for (size_t j = 0; j < hidden.size(); ++j)
+    hidden[j] = act(hidden[j] + bias[j]);
+  std::vector<double> expected = monarchRow(down, hidden, v1, v2);
+
+  MonarchSpec up0 = up, downH = down;
+  up0.splitFactors = true;
+  downH.splitFactors = true;
+  downH.inputBlocks = up.l;
+  std::vector<double> kw1 = kernelW1(up0, w1), kv1 = kernelW1(downH, v1);
+  // The bias as fly-gpu-monarch-kernels stores it for a blocked output:
+  // bias'[ll*s + ss] = bias[ss*l + ll].
+  std::vector<double> blockedBias(bias.size());
+  for (int64_t i = 0; i < up.l * up.s; ++i)
+    blockedBias[i] = bias[(i % up.s) * up.l + i / up.s];
+  // Factor 1 of the up projection: g' (blocked by ll).
+  int64_t perUp = up.q / up.l;
+  std::vector<double> gPrime(up.l * up.r, 0.0);
+  for (int64_t kk = 0; kk < up.k; ++kk)
+    for (int64_t c = 0; c < up.q; ++c)
+      for (int64_t pp = 0; pp < up.p; ++pp)
+        gPrime[(c / perUp) * up.r + kk * perUp + c % perUp] +=
+            kw1[(kk * up.q + c) * up.p + pp] * x[kk * up.p + pp];
+  // The hidden kernel, per down block kd, into h'.
+  int64_t pb = down.p / up.l, perDown = down.q / down.l;
+  std::vector<double> hPrime(down.l * down.r, 0.0);
+  for (int64_t kd = 0; kd < down.k; ++kd)
+    for (int64_t ll = 0; ll < up.l; ++ll)
+      for (int64_t t = 0; t < pb; ++t) {
+        int64_t ss = kd * pb + t;
+        double sAcc = 0;
+        for (int64_t rr = 0; rr < up.r; ++rr)
+          sAcc += gPrime[ll * up.r + rr] * w2[(ll * up.s + ss) * up.r + rr];
+        double h = act(sAcc + blockedBias[ll * up.s + ss]);
+        for (int64_t c = 0; c < down.q; ++c)
+          hPrime[(c / perDown) * down.r + kd * perDown + c % perDown] +=
+              h * kv1[(kd * down.q + c) * down.p + ll * pb + t];
+      }
+  // Factor 2 of the down projection reads g[ll, rr] at h' column ll*r + rr.
+  std::vector<double> got = factor2Row(down, v2, [&](int64_t ll, int64_t rr) {
+    return hPrime[ll * down.r + rr];
+  });
+  ASSERT_EQ(got.size(), expected.size());
+  for (size_t i = 0; i < got.size(); ++i)
+    EXPECT_NEAR(got[i], expected[i], 1e-12) << "output " << i;
+}
+
 TEST(MonarchGeneratorTest, SplitFactorsEmitTwoKernels) {
   MonarchSpec down = gpt2DownProjection();
   MonarchSpec fused = down;
