@@ -167,8 +167,10 @@ static cl::opt<int64_t> gemmCtas(
 static cl::opt<bool> monarchSplit(
     "monarch-split",
     cl::desc("cuda: a Monarch matmul with the natural output (an MLP's down "
-             "projection) and at most 2048 rows runs as two kernels, factor "
-             "1 and factor 2 (default true; =false keeps one fused kernel)"),
+             "projection with --monarch-mlp=pair, or a Monarch layer outside "
+             "an MLP) and at most 2048 rows runs as two kernels, factor 1 "
+             "and factor 2 (default true; =false keeps one fused kernel; the "
+             "default three-kernel MLP always splits its down projection)"),
     cl::init(true), cl::cat(category));
 static cl::opt<std::string> monarchMlp(
     "monarch-mlp",
