@@ -927,6 +927,31 @@ TEST(MonarchGeneratorTest, BlockedChainLayoutsComputeTheSameMlp) {
   EXPECT_EQ(kernelW1(up, w1), w1);
 }
 
+/// `n` values uniform in [-1, 1) from `rng`.
+std::vector<double> randomValues(std::mt19937 &rng, size_t n) {
+  std::uniform_real_distribution<double> u(-1.0, 1.0);
+  std::vector<double> v(n);
+  for (double &e : v)
+    e = u(rng);
+  return v;
+}
+
+/// h' of split factor 1 for one row x: kernel column c = ll*(q/l) + i of
+/// block kk (w1 rows as monarchKernelW1Source permutes them, `kw1`) is
+/// stored at h' column ll*r + kk*(q/l) + i.
+std::vector<double> splitFactor1Row(const MonarchSpec &s,
+                                    const std::vector<double> &kw1,
+                                    const std::vector<double> &x) {
+  int64_t per = s.q / s.l;
+  std::vector<double> hPrime(s.l * s.r, 0.0);
+  for (int64_t kk = 0; kk < s.k; ++kk)
+    for (int64_t c = 0; c < s.q; ++c)
+      for (int64_t pp = 0; pp < s.p; ++pp)
+        hPrime[(c / per) * s.r + kk * per + c % per] +=
+            kw1[(kk * s.q + c) * s.p + pp] * x[kk * s.p + pp];
+  return hPrime;
+}
+
 /// Split factors: the factor-1 kernel's column c = ll*(q/l) + i of block
 /// kk (w1 rows as monarchKernelW1Source permutes them) is stored at h'
 /// column ll*r + kk*(q/l) + i; the factor-2 kernel reads g[ll, rr] at h'
@@ -936,26 +961,12 @@ TEST(MonarchGeneratorTest, SplitFactorsIndexLikeTheFusedKernel) {
   s.m = 1, s.k = 2, s.q = 8, s.p = 12, s.l = 2, s.s = 6, s.r = 8;
   s.splitFactors = true;
   std::mt19937 rng(11);
-  std::uniform_real_distribution<double> u(-1.0, 1.0);
-  auto random = [&](size_t n) {
-    std::vector<double> v(n);
-    for (double &e : v)
-      e = u(rng);
-    return v;
-  };
-  std::vector<double> x = random(s.k * s.p), w1 = random(s.k * s.q * s.p),
-                      w2 = random(s.l * s.s * s.r);
+  std::vector<double> x = randomValues(rng, s.k * s.p),
+                      w1 = randomValues(rng, s.k * s.q * s.p),
+                      w2 = randomValues(rng, s.l * s.s * s.r);
   std::vector<double> kw1 = kernelW1(s, w1);
   EXPECT_NE(kw1, w1); // the q axis is permuted
-  int64_t per = s.q / s.l;
-  std::vector<double> hPrime(s.l * s.r, 0.0);
-  for (int64_t kk = 0; kk < s.k; ++kk)
-    for (int64_t c = 0; c < s.q; ++c) {
-      double acc = 0;
-      for (int64_t pp = 0; pp < s.p; ++pp)
-        acc += kw1[(kk * s.q + c) * s.p + pp] * x[kk * s.p + pp];
-      hPrime[(c / per) * s.r + kk * per + c % per] = acc;
-    }
+  std::vector<double> hPrime = splitFactor1Row(s, kw1, x);
   // Factor 2 reads g[ll, rr] at h' column ll*r + rr.
   std::vector<double> got = factor2Row(
       s, w2, [&](int64_t ll, int64_t rr) { return hPrime[ll * s.r + rr]; });
@@ -978,18 +989,12 @@ TEST(MonarchGeneratorTest, HiddenKernelLayoutsComputeTheSameMlp) {
   MonarchSpec down; // 12 -> 6: k 2, q 4, p 6; l 2, s 3, r 4
   down.k = 2, down.q = 4, down.p = 6, down.l = 2, down.s = 3, down.r = 4;
   std::mt19937 rng(5);
-  std::uniform_real_distribution<double> u(-1.0, 1.0);
-  auto random = [&](size_t n) {
-    std::vector<double> v(n);
-    for (double &e : v)
-      e = u(rng);
-    return v;
-  };
-  std::vector<double> x = random(up.k * up.p), w1 = random(up.k * up.q * up.p),
-                      w2 = random(up.l * up.s * up.r),
-                      bias = random(up.l * up.s),
-                      v1 = random(down.k * down.q * down.p),
-                      v2 = random(down.l * down.s * down.r);
+  std::vector<double> x = randomValues(rng, up.k * up.p),
+                      w1 = randomValues(rng, up.k * up.q * up.p),
+                      w2 = randomValues(rng, up.l * up.s * up.r),
+                      bias = randomValues(rng, up.l * up.s),
+                      v1 = randomValues(rng, down.k * down.q * down.p),
+                      v2 = randomValues(rng, down.l * down.s * down.r);
   // Any elementwise activation: the check is that each hidden value gets
   // its own bias and lands in the right down-projection column.
   auto act = [](double v) { return v + 0.5 * v * v; };
@@ -1008,14 +1013,8 @@ TEST(MonarchGeneratorTest, HiddenKernelLayoutsComputeTheSameMlp) {
   std::vector<double> blockedBias(bias.size());
   for (int64_t i = 0; i < up.l * up.s; ++i)
     blockedBias[i] = bias[(i % up.s) * up.l + i / up.s];
-  // Factor 1 of the up projection: g' (blocked by ll).
-  int64_t perUp = up.q / up.l;
-  std::vector<double> gPrime(up.l * up.r, 0.0);
-  for (int64_t kk = 0; kk < up.k; ++kk)
-    for (int64_t c = 0; c < up.q; ++c)
-      for (int64_t pp = 0; pp < up.p; ++pp)
-        gPrime[(c / perUp) * up.r + kk * perUp + c % perUp] +=
-            kw1[(kk * up.q + c) * up.p + pp] * x[kk * up.p + pp];
+  // Factor 1 of the up projection: g' (blocked by ll), as split factor 1.
+  std::vector<double> gPrime = splitFactor1Row(up0, kw1, x);
   // The hidden kernel, per down block kd, into h'.
   int64_t pb = down.p / up.l, perDown = down.q / down.l;
   std::vector<double> hPrime(down.l * down.r, 0.0);

@@ -1188,30 +1188,25 @@ private:
     return w.def("desc",
                  "arith.addi " + desc + ", " + w.i64(bytes >> 4) + " : i64");
   }
-  std::string wgmmaAccumulatorStruct() const {
-    std::string fields;
-    for (int i = 0; i < 32; ++i)
-      fields += i ? ", f32" : "f32";
-    return "!llvm.struct<(" + fields + ")>";
-  }
-  /// One inline-asm block per key tile (fence; the k16 wgmmas; commit; wait
-  /// 0), so that the compiler sees the accumulator registers defined only
-  /// once the MMAs are complete. (MLIR 22's nvvm.wgmma.mma_async has no
-  /// register-A form, and nvgpu's accumulator cannot be read.)
+  /// One inline-asm block (KernelText.h, "wgmma as inline asm") and its
+  /// 32 accumulator values.
   std::vector<std::string> wgmmaBlock(const std::string &body,
                                       const std::string &constraints,
                                       const std::vector<std::string> &args,
                                       const std::vector<std::string> &types) {
-    std::string st = wgmmaAccumulatorStruct();
+    std::string st = detail::wgmmaResultStruct(32);
     std::string argText, typeText;
     for (size_t i = 0; i < args.size(); ++i) {
       argText += (i ? ", " : "") + args[i];
       typeText += (i ? ", " : "") + types[i];
     }
-    std::string r =
+    return accumulatorValues(
         w.def("wgmma", "llvm.inline_asm has_side_effects asm_dialect = att \"" +
                            body + "\", \"" + constraints + "\" " + argText +
-                           " : (" + typeText + ") -> " + st);
+                           " : (" + typeText + ") -> " + st));
+  }
+  std::vector<std::string> accumulatorValues(const std::string &r) {
+    std::string st = detail::wgmmaResultStruct(32);
     std::vector<std::string> d;
     for (int i = 0; i < 32; ++i)
       d.push_back(w.def("d", "llvm.extractvalue " + r + "[" +
@@ -1222,22 +1217,6 @@ private:
     std::string e = p.bf16 ? "bf16" : "f16";
     return "wgmma.mma_async.sync.aligned.m64n64k16.f32." + e + "." + e;
   }
-  /// Ends a wgmma block: the MMAs complete before the asm statement does.
-  static constexpr const char *kWgmmaCommitAndWait =
-      "wgmma.commit_group.sync.aligned; wgmma.wait_group.sync.aligned 0; }";
-  /// Constraints of the 32 f32 accumulator outputs ($0 .. $31).
-  static std::string accumulatorOutputs() {
-    std::string constraints;
-    for (int i = 0; i < 32; ++i)
-      constraints += i ? ",=f" : "=f";
-    return constraints;
-  }
-  static std::string accumulatorList() {
-    std::string list = "{";
-    for (int i = 0; i < 32; ++i)
-      list += (i ? ", $" : "$") + std::to_string(i);
-    return list + "}";
-  }
   /// S of this warpgroup's 64 query rows and key tile `stage`: 4 wgmmas
   /// (k16 steps over D = 64), A = Q and B = K from shared memory (both
   /// K-major), the first one without accumulate. Element i of the result:
@@ -1247,30 +1226,13 @@ private:
     std::string qBase = add(qAddr, mul(divc(warp, 4), kWgmmaRows * p.d * 2));
     std::string qd = wgmmaDescriptor(qBase);
     std::string kd = wgmmaDescriptor(add(kAddr, mul(stage, p.kvStageBytes)));
-    std::vector<std::string> args, types;
+    std::vector<std::string> aDescs, bDescs;
     for (int64_t ks = 0; ks < p.d / 16; ++ks)
-      args.push_back(descriptorStep(qd, ks * 32));
+      aDescs.push_back(descriptorStep(qd, ks * 32));
     for (int64_t ks = 0; ks < p.d / 16; ++ks)
-      args.push_back(descriptorStep(kd, ks * 32));
-    args.push_back(w.i32(1));
-    types.assign(args.size() - 1, "i64");
-    types.push_back("i32");
-    int64_t steps = p.d / 16, one = 32 + 2 * steps;
-    std::string body =
-        "{ .reg .pred fly_acc, fly_init; setp.ne.b32 fly_acc, $" +
-        std::to_string(one) + ", 0; setp.eq.b32 fly_init, $" +
-        std::to_string(one) + ", 0; wgmma.fence.sync.aligned; ";
-    for (int64_t ks = 0; ks < steps; ++ks)
-      body += wgmmaShape() + " " + accumulatorList() + ", $" +
-              std::to_string(32 + ks) + ", $" +
-              std::to_string(32 + steps + ks) + ", " +
-              (ks ? "fly_acc" : "fly_init") + ", 1, 1, 0, 0; ";
-    body += kWgmmaCommitAndWait;
-    std::string constraints = accumulatorOutputs();
-    for (int64_t i = 0; i < 2 * steps; ++i)
-      constraints += ",l";
-    constraints += ",r";
-    return wgmmaBlock(body, constraints, args, types);
+      bDescs.push_back(descriptorStep(kd, ks * 32));
+    return accumulatorValues(
+        detail::wgmmaSharedOperandsBlock(w, wgmmaShape(), 32, aDescs, bDescs));
   }
   /// O += P.V for key tile `stage`: 4 wgmmas (k16 steps over the 64 keys),
   /// A = P from registers (`aRegs`: 4 per k-step, the mma.sync A fragment
@@ -1310,11 +1272,11 @@ private:
       std::string a = "{";
       for (int i = 0; i < 4; ++i)
         a += (i ? ", $" : "$") + std::to_string(aFirst + 4 * kk + i);
-      body += wgmmaShape() + " " + accumulatorList() + ", " + a + "}, $" +
-              std::to_string(descFirst + kk) + ", fly_acc, 1, 1, 1; ";
+      body += wgmmaShape() + " " + detail::wgmmaAccumulatorList(32) + ", " + a +
+              "}, $" + std::to_string(descFirst + kk) + ", fly_acc, 1, 1, 1; ";
     }
-    body += kWgmmaCommitAndWait;
-    std::string constraints = accumulatorOutputs();
+    body += detail::kWgmmaCommitAndWait;
+    std::string constraints = detail::wgmmaAccumulatorOutputs(32);
     for (int64_t i = 0; i < 4 * steps; ++i)
       constraints += ",r";
     for (int64_t i = 0; i < steps; ++i)

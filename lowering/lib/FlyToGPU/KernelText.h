@@ -172,6 +172,85 @@ inline void emitLaunches(FuncWriter &w, const std::string &launch,
 }
 
 //===----------------------------------------------------------------------===//
+// wgmma as inline asm
+//
+// MLIR 22's nvvm.wgmma.mma_async has no register-A form and nvgpu's
+// accumulator is opaque; and when anything but a wgmma defines a register
+// of an in-flight wgmma (a zero initialisation, a copy at a loop edge)
+// ptxas serialises every wgmma of the function (C7515). A block of wgmmas
+// written as one inline-asm statement that ends with `wait_group 0` avoids
+// all three: the compiler sees its accumulator outputs defined only once
+// the MMAs are complete. (FlashAttention.cpp, and the Monarch MLP's hidden
+// kernel in MonarchKernel.cpp.)
+//===----------------------------------------------------------------------===//
+
+/// Ends a wgmma block: the MMAs complete before the asm statement does.
+inline constexpr const char *kWgmmaCommitAndWait =
+    "wgmma.commit_group.sync.aligned; wgmma.wait_group.sync.aligned 0; }";
+
+/// The !llvm.struct of an accumulator of `values` f32 (the asm outputs).
+inline std::string wgmmaResultStruct(int64_t values) {
+  std::string fields;
+  for (int64_t i = 0; i < values; ++i)
+    fields += i ? ", f32" : "f32";
+  return "!llvm.struct<(" + fields + ")>";
+}
+
+/// Constraints of the `values` f32 accumulator outputs ($0 .. $values-1).
+inline std::string wgmmaAccumulatorOutputs(int64_t values) {
+  std::string constraints;
+  for (int64_t i = 0; i < values; ++i)
+    constraints += i ? ",=f" : "=f";
+  return constraints;
+}
+
+/// The accumulator operand of a wgmma in the block: {$0, ..., $values-1}.
+inline std::string wgmmaAccumulatorList(int64_t values) {
+  std::string list = "{";
+  for (int64_t i = 0; i < values; ++i)
+    list += (i ? ", $" : "$") + std::to_string(i);
+  return list + "}";
+}
+
+/// One wgmma block with both operands in shared memory: `instruction`
+/// (e.g. "wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16") per k16
+/// step with the i64 descriptors aDescs[i] and bDescs[i], the first step
+/// without accumulate (scale-d off), so no accumulator input is needed.
+/// Returns the wgmmaResultStruct(values) value, in fragment order.
+inline std::string
+wgmmaSharedOperandsBlock(FuncWriter &w, const std::string &instruction,
+                         int64_t values, const std::vector<std::string> &aDescs,
+                         const std::vector<std::string> &bDescs) {
+  int64_t steps = int64_t(aDescs.size());
+  std::string one = "$" + std::to_string(values + 2 * steps);
+  std::string body = "{ .reg .pred fly_acc, fly_init; setp.ne.b32 fly_acc, " +
+                     one + ", 0; setp.eq.b32 fly_init, " + one +
+                     ", 0; wgmma.fence.sync.aligned; ";
+  for (int64_t ks = 0; ks < steps; ++ks)
+    body += instruction + " " + wgmmaAccumulatorList(values) + ", $" +
+            std::to_string(values + ks) + ", $" +
+            std::to_string(values + steps + ks) + ", " +
+            (ks ? "fly_acc" : "fly_init") + ", 1, 1, 0, 0; ";
+  body += kWgmmaCommitAndWait;
+  std::string constraints = wgmmaAccumulatorOutputs(values);
+  std::string args, types;
+  for (const std::vector<std::string> *descs : {&aDescs, &bDescs})
+    for (const std::string &d : *descs) {
+      constraints += ",l";
+      args += (args.empty() ? "" : ", ") + d;
+      types += (types.empty() ? "" : ", ") + std::string("i64");
+    }
+  constraints += ",r";
+  args += ", " + w.i32(1);
+  types += ", i32";
+  return w.def("wgmma", "llvm.inline_asm has_side_effects asm_dialect = att "
+                        "\"" +
+                            body + "\", \"" + constraints + "\" " + args +
+                            " : (" + types + ") -> " +
+                            wgmmaResultStruct(values));
+}
+
+//===----------------------------------------------------------------------===//
 // Row statistics for folded LayerNorms
 //
 // A folded LayerNorm's consumer (GEMM or Monarch kernel) needs the mean and

@@ -126,6 +126,8 @@ constexpr int64_t kMaxFactor1Stages = 6;  // split factors: factor 1's ring
 constexpr int64_t kSplitMaxRowTiles = 32; // see monarchSplitFactorsPay
 constexpr int64_t kMaxHiddenStages = 4;   // Monarch MLP hidden kernel's ring
 constexpr int64_t kMlpFactor1Stages = 2;  // see emitMonarchMlp
+// The hidden kernel's S: 64 x 64 f32 per warpgroup, 32 values per thread.
+constexpr int64_t kHiddenScores = kTileM * kTileK / kThreads;
 // Natural output stored from registers: at most this many f32 accumulator
 // columns (S*l) live per chunk (S*l/2 registers per thread); fewer with a
 // residual, whose prefetched tile (S*l/2 16-bit pairs) is live too.
@@ -1191,7 +1193,7 @@ private:
     w.close();
     // H = gelu(...) in the 128-byte swizzled layout of a 64 x 64 wgmma A
     // tile: column 8*jg + colPair of row A (+8) at chunk jg ^ (row % 8).
-    std::string flat = hiddenScoresStruct();
+    std::string flat = detail::wgmmaResultStruct(kHiddenScores);
     for (int64_t jg = 0; jg < kTileK / 8; ++jg) {
       std::string chunk = jg == 0
                               ? swz
@@ -1241,14 +1243,6 @@ private:
     return w.def("do_load", "arith.andi " + isLeader + ", " + ok + " : i1");
   }
 
-  /// The flat struct of the 32 f32 values of a 64 x 64 S fragment.
-  static std::string hiddenScoresStruct() {
-    std::string fields;
-    for (int i = 0; i < 32; ++i)
-      fields += i ? ", f32" : "f32";
-    return "!llvm.struct<(" + fields + ")>";
-  }
-
   /// S = A . B^T for this warpgroup as one inline-asm block: A = the G
   /// k-tiles at byte `aBase` (rows x 64 each, this warpgroup's 64 rows),
   /// B = the w2 tiles of the slot at `bBase` (64 x 64 each); r_up/16 k16
@@ -1284,39 +1278,10 @@ private:
         bDesc.push_back(step(b));
       }
     }
-    int64_t steps = int64_t(aDesc.size());
-    std::string e = t.elem;
-    std::string body = "{ .reg .pred fly_acc, fly_init; setp.ne.b32 fly_acc, "
-                       "$" +
-                       str(32 + 2 * steps) + ", 0; setp.eq.b32 fly_init, $" +
-                       str(32 + 2 * steps) + ", 0; wgmma.fence.sync.aligned; ";
-    std::string list = "{";
-    for (int i = 0; i < 32; ++i)
-      list += (i ? ", $" : "$") + str(i);
-    list += "}";
-    for (int64_t ks = 0; ks < steps; ++ks)
-      body += "wgmma.mma_async.sync.aligned.m64n64k16.f32." + e + "." + e +
-              " " + list + ", $" + str(32 + ks) + ", $" + str(32 + steps + ks) +
-              ", " + (ks ? "fly_acc" : "fly_init") + ", 1, 1, 0, 0; ";
-    body += "wgmma.commit_group.sync.aligned; wgmma.wait_group.sync.aligned "
-            "0; }";
-    std::string constraints;
-    for (int i = 0; i < 32; ++i)
-      constraints += i ? ",=f" : "=f";
-    std::string args, types;
-    for (const std::vector<std::string> *ds : {&aDesc, &bDesc})
-      for (const std::string &d : *ds) {
-        constraints += ",l";
-        args += (args.empty() ? "" : ", ") + d;
-        types += (types.empty() ? "" : ", ") + std::string("i64");
-      }
-    constraints += ",r";
-    args += ", " + w.i32(1);
-    types += ", i32";
-    return w.def("scores", "llvm.inline_asm has_side_effects asm_dialect = "
-                           "att \"" +
-                               body + "\", \"" + constraints + "\" " + args +
-                               " : (" + types + ") -> " + hiddenScoresStruct());
+    return detail::wgmmaSharedOperandsBlock(
+        w,
+        "wgmma.mma_async.sync.aligned.m64n64k16.f32." + t.elem + "." + t.elem,
+        kHiddenScores, aDesc, bDesc);
   }
 
   /// Leader only: G[ll] = g'[rows, ll*r_up ..] (r_up/64 boxes of rows x 64)
@@ -2280,11 +2245,18 @@ std::string monarchBenchmarkName(const MonarchSpec &s) {
   return monarchKernelName(s) + "_repeat";
 }
 
+namespace {
+/// `why` (a spec check's answer), or else what is wrong with `options`.
+std::string checkEmit(std::string why, const MonarchEmitOptions &options) {
+  if (why.empty() && options.benchmarkRepeats < 0)
+    why = "benchmarkRepeats must not be negative";
+  return why;
+}
+} // namespace
+
 std::string emitMonarchMatmul(const MonarchSpec &spec, std::string &error,
                               const MonarchEmitOptions &options) {
-  error = verifyMonarchSpec(spec);
-  if (error.empty() && options.benchmarkRepeats < 0)
-    error = "benchmarkRepeats must not be negative";
+  error = checkEmit(verifyMonarchSpec(spec), options);
   if (!error.empty())
     return "";
   Plan plan(spec);
@@ -2392,9 +2364,7 @@ int64_t monarchMlpRowStatisticsPartials(const MonarchMlpSpec &spec) {
 
 std::string emitMonarchMlp(const MonarchMlpSpec &spec, std::string &error,
                            const MonarchEmitOptions &options) {
-  error = verifyMonarchMlpSpec(spec);
-  if (error.empty() && options.benchmarkRepeats < 0)
-    error = "benchmarkRepeats must not be negative";
+  error = checkEmit(verifyMonarchMlpSpec(spec), options);
   if (!error.empty())
     return "";
   // Factor 1 of the up projection has r/64 k-tiles per CTA (3 in GPT-2):
