@@ -772,10 +772,14 @@ TEST(MonarchGeneratorTest, MlpWithTheHiddenLayerOnChip) {
   EXPECT_EQ(count(text, "gpu.alloc () : memref<8192x768xf16>"), 2u);
   EXPECT_EQ(count(text, "8192x3072"), 0u);
   EXPECT_EQ(count(text, "gpu.launch_func"), 3u);
-  // The hidden kernel: S as one inline-asm block of 12 wgmmas (K 192), the
-  // first without accumulate; GELU; acc += H . w1 by nvgpu wgmmas (N 192).
-  EXPECT_EQ(count(text, "fly_init, 1, 1, 0, 0;"), 1u);
-  EXPECT_EQ(count(text, "fly_acc, 1, 1, 0, 0;"), 11u);
+  // The hidden kernel: S as an inline-asm block of 12 wgmmas (K 192), the
+  // first without accumulate -- completed in place for step 0, issued
+  // without waiting in the loop, where a tied wait_group 4 lets acc(st-1)
+  // run on -- then GELU; acc += H . w1 by nvgpu wgmmas (N 192).
+  EXPECT_EQ(count(text, "fly_init, 1, 1, 0, 0;"), 2u);
+  EXPECT_EQ(count(text, "fly_acc, 1, 1, 0, 0;"), 22u);
+  EXPECT_EQ(count(text, "wgmma.commit_group.sync.aligned; }"), 1u);
+  EXPECT_EQ(count(text, "\"wgmma.wait_group.sync.aligned 4;\""), 1u);
   EXPECT_NE(text.find("vector<64x192xf32>"), std::string::npos);
   EXPECT_NE(text.find("tanh.approx.f32"), std::string::npos);
   // The launcher: the up projection's operands, then the down projection's.

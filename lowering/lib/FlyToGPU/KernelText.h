@@ -217,10 +217,13 @@ inline std::string wgmmaAccumulatorList(int64_t values) {
 /// step with the i64 descriptors aDescs[i] and bDescs[i], the first step
 /// without accumulate (scale-d off), so no accumulator input is needed.
 /// Returns the wgmmaResultStruct(values) value, in fragment order.
+/// With `waitForCompletion` false the block ends after its commit: the
+/// outputs are in flight until wgmmaWaitForResults.
 inline std::string
 wgmmaSharedOperandsBlock(FuncWriter &w, const std::string &instruction,
                          int64_t values, const std::vector<std::string> &aDescs,
-                         const std::vector<std::string> &bDescs) {
+                         const std::vector<std::string> &bDescs,
+                         bool waitForCompletion = true) {
   int64_t steps = int64_t(aDescs.size());
   std::string one = "$" + std::to_string(values + 2 * steps);
   std::string body = "{ .reg .pred fly_acc, fly_init; setp.ne.b32 fly_acc, " +
@@ -231,7 +234,8 @@ wgmmaSharedOperandsBlock(FuncWriter &w, const std::string &instruction,
             std::to_string(values + ks) + ", $" +
             std::to_string(values + steps + ks) + ", " +
             (ks ? "fly_acc" : "fly_init") + ", 1, 1, 0, 0; ";
-  body += kWgmmaCommitAndWait;
+  body += waitForCompletion ? kWgmmaCommitAndWait
+                            : "wgmma.commit_group.sync.aligned; }";
   std::string constraints = wgmmaAccumulatorOutputs(values);
   std::string args, types;
   for (const std::vector<std::string> *descs : {&aDescs, &bDescs})
@@ -248,6 +252,29 @@ wgmmaSharedOperandsBlock(FuncWriter &w, const std::string &instruction,
                             body + "\", \"" + constraints + "\" " + args +
                             " : (" + types + ") -> " +
                             wgmmaResultStruct(values));
+}
+
+/// `wgmma.wait_group pending` as an asm statement whose outputs are the
+/// `values` f32 of `block` (a wgmmaSharedOperandsBlock issued without
+/// waiting), tied to its inputs: code that reads the result can only use
+/// these outputs, so nothing reads a register before the MMAs that write
+/// it retire, and no copy of an in-flight register is needed.
+inline std::string wgmmaWaitForResults(FuncWriter &w, const std::string &block,
+                                       int64_t values, int64_t pending) {
+  std::string structType = wgmmaResultStruct(values);
+  std::string constraints = wgmmaAccumulatorOutputs(values), args, types;
+  for (int64_t i = 0; i < values; ++i) {
+    constraints += "," + std::to_string(i);
+    args += (i ? ", " : "") +
+            w.def("in_flight", "llvm.extractvalue " + block + "[" +
+                                   std::to_string(i) + "] : " + structType);
+    types += i ? ", f32" : "f32";
+  }
+  return w.def("wgmma_done",
+               "llvm.inline_asm has_side_effects asm_dialect = att "
+               "\"wgmma.wait_group.sync.aligned " +
+                   std::to_string(pending) + ";\", \"" + constraints + "\" " +
+                   args + " : (" + types + ") -> " + structType);
 }
 
 //===----------------------------------------------------------------------===//

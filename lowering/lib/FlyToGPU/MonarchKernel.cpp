@@ -250,7 +250,7 @@ struct Plan {
   /// is the down projection with split factors (its h' and w1 layout),
   /// `upSpec` the up projection (bias, GELU, folded LayerNorm). Per CTA
   /// (rows, kk): two G buffers of rows x r_up, a ring of {w2_up tile 64 x
-  /// r_up, w1_down tile q x 64} slots, one 64 x 64 H tile per warpgroup.
+  /// r_up, w1_down tile q x 64} slots, two 64 x 64 H tiles per warpgroup.
   Plan(const MonarchSpec &upSpec, const MonarchSpec &downSpec)
       : spec(downSpec), up(upSpec) {
     stage = Stage::Hidden;
@@ -269,7 +269,7 @@ struct Plan {
       gTileBytes = rows * up.r * kElemBytes;
       gBytes = 2 * gTileBytes;
       slot1 = (kTileK * up.r + n1 * kTileK) * kElemBytes;
-      int64_t hBytes = wg * kBlockBytes;
+      int64_t hBytes = 2 * wg * kBlockBytes; // H double-buffered
       int64_t avail = kMaxDynamicSmem - kAtom - gBytes - hBytes;
       stages1 = std::min(kMaxHiddenStages, avail / slot1);
       if (stages1 < 2)
@@ -1095,19 +1095,23 @@ private:
   /// kernel. G[ll] (rows x r_up of g', the up projection's factor 1 blocked
   /// by ll) arrives per ll in one of two buffers on bars2; ring 1's slots
   /// hold a step's w2 tiles (barrier slot) and w1 tile (barrier stages +
-  /// slot).
-  /// S is one inline-asm block (fence, the wgmmas, the first without
-  /// accumulate, commit, wait 0; emitHiddenScores) so that no register of
-  /// an in-flight wgmma is ever touched by other code: with nvgpu ops, S's
-  /// zero initialisation and the copies of a loop-carried S landed inside
-  /// the acc wgmmas' pipeline stage and ptxas serialised every wgmma
-  /// (C7515). Its wait also retires the previous step's acc, so after one
-  /// CTA barrier the w2 tiles of step st, the w1 tile of step st-1, H and
-  /// (last chunk of ll) G[ll] are free. acc stays asynchronous across the
-  /// loop (only wgmmas touch it), overlapping the next step's waits.
+  /// slot); H has two buffers per warpgroup (step st writes H[st % 2]).
+  ///
+  /// Steps overlap like FlashAttention-3's softmax and P.V: step st issues
+  /// S(st), then acc += H(st-1) . w1(st-1)^T, waits for S(st) only, and
+  /// computes its GELU while the tensor cores run acc(st-1). S is an
+  /// inline-asm block (fence, the wgmmas, the first without accumulate,
+  /// commit) whose results pass through a tied `wait_group 4` statement
+  /// (wgmmaWaitForResults) before any other code reads them: with nvgpu
+  /// ops, S's zero initialisation and copies of S landed inside the acc
+  /// wgmmas' pipeline stage and ptxas serialised every wgmma (C7515). acc
+  /// stays nvgpu (four groups per step that never wait) and asynchronous
+  /// across the loop. After step st's wait S(st) and acc(st-2) are retired
+  /// in every thread, so after one CTA barrier the w2 tiles of step st, the
+  /// w1 tile of step st-2, this warpgroup's H[st % 2] and (last chunk of
+  /// ll) G[ll] are free. Step 0 (no acc yet) runs S with a wait 0.
   void emitHiddenToGlobal() {
     const MonarchSpec &u = p.up;
-    const int64_t perBlock = s.p / u.l;
     w.line("// Monarch MLP hidden layer: up factor 2, GELU, down factor 1");
     w.open("scf.if " + isLeader);
     for (int64_t ll = 0; ll < std::min<int64_t>(2, u.l); ++ll)
@@ -1119,81 +1123,152 @@ private:
     w.close();
     if (u.layerNormInput)
       emitRowStatisticsMerge(u);
-    std::string hFlat = "memref<" + str(p.warpgroups * kTileM * kTileK) + "x" +
-                        t.elem + ", " + t.smemSpace + ">";
-    std::string hView = view("h_view", hOff, hFlat);
-    // rowA counts the CTA's rows (64 per warpgroup): row rowA of the H
-    // tiles is row rowA % 64 of this warpgroup's.
-    std::string hRowPart = mulc(rowA, kTileK, "h_row_part");
+    // Named barrier of this warpgroup's 128 threads (0 is the CTA's).
+    hiddenBarrierId =
+        w.def("wg_bar", "arith.index_cast " + addc(warpgroup, 1, "wg_bar_idx") +
+                            " : index to i32");
+
+    HiddenStepHead first = emitHiddenStepHead(w.index(0));
+    std::string firstScores = emitHiddenScores(first, /*wait=*/true);
+    emitHiddenStepTail(first, firstScores);
+
     std::string init =
         w.def("acc_init", "nvgpu.warpgroup.mma.init.accumulator -> " + t.acc1);
     std::string accOut = w.fresh("acc_h"), st = w.fresh("st"),
                 accIn = w.fresh("acc_in");
-    w.open(accOut + " = scf.for " + st + " = " + w.index(0) + " to " +
+    w.open(accOut + " = scf.for " + st + " = " + w.index(1) + " to " +
            w.index(p.t1) + " step " + w.index(1) + " iter_args(" + accIn +
            " = " + init + ") -> (" + t.acc1 + ")");
-    std::string ll = divc(st, p.hiddenChunks, "ll");
-    std::string c = remc(st, p.hiddenChunks, "chunk");
-    // This chunk's bias (16-bit) and colsum pairs, stored blocked like the
-    // up projection's output (column ll*s + ss), loaded before the waits.
-    std::string base =
-        add(add(add(mulc(ll, u.s), mulc(kkFixed, perBlock)), mulc(c, kTileK)),
-            colPair, "bias_base");
+    HiddenStepHead head = emitHiddenStepHead(st);
+    std::string scoresInFlight = emitHiddenScores(head, /*wait=*/false);
+    std::string acc = emitHiddenAccumulate(
+        accIn,
+        w.def("st_prev", "arith.subi " + st + ", " + w.index(1) + " : index"),
+        /*depth=*/2);
+    // The acc groups (kWgmmaK steps of one k-tile) may stay in flight.
+    std::string scores = detail::wgmmaWaitForResults(
+        w, scoresInFlight, kHiddenScores, kTileK / kWgmmaK);
+    emitHiddenStepTail(head, scores);
+    w.line("scf.yield " + acc + " : " + t.acc1);
+    w.close();
+    std::string last =
+        emitHiddenAccumulate(accOut, w.index(p.t1 - 1), /*depth=*/1);
+    w.line("nvvm.wgmma.wait.group.sync.aligned 0");
+    // The G buffers are free after the last step's S.
+    emitHPrimeStores(last, gOff, p.gBytes);
+  }
+
+  /// What a hidden step's code shares between its S and its tail.
+  struct HiddenStepHead {
+    std::string st, ll, c, gBuf, slot, parity, slotBase;
+    std::vector<std::string> biasPairs, colsumPairs;
+  };
+
+  /// Step `st`'s indices, its chunk's bias (16-bit) and colsum pairs
+  /// (stored blocked like the up projection's output, column ll*s + ss;
+  /// loaded before the waits), then the waits for G[ll] (first chunk of
+  /// ll) and for the step's w2 tiles.
+  HiddenStepHead emitHiddenStepHead(const std::string &st) {
+    const MonarchSpec &u = p.up;
+    HiddenStepHead h;
+    h.st = st;
+    h.ll = divc(st, p.hiddenChunks, "ll");
+    h.c = remc(st, p.hiddenChunks, "chunk");
+    std::string base = add(
+        add(add(mulc(h.ll, u.s), mulc(kkFixed, s.p / u.l)), mulc(h.c, kTileK)),
+        colPair, "bias_base");
     std::string elemPair = "vector<2x" + t.elem + ">";
     std::string biasType = "memref<" + str(u.l * u.s) + "x" + t.elem + ">";
     std::string colsumType = "memref<" + str(u.l * u.s) + "xf32>";
-    std::vector<std::string> biasPairs, colsumPairs;
     for (int64_t jg = 0; jg < kTileK / 8; ++jg) {
       std::string at = addc(base, 8 * jg, "bias_i");
-      biasPairs.push_back(w.def("bias_raw", "vector.load %bias[" + at +
-                                                "] {alignment = 4 : i64} : " +
-                                                biasType + ", " + elemPair));
+      h.biasPairs.push_back(w.def("bias_raw", "vector.load %bias[" + at +
+                                                  "] {alignment = 4 : i64} : " +
+                                                  biasType + ", " + elemPair));
       if (u.layerNormInput)
-        colsumPairs.push_back(
+        h.colsumPairs.push_back(
             w.def("colsum_pair", "vector.load %colsum[" + at +
                                      "] {alignment = 8 : i64} : " + colsumType +
                                      ", vector<2xf32>"));
     }
-    std::string first = w.def("ll_first", "arith.cmpi eq, " + c + ", " +
-                                              w.index(0) + " : index");
-    std::string gBuf = remc(ll, 2, "g_buf");
-    w.open("scf.if " + first);
-    w.line("nvgpu.mbarrier.try_wait.parity " + bars2 + "[" + gBuf + "], " +
-           parityOf(ll, 2) + ", " + w.index(kMbarrierSpinTicks) + " : " +
+    std::string firstChunk = w.def("ll_first", "arith.cmpi eq, " + h.c + ", " +
+                                                   w.index(0) + " : index");
+    h.gBuf = remc(h.ll, 2, "g_buf");
+    w.open("scf.if " + firstChunk);
+    w.line("nvgpu.mbarrier.try_wait.parity " + bars2 + "[" + h.gBuf + "], " +
+           parityOf(h.ll, 2) + ", " + w.index(kMbarrierSpinTicks) + " : " +
            t.bars2);
     w.close();
-    std::string slot = remc(st, p.stages1, "slot");
-    std::string parity = parityOf(st, p.stages1);
-    w.line("nvgpu.mbarrier.try_wait.parity " + bars1 + "[" + slot + "], " +
-           parity + ", " + w.index(kMbarrierSpinTicks) + " : " + t.bars1);
-    std::string slotBase = add(ring1, mulc(slot, p.slot1), "slot_base");
-    std::string scores = emitHiddenScores(
-        add(add(gOff, mulc(gBuf, p.gTileBytes), "g_base"), wgBytes, "a_base"),
-        slotBase);
+    h.slot = remc(st, p.stages1, "slot");
+    h.parity = parityOf(st, p.stages1);
+    w.line("nvgpu.mbarrier.try_wait.parity " + bars1 + "[" + h.slot + "], " +
+           h.parity + ", " + w.index(kMbarrierSpinTicks) + " : " + t.bars1);
+    h.slotBase = add(ring1, mulc(h.slot, p.slot1), "slot_base");
+    return h;
+  }
+
+  /// acc += H(st) . w1(st)^T: waits for step st's w1 tile and issues the
+  /// wgmmas reading this warpgroup's H[st % 2], one group per k16 step
+  /// that waits for all but `depth` k-tiles of groups (in the loop 2:
+  /// never blocks; after it 1, as ptxas wants groups counted before the
+  /// final wait 0: with 2 there it reported C7514, reads of in-flight
+  /// accumulators, for the loop's tied S wait).
+  std::string emitHiddenAccumulate(const std::string &acc,
+                                   const std::string &st, int64_t depth) {
+    std::string slot = remc(st, p.stages1, "w1_slot");
+    w.line("nvgpu.mbarrier.try_wait.parity " + bars1 + "[" +
+           addc(slot, p.stages1, "w1_bar") + "], " + parityOf(st, p.stages1) +
+           ", " + w.index(kMbarrierSpinTicks) + " : " + t.bars1);
+    std::string slotBase = add(ring1, mulc(slot, p.slot1), "w1_slot_base");
+    return emitTileMma(acc, add(hBufferBase(st), wgBytes, "h_base"),
+                       addc(slotBase, p.kt2 * kBlockBytes, "w1_base"), t.w1Step,
+                       t.descW1, "%tma_w1", t.tmaW1, t.acc1, depth);
+  }
+
+  /// Byte offset of H[st % 2] (all warpgroups' 64 x 64 tiles).
+  std::string hBufferBase(const std::string &st) {
+    return add(
+        hOff,
+        mulc(remc(st, 2, "h_buf"), p.warpgroups * kBlockBytes, "h_buf_off"),
+        "h_buf_base");
+  }
+
+  /// After step st's S (`scores`, retired): the CTA barrier, the leader's
+  /// refills of what step st freed (its w2 tiles, the w1 tile of step
+  /// st-2, G[ll] after its last chunk), then H[st % 2] = GELU(...) in the
+  /// 128-byte swizzled layout of a 64 x 64 wgmma A tile (column 8*jg +
+  /// colPair of row A (+8) at chunk jg ^ (row % 8)), the proxy fence and
+  /// this warpgroup's barrier (its wgmmas read all of its H).
+  void emitHiddenStepTail(const HiddenStepHead &h, const std::string &scores) {
+    const MonarchSpec &u = p.up;
     w.line("gpu.barrier");
-    // S(st) and acc(st-1) are retired in every thread: the w2 tiles of step
-    // st take step st+stages, the w1 tile of step st-1 step st-1+stages,
-    // and after the last chunk of ll its G buffer takes G[ll+2].
-    std::string nextW2 = addc(st, p.stages1, "next_w2");
+    std::string nextW2 = addc(h.st, p.stages1, "next_w2");
     w.open("scf.if " + leaderLoads(nextW2, p.t1));
     emitLoadHiddenW2(nextW2);
     w.close();
-    std::string nextW1 = addc(st, p.stages1 - 1, "next_w1");
-    std::string hasPrev = w.def("has_prev", "arith.cmpi uge, " + st + ", " +
-                                                w.index(1) + " : index");
-    w.open("scf.if " + leaderLoads(nextW1, p.t1, hasPrev));
-    emitLoadHiddenW1(nextW1);
-    w.close();
+    if (p.t1 > p.stages1) {
+      std::string nextW1 = addc(h.st, p.stages1 - 2, "next_w1");
+      std::string hasFree = w.def("w1_free", "arith.cmpi uge, " + h.st + ", " +
+                                                 w.index(2) + " : index");
+      w.open("scf.if " + leaderLoads(nextW1, p.t1, hasFree));
+      emitLoadHiddenW1(nextW1);
+      w.close();
+    }
     std::string lastChunk =
-        w.def("ll_last", "arith.cmpi eq, " + c + ", " +
+        w.def("ll_last", "arith.cmpi eq, " + h.c + ", " +
                              w.index(p.hiddenChunks - 1) + " : index");
-    std::string nextG = addc(ll, 2, "next_g");
+    std::string nextG = addc(h.ll, 2, "next_g");
     w.open("scf.if " + leaderLoads(nextG, u.l, lastChunk));
     emitLoadHiddenG(nextG);
     w.close();
-    // H = gelu(...) in the 128-byte swizzled layout of a 64 x 64 wgmma A
-    // tile: column 8*jg + colPair of row A (+8) at chunk jg ^ (row % 8).
+    std::string hFlat = "memref<" + str(p.warpgroups * kTileM * kTileK) + "x" +
+                        t.elem + ", " + t.smemSpace + ">";
+    std::string hView = view("h_view", hBufferBase(h.st), hFlat);
+    // rowA counts the CTA's rows (64 per warpgroup): row rowA of the H
+    // tiles is row rowA % 64 of this warpgroup's.
+    std::string hRowPart = mulc(rowA, kTileK, "h_row_part");
     std::string flat = detail::wgmmaResultStruct(kHiddenScores);
+    std::string elemPair = "vector<2x" + t.elem + ">";
     for (int64_t jg = 0; jg < kTileK / 8; ++jg) {
       std::string chunk = jg == 0
                               ? swz
@@ -1202,12 +1277,12 @@ private:
       std::string idx =
           add(add(hRowPart, mulc(chunk, 8), "h_idx"), colPair, "h_idx");
       std::string bias =
-          w.def("bias_f32", "arith.extf " + biasPairs[jg] + " : " + elemPair +
+          w.def("bias_f32", "arith.extf " + h.biasPairs[jg] + " : " + elemPair +
                                 " to vector<2xf32>");
       for (int64_t half = 0; half < 2; ++half) {
         std::string pair =
             packPair(scores, flat, 4 * jg + 2 * half, bias, u.gelu,
-                     u.layerNormInput ? colsumPairs[jg] : std::string(),
+                     u.layerNormInput ? h.colsumPairs[jg] : std::string(),
                      rowRstd[half], rowShift[half]);
         w.line("vector.store " + pair + ", " + hView + "[" +
                addc(idx, half * 8 * kTileK, "h_at") +
@@ -1217,19 +1292,8 @@ private:
     // wgmma (async proxy) reads H, which generic stores wrote.
     w.line("nvvm.fence.proxy {kind = #nvvm.proxy_kind<async.shared>, space = "
            "#nvvm.shared_space<cta>}");
-    w.line("gpu.barrier");
-    w.line("nvgpu.mbarrier.try_wait.parity " + bars1 + "[" +
-           addc(slot, p.stages1, "w1_bar") + "], " + parity + ", " +
-           w.index(kMbarrierSpinTicks) + " : " + t.bars1);
-    std::string acc =
-        emitTileMma(accIn, add(hOff, wgBytes, "h_base"),
-                    addc(slotBase, p.kt2 * kBlockBytes, "w1_base"), t.w1Step,
-                    t.descW1, "%tma_w1", t.tmaW1, t.acc1, /*depth=*/1);
-    w.line("scf.yield " + acc + " : " + t.acc1);
-    w.close();
-    w.line("nvvm.wgmma.wait.group.sync.aligned 0");
-    // The G buffers are free after the last step's S.
-    emitHPrimeStores(accOut, gOff, p.gBytes);
+    w.line("nvvm.barrier id = " + hiddenBarrierId +
+           " number_of_threads = " + w.i32(kThreads));
   }
 
   /// i1: this thread is the leader, `index` < `bound` and (if given)
@@ -1244,13 +1308,15 @@ private:
   }
 
   /// S = A . B^T for this warpgroup as one inline-asm block: A = the G
-  /// k-tiles at byte `aBase` (rows x 64 each, this warpgroup's 64 rows),
-  /// B = the w2 tiles of the slot at `bBase` (64 x 64 each); r_up/16 k16
-  /// wgmmas m64n64, the first without accumulate, then commit and wait 0.
-  /// Descriptors as nvgpu builds them, cast to i64 (+2 per k16 step: 32
-  /// bytes inside the swizzled 128-byte rows).
-  std::string emitHiddenScores(const std::string &aBase,
-                               const std::string &bBase) {
+  /// k-tiles of step `h`'s G buffer (rows x 64 each, this warpgroup's 64
+  /// rows), B = the w2 tiles of its slot (64 x 64 each); r_up/16 k16
+  /// wgmmas m64n64, the first without accumulate, then commit and (`wait`)
+  /// wait 0. Descriptors as nvgpu builds them, cast to i64 (+2 per k16
+  /// step: 32 bytes inside the swizzled 128-byte rows).
+  std::string emitHiddenScores(const HiddenStepHead &h, bool wait) {
+    std::string aBase =
+        add(add(gOff, mulc(h.gBuf, p.gTileBytes), "g_base"), wgBytes, "a_base");
+    const std::string &bBase = h.slotBase;
     std::vector<std::string> aDesc, bDesc;
     for (int64_t kt = 0; kt < p.kt2; ++kt) {
       auto descriptor = [&](const std::string &byteOff,
@@ -1281,7 +1347,7 @@ private:
     return detail::wgmmaSharedOperandsBlock(
         w,
         "wgmma.mma_async.sync.aligned.m64n64k16.f32." + t.elem + "." + t.elem,
-        kHiddenScores, aDesc, bDesc);
+        kHiddenScores, aDesc, bDesc, wait);
   }
 
   /// Leader only: G[ll] = g'[rows, ll*r_up ..] (r_up/64 boxes of rows x 64)
@@ -1915,7 +1981,8 @@ private:
   std::string llFixed; // blocked output: the ll this CTA computes
   std::string kkFixed; // split factors, factor 1: the CTA's block kk
   std::string rowA, swz, colPair, gRowPart, gView, stagingView, stagingBase;
-  std::string hOff; // Monarch MLP hidden kernel: the H tiles
+  std::string hOff;            // Monarch MLP hidden kernel: the H tiles
+  std::string hiddenBarrierId; // and its warpgroup's named barrier (i32)
   // Folded LayerNorm: (rstd, -mean*rstd) of the fragment rows A, B.
   std::string rowParts[2], rowRstd[2], rowShift[2];
   std::string wgBytes; // this warpgroup's offset in a 64W-row tile
