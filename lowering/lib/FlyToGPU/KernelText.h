@@ -95,9 +95,6 @@ public:
     return constant("cst_f32_" + std::to_string(constants.size()),
                     fmtF32(v) + " : f32");
   }
-  std::string boolean(bool v) {
-    return constant(v ? "true" : "false", v ? "true" : "false");
-  }
   std::string f32NegInf() { return constant("cst_ninf", "0xFF800000 : f32"); }
   /// The lowest finite f32 (-FLT_MAX).
   std::string f32Lowest() { return constant("cst_lowest", "0xFF7FFFFF : f32"); }

@@ -125,10 +125,7 @@ constexpr int64_t kMaxBlockedStages = 4;
 constexpr int64_t kMaxFactor1Stages = 6;  // split factors: factor 1's ring
 constexpr int64_t kSplitMaxRowTiles = 32; // see monarchSplitFactorsPay
 constexpr int64_t kMaxHiddenStages = 4;   // Monarch MLP hidden kernel's ring
-// Persistent factor 1 (Plan::persistent): CTAs per GPU (an H100 SXM's SMs;
-// fewer SMs only cost a partial second round) and the deepest x ring.
-constexpr int64_t kPersistentCtas = 132;
-constexpr int64_t kMaxPersistentStages = 6;
+constexpr int64_t kMlpFactor1Stages = 2;  // see emitMonarchMlp
 // The hidden kernel's S: 64 x 64 f32 per warpgroup, 32 values per thread.
 constexpr int64_t kHiddenScores = kTileM * kTileK / kThreads;
 // Natural output stored from registers: at most this many f32 accumulator
@@ -195,19 +192,12 @@ struct Plan {
   // ring.
   MonarchSpec up;
   int64_t hiddenChunks = 0, gTileBytes = 0, hOffset = 0;
-  // Persistent factor 1 (see emitFactor1Persistent): the CTA's w1[kk]
-  // stays in shared memory at w1Offset (kt1 tiles of q x 64) while x tiles
-  // of its row tiles (items: (row tile, kk), kk = block % k) stream through
-  // ring 1; h' leaves through a staging tile at stagingOffset.
-  bool persistent = false;
-  int64_t items = 0, w1Offset = 0;
 
   /// The plan of `spec`'s kernel, or with split factors of its factor-2
   /// kernel; `factor1`: of a split spec's factor-1 kernel.
   explicit Plan(const MonarchSpec &s, bool factor1 = false,
-                int64_t factor1Warpgroups = 0, int64_t factor1Stages = 0,
-                bool persistentFactor1 = false)
-      : spec(s), persistent(persistentFactor1) {
+                int64_t factor1Warpgroups = 0, int64_t factor1Stages = 0)
+      : spec(s) {
     stage = factor1          ? Stage::Factor1
             : s.splitFactors ? Stage::Factor2
                              : Stage::Fused;
@@ -298,10 +288,6 @@ private:
   /// columns of w1[kk] in one wgmma N, two warpgroups (128 rows) sharing
   /// every w1 tile where m allows; no G, so the ring takes what is left.
   void planFactor1(int64_t wantWarpgroups, int64_t wantStages) {
-    if (persistent) {
-      planPersistentFactor1();
-      return;
-    }
     for (int64_t wg : {2, 1}) {
       if ((wg > 1 && ceilDiv(spec.m, kTileM) < wg) ||
           (wantWarpgroups && wg != wantWarpgroups))
@@ -322,32 +308,6 @@ private:
       valid = true;
       return;
     }
-  }
-  /// Persistent factor 1: [align][ring of x tiles][w1[kk]][staging]; the
-  /// grid a multiple of k so that every item of a CTA has its kk.
-  void planPersistentFactor1() {
-    setWarpgroups(ceilDiv(spec.m, kTileM) >= 2 ? 2 : 1);
-    gBytes = 0;
-    items = ceilDiv(spec.m, rows) * spec.k;
-    gridX = std::min(items,
-                     std::max<int64_t>(1, kPersistentCtas / spec.k) * spec.k);
-    n1w = n1;
-    t1 = kt1;
-    slot1 = rows * kTileK * kElemBytes;
-    int64_t w1Bytes = kt1 * n1 * kTileK * kElemBytes;
-    stagingStride = n1 + kStagingPad;
-    stagingBytes = rows * stagingStride * kElemBytes;
-    stages1 =
-        std::min(kMaxPersistentStages,
-                 (kMaxDynamicSmem - kAtom - w1Bytes - stagingBytes) / slot1);
-    stages2 = 1; // the w1 barrier
-    if (stages1 < 2)
-      return;
-    w1Offset = stages1 * slot1;
-    stagingOffset = w1Offset + w1Bytes;
-    workBytes = stagingOffset + stagingBytes;
-    dynamicSmemBytes = kAtom + workBytes;
-    valid = dynamicSmemBytes <= kMaxDynamicSmem;
   }
 
   void setWarpgroups(int64_t wg) {
@@ -639,10 +599,7 @@ public:
     if (p.stage == Stage::Hidden) {
       emitHiddenToGlobal();
     } else if (p.stage == Stage::Factor1) {
-      if (p.persistent)
-        emitFactor1Persistent();
-      else
-        emitFactor1ToGlobal();
+      emitFactor1ToGlobal();
     } else {
       if (p.stage == Stage::Factor2)
         emitLoadG();
@@ -768,21 +725,18 @@ private:
     ring1 = addc(work, p.ring1Offset, "ring1");
     ring2 = addc(work, p.ring2Offset, "ring2");
     std::string stagingOff = addc(work, p.stagingOffset, "staging_off");
-    if (p.persistent)
-      w1Resident = addc(work, p.w1Offset, "w1_resident");
     if (p.stage == Stage::Hidden)
       hOff = addc(work, p.hOffset, "h_off");
 
     bars1 = w.def("full1", "nvgpu.mbarrier.create -> " + t.bars1);
-    if (p.stage != Stage::Factor1 || p.persistent)
+    if (p.stage != Stage::Factor1)
       bars2 = w.def("full2", "nvgpu.mbarrier.create -> " + t.bars2);
     w.open("scf.if " + isLeader);
     int64_t barriers1 = p.stage == Stage::Hidden ? 2 * p.stages1 : p.stages1;
     for (int64_t i = 0; i < barriers1; ++i)
       w.line("nvgpu.mbarrier.init " + bars1 + "[" + w.index(i) + "], " +
              w.index(1) + " : " + t.bars1);
-    for (int64_t i = 0;
-         i < p.stages2 && (p.stage != Stage::Factor1 || p.persistent); ++i)
+    for (int64_t i = 0; i < p.stages2 && p.stage != Stage::Factor1; ++i)
       w.line("nvgpu.mbarrier.init " + bars2 + "[" + w.index(i) + "], " +
              w.index(1) + " : " + t.bars2);
     w.line("nvgpu.tma.prefetch.descriptor %tma_x : " + t.tmaX);
@@ -834,20 +788,6 @@ private:
   }
 
   /// Leader only: x and w1 tiles of phase-1 tile `tile` (= kk*kt1 + kt).
-  /// The x column of k-tile kt of block kk: kk*p + kt*64, or in a
-  /// producer's blocked order (s.inputBlocks = L) piece e / pb of block kk
-  /// at piece*(n/L) + kk*pb (e = kt*64, pb = p/L).
-  std::string emitXColumn(const std::string &kk, const std::string &kt) {
-    std::string kElem = mulc(kt, kTileK, "k_elem");
-    if (s.inputBlocks == 0)
-      return add(mulc(kk, s.p), kElem, "x_col");
-    int64_t pb = s.p / s.inputBlocks;
-    std::string piece = divc(kt, pb / kTileK, "x_piece");
-    std::string inPiece = mulc(remc(kt, pb / kTileK, "x_kt"), kTileK, "x_e");
-    return add(add(mulc(piece, p.n / s.inputBlocks), mulc(kk, pb), "x_col"),
-               inPiece, "x_col");
-  }
-
   void emitLoad1(const std::string &tile) {
     std::string slot = remc(tile, p.stages1, "slot");
     // Split factors, factor 1: the tiles of the CTA's block kk only.
@@ -858,7 +798,18 @@ private:
     std::string bDst =
         view("w1_dst", addc(aOff, p.warpgroups * kBlockBytes), t.w1Slot);
     std::string kElem = mulc(kt, kTileK, "k_elem");
-    std::string xCol = emitXColumn(kk, kt);
+    std::string xCol;
+    if (s.inputBlocks > 0) {
+      // Logical column kk*p + e (e = kt*64) in the producer's blocked order:
+      // piece e / pb of block kk lies at piece*(n/L) + kk*pb (pb = p/L).
+      int64_t pb = s.p / s.inputBlocks;
+      std::string piece = divc(kt, pb / kTileK, "x_piece");
+      std::string inPiece = mulc(remc(kt, pb / kTileK, "x_kt"), kTileK, "x_e");
+      xCol = add(add(mulc(piece, p.n / s.inputBlocks), mulc(kk, pb), "x_col"),
+                 inPiece, "x_col");
+    } else {
+      xCol = add(mulc(kk, s.p), kElem, "x_col");
+    }
     std::string wRow = mulc(kk, s.q, "w1_row");
     if (p.blocked)
       wRow = add(wRow, mulc(llFixed, p.n1), "w1_row");
@@ -1068,99 +1019,6 @@ private:
     w.line("nvvm.wgmma.wait.group.sync.aligned 0");
     // The ring is free once every warpgroup's last wgmmas are done.
     emitHPrimeStores(accOut, ring1, p.stages1 * p.slot1);
-  }
-  /// Persistent factor 1 (Plan::persistent): CTA c takes the items c,
-  /// c + grid, ... (item = row tile * k + kk; grid % k == 0, so kk =
-  /// c % k throughout). w1[kk] is loaded once (on bars2[0]); the x tiles of
-  /// all its items stream through ring 1 as one sequence of k-tiles g =
-  /// item_index * kt1 + kt, so the next item's tiles load while this one's
-  /// MMAs and h' stores run. Why: per CTA, the one-shot kernel waits for
-  /// its first tiles and reloads w1[kk] (as many bytes as its x tiles);
-  /// here neither recurs.
-  void emitFactor1Persistent() {
-    w.line("// Factor 1 of block kk into h' (persistent; w1[kk] resident)");
-    std::string block = w.def("block_p", "gpu.block_id x");
-    std::string left = w.def("items_left", "arith.subi " + w.index(p.items) +
-                                               ", " + block + " : index");
-    std::string myItems =
-        divc(addc(left, p.gridX - 1, "items_up"), p.gridX, "my_items");
-    std::string total = mulc(myItems, p.kt1, "my_tiles");
-    int64_t w1TileBytes = p.n1 * kTileK * kElemBytes;
-    w.open("scf.if " + isLeader);
-    w.line("nvgpu.mbarrier.arrive.expect_tx " + bars2 + "[" + w.index(0) +
-           "], " + w.index(p.kt1 * w1TileBytes) + " : " + t.bars2);
-    for (int64_t kt = 0; kt < p.kt1; ++kt) {
-      std::string dst =
-          view("w1_dst", addc(w1Resident, kt * w1TileBytes), t.w1Slot);
-      w.line("nvgpu.tma.async.load %tma_w1[" + w.index(kt * kTileK) + ", " +
-             mulc(kkFixed, s.q, "w1_row") + "], " + bars2 + "[" + w.index(0) +
-             "] to " + dst + " : " + t.tmaW1 + ", " + t.bars2 + " -> " +
-             t.w1Slot);
-    }
-    for (int64_t g = 0; g < p.stages1; ++g) {
-      w.open("scf.if " + w.def("preload", "arith.cmpi ult, " + w.index(g) +
-                                              ", " + total + " : index"));
-      emitLoadPersistentX(w.index(g), block);
-      w.close();
-    }
-    w.close();
-    w.line("nvgpu.mbarrier.try_wait.parity " + bars2 + "[" + w.index(0) +
-           "], " + w.boolean(false) + ", " + w.index(kMbarrierSpinTicks) +
-           " : " + t.bars2);
-    int64_t depth = depthFor(p.stages1);
-    std::string it = w.fresh("item_i");
-    w.open("scf.for " + it + " = " + w.index(0) + " to " + myItems + " step " +
-           w.index(1));
-    auto [accOut, kt, accIn] =
-        openAccumulatorLoop("acc_p", "kt", 0, w.index(p.kt1), t.acc1);
-    std::string g = add(mulc(it, p.kt1, "g_item"), kt, "g");
-    std::string slot = remc(g, p.stages1, "slot");
-    w.line("nvgpu.mbarrier.try_wait.parity " + bars1 + "[" + slot + "], " +
-           parityOf(g, p.stages1) + ", " + w.index(kMbarrierSpinTicks) + " : " +
-           t.bars1);
-    std::string aBase =
-        add(add(ring1, mulc(slot, p.slot1), "slot_base"), wgBytes, "a_base");
-    std::string bBase =
-        add(add(w1Resident, mulc(kt, w1TileBytes, "w1_kt"), "w1_tile"), bOff1,
-            "b_base");
-    std::string acc = emitTileMma(accIn, aBase, bBase, t.w1Step, t.descW1,
-                                  "%tma_w1", t.tmaW1, t.acc1, depth);
-    w.line("gpu.barrier");
-    // The slot of k-tile g - depth is free in every thread: refill it.
-    std::string next = addc(g, p.stages1 - depth, "next");
-    std::string more =
-        w.def("more", "arith.cmpi ult, " + next + ", " + total + " : index");
-    w.open("scf.if " +
-           w.def("do_load", "arith.andi " + isLeader + ", " + more + " : i1"));
-    emitLoadPersistentX(next, block);
-    w.close();
-    w.line("scf.yield " + acc + " : " + t.acc1);
-    w.close();
-    w.line("nvvm.wgmma.wait.group.sync.aligned 0");
-    // This item's rows (emitHPrimeStores reads row0).
-    std::string firstRow0 = row0;
-    std::string item = add(block, mulc(it, p.gridX, "item_off"), "item");
-    row0 = mulc(divc(item, s.k, "row_tile"), p.rows, "row0_item");
-    emitHPrimeStores(accOut, stagingBase, p.stagingBytes);
-    row0 = firstRow0;
-    w.close();
-  }
-
-  /// Leader only, persistent factor 1: the x tile of k-tile `g` of this
-  /// CTA's sequence into ring slot g % stages.
-  void emitLoadPersistentX(const std::string &g, const std::string &block) {
-    std::string slot = remc(g, p.stages1, "slot");
-    std::string item =
-        add(block, mulc(divc(g, p.kt1, "g_item"), p.gridX), "item");
-    std::string rowG = mulc(divc(item, s.k, "row_tile"), p.rows, "x_row");
-    std::string kt = remc(g, p.kt1, "kt");
-    std::string xCol = emitXColumn(kkFixed, kt);
-    w.line("nvgpu.mbarrier.arrive.expect_tx " + bars1 + "[" + slot + "], " +
-           w.index(p.slot1) + " : " + t.bars1);
-    w.line("nvgpu.tma.async.load %tma_x[" + xCol + ", " + rowG + "], " + bars1 +
-           "[" + slot + "] to " +
-           view("x_dst", add(ring1, mulc(slot, p.slot1), "x_off"), t.xSlot) +
-           " : " + t.tmaX + ", " + t.bars1 + " -> " + t.xSlot);
   }
 
   /// Stores factor 1's accumulator of block kkFixed (kernel columns
@@ -2129,7 +1987,6 @@ private:
   std::string rowA, swz, colPair, gRowPart, gView, stagingView, stagingBase;
   std::string hOff;            // Monarch MLP hidden kernel: the H tiles
   std::string hiddenBarrierId; // and its warpgroup's named barrier (i32)
-  std::string w1Resident;      // persistent factor 1: w1[kk] in shared memory
   // Folded LayerNorm: (rstd, -mean*rstd) of the fragment rows A, B.
   std::string rowParts[2], rowRstd[2], rowShift[2];
   std::string wgBytes; // this warpgroup's offset in a 64W-row tile
@@ -2581,10 +2438,11 @@ std::string emitMonarchMlp(const MonarchMlpSpec &spec, std::string &error,
   error = checkEmit(verifyMonarchMlpSpec(spec), options);
   if (!error.empty())
     return "";
-  // Factor 1 of the up projection: persistent (emitFactor1Persistent),
-  // one CTA per SM keeping w1[kk] while x tiles stream.
+  // Factor 1 of the up projection has r/64 k-tiles per CTA (3 in GPT-2):
+  // a ring of 2 slots lets two CTAs share an SM, one storing g' while the
+  // other loads.
   Plan p0(mlpFactor1Spec(spec.up), /*factor1=*/true, /*factor1Warpgroups=*/0,
-          /*factor1Stages=*/0, /*persistentFactor1=*/true);
+          kMlpFactor1Stages);
   Plan ph(spec.up, spec.down);
   Plan p2(mlpFactor2Spec(spec.down));
   Types t0(p0), th(ph), t2(p2);

@@ -15,9 +15,6 @@ grep -hE "^== |max rel|FAIL" $OUT/check.txt | paste - - | sed 's/ *max rel error
 [ $rc = 0 ] || exit 1
 FLY_CHECK_ONLY='t200' timeout 150 tools/gpu/device-check.sh .carry/c15 /tmp/chks > $OUT/check-san.txt 2>&1; echo "check-san exit $? at ${SECONDS}s"
 grep -h "compute-sanitizer" $OUT/check-san.txt | head
-timeout 200 python3 tools/bench/gpu_ab.py --fly-run $run --a .carry/b15a --b .carry/b15 --rounds 3 --match monarch > $OUT/ab.txt 2>&1; echo "ab exit $? at ${SECONDS}s"; tail -9 $OUT/ab.txt
-for x in b15a b15; do for p in mlp-monarch4-b32 body-monarch4-b32; do
-  echo "== $x $p"; $run .carry/$x/gpt2-$p.fly --weights random --iters 10 --warmup 3 --profile /tmp/p-$x-$p.json 2>&1 | grep -E "^ +[0-9.]+ +[0-9]+ .*fly_" | head -8
-done; done > $OUT/prof.txt 2>&1; grep -E "==|monarch" $OUT/prof.txt | grep -v "^ .*1 .*hidden$" | head -24
+timeout 200 python3 tools/bench/gpu_ab.py --fly-run $run --a .carry/b15a --b .carry/b15 --rounds 2 --match monarch > $OUT/ab.txt 2>&1; echo "ab exit $? at ${SECONDS}s"; tail -9 $OUT/ab.txt
 timeout $((590 - SECONDS)) python3 tools/bench/gpu_gpt2.py --fly-run $run --artifacts .carry/bfinal --peer .carry/scripts/torch_peer_bench.py --repeats 3 --csv $OUT/bench.csv --out-dir /tmp/bench --profile /tmp/prof > $OUT/bench.txt 2>&1; echo "bench exit $? at ${SECONDS}s"
 grep -A16 "^part " $OUT/bench.txt | head -16
