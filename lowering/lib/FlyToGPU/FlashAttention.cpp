@@ -1978,13 +1978,13 @@ std::string attentionKernelName(const AttentionSpec &s) {
 }
 
 std::string attentionKernelModuleName(const AttentionSpec &s) {
-  return attentionKernelName(s) + "_kernels";
+  return detail::moduleNameOf(attentionKernelName(s));
 }
 std::string attentionLauncherName(const AttentionSpec &s) {
-  return attentionKernelName(s) + "_launch";
+  return detail::launcherNameOf(attentionKernelName(s));
 }
 std::string attentionBenchmarkName(const AttentionSpec &s) {
-  return attentionKernelName(s) + "_repeat";
+  return detail::benchmarkNameOf(attentionKernelName(s));
 }
 
 int64_t scatterbrainChunksPerGroup(const AttentionSpec &s) {
@@ -2012,13 +2012,13 @@ std::string scatterbrainKeyFeaturesName(const AttentionSpec &s) {
   return attentionKernelName(s) + "_keys";
 }
 std::string scatterbrainKeyFeaturesLauncherName(const AttentionSpec &s) {
-  return scatterbrainKeyFeaturesName(s) + "_launch";
+  return detail::launcherNameOf(scatterbrainKeyFeaturesName(s));
 }
 std::string scatterbrainCombineName(const AttentionSpec &s) {
   return attentionKernelName(s) + "_combine";
 }
 std::string scatterbrainCombineLauncherName(const AttentionSpec &s) {
-  return scatterbrainCombineName(s) + "_launch";
+  return detail::launcherNameOf(scatterbrainCombineName(s));
 }
 
 namespace {
@@ -2041,11 +2041,11 @@ emitScatterbrainModule(const AttentionSpec &spec, std::string &error,
   std::ostringstream os;
   os << "// " << name << ": " << what << "\n";
   os << "module attributes {gpu.container_module} {\n";
-  std::string module = name + "_kernels";
+  std::string module = detail::moduleNameOf(name);
   os << "  gpu.module @" << module << " {\n";
   os << (emitter.*body)();
   os << "  }\n";
-  os << emitHostFunction(plan, name + "_launch", module, name,
+  os << emitHostFunction(plan, detail::launcherNameOf(name), module, name,
                          args(types, ": "), args(types, " : "), gridX, threads,
                          smem, 0);
   os << "}\n";

@@ -38,6 +38,18 @@ inline std::string symbolNumber(double v, int precision = 6) {
   return text;
 }
 
+/// The symbols every generator derives from a kernel's name: its
+/// gpu.module, its launcher and its benchmark (repeated launches) function.
+inline std::string moduleNameOf(const std::string &kernel) {
+  return kernel + "_kernels";
+}
+inline std::string launcherNameOf(const std::string &kernel) {
+  return kernel + "_launch";
+}
+inline std::string benchmarkNameOf(const std::string &kernel) {
+  return kernel + "_repeat";
+}
+
 /// Writes the body of one function. SSA names are unique within it and
 /// constants are collected and emitted at the function entry, so they
 /// dominate every nested region that uses them.

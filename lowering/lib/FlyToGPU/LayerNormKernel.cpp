@@ -222,7 +222,7 @@ std::string layerNormKernelName(const LayerNormSpec &s) {
 }
 
 std::string layerNormLauncherName(const LayerNormSpec &s) {
-  return layerNormKernelName(s) + "_launch";
+  return detail::launcherNameOf(layerNormKernelName(s));
 }
 
 std::string emitLayerNorm(const LayerNormSpec &spec, std::string &error) {

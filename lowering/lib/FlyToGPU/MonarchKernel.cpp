@@ -2307,13 +2307,13 @@ std::pair<int64_t, int64_t> monarchKernelW1Source(const MonarchSpec &s,
 }
 
 std::string monarchKernelModuleName(const MonarchSpec &s) {
-  return monarchKernelName(s) + "_kernels";
+  return detail::moduleNameOf(monarchKernelName(s));
 }
 std::string monarchLauncherName(const MonarchSpec &s) {
-  return monarchKernelName(s) + "_launch";
+  return detail::launcherNameOf(monarchKernelName(s));
 }
 std::string monarchBenchmarkName(const MonarchSpec &s) {
-  return monarchKernelName(s) + "_repeat";
+  return detail::benchmarkNameOf(monarchKernelName(s));
 }
 
 namespace {
@@ -2421,13 +2421,13 @@ std::string monarchMlpKernelName(const MonarchMlpSpec &spec) {
          "__" + monarchKernelName(spec.down).substr(prefix.size());
 }
 std::string monarchMlpKernelModuleName(const MonarchMlpSpec &spec) {
-  return monarchMlpKernelName(spec) + "_kernels";
+  return detail::moduleNameOf(monarchMlpKernelName(spec));
 }
 std::string monarchMlpLauncherName(const MonarchMlpSpec &spec) {
-  return monarchMlpKernelName(spec) + "_launch";
+  return detail::launcherNameOf(monarchMlpKernelName(spec));
 }
 std::string monarchMlpBenchmarkName(const MonarchMlpSpec &spec) {
-  return monarchMlpKernelName(spec) + "_repeat";
+  return detail::benchmarkNameOf(monarchMlpKernelName(spec));
 }
 int64_t monarchMlpRowStatisticsPartials(const MonarchMlpSpec &spec) {
   return monarchRowStatisticsPartials(mlpFactor2Spec(spec.down));

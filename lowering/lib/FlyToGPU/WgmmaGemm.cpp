@@ -1730,15 +1730,15 @@ int64_t gemmRowStatisticsPartials(const GemmSpec &s) {
 }
 
 std::string gemmKernelModuleName(const GemmSpec &s) {
-  return gemmKernelName(s) + "_kernels";
+  return detail::moduleNameOf(gemmKernelName(s));
 }
 
 std::string gemmLauncherName(const GemmSpec &s) {
-  return gemmKernelName(s) + "_launch";
+  return detail::launcherNameOf(gemmKernelName(s));
 }
 
 std::string gemmBenchmarkName(const GemmSpec &s) {
-  return gemmKernelName(s) + "_repeat";
+  return detail::benchmarkNameOf(gemmKernelName(s));
 }
 
 std::string emitWgmmaGemm(const GemmSpec &spec, std::string &error,
