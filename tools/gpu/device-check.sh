@@ -51,7 +51,9 @@ for name in $names; do
     tag=$(basename "$gpu" .fly)
     # bf16 keeps 8 significant bits to f16's 11: its rounding error is 8x
     # f16's, so its bound is 3x f16's 1e-2 (f16 runs land near 1.4e-3).
-    case $tag in *f32) rtol=1e-4 ;; *bf16) rtol=3e-2 ;; *) rtol=1e-2 ;; esac
+    # The dtype is the word after ".cuda-" (NAME.cuda-DTYPE[-VARIANT]).
+    dtype=${tag##*.cuda-}
+    case ${dtype%%-*} in f32) rtol=1e-4 ;; bf16) rtol=3e-2 ;; *) rtol=1e-2 ;; esac
     echo "== $tag vs $(basename "$ref") (rtol $rtol)"
     "$run" "$gpu" "${input[@]}" --iters 5 --warmup 1 --output "$out/$tag.npy" \
       --profile "$out/$tag.trace.json" | tail -14 || status=1
