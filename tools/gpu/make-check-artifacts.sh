@@ -77,6 +77,19 @@ gen "$tmp/model" --batch 2 --seq 128 --part body --structure mlp=monarch:4 \
 gen "$tmp/model" --batch 2 --seq 128 --part body --structure mlp=monarch:4 \
   --target cuda --dtype f16 --monarch-mlp=pair \
   -o "$art/gpt2-d256-monarch.cuda-f16-pair.fly"
+# The Monarch MLP alone at 34 x 127 = 4318 rows: 34 row tiles (the last
+# partial) make 136 (row tile, block) work items per kernel, more than an
+# H100's 132 SMs, so a kernel is checked past one item per CTA and one
+# wave (a persistent kernel once passed every smaller check here and
+# failed at the benchmark shapes); the pair form at this size runs the
+# fused down projection (more than 2048 rows: no split factors).
+gen "$tmp/model" --batch 34 --seq 127 --part mlp --structure mlp=monarch:4 \
+  --pipeline reference -o "$art/gpt2-d256-mlp-r4318.cpu.fly"
+gen "$tmp/model" --batch 34 --seq 127 --part mlp --structure mlp=monarch:4 \
+  --target cuda --dtype f16 -o "$art/gpt2-d256-mlp-r4318.cuda-f16.fly"
+gen "$tmp/model" --batch 34 --seq 127 --part mlp --structure mlp=monarch:4 \
+  --target cuda --dtype f16 --monarch-mlp=pair \
+  -o "$art/gpt2-d256-mlp-r4318.cuda-f16-pair.fly"
 # Low-rank MLP (rank 256/8 = 32, padded to 64 for the GEMM kernels) and a
 # Pixelfly MLP (generic kernels through the block tables) likewise.
 gen "$tmp/model" --batch 2 --seq 128 --part body --structure mlp=lowrank \
