@@ -6,7 +6,8 @@ tools/bench/gpu-make-artifacts.sh from two commits, or with and without a
 fly-compile flag through FLY_CUDA_FLAGS), runs fly-run on each in turn,
 --rounds times (alternating, each round starting with the next side, so
 that clock and thermal drift and first-run effects hit all), and
-prints the median of each side's per-round medians and the ratios to A.
+prints the median of each side's per-round medians and the ratios to A,
+then each side's geometric mean of those ratios and the fastest side.
 The machine is noisy: read differences below ~2% as noise.
 
   python3 tools/bench/gpu_ab.py --fly-run RUN --a DIR_A --b DIR_B [--b DIR_C ...]
@@ -16,6 +17,7 @@ A side may add fly-run options after its directory, e.g. --b "DIR --pdl=off"
 (the same artifacts run two ways).
 """
 import argparse
+import math
 import os
 import re
 import shlex
@@ -60,6 +62,7 @@ def main():
           " | ".join(l + " MHz" for l in labels) + " |")
     print("|----------|" + "-----:|" * (3 * len(sides) - 1))
     failed = False
+    medians = []  # per artifact timed on every side: each side's median
     for name in names:
         times = [[] for _ in sides]
         for r in range(args.rounds):
@@ -85,6 +88,17 @@ def main():
                                          " | ".join("%.3f" % (m / med[0]) for m in med[1:]),
                                          " | ".join(mhz)),
               flush=True)
+        medians.append(med)
+    if medians:
+        # One number per side across the artifacts (they differ in size, so
+        # ratios, not times, are averaged), and the side a script would pick.
+        logs = [sum(math.log(m[i] / m[0]) for m in medians) / len(medians)
+                for i in range(len(sides))]
+        print("geometric mean of X / A over %d artifact(s): %s" % (
+            len(medians), ", ".join("%s %.3f" % (labels[i], math.exp(logs[i]))
+                                    for i in range(1, len(sides)))))
+        best = min(range(len(sides)), key=lambda i: logs[i])
+        print("fastest: %s = %s" % (labels[best], " ".join(sides[best])))
     sys.exit(1 if failed else 0)
 
 
