@@ -14,6 +14,7 @@
 #include "llvm/IR/LLVMContext.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
+#include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Program.h"
@@ -26,28 +27,56 @@
 using namespace mlir;
 
 namespace {
-std::unique_ptr<llvm::TargetMachine> hostTargetMachine(std::string &error) {
+const llvm::Target *hostTarget(llvm::Triple &triple, std::string &error) {
   llvm::InitializeNativeTarget();
   llvm::InitializeNativeTargetAsmPrinter();
-  llvm::Triple triple(llvm::sys::getProcessTriple());
-  const llvm::Target *target =
-      llvm::TargetRegistry::lookupTarget(triple, error);
+  triple = llvm::Triple(llvm::sys::getProcessTriple());
+  return llvm::TargetRegistry::lookupTarget(triple, error);
+}
+
+std::unique_ptr<llvm::TargetMachine> hostTargetMachine(const std::string &cpu,
+                                                       std::string &error) {
+  llvm::Triple triple;
+  const llvm::Target *target = hostTarget(triple, error);
   if (!target)
     return nullptr;
   std::string features;
-  for (const auto &feature : llvm::sys::getHostCPUFeatures())
-    features += (feature.second ? "+" : "-") + feature.first().str() + ",";
+  if (cpu == "native")
+    for (const auto &feature : llvm::sys::getHostCPUFeatures())
+      features += (feature.second ? "+" : "-") + feature.first().str() + ",";
   llvm::TargetOptions options;
   return std::unique_ptr<llvm::TargetMachine>(target->createTargetMachine(
-      triple, llvm::sys::getHostCPUName(), features, options, llvm::Reloc::PIC_,
-      std::nullopt, llvm::CodeGenOptLevel::Aggressive));
+      triple, cpu == "native" ? llvm::sys::getHostCPUName() : cpu, features,
+      options, llvm::Reloc::PIC_, std::nullopt,
+      llvm::CodeGenOptLevel::Aggressive));
 }
 } // namespace
 
+std::string fly::compile::resolveHostCpu(const std::string &cpu,
+                                         std::string &error) {
+  if (cpu == "native")
+    return llvm::sys::getHostCPUName().str();
+  llvm::Triple triple;
+  const llvm::Target *target = hostTarget(triple, error);
+  if (!target)
+    return "";
+  std::unique_ptr<llvm::MCSubtargetInfo> subtarget(
+      target->createMCSubtargetInfo(triple, "", ""));
+  if (cpu.empty() || !subtarget || !subtarget->isCPUStringValid(cpu)) {
+    error = "--host-cpu: '" + cpu + "' is not a CPU of " + triple.str() +
+            " (e.g. native, x86-64, x86-64-v2, x86-64-v3, x86-64-v4)";
+    return "";
+  }
+  return cpu;
+}
+
 bool fly::compile::emitHostCode(ModuleOp module, const std::string &llvmPath,
                                 const std::string &objectPath,
-                                std::string &error) {
-  auto tm = hostTargetMachine(error);
+                                std::string &error,
+                                const std::string &hostCpu) {
+  if (resolveHostCpu(hostCpu, error).empty())
+    return false;
+  auto tm = hostTargetMachine(hostCpu, error);
   if (!tm) {
     error = "no LLVM target for this host: " + error;
     return false;

@@ -179,6 +179,14 @@ static cl::opt<std::string> monarchMlp(
              "on chip; 9-10% faster on an H100 at GPT-2 small's batch 8-32) "
              "or pair (two kernels, the hidden layer stored between them)"),
     cl::init("hidden"), cl::cat(category));
+static cl::opt<std::string> hostCpu(
+    "host-cpu",
+    cl::desc("The CPU model.so's host code is compiled for: native (default: "
+             "this machine's CPU and all its features; the artifact may not "
+             "run on an older CPU) or an LLVM CPU name of the host triple, "
+             "e.g. x86-64-v3, for artifacts built on one machine and run on "
+             "another"),
+    cl::init("native"), cl::cat(category));
 static cl::opt<bool> quiet("quiet", cl::desc("No progress messages"),
                            cl::init(false), cl::cat(category));
 
@@ -486,6 +494,12 @@ int run(MLIRContext &ctx) {
     return fail("--gemm-ctas applies to --target cuda only");
   if (!cuda && monarchSplit.getNumOccurrences())
     return fail("--monarch-split applies to --target cuda only");
+  // Checked before the compilation: an unknown CPU fails fast.
+  std::string hostCpuError;
+  std::string hostCpuName =
+      ::fly::compile::resolveHostCpu(hostCpu, hostCpuError);
+  if (hostCpuName.empty())
+    return fail(hostCpuError);
   std::string structurePipeline;
   std::string error;
   if (!structure.empty() && !::fly::compile::structureSpecToPipeline(
@@ -663,7 +677,8 @@ int run(MLIRContext &ctx) {
   if (emit == "llvm") {
     progress.start("LLVM IR");
     bool ok = ::fly::compile::emitHostCode(
-        module, output.empty() ? "/dev/stdout" : output.getValue(), "", error);
+        module, output.empty() ? "/dev/stdout" : output.getValue(), "", error,
+        hostCpu);
     progress.finish();
     return ok ? 0 : fail(error);
   }
@@ -678,7 +693,7 @@ int run(MLIRContext &ctx) {
     return p.str().str();
   };
   std::string object = path("model.o");
-  if (!::fly::compile::emitHostCode(module, "", object, error) ||
+  if (!::fly::compile::emitHostCode(module, "", object, error, hostCpu) ||
       !::fly::compile::linkSharedLibrary(
           object, path("model.so"),
           cuda
@@ -736,6 +751,7 @@ int run(MLIRContext &ctx) {
         {"structure", std::string(structure)},
         {"pipeline", cuda ? std::string("cuda") : std::string(pipeline)},
         {"chip", cuda ? std::string("sm_90a") : std::string("")},
+        {"host_cpu", hostCpuName},
         {"threads", int64_t(threads)}}},
       {"config",
        loaded.config.is_discarded() ? nlohmann::json::object() : loaded.config},
