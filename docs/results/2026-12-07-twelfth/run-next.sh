@@ -13,6 +13,9 @@
 # the A/B, b32 profiles, and the full benchmark with the fastest side.
 #   carry: .carry/nl .carry/cnext .carry/b15a .carry/bph .carry/b20 .carry/b10
 set -uo pipefail
+for d in .carry/nl .carry/cnext .carry/b15a .carry/bph .carry/b20 .carry/b10; do
+  [ -d $d ] || { echo "run-next.sh: $d missing (rebuild it: README.md here)"; exit 1; }
+done
 nvidia-smi --query-gpu=name,driver_version,clocks.max.sm,power.limit --format=csv,noheader | tee $OUT/info.txt
 run=$(tools/gpu/build-runtime.sh .carry/nl /tmp/fly-build-rt $OUT/cmake.log) || { tail -30 $OUT/cmake.log; exit 1; }
 c=.carry/cnext
