@@ -74,8 +74,6 @@ bool fly::compile::emitHostCode(ModuleOp module, const std::string &llvmPath,
                                 const std::string &objectPath,
                                 std::string &error,
                                 const std::string &hostCpu) {
-  if (resolveHostCpu(hostCpu, error).empty())
-    return false;
   auto tm = hostTargetMachine(hostCpu, error);
   if (!tm) {
     error = "no LLVM target for this host: " + error;

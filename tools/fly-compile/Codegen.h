@@ -18,8 +18,9 @@ namespace fly::compile {
 std::string resolveHostCpu(const std::string &cpu, std::string &error);
 
 /// Translates `module` (LLVM dialect) to LLVM IR, optimises it (O3) for
-/// `hostCpu` (see resolveHostCpu) and writes the IR to `llvmPath` and/or an
-/// object file to `objectPath` (either may be empty).
+/// `hostCpu` ("native" or a name resolveHostCpu accepted: callers check it
+/// once, before compiling) and writes the IR to `llvmPath` and/or an object
+/// file to `objectPath` (either may be empty).
 bool emitHostCode(mlir::ModuleOp module, const std::string &llvmPath,
                   const std::string &objectPath, std::string &error,
                   const std::string &hostCpu = "native");

@@ -1169,7 +1169,7 @@ private:
 
   /// What a hidden step's code shares between its S and its tail.
   struct HiddenStepHead {
-    std::string st, ll, c, gBuf, slot, parity, slotBase;
+    std::string st, ll, c, gBuf, slotBase;
     std::vector<std::string> biasPairs, colsumPairs;
   };
 
@@ -1208,11 +1208,11 @@ private:
            parityOf(h.ll, 2) + ", " + w.index(kMbarrierSpinTicks) + " : " +
            t.bars2);
     w.close();
-    h.slot = remc(st, p.stages1, "slot");
-    h.parity = parityOf(st, p.stages1);
-    w.line("nvgpu.mbarrier.try_wait.parity " + bars1 + "[" + h.slot + "], " +
-           h.parity + ", " + w.index(kMbarrierSpinTicks) + " : " + t.bars1);
-    h.slotBase = add(ring1, mulc(h.slot, p.slot1), "slot_base");
+    std::string slot = remc(st, p.stages1, "slot");
+    std::string parity = parityOf(st, p.stages1);
+    w.line("nvgpu.mbarrier.try_wait.parity " + bars1 + "[" + slot + "], " +
+           parity + ", " + w.index(kMbarrierSpinTicks) + " : " + t.bars1);
+    h.slotBase = add(ring1, mulc(slot, p.slot1), "slot_base");
     return h;
   }
 
