@@ -1043,6 +1043,98 @@ TEST(MonarchGeneratorTest, HiddenKernelLayoutsComputeTheSameMlp) {
     EXPECT_NEAR(got[i], expected[i], 1e-12) << "output " << i;
 }
 
+// The cluster epilogue (MonarchMlpSpec::clusterEpilogue) as
+// emitClusterFactor2 indexes it: CTA kd stages its accumulator (kernel
+// column c, the h' column split factor 1 would store it at), CTA ll
+// gathers A column kk*(q/l) + i from CTA kk's kernel column ll*(q/l) + i,
+// computes y block ll = A . w2[ll]^T, and the cluster stores y column
+// j*l + ll from CTA ll's column j. In float64 that is the down projection
+// of the hidden layer.
+TEST(MonarchGeneratorTest, ClusterEpilogueLayoutsComputeTheSameMlp) {
+  MonarchSpec down; // 12 -> 8: k 2, q 4, p 6; l 2, s 4, r 4 (k == l, q == s)
+  down.k = 2, down.q = 4, down.p = 6, down.l = 2, down.s = 4, down.r = 4;
+  std::mt19937 rng(9);
+  std::vector<double> hidden = randomValues(rng, down.k * down.p),
+                      v1 = randomValues(rng, down.k * down.q * down.p),
+                      v2 = randomValues(rng, down.l * down.s * down.r);
+  std::vector<double> expected = monarchRow(down, hidden, v1, v2);
+  // Factor 1 per CTA kd (its accumulator columns c, natural w1 rows).
+  int64_t per = down.q / down.l;
+  std::vector<std::vector<double>> staged(down.k,
+                                          std::vector<double>(down.q, 0.0));
+  for (int64_t kd = 0; kd < down.k; ++kd)
+    for (int64_t c = 0; c < down.q; ++c) {
+      // Kernel column c = ll*(q/l) + i holds factor-1 output row
+      // (i*l + ll) of block kd (split factor 1's permuted w1 rows).
+      int64_t row = (c % per) * down.l + c / per;
+      for (int64_t pp = 0; pp < down.p; ++pp)
+        staged[kd][c] +=
+            v1[(kd * down.q + row) * down.p + pp] * hidden[kd * down.p + pp];
+    }
+  std::vector<double> got(down.l * down.s, 0.0);
+  for (int64_t ll = 0; ll < down.l; ++ll) {
+    std::vector<double> a(down.r);
+    for (int64_t c = 0; c < down.r; ++c)
+      a[c] = staged[c / per][ll * per + c % per];
+    for (int64_t j = 0; j < down.s; ++j) {
+      double y = 0;
+      for (int64_t c = 0; c < down.r; ++c)
+        y += a[c] * v2[(ll * down.s + j) * down.r + c];
+      got[j * down.l + ll] = y;
+    }
+  }
+  ASSERT_EQ(got.size(), expected.size());
+  for (size_t i = 0; i < got.size(); ++i)
+    EXPECT_NEAR(got[i], expected[i], 1e-12) << "output " << i;
+}
+
+TEST(MonarchGeneratorTest, ClusterEpilogueEmitsTwoKernels) {
+  MonarchMlpSpec mlp = gpt2MonarchMlp();
+  mlp.clusterEpilogue = true;
+  EXPECT_EQ(verifyMonarchMlpSpec(mlp), "");
+  EXPECT_EQ(monarchMlpKernelName(mlp),
+            monarchMlpKernelName(gpt2MonarchMlp()) + "_cluster");
+  std::string error;
+  std::string text = emitMonarchMlp(mlp, error);
+  ASSERT_FALSE(text.empty()) << error;
+  // Factor 1 and the hidden kernel, which writes y: no h', no factor 2.
+  EXPECT_EQ(count(text, "gpu.func @"), 2u);
+  EXPECT_EQ(text.find("_split_f2("), std::string::npos);
+  EXPECT_NE(text.find("_split_hidden_cluster(%tma_x_ptr: !llvm.ptr, "
+                      "%tma_w1_ptr: !llvm.ptr, %tma_w2_ptr: !llvm.ptr, "
+                      "%tma_w2d_ptr: !llvm.ptr, %bias: memref<3072xf16>, "
+                      "%bias_down: memref<768xf16>, %res: "
+                      "memref<8192x768xf16>, %y: memref<8192x768xf16>)"),
+            std::string::npos);
+  EXPECT_EQ(count(text, "gpu.alloc () : memref<8192x768xf16>"), 1u);
+  EXPECT_EQ(count(text, "gpu.launch_func"), 2u);
+  // The row tile's 4 CTAs are one cluster (grid 64 x 4).
+  EXPECT_EQ(count(text, "clusters in (%c4, %c1, %c1) blocks in (%c256,"), 1u);
+  // Four cluster barriers; h' and y pieces through distributed shared
+  // memory (one gather for A, one per CTA of the cluster for y).
+  EXPECT_EQ(count(text, "nvvm.cluster.arrive {aligned}"), 4u);
+  EXPECT_EQ(count(text, "nvvm.cluster.wait {aligned}"), 4u);
+  EXPECT_EQ(count(text, "nvvm.mapa"), 5u);
+  // The launcher keeps the three-kernel form's signature.
+  EXPECT_NE(text.find("%w2_down: memref<4x192x192xf16>, %bias: "
+                      "memref<768xf16>, %res: memref<8192x768xf16>, %y: "
+                      "memref<8192x768xf16>)"),
+            std::string::npos);
+  // No row statistics for a following LayerNorm: the producer pass leaves
+  // them to a separate kernel.
+  EXPECT_EQ(monarchMlpRowStatisticsPartials(mlp), 0);
+  MonarchMlpSpec stats = mlp;
+  stats.down.rowStatistics = true;
+  EXPECT_NE(verifyMonarchMlpSpec(stats).find("row statistics"),
+            std::string::npos);
+  MonarchMlpSpec uneven = mlp; // s != q
+  uneven.down.s = 96;
+  EXPECT_NE(verifyMonarchMlpSpec(uneven).find("q == s"), std::string::npos)
+      << verifyMonarchMlpSpec(uneven);
+  EXPECT_EQ(emitMonarchMlp(uneven, error), "");
+  EXPECT_NE(error, "");
+}
+
 TEST(MonarchGeneratorTest, SplitFactorsEmitTwoKernels) {
   MonarchSpec down = gpt2DownProjection();
   MonarchSpec fused = down;

@@ -105,6 +105,7 @@ mlir::fly::kernels::monarchMlpSpecToAttr(Builder &b,
   return b.getDictionaryAttr({
       b.getNamedAttr("up", monarchSpecToAttr(b, spec.up)),
       b.getNamedAttr("down", monarchSpecToAttr(b, spec.down)),
+      b.getNamedAttr("cluster_epilogue", b.getBoolAttr(spec.clusterEpilogue)),
   });
 }
 
@@ -429,6 +430,8 @@ mlir::fly::kernels::monarchMlpSpecFromAttr(DictionaryAttr dict) {
     spec.up = monarchSpecFromAttr(up);
   if (auto down = dict.getAs<DictionaryAttr>("down"))
     spec.down = monarchSpecFromAttr(down);
+  if (auto cluster = dict.getAs<BoolAttr>("cluster_epilogue"))
+    spec.clusterEpilogue = cluster.getValue();
   return spec;
 }
 
