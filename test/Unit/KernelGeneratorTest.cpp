@@ -1111,23 +1111,27 @@ TEST(MonarchGeneratorTest, ClusterEpilogueEmitsTwoKernels) {
   // The row tile's 4 CTAs are one cluster (grid 64 x 4).
   EXPECT_EQ(count(text, "clusters in (%c4, %c1, %c1) blocks in (%c256,"), 1u);
   // Four cluster barriers; h' and y pieces through distributed shared
-  // memory (one gather for A, one per CTA of the cluster for y).
+  // memory (one gather loop for A; y rows by 8 lanes each, every lane
+  // taking 3 of the 24 8-column groups from each of the 4 CTAs).
   EXPECT_EQ(count(text, "nvvm.cluster.arrive {aligned}"), 4u);
   EXPECT_EQ(count(text, "nvvm.cluster.wait {aligned}"), 4u);
-  EXPECT_EQ(count(text, "nvvm.mapa"), 5u);
+  EXPECT_EQ(count(text, "nvvm.mapa"), 1u + 3u * 4u);
   // The launcher keeps the three-kernel form's signature.
   EXPECT_NE(text.find("%w2_down: memref<4x192x192xf16>, %bias: "
                       "memref<768xf16>, %res: memref<8192x768xf16>, %y: "
                       "memref<8192x768xf16>)"),
             std::string::npos);
-  // No row statistics for a following LayerNorm: the producer pass leaves
-  // them to a separate kernel.
-  EXPECT_EQ(monarchMlpRowStatisticsPartials(mlp), 0);
+  // Row statistics for a following LayerNorm: one (mean, variance) per
+  // row, reduced over the row's 8 lanes, in the launcher's type too.
+  EXPECT_EQ(monarchMlpRowStatisticsPartials(mlp), 1);
   MonarchMlpSpec stats = mlp;
   stats.down.rowStatistics = true;
-  EXPECT_NE(verifyMonarchMlpSpec(stats).find("row statistics"),
-            std::string::npos);
-  MonarchMlpSpec uneven = mlp; // s != q
+  EXPECT_EQ(verifyMonarchMlpSpec(stats), "");
+  text = emitMonarchMlp(stats, error);
+  ASSERT_FALSE(text.empty()) << error;
+  EXPECT_EQ(count(text, "%stats_out: memref<8192x1x2xf32>"), 2u);
+  EXPECT_EQ(count(text, "gpu.shuffle xor"), 6u); // (mean, M2) x 3 steps
+  MonarchMlpSpec uneven = mlp;                   // s != q
   uneven.down.s = 96;
   EXPECT_NE(verifyMonarchMlpSpec(uneven).find("q == s"), std::string::npos)
       << verifyMonarchMlpSpec(uneven);

@@ -216,6 +216,10 @@ mlir::fly::kernels::declareMonarchMlpLauncher(ModuleOp module, Location loc,
   SmallVector<Type> args = monarchLauncherArgs(ctx, spec.up);
   args.pop_back();
   SmallVector<Type> down = monarchLauncherArgs(ctx, spec.down);
+  // Row statistics out: as many partials as the MLP's kernels write.
+  if (spec.down.rowStatistics)
+    down.back() = partialsType(ctx, spec.down.m,
+                               gen::monarchMlpRowStatisticsPartials(spec));
   args.append(std::next(down.begin()), down.end());
   Builder b(ctx);
   return declareLauncher(module, loc, gen::monarchMlpLauncherName(spec), args,

@@ -198,6 +198,17 @@ struct Plan {
   // tile (rows x r) after it; the h' and y staging tiles use the G buffers.
   bool cluster = false, clusterFits = false;
   int64_t clusterAOffset = 0;
+  // Threads per stored y row: a CTA stores rows/k rows, each by a group of
+  // clusterRowLanes lanes (every thread at once), so that a row's
+  // statistics are one shuffle reduction.
+  int64_t clusterRowLanes = 0;
+  bool clusterRowLanesFit() const {
+    int64_t groups = spec.s / kVector;
+    return clusterRowLanes > 0 && clusterRowLanes <= 32 &&
+           (clusterRowLanes & (clusterRowLanes - 1)) == 0 &&
+           clusterRowLanes * (rows / spec.k) == threads &&
+           groups % clusterRowLanes == 0;
+  }
 
   /// The plan of `spec`'s kernel, or with split factors of its factor-2
   /// kernel; `factor1`: of a split spec's factor-1 kernel.
@@ -287,6 +298,7 @@ struct Plan {
       dynamicSmemBytes = kAtom + gBytes + workBytes;
       valid = true;
       clusterAOffset = spec.s * spec.r * kElemBytes;
+      clusterRowLanes = threads / std::max<int64_t>(rows / spec.k, 1);
       clusterFits = rows % spec.k == 0 &&
                     rows * (spec.q + kStagingPad) * kElemBytes <= gBytes &&
                     clusterAOffset + rows * spec.r * kElemBytes <= workBytes;
@@ -601,6 +613,9 @@ clusterOutputArgs(const Plan &p, const Types &t) {
   if (p.spec.residual)
     args.emplace_back("%res", t.globalY);
   args.emplace_back("%y", t.globalY);
+  // One (mean, variance) partial per row (emitClusterFactor2).
+  if (p.spec.rowStatistics)
+    args.emplace_back("%stats_out", detail::rowPartialsType(p.spec.m, 1));
   return args;
 }
 
@@ -1300,60 +1315,96 @@ private:
     clusterArrive();
     clusterWait();
 
-    // 4. Rows kk*(rows/k) .. of y, 8*l columns per item.
+    // 4. Rows kk*(rows/k) .. of y: each by clusterRowLanes lanes, lane e
+    //    taking 8*l columns per 8-column group e, e + lanes, ...
     int64_t quarter = p.rows / s.k, groups = s.s / kVector;
-    std::string outVec = "vector<" + str(kVector * s.l) + "x" + t.elem + ">";
-    std::string j = w.fresh("j");
-    w.open("scf.for " + j + " = " + tid + " to " + w.index(quarter * groups) +
-           " step " + w.index(p.threads));
-    {
-      std::string rr =
-          add(mulc(kkFixed, quarter, "y_q"), divc(j, groups, "y_qr"), "y_r");
-      std::string j0 = mulc(remc(j, groups, "y_g"), kVector, "y_j0");
+    int64_t lanes = p.clusterRowLanes;
+    int64_t outElems = kVector * s.l;
+    std::string outVec = "vector<" + str(outElems) + "x" + t.elem + ">";
+    std::string outF32 = "vector<" + str(outElems) + "xf32>";
+    std::string rr =
+        add(mulc(kkFixed, quarter, "y_q"), divc(tid, lanes, "y_qr"), "y_r");
+    std::string lane = remc(tid, lanes, "y_lane");
+    std::string row = add(row0, rr, "y_row");
+    std::string ok = w.def("y_ok", "arith.cmpi ult, " + row + ", " +
+                                       w.index(s.m) + " : index");
+    std::vector<std::string> stored; // f32, for the row statistics
+    for (int64_t g = 0; g < groups / lanes; ++g) {
+      std::string j0 = mulc(addc(lane, g * lanes, "y_g"), kVector, "y_j0");
       std::string src = mulc(add(mulc(rr, stride, "y_src_row"), j0, "y_src_el"),
                              kElemBytes, "y_src");
       std::vector<std::string> parts;
       for (int64_t ll = 0; ll < s.l; ++ll)
         parts.push_back(loadFromPeer(w.index(ll), src));
-      std::vector<std::string> elems;
+      std::string list;
       for (int64_t e = 0; e < kVector; ++e)
         for (int64_t ll = 0; ll < s.l; ++ll)
-          elems.push_back(w.def("y_e", "vector.extract " + parts[ll] + "[" +
-                                           str(e) + "] : " + t.elem + " from " +
-                                           vec));
-      std::string list;
-      for (const std::string &e : elems)
-        list += (list.empty() ? "" : ", ") + e;
+          list += (list.empty() ? "" : ", ") +
+                  w.def("y_e", "vector.extract " + parts[ll] + "[" + str(e) +
+                                   "] : " + t.elem + " from " + vec);
       std::string out =
           w.def("y_v", "vector.from_elements " + list + " : " + outVec);
-      std::string row = add(row0, rr, "y_row");
       std::string col = mulc(j0, s.l, "y_col");
-      std::string ok = w.def("y_ok", "arith.cmpi ult, " + row + ", " +
-                                         w.index(s.m) + " : index");
-      w.open("scf.if " + ok);
       if (s.residual) {
-        std::string f32 = "vector<" + str(kVector * s.l) + "xf32>";
+        // Rows past m read row m - 1's residual (never stored).
+        std::string resRow =
+            w.def("res_row",
+                  "arith.minui " + row + ", " + w.index(s.m - 1) + " : index");
         std::string res =
-            w.def("res_v", "vector.load %res[" + row + ", " + col +
-                               "] {alignment = 16 : i64} "
-                               ": " +
-                               t.globalY + ", " + outVec);
+            w.def("res_v", "vector.load %res[" + resRow + ", " + col +
+                               "] {alignment = 16 : i64} : " + t.globalY +
+                               ", " + outVec);
         std::string sum =
             w.def("y_sum", "arith.addf " +
                                w.def("y_f", "arith.extf " + out + " : " +
-                                                outVec + " to " + f32) +
+                                                outVec + " to " + outF32) +
                                ", " +
                                w.def("res_f", "arith.extf " + res + " : " +
-                                                  outVec + " to " + f32) +
-                               " : " + f32);
-        out =
-            w.def("y_v", "arith.truncf " + sum + " : " + f32 + " to " + outVec);
+                                                  outVec + " to " + outF32) +
+                               " : " + outF32);
+        out = w.def("y_v",
+                    "arith.truncf " + sum + " : " + outF32 + " to " + outVec);
       }
+      if (s.rowStatistics)
+        stored.push_back(w.def("y_exact", "arith.extf " + out + " : " + outVec +
+                                              " to " + outF32));
+      w.open("scf.if " + ok);
       w.line("vector.store " + out + ", %y[" + row + ", " + col +
              "] {alignment = 16 : i64} : " + t.globalY + ", " + outVec);
       w.close();
     }
-    w.close();
+    if (s.rowStatistics) {
+      // The row's (mean, variance) over the stored values: this lane's
+      // groups as one vector, then a shuffle reduction over the lanes.
+      std::string all = stored[0];
+      int64_t width = outElems;
+      for (size_t g = 1; g < stored.size(); ++g) {
+        std::string mask;
+        for (int64_t e = 0; e < width + outElems; ++e)
+          mask += (e ? ", " : "") + str(e);
+        all = w.def("y_all", "vector.shuffle " + all + ", " + stored[g] + " [" +
+                                 mask + "] : vector<" + str(width) + "xf32>, " +
+                                 outF32);
+        width += outElems;
+      }
+      auto [mean, m2] = detail::transposedRowMeanM2(
+          w, {all}, "vector<" + str(width) + "xf32>", width, lanes,
+          remc(tid, 32, "y_warp_lane"));
+      std::string var =
+          w.def("y_var", "arith.mulf " + m2 + ", " +
+                             w.f32(1.0 / double(s.l * s.s)) + " : f32");
+      std::string first = w.def("y_first", "arith.cmpi eq, " + lane + ", " +
+                                               w.index(0) + " : index");
+      std::string write =
+          w.def("y_write", "arith.andi " + first + ", " + ok + " : i1");
+      w.open("scf.if " + write);
+      std::string pair = w.def("y_stats", "vector.from_elements " + mean +
+                                              ", " + var + " : vector<2xf32>");
+      w.line("vector.store " + pair + ", %stats_out[" + row + ", " +
+             w.index(0) + ", " + w.index(0) + "] {alignment = 8 : i64} : " +
+             detail::rowPartialsType(s.m, 1) + ", vector<2xf32>");
+      w.close();
+    }
     clusterArrive();
     clusterWait();
   }
@@ -2469,11 +2520,15 @@ std::string emitMlpHostFunction(const Plan &p0, const Types &t0, const Plan &ph,
   w.line("return");
 
   std::ostringstream os;
+  std::vector<std::pair<std::string, std::string>> downArgs =
+      bufferArgs(p2, t2);
+  if (ph.cluster && p2.spec.rowStatistics)
+    downArgs.back().second = detail::rowPartialsType(p2.spec.m, 1);
   os << "  func.func private @" << name << "(%x: " << t0.globalX
      << ", %w1: " << t0.globalW1 << ", %w2: " << t0.globalW2
      << detail::joinArgs(upArgs, ": ") << ", %w1_down: " << th.globalW1
-     << ", %w2_down: " << t2.globalW2
-     << detail::joinArgs(bufferArgs(p2, t2), ": ") << ") {\n";
+     << ", %w2_down: " << t2.globalW2 << detail::joinArgs(downArgs, ": ")
+     << ") {\n";
   os << w.finish() << "  }\n";
   return os.str();
 }
@@ -2722,12 +2777,15 @@ std::string verifyMonarchMlpSpec(const MonarchMlpSpec &spec) {
     return "a cluster epilogue needs the down projection's q == s and q/l a "
            "multiple of " +
            str(kVector) + " (q=" + str(d.q) + ", s=" + str(d.s) + ")";
-  if (d.rowStatistics)
-    return "a cluster epilogue does not write row statistics (the next "
-           "LayerNorm's): use the three-kernel form";
-  if (!Plan(u, d, true).clusterFits)
+  Plan ph(u, d, true);
+  if (!ph.clusterFits)
     return "a cluster epilogue's staging, w2_down and gathered tiles do not "
            "fit the hidden kernel's shared memory";
+  if (!ph.clusterRowLanesFit())
+    return "a cluster epilogue stores each y row with a power-of-two group "
+           "of lanes dividing s/8 (s=" +
+           str(d.s) + ", " + str(ph.threads) + " threads for " +
+           str(ph.rows / d.k) + " rows)";
   return "";
 }
 
@@ -2748,9 +2806,12 @@ std::string monarchMlpBenchmarkName(const MonarchMlpSpec &spec) {
   return detail::benchmarkNameOf(monarchMlpKernelName(spec));
 }
 int64_t monarchMlpRowStatisticsPartials(const MonarchMlpSpec &spec) {
-  // No factor-2 kernel with a cluster epilogue (verifyMonarchMlpSpec).
-  if (spec.clusterEpilogue)
-    return 0;
+  // A cluster epilogue reduces each y row in one CTA: one partial.
+  if (spec.clusterEpilogue) {
+    MonarchMlpSpec stats = spec;
+    stats.down.rowStatistics = true;
+    return verifyMonarchMlpSpec(stats).empty() ? 1 : 0;
+  }
   return monarchRowStatisticsPartials(mlpFactor2Spec(spec.down));
 }
 
