@@ -176,11 +176,8 @@ static cl::opt<std::string> monarchMlp(
     "monarch-mlp",
     cl::desc("cuda: a Monarch MLP (up projection, GELU, down projection) "
              "runs as hidden (default: three kernels, the hidden layer kept "
-             "on chip; 9-10% faster on an H100 at GPT-2 small's batch 8-32), "
-             "cluster (two kernels: the hidden kernel also computes the down "
-             "projection's factor 2, its row tile's CTAs exchanging h' as a "
-             "cluster; not with a following LayerNorm's row statistics) or "
-             "pair (two kernels, the hidden layer stored between them)"),
+             "on chip; 9-10% faster on an H100 at GPT-2 small's batch 8-32) "
+             "or pair (two kernels, the hidden layer stored between them)"),
     cl::init("hidden"), cl::cat(category));
 static cl::opt<std::string> hostCpu(
     "host-cpu",
@@ -484,7 +481,7 @@ int run(MLIRContext &ctx) {
             &gemmSchedule, {"auto", "multistage", "warp-specialized"}},
         {&gemmEpilogue, {"auto", "register", "staging"}},
         {&gemmProducer, {"warpgroup", "warp"}},
-        {&monarchMlp, {"pair", "hidden", "cluster"}}}) {
+        {&monarchMlp, {"pair", "hidden"}}}) {
     if (std::string why = choiceError(*option, choices); !why.empty())
       return fail(why);
     if (!cuda && option->getNumOccurrences())
@@ -597,8 +594,7 @@ int run(MLIRContext &ctx) {
       mlir::fly::FlyGpuMonarchKernelsOptions monarch;
       monarch.chip = "sm_90a";
       monarch.splitFactors = monarchSplit;
-      monarch.hiddenKernel = monarchMlp != "pair";
-      monarch.clusterEpilogue = monarchMlp == "cluster";
+      monarch.hiddenKernel = monarchMlp == "hidden";
       prep.addPass(mlir::fly::createFlyGpuMonarchKernels(monarch));
       // The weights the folds and permutations replaced are dead now: gone
       // before externalisation, so that they are not stored or uploaded.
@@ -643,8 +639,7 @@ int run(MLIRContext &ctx) {
     options.toolkitPath = toolkit;
     options.producerRowStatistics = producerRowStatistics;
     options.monarchSplitFactors = monarchSplit;
-    options.monarchHiddenKernel = monarchMlp != "pair";
-    options.monarchClusterEpilogue = monarchMlp == "cluster";
+    options.monarchHiddenKernel = monarchMlp == "hidden";
     options.gemmSchedule = gemmSchedule;
     options.gemmEpilogue = gemmEpilogue;
     options.gemmProducer = gemmProducer;

@@ -475,15 +475,10 @@ struct FlyGpuMonarchKernelsPass
         if (why.empty() && hiddenKernel) {
           gen::MonarchSpec split = downSpec;
           split.splitFactors = true;
-          if (std::string no =
-                  gen::verifyMonarchMlpSpec({upSpec, split, clusterEpilogue});
+          if (std::string no = gen::verifyMonarchMlpSpec({upSpec, split});
               no.empty()) {
             downSpec = split;
             hidden = true;
-          } else if (clusterEpilogue) {
-            // Asked for explicitly: no silent three-kernel fallback.
-            up.op.emitError("no cluster epilogue for this Monarch MLP: ") << no;
-            return signalPassFailure();
           } else if (remarks) {
             up.op.emitRemark("no hidden kernel for this MLP: ") << no;
           }
@@ -518,8 +513,7 @@ struct FlyGpuMonarchKernelsPass
                                                    : ".blocked_cols");
         // The fold sets the up projection's LayerNorm fields: check again.
         if (hidden) {
-          if (std::string no = gen::verifyMonarchMlpSpec(
-                  {up.spec, down.spec, clusterEpilogue});
+          if (std::string no = gen::verifyMonarchMlpSpec({up.spec, down.spec});
               no.empty())
             mlps.emplace_back(&up - candidates.begin(), index[downOp]);
           else if (remarks)
@@ -742,7 +736,7 @@ struct FlyGpuMonarchKernelsPass
   /// call of the Monarch MLP launcher (three kernels, the hidden layer on
   /// chip).
   void emitMlp(MonarchCandidate &up, MonarchCandidate &down) {
-    gen::MonarchMlpSpec spec{up.spec, down.spec, clusterEpilogue};
+    gen::MonarchMlpSpec spec{up.spec, down.spec};
     Location loc = down.op.getLoc();
     if (remarks)
       down.op.emitRemark("Monarch MLP with the hidden layer on chip ")

@@ -105,7 +105,6 @@ mlir::fly::kernels::monarchMlpSpecToAttr(Builder &b,
   return b.getDictionaryAttr({
       b.getNamedAttr("up", monarchSpecToAttr(b, spec.up)),
       b.getNamedAttr("down", monarchSpecToAttr(b, spec.down)),
-      b.getNamedAttr("cluster_epilogue", b.getBoolAttr(spec.clusterEpilogue)),
   });
 }
 
@@ -216,10 +215,6 @@ mlir::fly::kernels::declareMonarchMlpLauncher(ModuleOp module, Location loc,
   SmallVector<Type> args = monarchLauncherArgs(ctx, spec.up);
   args.pop_back();
   SmallVector<Type> down = monarchLauncherArgs(ctx, spec.down);
-  // Row statistics out: as many partials as the MLP's kernels write.
-  if (spec.down.rowStatistics)
-    down.back() = partialsType(ctx, spec.down.m,
-                               gen::monarchMlpRowStatisticsPartials(spec));
   args.append(std::next(down.begin()), down.end());
   Builder b(ctx);
   return declareLauncher(module, loc, gen::monarchMlpLauncherName(spec), args,
@@ -434,8 +429,6 @@ mlir::fly::kernels::monarchMlpSpecFromAttr(DictionaryAttr dict) {
     spec.up = monarchSpecFromAttr(up);
   if (auto down = dict.getAs<DictionaryAttr>("down"))
     spec.down = monarchSpecFromAttr(down);
-  if (auto cluster = dict.getAs<BoolAttr>("cluster_epilogue"))
-    spec.clusterEpilogue = cluster.getValue();
   return spec;
 }
 

@@ -192,23 +192,6 @@ struct Plan {
   // ring.
   MonarchSpec up;
   int64_t hiddenChunks = 0, gTileBytes = 0, hOffset = 0;
-  // The hidden kernel with the down projection's factor 2 across a cluster
-  // (MonarchMlpSpec::clusterEpilogue, emitClusterFactor2): after the loop,
-  // w2_down[kk] (s x r) at the start of the work area and the gathered A
-  // tile (rows x r) after it; the h' and y staging tiles use the G buffers.
-  bool cluster = false, clusterFits = false;
-  int64_t clusterAOffset = 0;
-  // Threads per stored y row: a CTA stores rows/k rows, each by a group of
-  // clusterRowLanes lanes (every thread at once), so that a row's
-  // statistics are one shuffle reduction.
-  int64_t clusterRowLanes = 0;
-  bool clusterRowLanesFit() const {
-    int64_t groups = spec.s / kVector;
-    return clusterRowLanes > 0 && clusterRowLanes <= 32 &&
-           (clusterRowLanes & (clusterRowLanes - 1)) == 0 &&
-           clusterRowLanes * (rows / spec.k) == threads &&
-           groups % clusterRowLanes == 0;
-  }
 
   /// The plan of `spec`'s kernel, or with split factors of its factor-2
   /// kernel; `factor1`: of a split spec's factor-1 kernel.
@@ -268,9 +251,8 @@ struct Plan {
   /// `upSpec` the up projection (bias, GELU, folded LayerNorm). Per CTA
   /// (rows, kk): two G buffers of rows x r_up, a ring of {w2_up tile 64 x
   /// r_up, w1_down tile q x 64} slots, two 64 x 64 H tiles per warpgroup.
-  Plan(const MonarchSpec &upSpec, const MonarchSpec &downSpec,
-       bool clusterEpilogue = false)
-      : spec(downSpec), up(upSpec), cluster(clusterEpilogue) {
+  Plan(const MonarchSpec &upSpec, const MonarchSpec &downSpec)
+      : spec(downSpec), up(upSpec) {
     stage = Stage::Hidden;
     n = spec.k * spec.p;
     outCols = spec.l * spec.s;
@@ -297,11 +279,6 @@ struct Plan {
       workBytes = hOffset + hBytes;
       dynamicSmemBytes = kAtom + gBytes + workBytes;
       valid = true;
-      clusterAOffset = spec.s * spec.r * kElemBytes;
-      clusterRowLanes = threads / std::max<int64_t>(rows / spec.k, 1);
-      clusterFits = rows % spec.k == 0 &&
-                    rows * (spec.q + kStagingPad) * kElemBytes <= gBytes &&
-                    clusterAOffset + rows * spec.r * kElemBytes <= workBytes;
       return;
     }
   }
@@ -472,7 +449,7 @@ private:
 
 struct Types {
   std::string elem, smemSpace = "#gpu.address_space<workgroup>";
-  std::string smemBytes, tmaX, tmaW1, tmaW2, bars1, bars2, bars3, acc1, acc2;
+  std::string smemBytes, tmaX, tmaW1, tmaW2, bars1, bars2, acc1, acc2;
   std::string acc1Struct, acc2Struct;
   std::string xSlot, w1Slot, w2Slot, aStep, w1Step, w2Step;
   std::string descA, descW1, descW2, gFlat, staging, pair;
@@ -516,7 +493,6 @@ struct Types {
     // The hidden kernel's ring has separate w2 and w1 barriers per slot.
     bars1 = group(p.stage == Stage::Hidden ? 2 * p.stages1 : p.stages1);
     bars2 = group(p.stages2);
-    bars3 = group(1);
     acc1 = accType(p.n1w);
     acc2 = accType(p.tileSw);
     acc1Struct = accStruct(p.n1w);
@@ -562,7 +538,7 @@ std::string kernelFunctionName(const Plan &p) {
   if (p.stage == Stage::Factor2)
     return name + "_f2";
   if (p.stage == Stage::Hidden)
-    return name + (p.cluster ? "_hidden_cluster" : "_hidden");
+    return name + "_hidden";
   return name;
 }
 
@@ -603,22 +579,6 @@ hiddenBufferArgs(const Plan &p) {
   return args;
 }
 
-/// The hidden kernel's output arguments with a cluster epilogue (instead
-/// of %h): the down projection's bias, residual and y.
-std::vector<std::pair<std::string, std::string>>
-clusterOutputArgs(const Plan &p, const Types &t) {
-  std::vector<std::pair<std::string, std::string>> args;
-  if (p.spec.bias)
-    args.emplace_back("%bias_down", t.globalBias);
-  if (p.spec.residual)
-    args.emplace_back("%res", t.globalY);
-  args.emplace_back("%y", t.globalY);
-  // One (mean, variance) partial per row (emitClusterFactor2).
-  if (p.spec.rowStatistics)
-    args.emplace_back("%stats_out", detail::rowPartialsType(p.spec.m, 1));
-  return args;
-}
-
 //===----------------------------------------------------------------------===//
 // Kernel
 //===----------------------------------------------------------------------===//
@@ -653,11 +613,7 @@ public:
     os << "    gpu.func @" << kernelFunctionName(p) << "(%tma_x_ptr: !llvm.ptr";
     if (p.stage != Stage::Factor2)
       os << ", %tma_w1_ptr: !llvm.ptr";
-    if (p.stage == Stage::Hidden && p.cluster)
-      os << ", %tma_w2_ptr: !llvm.ptr, %tma_w2d_ptr: !llvm.ptr"
-         << detail::joinArgs(hiddenBufferArgs(p), ": ")
-         << detail::joinArgs(clusterOutputArgs(p, t), ": ");
-    else if (p.stage == Stage::Hidden)
+    if (p.stage == Stage::Hidden)
       os << ", %tma_w2_ptr: !llvm.ptr"
          << detail::joinArgs(hiddenBufferArgs(p), ": ")
          << ", %h: " << t.globalH;
@@ -723,10 +679,6 @@ private:
       w.line("%tma_y = builtin.unrealized_conversion_cast %tma_y_ptr : "
              "!llvm.ptr to " +
              t.tmaY);
-    if (p.cluster)
-      w.line("%tma_w2d = builtin.unrealized_conversion_cast %tma_w2d_ptr : "
-             "!llvm.ptr to " +
-             t.tmaW1);
     tid = w.def("tid", "gpu.thread_id x");
     std::string block = w.def("block", "gpu.block_id x");
     if (p.blocked) {
@@ -769,7 +721,6 @@ private:
         w.def("g_addr",
               "arith.andi " + up + ", " + w.index(~(kAtom - 1)) + " : index");
     gOff = w.def("g_off", "arith.subi " + aligned + ", " + addr + " : index");
-    gAddr = aligned;
     work = addc(gOff, p.gBytes, "work");
     ring1 = addc(work, p.ring1Offset, "ring1");
     ring2 = addc(work, p.ring2Offset, "ring2");
@@ -780,12 +731,7 @@ private:
     bars1 = w.def("full1", "nvgpu.mbarrier.create -> " + t.bars1);
     if (p.stage != Stage::Factor1)
       bars2 = w.def("full2", "nvgpu.mbarrier.create -> " + t.bars2);
-    if (p.cluster)
-      bars3 = w.def("full3", "nvgpu.mbarrier.create -> " + t.bars3);
     w.open("scf.if " + isLeader);
-    if (p.cluster)
-      w.line("nvgpu.mbarrier.init " + bars3 + "[" + w.index(0) + "], " +
-             w.index(1) + " : " + t.bars3);
     int64_t barriers1 = p.stage == Stage::Hidden ? 2 * p.stages1 : p.stages1;
     for (int64_t i = 0; i < barriers1; ++i)
       w.line("nvgpu.mbarrier.init " + bars1 + "[" + w.index(i) + "], " +
@@ -800,8 +746,6 @@ private:
       w.line("nvgpu.tma.prefetch.descriptor %tma_w2 : " + t.tmaW2);
     if (p.tmaStore)
       w.line("nvgpu.tma.prefetch.descriptor %tma_y : " + t.tmaY);
-    if (p.cluster)
-      w.line("nvgpu.tma.prefetch.descriptor %tma_w2d : " + t.tmaW1);
     w.close();
     w.line("gpu.barrier");
 
@@ -1111,10 +1055,20 @@ private:
       }
       return;
     }
-    std::string type = rowStagingType();
+    std::string type = "memref<" + str(p.rows) + "x" + str(stride) + "x" +
+                       t.elem + ", " + t.smemSpace + ">";
     // Every warpgroup's wgmmas have read the shared memory reused here.
     w.line("gpu.barrier");
-    std::string tile = stageFragments(frag, stagingOff);
+    std::string tile = view("h_stage", stagingOff, type);
+    std::string rowB = addc(rowA, 8, "frag_row_b");
+    for (int64_t jg = 0; jg < p.n1 / 8; ++jg) {
+      std::string col = addc(colPair, 8 * jg, "st_col");
+      for (int64_t half = 0; half < 2; ++half)
+        w.line("vector.store " +
+               packPair(frag, t.acc1Struct, 4 * jg + 2 * half) + ", " + tile +
+               "[" + (half ? rowB : rowA) + ", " + col +
+               "] {alignment = 4 : i64} : " + type + ", " + t.pair);
+    }
     w.line("gpu.barrier");
     int64_t perRow = p.n1 / kVector;
     std::string ve = "vector<" + str(kVector) + "x" + t.elem + ">";
@@ -1138,275 +1092,6 @@ private:
     w.line("vector.store " + v + ", %h[" + add(row0, r, "h_row") + ", " + col +
            "] {alignment = 16 : i64} : " + t.globalH + ", " + ve);
     w.close();
-  }
-
-  /// The padded row-major staging tile of a factor-1 accumulator: rows x
-  /// (n1 + kStagingPad) elements, so that a row's 16-byte runs are aligned
-  /// and fragment stores of neighbouring rows hit different banks.
-  std::string rowStagingType() const {
-    return "memref<" + str(p.rows) + "x" + str(p.n1 + kStagingPad) + "x" +
-           t.elem + ", " + t.smemSpace + ">";
-  }
-
-  /// Stores the accumulator fragments `frag` (t.acc1Struct; `biasPairs`
-  /// per 8-column group added if given) as 16-bit pairs into the staging
-  /// tile at byte `stagingOff`; returns the tile's view.
-  std::string stageFragments(const std::string &frag,
-                             const std::string &stagingOff,
-                             const std::vector<std::string> &biasPairs = {}) {
-    std::string type = rowStagingType();
-    std::string tile = view("h_stage", stagingOff, type);
-    std::string rowB = addc(rowA, 8, "frag_row_b");
-    for (int64_t jg = 0; jg < p.n1 / 8; ++jg) {
-      std::string col = addc(colPair, 8 * jg, "st_col");
-      for (int64_t half = 0; half < 2; ++half)
-        w.line("vector.store " +
-               packPair(frag, t.acc1Struct, 4 * jg + 2 * half,
-                        biasPairs.empty() ? std::string() : biasPairs[jg]) +
-               ", " + tile + "[" + (half ? rowB : rowA) + ", " + col +
-               "] {alignment = 4 : i64} : " + type + ", " + t.pair);
-    }
-    return tile;
-  }
-
-  /// The cluster-wide barrier (every thread of the row tile's k CTAs;
-  /// arrive releases this thread's shared-memory writes and reads, wait
-  /// acquires the others'), split so that work can run in between.
-  void clusterArrive() { w.line("nvvm.cluster.arrive {aligned}"); }
-  void clusterWait() { w.line("nvvm.cluster.wait {aligned}"); }
-
-  /// 16 bytes at byte `offset` of CTA `rank`'s shared memory (relative to
-  /// G, the same in every CTA of the kernel) through distributed shared
-  /// memory, as vector<8 x elem>.
-  std::string loadFromPeer(const std::string &rank, const std::string &offset) {
-    std::string addr =
-        w.def("dsm_addr", "arith.addi " + gAddr + ", " + offset + " : index");
-    std::string a64 =
-        w.def("dsm_i64", "arith.index_cast " + addr + " : index to i64");
-    std::string local =
-        w.def("dsm_local", "llvm.inttoptr " + a64 + " : i64 to !llvm.ptr<3>");
-    std::string rank32 =
-        w.def("dsm_rank", "arith.index_cast " + rank + " : index to i32");
-    std::string remote =
-        w.def("dsm_peer", "nvvm.mapa " + local + ", " + rank32 +
-                              " : !llvm.ptr<3> -> !llvm.ptr<7>");
-    return w.def("dsm_v", "llvm.load " + remote +
-                              " {alignment = 16 : i64} : !llvm.ptr<7> -> "
-                              "vector<8x" +
-                              t.elem + ">");
-  }
-
-  /// The hidden kernel's end with a cluster epilogue: the down
-  /// projection's factor 2 for this CTA's kk as factor-2 block ll = kk.
-  /// The cluster (gridX in groups of k: the row tile's CTAs kk = 0..k-1)
-  /// exchanges through distributed shared memory what split factors pass
-  /// through h' and y's staging:
-  ///   1. h' of block kk (acc) staged in G (kernel column ll*(q/l) + i);
-  ///      w2_down[kk] loads into the free ring meanwhile. Cluster barrier.
-  ///   2. A (rows x r, the 128-byte swizzled K-major tiles TMA would write)
-  ///      gathered: column kk'*(q/l) + i from CTA kk''s column kk*(q/l) + i.
-  ///   3. acc2 = A . w2_down[kk]^T (+ bias), staged in G once every CTA has
-  ///      gathered (the barrier's wait). Cluster barrier.
-  ///   4. CTA kk stores rows kk*(rows/k) ..: y column j*l + ll is CTA ll's
-  ///      column j, so 8 columns from each CTA make 8*l neighbours in y
-  ///      (+ residual). A last barrier keeps every CTA's shared memory
-  ///      alive until the others have read it.
-  void emitClusterFactor2(const std::string &accOut) {
-    w.line("// Down projection's factor 2 across the cluster");
-    std::string frag =
-        w.def("frag_h", "builtin.unrealized_conversion_cast " + accOut + " : " +
-                            t.acc1 + " to " + t.acc1Struct);
-    int64_t per = s.q / s.l, stride = p.n1 + kStagingPad;
-    int64_t wTileBytes = s.s * kTileK * kElemBytes;
-    int64_t aTileBytes = p.rows * kTileK * kElemBytes;
-    // 1. Every warpgroup's wgmmas have read the ring and the G buffers.
-    w.line("gpu.barrier");
-    w.open("scf.if " + isLeader);
-    w.line("nvgpu.mbarrier.arrive.expect_tx " + bars3 + "[" + w.index(0) +
-           "], " + w.index(s.s * s.r * kElemBytes) + " : " + t.bars3);
-    for (int64_t kt = 0; kt < s.r / kTileK; ++kt) {
-      std::string dst =
-          view("w2d_dst", addc(ring1, kt * wTileBytes, "w2d_off"), t.w1Slot);
-      w.line("nvgpu.tma.async.load %tma_w2d[" + w.index(kt * kTileK) + ", " +
-             mulc(kkFixed, s.s, "w2d_row") + "], " + bars3 + "[" + w.index(0) +
-             "] to " + dst + " : " + t.tmaW1 + ", " + t.bars3 + " -> " +
-             t.w1Slot);
-    }
-    w.close();
-    stageFragments(frag, gOff);
-    // The down projection's bias of this thread's columns n (y column
-    // n*l + kk), loaded before the waits.
-    std::vector<std::string> biasPairs;
-    for (int64_t jg = 0; jg < s.s / 8 && s.bias; ++jg) {
-      std::string b[2];
-      for (int64_t e = 0; e < 2; ++e) {
-        std::string n = addc(colPair, 8 * jg + e, "bias_n");
-        std::string at = add(mulc(n, s.l, "bias_nl"), kkFixed, "bias_i");
-        std::string raw = w.def("bias_raw", "memref.load %bias_down[" + at +
-                                                "] : " + t.globalBias);
-        b[e] =
-            w.def("bias_f32", "arith.extf " + raw + " : " + t.elem + " to f32");
-      }
-      biasPairs.push_back(w.def("bias_pair", "vector.from_elements " + b[0] +
-                                                 ", " + b[1] +
-                                                 " : vector<2xf32>"));
-    }
-    clusterArrive();
-    clusterWait();
-
-    // 2. Gather A into the work area after w2_down.
-    std::string aOff = addc(work, p.clusterAOffset, "a_off");
-    std::string aType =
-        "memref<" + str(p.rows * s.r) + "x" + t.elem + ", " + t.smemSpace + ">";
-    std::string aFlat = view("a_flat", aOff, aType);
-    std::string vec = "vector<8x" + t.elem + ">";
-    int64_t perRow = s.r / kVector;
-    std::string i = w.fresh("i");
-    w.open("scf.for " + i + " = " + tid + " to " + w.index(p.rows * perRow) +
-           " step " + w.index(p.threads));
-    {
-      std::string rr = divc(i, perRow, "a_row");
-      std::string v = remc(i, perRow, "a_vec");
-      std::string peer = divc(v, per / kVector, "a_peer");
-      std::string ci = mulc(remc(v, per / kVector, "a_pv"), kVector, "a_pc");
-      std::string srcCol = add(mulc(kkFixed, per, "a_src_kk"), ci, "a_src_col");
-      std::string src =
-          mulc(add(mulc(rr, stride, "a_src_row"), srcCol, "a_src_el"),
-               kElemBytes, "a_src");
-      std::string val = loadFromPeer(peer, src);
-      // Column c = 8v: k-tile c/64, 16-byte chunk (c%64)/8 ^ row%8.
-      std::string kt = divc(v, kTileK / kVector, "a_kt");
-      std::string chunk = remc(v, kTileK / kVector, "a_chunk");
-      std::string sw = w.def("a_sw", "arith.xori " + chunk + ", " +
-                                         remc(rr, 8, "a_r8") + " : index");
-      std::string el = add(add(mulc(kt, aTileBytes / kElemBytes, "a_kt_el"),
-                               mulc(rr, kTileK, "a_row_el"), "a_el"),
-                           mulc(sw, kVector, "a_sw_el"), "a_el");
-      w.line("vector.store " + val + ", " + aFlat + "[" + el +
-             "] {alignment = 16 : i64} : " + aType + ", " + vec);
-    }
-    w.close();
-    // Done reading the others' h' (they may overwrite it after the wait).
-    clusterArrive();
-    // wgmma (async proxy) reads A, which generic stores wrote.
-    w.line("nvvm.fence.proxy {kind = #nvvm.proxy_kind<async.shared>, space = "
-           "#nvvm.shared_space<cta>}");
-    w.line("gpu.barrier");
-    std::string parity0 = w.def("parity0", "arith.constant false");
-    w.line("nvgpu.mbarrier.try_wait.parity " + bars3 + "[" + w.index(0) +
-           "], " + parity0 + ", " + w.index(kMbarrierSpinTicks) + " : " +
-           t.bars3);
-
-    // 3. acc2 = A . w2_down[kk]^T over r/64 k-tiles, all in flight.
-    int64_t kts = s.r / kTileK;
-    std::string acc =
-        w.def("acc_init", "nvgpu.warpgroup.mma.init.accumulator -> " + t.acc1);
-    for (int64_t kt = 0; kt < kts; ++kt)
-      acc = emitTileMma(
-          acc, add(addc(aOff, kt * aTileBytes, "a_base"), wgBytes, "a_base"),
-          addc(ring1, kt * wTileBytes, "w2d_base"), t.w1Step, t.descW1,
-          "%tma_w2d", t.tmaW1, t.acc1, kts);
-    w.line("nvvm.wgmma.wait.group.sync.aligned 0");
-    std::string frag2 =
-        w.def("frag_y", "builtin.unrealized_conversion_cast " + acc + " : " +
-                            t.acc1 + " to " + t.acc1Struct);
-    clusterWait(); // every CTA has gathered: G is free
-    stageFragments(frag2, gOff, biasPairs);
-    clusterArrive();
-    clusterWait();
-
-    // 4. Rows kk*(rows/k) .. of y: each by clusterRowLanes lanes, lane e
-    //    taking 8*l columns per 8-column group e, e + lanes, ...
-    int64_t quarter = p.rows / s.k, groups = s.s / kVector;
-    int64_t lanes = p.clusterRowLanes;
-    int64_t outElems = kVector * s.l;
-    std::string outVec = "vector<" + str(outElems) + "x" + t.elem + ">";
-    std::string outF32 = "vector<" + str(outElems) + "xf32>";
-    std::string rr =
-        add(mulc(kkFixed, quarter, "y_q"), divc(tid, lanes, "y_qr"), "y_r");
-    std::string lane = remc(tid, lanes, "y_lane");
-    std::string row = add(row0, rr, "y_row");
-    std::string ok = w.def("y_ok", "arith.cmpi ult, " + row + ", " +
-                                       w.index(s.m) + " : index");
-    std::vector<std::string> stored; // f32, for the row statistics
-    for (int64_t g = 0; g < groups / lanes; ++g) {
-      std::string j0 = mulc(addc(lane, g * lanes, "y_g"), kVector, "y_j0");
-      std::string src = mulc(add(mulc(rr, stride, "y_src_row"), j0, "y_src_el"),
-                             kElemBytes, "y_src");
-      std::vector<std::string> parts;
-      for (int64_t ll = 0; ll < s.l; ++ll)
-        parts.push_back(loadFromPeer(w.index(ll), src));
-      std::string list;
-      for (int64_t e = 0; e < kVector; ++e)
-        for (int64_t ll = 0; ll < s.l; ++ll)
-          list += (list.empty() ? "" : ", ") +
-                  w.def("y_e", "vector.extract " + parts[ll] + "[" + str(e) +
-                                   "] : " + t.elem + " from " + vec);
-      std::string out =
-          w.def("y_v", "vector.from_elements " + list + " : " + outVec);
-      std::string col = mulc(j0, s.l, "y_col");
-      if (s.residual) {
-        // Rows past m read row m - 1's residual (never stored).
-        std::string resRow =
-            w.def("res_row",
-                  "arith.minui " + row + ", " + w.index(s.m - 1) + " : index");
-        std::string res =
-            w.def("res_v", "vector.load %res[" + resRow + ", " + col +
-                               "] {alignment = 16 : i64} : " + t.globalY +
-                               ", " + outVec);
-        std::string sum =
-            w.def("y_sum", "arith.addf " +
-                               w.def("y_f", "arith.extf " + out + " : " +
-                                                outVec + " to " + outF32) +
-                               ", " +
-                               w.def("res_f", "arith.extf " + res + " : " +
-                                                  outVec + " to " + outF32) +
-                               " : " + outF32);
-        out = w.def("y_v",
-                    "arith.truncf " + sum + " : " + outF32 + " to " + outVec);
-      }
-      if (s.rowStatistics)
-        stored.push_back(w.def("y_exact", "arith.extf " + out + " : " + outVec +
-                                              " to " + outF32));
-      w.open("scf.if " + ok);
-      w.line("vector.store " + out + ", %y[" + row + ", " + col +
-             "] {alignment = 16 : i64} : " + t.globalY + ", " + outVec);
-      w.close();
-    }
-    if (s.rowStatistics) {
-      // The row's (mean, variance) over the stored values: this lane's
-      // groups as one vector, then a shuffle reduction over the lanes.
-      std::string all = stored[0];
-      int64_t width = outElems;
-      for (size_t g = 1; g < stored.size(); ++g) {
-        std::string mask;
-        for (int64_t e = 0; e < width + outElems; ++e)
-          mask += (e ? ", " : "") + str(e);
-        all = w.def("y_all", "vector.shuffle " + all + ", " + stored[g] + " [" +
-                                 mask + "] : vector<" + str(width) + "xf32>, " +
-                                 outF32);
-        width += outElems;
-      }
-      auto [mean, m2] = detail::transposedRowMeanM2(
-          w, {all}, "vector<" + str(width) + "xf32>", width, lanes,
-          remc(tid, 32, "y_warp_lane"));
-      std::string var =
-          w.def("y_var", "arith.mulf " + m2 + ", " +
-                             w.f32(1.0 / double(s.l * s.s)) + " : f32");
-      std::string first = w.def("y_first", "arith.cmpi eq, " + lane + ", " +
-                                               w.index(0) + " : index");
-      std::string write =
-          w.def("y_write", "arith.andi " + first + ", " + ok + " : i1");
-      w.open("scf.if " + write);
-      std::string pair = w.def("y_stats", "vector.from_elements " + mean +
-                                              ", " + var + " : vector<2xf32>");
-      w.line("vector.store " + pair + ", %stats_out[" + row + ", " +
-             w.index(0) + ", " + w.index(0) + "] {alignment = 8 : i64} : " +
-             detail::rowPartialsType(s.m, 1) + ", vector<2xf32>");
-      w.close();
-    }
-    clusterArrive();
-    clusterWait();
   }
 
   /// Monarch MLP, the hidden kernel: CTA (rows, kk) computes block kk of
@@ -1479,10 +1164,7 @@ private:
         emitHiddenAccumulate(accOut, w.index(p.t1 - 1), /*depth=*/1);
     w.line("nvvm.wgmma.wait.group.sync.aligned 0");
     // The G buffers are free after the last step's S.
-    if (p.cluster)
-      emitClusterFactor2(last);
-    else
-      emitHPrimeStores(last, gOff, p.gBytes);
+    emitHPrimeStores(last, gOff, p.gBytes);
   }
 
   /// What a hidden step's code shares between its S and its tail.
@@ -2300,8 +1982,6 @@ private:
   FuncWriter w;
   int64_t inFlight;
   std::string tid, row0, isLeader, smem, gOff, work, ring1, ring2, bars1, bars2;
-  std::string bars3;   // cluster epilogue: w2_down[kk] arrived
-  std::string gAddr;   // shared-memory address of G (gOff), for mapa
   std::string llFixed; // blocked output: the ll this CTA computes
   std::string kkFixed; // split factors, factor 1: the CTA's block kk
   std::string rowA, swz, colPair, gRowPart, gView, stagingView, stagingBase;
@@ -2338,17 +2018,12 @@ std::string emitDescriptor(FuncWriter &w, const std::string &hint,
 /// kernel in gpu.module `module`, by default the spec's own).
 std::string launchOf(FuncWriter &w, const Plan &p, const std::string &args,
                      const std::string &module = "") {
-  // A cluster epilogue's kernel runs the k CTAs of a row tile as a cluster.
-  std::string clusters = p.cluster
-                             ? " clusters in (" + w.index(p.spec.k) + ", " +
-                                   w.index(1) + ", " + w.index(1) + ")"
-                             : "";
   return "@" + (module.empty() ? monarchKernelModuleName(p.spec) : module) +
-         "::@" + kernelFunctionName(p) + clusters + " blocks in (" +
-         w.index(p.gridX) + ", " + w.index(1) + ", " + w.index(1) +
-         ") threads in (" + w.index(p.threads) + ", " + w.index(1) + ", " +
-         w.index(1) + ") dynamic_shared_memory_size " +
-         w.i32(p.dynamicSmemBytes) + " " + args;
+         "::@" + kernelFunctionName(p) + " blocks in (" + w.index(p.gridX) +
+         ", " + w.index(1) + ", " + w.index(1) + ") threads in (" +
+         w.index(p.threads) + ", " + w.index(1) + ", " + w.index(1) +
+         ") dynamic_shared_memory_size " + w.i32(p.dynamicSmemBytes) + " " +
+         args;
 }
 
 /// The launcher (or, with repeats, the benchmark function): TMA descriptors
@@ -2469,66 +2144,38 @@ std::string emitMlpHostFunction(const Plan &p0, const Types &t0, const Plan &ph,
   std::string tw2u = emitDescriptor(
       w, "tma_w2u", flat("w2u_flat", "%w2", t0.globalW2, t0.globalW2Flat),
       t0.globalW2Flat, kTileK, th.tmaW2, unranked);
+  std::string h = w.def("h", "gpu.alloc () : " + th.globalH);
   std::vector<std::pair<std::string, std::string>> upArgs =
       hiddenBufferArgs(ph);
   upArgs[0].first = "%bias_up";
-  if (ph.cluster) {
-    // The hidden kernel with the down projection's factor 2: g' -> y.
-    std::string tw2d = emitDescriptor(
-        w, "tma_w2d",
-        flat("w2d_flat", "%w2_down", t2.globalW2, t2.globalW2Flat),
-        t2.globalW2Flat, ph.n1, th.tmaW1, unranked);
-    std::vector<std::pair<std::string, std::string>> outArgs =
-        clusterOutputArgs(ph, th);
-    for (auto &[name, type] : outArgs)
-      if (name == "%bias_down")
-        name = "%bias";
-    launches.push_back(launchOf(w, ph,
-                                "args(" + tg + " : !llvm.ptr, " + tw1d +
-                                    " : !llvm.ptr, " + tw2u + " : !llvm.ptr, " +
-                                    tw2d + " : !llvm.ptr" +
-                                    detail::joinArgs(upArgs, " : ") +
-                                    detail::joinArgs(outArgs, " : ") + ")",
-                                module));
-  }
-  std::string h;
-  if (!ph.cluster) {
-    h = w.def("h", "gpu.alloc () : " + th.globalH);
-    launches.push_back(launchOf(w, ph,
-                                "args(" + tg + " : !llvm.ptr, " + tw1d +
-                                    " : !llvm.ptr, " + tw2u + " : !llvm.ptr" +
-                                    detail::joinArgs(upArgs, " : ") + ", " + h +
-                                    " : " + th.globalH + ")",
-                                module));
-    // Factor 2 of the down projection: h' -> y (+ its epilogue).
-    std::string th2 =
-        emitDescriptor(w, "tma_h", h, th.globalH, p2.rows, t2.tmaX, unranked);
-    std::string tw2d = emitDescriptor(
-        w, "tma_w2d",
-        flat("w2d_flat", "%w2_down", t2.globalW2, t2.globalW2Flat),
-        t2.globalW2Flat, p2.tileS, t2.tmaW2, unranked);
-    launches.push_back(
-        launchOf(w, p2,
-                 "args(" + th2 + " : !llvm.ptr, " + tw2d + " : !llvm.ptr" +
-                     detail::joinArgs(bufferArgs(p2, t2), " : ") + ")",
-                 module));
-  }
+  launches.push_back(launchOf(w, ph,
+                              "args(" + tg + " : !llvm.ptr, " + tw1d +
+                                  " : !llvm.ptr, " + tw2u + " : !llvm.ptr" +
+                                  detail::joinArgs(upArgs, " : ") + ", " + h +
+                                  " : " + th.globalH + ")",
+                              module));
+  // Factor 2 of the down projection: h' -> y (+ its epilogue).
+  std::string th2 =
+      emitDescriptor(w, "tma_h", h, th.globalH, p2.rows, t2.tmaX, unranked);
+  std::string tw2d = emitDescriptor(
+      w, "tma_w2d", flat("w2d_flat", "%w2_down", t2.globalW2, t2.globalW2Flat),
+      t2.globalW2Flat, p2.tileS, t2.tmaW2, unranked);
+  launches.push_back(
+      launchOf(w, p2,
+               "args(" + th2 + " : !llvm.ptr, " + tw2d + " : !llvm.ptr" +
+                   detail::joinArgs(bufferArgs(p2, t2), " : ") + ")",
+               module));
   detail::emitLaunches(w, launches, repeats);
   w.line("gpu.dealloc " + g + " : " + t0.globalH);
-  if (!h.empty())
-    w.line("gpu.dealloc " + h + " : " + th.globalH);
+  w.line("gpu.dealloc " + h + " : " + th.globalH);
   w.line("return");
 
   std::ostringstream os;
-  std::vector<std::pair<std::string, std::string>> downArgs =
-      bufferArgs(p2, t2);
-  if (ph.cluster && p2.spec.rowStatistics)
-    downArgs.back().second = detail::rowPartialsType(p2.spec.m, 1);
   os << "  func.func private @" << name << "(%x: " << t0.globalX
      << ", %w1: " << t0.globalW1 << ", %w2: " << t0.globalW2
      << detail::joinArgs(upArgs, ": ") << ", %w1_down: " << th.globalW1
-     << ", %w2_down: " << t2.globalW2 << detail::joinArgs(downArgs, ": ")
-     << ") {\n";
+     << ", %w2_down: " << t2.globalW2
+     << detail::joinArgs(bufferArgs(p2, t2), ": ") << ") {\n";
   os << w.finish() << "  }\n";
   return os.str();
 }
@@ -2764,28 +2411,6 @@ std::string verifyMonarchMlpSpec(const MonarchMlpSpec &spec) {
   if (!Plan(u, d).valid)
     return "the hidden kernel's G buffers, weight ring and H tiles do not "
            "fit the shared memory of an sm_90 CTA";
-  if (!spec.clusterEpilogue)
-    return "";
-  // One CTA per down block kk computes factor-2 block ll = kk; a cluster
-  // has at most 8 CTAs (portable size); 16-byte runs of each CTA's q/l
-  // columns; the wgmma N and B tiles of factor 1 serve factor 2.
-  if (d.k != d.l || d.k > 8)
-    return "a cluster epilogue needs the down projection's k == l <= 8 (one "
-           "CTA per factor-2 block in a cluster), not k=" +
-           str(d.k) + ", l=" + str(d.l);
-  if (d.q != d.s || (d.q / d.l) % kVector)
-    return "a cluster epilogue needs the down projection's q == s and q/l a "
-           "multiple of " +
-           str(kVector) + " (q=" + str(d.q) + ", s=" + str(d.s) + ")";
-  Plan ph(u, d, true);
-  if (!ph.clusterFits)
-    return "a cluster epilogue's staging, w2_down and gathered tiles do not "
-           "fit the hidden kernel's shared memory";
-  if (!ph.clusterRowLanesFit())
-    return "a cluster epilogue stores each y row with a power-of-two group "
-           "of lanes dividing s/8 (s=" +
-           str(d.s) + ", " + str(ph.threads) + " threads for " +
-           str(ph.rows / d.k) + " rows)";
   return "";
 }
 
@@ -2793,8 +2418,7 @@ std::string monarchMlpKernelName(const MonarchMlpSpec &spec) {
   // Both kernel names without their common "fly_monarch_" prefix.
   const std::string prefix = "fly_monarch_";
   return "fly_monarch_mlp_" + monarchKernelName(spec.up).substr(prefix.size()) +
-         "__" + monarchKernelName(spec.down).substr(prefix.size()) +
-         (spec.clusterEpilogue ? "_cluster" : "");
+         "__" + monarchKernelName(spec.down).substr(prefix.size());
 }
 std::string monarchMlpKernelModuleName(const MonarchMlpSpec &spec) {
   return detail::moduleNameOf(monarchMlpKernelName(spec));
@@ -2806,12 +2430,6 @@ std::string monarchMlpBenchmarkName(const MonarchMlpSpec &spec) {
   return detail::benchmarkNameOf(monarchMlpKernelName(spec));
 }
 int64_t monarchMlpRowStatisticsPartials(const MonarchMlpSpec &spec) {
-  // A cluster epilogue reduces each y row in one CTA: one partial.
-  if (spec.clusterEpilogue) {
-    MonarchMlpSpec stats = spec;
-    stats.down.rowStatistics = true;
-    return verifyMonarchMlpSpec(stats).empty() ? 1 : 0;
-  }
   return monarchRowStatisticsPartials(mlpFactor2Spec(spec.down));
 }
 
@@ -2825,7 +2443,7 @@ std::string emitMonarchMlp(const MonarchMlpSpec &spec, std::string &error,
   // other loads.
   Plan p0(mlpFactor1Spec(spec.up), /*factor1=*/true, /*factor1Warpgroups=*/0,
           kMlpFactor1Stages);
-  Plan ph(spec.up, spec.down, spec.clusterEpilogue);
+  Plan ph(spec.up, spec.down);
   Plan p2(mlpFactor2Spec(spec.down));
   Types t0(p0), th(ph), t2(p2);
   std::string module = monarchMlpKernelModuleName(spec);
@@ -2834,17 +2452,13 @@ std::string emitMonarchMlp(const MonarchMlpSpec &spec, std::string &error,
      << ": y = monarch_down(gelu_tanh(monarch_up(x) + bias_up)); factor 1 of "
         "the up projection into g' ("
      << p0.rows << "-row CTAs, grid " << p0.gridX << ", " << p0.dynamicSmemBytes
-     << " B dynamic smem); hidden kernel into " << (ph.cluster ? "y" : "h'")
-     << " (" << ph.rows << "-row CTAs of " << ph.threads << " threads, grid "
-     << ph.gridX << ", " << ph.t1 << " steps, " << ph.stages1 << " stages, "
-     << ph.dynamicSmemBytes << " B dynamic smem";
-  if (ph.cluster)
-    os << ", clusters of " << spec.down.k
-       << " computing the down projection's factor 2)\n";
-  else
-    os << "); factor 2 of the down projection (" << p2.rows
-       << "-row CTAs, grid " << p2.gridX << ", " << p2.dynamicSmemBytes
-       << " B dynamic smem)\n";
+     << " B dynamic smem); hidden kernel into h' (" << ph.rows
+     << "-row CTAs of " << ph.threads << " threads, grid " << ph.gridX << ", "
+     << ph.t1 << " steps, " << ph.stages1 << " stages, " << ph.dynamicSmemBytes
+     << " B dynamic smem); factor 2 of the down "
+        "projection ("
+     << p2.rows << "-row CTAs, grid " << p2.gridX << ", " << p2.dynamicSmemBytes
+     << " B dynamic smem)\n";
   os << "module attributes {gpu.container_module} {\n";
   os << "  gpu.module @" << module << " {\n";
   os << "    llvm.mlir.global external @" << dynamicSmemSymbol()
@@ -2854,8 +2468,7 @@ std::string emitMonarchMlp(const MonarchMlpSpec &spec, std::string &error,
                                                     : kDefaultTilesInFlight;
   os << KernelEmitter(p0, t0, inFlight).emit();
   os << KernelEmitter(ph, th, inFlight).emit();
-  if (!ph.cluster)
-    os << KernelEmitter(p2, t2, inFlight).emit();
+  os << KernelEmitter(p2, t2, inFlight).emit();
   os << "  }\n";
   os << emitMlpHostFunction(p0, t0, ph, th, p2, t2, module,
                             monarchMlpLauncherName(spec), 0);

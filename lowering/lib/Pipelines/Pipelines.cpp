@@ -157,7 +157,6 @@ void mlir::fly::buildFlyGpuPipeline(OpPassManager &pm,
     monarch.chip = options.chip;
     monarch.splitFactors = options.monarchSplitFactors;
     monarch.hiddenKernel = options.monarchHiddenKernel;
-    monarch.clusterEpilogue = options.monarchClusterEpilogue;
     pm.addPass(fly::createFlyGpuMonarchKernels(monarch));
     fly::FlyGpuLayerNormKernelsOptions layerNorm;
     layerNorm.chip = options.chip;

@@ -373,11 +373,7 @@ def FlyGpuMonarchKernels
            "description)">,
     Option<"hiddenKernel", "hidden-kernel", "bool", /*default=*/"true",
            "Run a chained Monarch MLP as three kernels whose hidden layer "
-           "stays on chip (see the description)">,
-    Option<"clusterEpilogue", "cluster-epilogue", "bool", /*default=*/"false",
-           "With hidden-kernel: the hidden kernel also computes the down "
-           "projection's factor 2, its row tile's CTAs forming a cluster "
-           "(two kernels; an MLP it does not fit is an error)">
+           "stays on chip (see the description)">
   ];
   let dependentDialects = ["::mlir::func::FuncDialect",
                            "::mlir::memref::MemRefDialect",

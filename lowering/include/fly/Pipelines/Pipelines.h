@@ -98,12 +98,6 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
       llvm::cl::desc("A Monarch MLP runs as three kernels whose hidden layer "
                      "stays on chip (fly-gpu-monarch-kernels hidden-kernel)"),
       llvm::cl::init(true)};
-  PassOptions::Option<bool> monarchClusterEpilogue{
-      *this, "monarch-cluster-epilogue",
-      llvm::cl::desc("With monarch-hidden-kernel: the hidden kernel also "
-                     "computes the down projection's factor 2 across a "
-                     "cluster (fly-gpu-monarch-kernels cluster-epilogue)"),
-      llvm::cl::init(false)};
   PassOptions::Option<bool> monarchSplitFactors{
       *this, "monarch-split-factors",
       llvm::cl::desc("A Monarch matmul with the natural output and few rows "

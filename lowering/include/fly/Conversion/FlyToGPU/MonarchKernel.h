@@ -163,16 +163,8 @@ std::string monarchBenchmarkName(const MonarchSpec &spec);
 ///   down: the down projection with inputBlocks = up.l and splitFactors
 ///         (its w1 permuted as monarchKernelW1Source says for that spec);
 ///         bias, residual, rowStatistics optional.
-///   clusterEpilogue: two kernels instead of three -- the hidden kernels
-///         of one row tile (its down.k blocks kk) run as a thread block
-///         cluster and also compute the down projection's factor 2: each
-///         gathers its factor-2 block's input from the cluster's h' tiles
-///         in distributed shared memory, and the cluster stores whole y
-///         rows, so h' never reaches global memory either. Needs down.k ==
-///         down.l (<= 8), down.q == down.s and no row statistics.
 struct MonarchMlpSpec {
   MonarchSpec up, down;
-  bool clusterEpilogue = false;
 };
 
 /// "" when emitMonarchMlp accepts `spec`, else why not.
@@ -188,7 +180,7 @@ std::string verifyMonarchMlpSpec(const MonarchMlpSpec &spec);
 ///       [%bias: memref<(l'*s')>,] [%res: memref<Mx(l'*s')>,]
 ///       %y: memref<Mx(l'*s')> [, %stats_out: memref<MxP'x2xf32>])
 /// which allocates g' and h' from the runtime's pool and launches the
-/// three kernels on one stream (clusterEpilogue: g' only, two kernels).
+/// three kernels on one stream.
 std::string emitMonarchMlp(const MonarchMlpSpec &spec, std::string &error,
                            const MonarchEmitOptions &options = {});
 
