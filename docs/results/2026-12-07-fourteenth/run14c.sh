@@ -2,8 +2,10 @@
 # Fourteenth session, device call: build 14c = 14b + each CTA of factor 1,
 # factor 2 and the hidden kernel prefetching into L2 the input rows of the
 # CTA one wave later (cp.async.bulk.prefetch.tensor). Checks of 14c, A/B of
-# 14b and 14c against HEAD's kernels (.carry/b15a), b32 profiles.
-#   carry: .carry/nl .carry/b15a .carry/b14b .carry/b14c .carry/c14c
+# 14b and 14c against HEAD's kernels (.carry/b15a), b8/b32 profiles; then
+# the full benchmark (fly + PyTorch peer, same run) with the dense
+# artifacts of .carry/b10 and the Monarch ones of the faster new build.
+#   carry: .carry/nl .carry/b10 .carry/b15a .carry/b14b .carry/b14c .carry/c14c
 set -uo pipefail
 nvidia-smi --query-gpu=name,driver_version,clocks.max.sm --format=csv,noheader | tee $OUT/info.txt
 run=$(tools/gpu/build-runtime.sh .carry/nl /tmp/fly-build-rt $OUT/cmake.log) || { tail -30 $OUT/cmake.log; exit 1; }
@@ -26,3 +28,9 @@ for v in b15a b14b b14c; do
 done
 FLY_CHECK_ONLY='1x200' timeout 90 tools/gpu/device-check.sh $c /tmp/chks > $OUT/check-san.txt 2>&1; echo "check-san exit $? at ${SECONDS}s"
 grep -h "compute-sanitizer\|ERROR SUMMARY\|hazard" $OUT/check-san.txt | head -8
+win=$(awk '/^geometric mean/{for(i=1;i<=NF;i++){if($i=="B1")b1=$(i+1); if($i=="B2")b2=$(i+1)}} END{gsub(",","",b1); gsub(",","",b2); if (b1+0<1 && b1+0<=b2+0) print "b14b"; else if (b2+0<1) print "b14c"}' $OUT/ab.txt)
+[ -n "$win" ] || { echo "no new build faster than HEAD: no full benchmark"; exit 0; }
+echo "full benchmark: dense .carry/b10, Monarch .carry/$win"
+mkdir -p /tmp/bf && cp -r .carry/b10/*dense* .carry/$win/* /tmp/bf/
+timeout $((590 - SECONDS)) python3 tools/bench/gpu_gpt2.py --fly-run $run --artifacts /tmp/bf --peer .carry/nl/peer/torch_peer_bench.py --repeats 3 --csv $OUT/bench.csv --out-dir /tmp/bench --profile /tmp/prof > $OUT/bench.txt 2>&1; echo "bench exit $? at ${SECONDS}s"
+grep -A16 "^part " $OUT/bench.txt | head -16
