@@ -336,10 +336,11 @@ private:
   void planNatural() {
     const MonarchSpec &s = spec;
     workMax = kMaxDynamicSmem - kAtom - gBytes;
-    // Split factors, factor 2: G arrives by TMA on one barrier; no ring 1.
+    // Split factors, factor 2: G arrives by TMA, one barrier per group ll
+    // (ring 1's barriers; no ring 1).
     stages1 =
         stage == Stage::Factor2
-            ? 1
+            ? s.l
             : std::min(kMaxStages1, workMax / std::max<int64_t>(slot1, 1));
     if (stages1 < 2 && stage != Stage::Factor2)
       return;
@@ -602,7 +603,7 @@ public:
       emitFactor1ToGlobal();
     } else {
       if (p.stage == Stage::Factor2)
-        emitLoadG();
+        emitLoadGAndPreload2();
       else
         emitFactor1();
       emitFactor2();
@@ -680,7 +681,7 @@ private:
              "!llvm.ptr to " +
              t.tmaY);
     tid = w.def("tid", "gpu.thread_id x");
-    std::string block = w.def("block", "gpu.block_id x");
+    block = w.def("block", "gpu.block_id x");
     if (p.blocked) {
       // The l CTAs of one row tile are neighbours: x is read once from HBM.
       llFixed = remc(block, s.l, "cta_ll");
@@ -863,9 +864,13 @@ private:
                               ", %tma_x : " + t.aStep + ", " + t.tmaX + " -> " +
                               t.descA);
       // Each op is one wgmma group; with depth*steps-1 groups allowed in
-      // flight the last op of this tile retires tile - depth.
+      // flight the last op of this tile retires tile - depth (depth 0: the
+      // last op waits for the whole tile).
+      int64_t waitGroup = depth > 0         ? depth * steps - 1
+                          : ks + 1 == steps ? 0
+                                            : steps - 1;
       cur = w.def("acc", "nvgpu.warpgroup.mma " + aDesc + ", " + bDesc + ", " +
-                             cur + " {waitGroup = " + str(depth * steps - 1) +
+                             cur + " {waitGroup = " + str(waitGroup) +
                              " : i64} : " + t.descA + ", " + bDescType + ", " +
                              accType + " -> " + accType);
     }
@@ -1010,11 +1015,12 @@ private:
   /// i.e. g[ll, kk*(q/l) + i] = h'[b, ll*r + kk*(q/l) + i]: a thread's two
   /// neighbouring columns are neighbours in h' too (q/l is a multiple of 8).
   void emitFactor1ToGlobal() {
-    int64_t depth = depthFor(p.stages1);
+    int64_t depth = factor1Depth();
     w.line("// Factor 1 of block kk into h' (g order, blocked by ll)");
     w.open("scf.if " + isLeader);
     emitPreload1();
     w.close();
+    emitPrefetchNextWave();
     std::string accOut = emitFactor1Tiles("", depth);
     w.line("nvvm.wgmma.wait.group.sync.aligned 0");
     // The ring is free once every warpgroup's last wgmmas are done.
@@ -1135,6 +1141,7 @@ private:
       emitLoadHiddenW1(w.index(i));
     }
     w.close();
+    emitPrefetchNextWave();
     if (u.layerNormInput)
       emitRowStatisticsMerge(u);
     // Named barrier of this warpgroup's 128 threads (0 is the CTA's).
@@ -1439,31 +1446,97 @@ private:
   }
 
   /// Split factors, factor 2: the CTA's G (64 rows x l*r of h', in blocks
-  /// of 64 columns: exactly the swizzled tiles TMA writes) on barrier 0 of
-  /// ring 1, which factor 2 waits for after issuing its first w2 tiles.
-  void emitLoadG() {
-    w.line("// G from h' (factor 1's kernel)");
+  /// of 64 columns: exactly the swizzled tiles TMA writes), group ll's r
+  /// columns on barrier ll of ring 1, so that the first group's wgmmas
+  /// start when its quarter of G is there (one barrier for all of G kept
+  /// the whole 96 KB load of a GPT-2 CTA in front of every wgmma). Ring 2's
+  /// preloaded w2 tiles are issued between the parts, each after the part
+  /// of G it is multiplied with: chunk 0 of group ll is tiles ll*kt2 ...
+  void emitLoadGAndPreload2() {
+    w.line("// G from h' (factor 1's kernel), one barrier per group ll");
+    int64_t preload = std::min(p.stages2 - depthFor(p.stages2), p.t2);
     w.open("scf.if " + isLeader);
-    w.line("nvgpu.mbarrier.arrive.expect_tx " + bars1 + "[" + w.index(0) +
-           "], " + w.index(p.gBytes) + " : " + t.bars1);
-    for (int64_t blk = 0; blk < s.l * p.kt2; ++blk) {
-      std::string dst =
-          view("g_dst", addc(gOff, blk * kBlockBytes, "g_dst_off"), t.xSlot);
-      w.line("nvgpu.tma.async.load %tma_x[" + w.index(blk * kTileK) + ", " +
-             row0 + "], " + bars1 + "[" + w.index(0) + "] to " + dst + " : " +
-             t.tmaX + ", " + t.bars1 + " -> " + t.xSlot);
+    for (int64_t ll = 0; ll < s.l; ++ll) {
+      w.line("nvgpu.mbarrier.arrive.expect_tx " + bars1 + "[" + w.index(ll) +
+             "], " + w.index(p.gBytes / s.l) + " : " + t.bars1);
+      for (int64_t blk = ll * p.kt2; blk < (ll + 1) * p.kt2; ++blk) {
+        std::string dst =
+            view("g_dst", addc(gOff, blk * kBlockBytes, "g_dst_off"), t.xSlot);
+        w.line("nvgpu.tma.async.load %tma_x[" + w.index(blk * kTileK) + ", " +
+               row0 + "], " + bars1 + "[" + w.index(ll) + "] to " + dst +
+               " : " + t.tmaX + ", " + t.bars1 + " -> " + t.xSlot);
+      }
+      for (int64_t i = ll * p.kt2; i < std::min((ll + 1) * p.kt2, preload); ++i)
+        emitLoad2(w.index(i));
     }
+    for (int64_t i = s.l * p.kt2; i < preload; ++i)
+      emitLoad2(w.index(i));
+    w.close();
+    emitPrefetchNextWave();
+  }
+
+  /// Split factors (and the MLP's factor 1): the leader prefetches into L2
+  /// the input rows of the CTA one wave later (block + SMs x CTAs per SM,
+  /// the CTA the hardware dispatches about when this one ends), so that
+  /// its TMA loads hit L2 instead of waiting on HBM: both kernels are one
+  /// load, a little compute and one store per CTA, and their warps spent
+  /// 35-54% of the stall samples waiting for the first tiles (ncu, b32).
+  /// The hidden kernel's k CTAs of a row tile (neighbours in the grid,
+  /// with a wave of a multiple of k CTAs) prefetch one part ll = kk of G
+  /// each, so that the next wave's row tile is fetched once.
+  void emitPrefetchNextWave() {
+    bool factor1 = p.stage == Stage::Factor1;
+    bool hidden = p.stage == Stage::Hidden;
+    // (Factor 1 of a blocked input, the fused form's, is not split.)
+    if ((!factor1 && !hidden && p.stage != Stage::Factor2) ||
+        (factor1 && s.inputBlocks > 0))
+      return;
+    int64_t ctasPerSm = p.dynamicSmemBytes <= kTwoCtaSmem ? 2 : 1;
+    std::string sms =
+        w.def("sms", "arith.index_cast " +
+                         w.def("sms_i32", "nvvm.read.ptx.sreg.nsmid : i32") +
+                         " : i32 to index");
+    std::string next = add(block, mulc(sms, ctasPerSm, "wave"), "next_cta");
+    std::string inRange =
+        w.def("next_in_grid",
+              "arith.cmpi ult, " + next + ", " + w.index(p.gridX) + " : index");
+    std::string doIt = w.def("do_prefetch", "arith.andi " + isLeader + ", " +
+                                                inRange + " : i1");
+    w.open("scf.if " + doIt);
+    std::string row, colBase;
+    int64_t boxes;
+    if (factor1) {
+      row = mulc(divc(next, s.k, "next_tile"), p.rows, "next_row0");
+      colBase = mulc(remc(next, s.k, "next_kk"), s.p, "next_col");
+      boxes = p.kt1;
+    } else if (hidden) {
+      row = mulc(divc(next, s.k, "next_tile"), p.rows, "next_row0");
+      colBase = mulc(remc(kkFixed, p.up.l, "pf_ll"), p.up.r, "next_col");
+      boxes = p.kt2;
+    } else {
+      row = mulc(next, kTileM, "next_row0");
+      colBase = w.index(0);
+      boxes = s.l * p.kt2;
+    }
+    auto i32 = [&](const std::string &v) {
+      return w.def("coord", "arith.index_cast " + v + " : index to i32");
+    };
+    std::string rowI = i32(row);
+    for (int64_t b = 0; b < boxes; ++b)
+      w.line("nvvm.cp.async.bulk.tensor.prefetch %tma_x_ptr, box[" +
+             i32(addc(colBase, b * kTileK, "pf_col")) + ", " + rowI +
+             "] : !llvm.ptr");
     w.close();
   }
 
-  /// Split factors, factor 2: every thread waits for G before its wgmmas.
-  void emitWaitG() {
+  /// Split factors, factor 2: every thread waits for group ll's part of G
+  /// before its first wgmma reads it (later chunks find the phase done).
+  void emitWaitG(const std::string &ll) {
     if (p.stage != Stage::Factor2)
       return;
     std::string phase0 = w.def("g_parity", "arith.constant false");
-    w.line("nvgpu.mbarrier.try_wait.parity " + bars1 + "[" + w.index(0) +
-           "], " + phase0 + ", " + w.index(kMbarrierSpinTicks) + " : " +
-           t.bars1);
+    w.line("nvgpu.mbarrier.try_wait.parity " + bars1 + "[" + ll + "], " +
+           phase0 + ", " + w.index(kMbarrierSpinTicks) + " : " + t.bars1);
   }
 
   /// Folded LayerNorm: the statistics partials of this thread's two
@@ -1558,6 +1631,7 @@ private:
   /// accumulator (wgmmas possibly still in flight).
   std::string emitFactor2Tiles(const std::string &c, const std::string &ll,
                                int64_t depth) {
+    emitWaitG(ll);
     auto [accOut, kt, accIn] =
         openAccumulatorLoop("acc_y", "kt", 0, w.index(p.kt2), t.acc2);
     std::string cl = p.blocked ? c : add(mulc(c, s.l), ll, "cl");
@@ -1754,19 +1828,19 @@ private:
     if (p.directStores) {
       w.line("// Factor 2: per chunk of S outputs, all l groups, stored "
              "straight from registers");
-      w.open("scf.if " + isLeader);
-      emitPreload2();
-      w.close();
-      emitWaitG();
+      if (p.stage != Stage::Factor2) { // else preloaded with G
+        w.open("scf.if " + isLeader);
+        emitPreload2();
+        w.close();
+      }
       emitFactor2Direct(depth);
       return;
     }
     w.line("// Factor 2: per chunk of S outputs and per ll, G[ll] . w2[ll]^T");
-    if (!p.blocked) {
+    if (!p.blocked && p.stage != Stage::Factor2) { // else preloaded with G
       w.open("scf.if " + isLeader);
       emitPreload2();
       w.close();
-      emitWaitG();
     }
 
     std::string c = w.fresh("c");
@@ -1957,7 +2031,7 @@ private:
 
   /// Leader only: the first factor-1 tiles.
   void emitPreload1() {
-    int64_t preload = std::min(p.stages1 - depthFor(p.stages1), p.t1);
+    int64_t preload = std::min(p.stages1 - factor1Depth(), p.t1);
     for (int64_t i = 0; i < preload; ++i)
       emitLoad1(w.index(i));
   }
@@ -1972,6 +2046,14 @@ private:
   /// k-tiles whose wgmmas may still run when the next tile's are issued
   /// (1: the slot refilled after tile t is tile t-1's; 2: tile t-2's, one
   /// prefetch less, which needs a ring of 3 or more).
+  /// Ring 1's depth: split factor 1 with a ring of two slots waits for
+  /// each k-tile's wgmmas before refilling its slot, so that both slots are
+  /// loading from the start (with depth 1 only one tile is ahead: the MLP's
+  /// factor 1, 3 k-tiles per CTA, then paid three load latencies in a row).
+  int64_t factor1Depth() const {
+    return p.stage == Stage::Factor1 && p.stages1 == 2 ? 0
+                                                       : depthFor(p.stages1);
+  }
   int64_t depthFor(int64_t stages) const {
     return inFlight >= 2 && stages >= 3 ? 2 : 1;
   }
@@ -1982,6 +2064,7 @@ private:
   FuncWriter w;
   int64_t inFlight;
   std::string tid, row0, isLeader, smem, gOff, work, ring1, ring2, bars1, bars2;
+  std::string block;   // gpu.block_id x
   std::string llFixed; // blocked output: the ll this CTA computes
   std::string kkFixed; // split factors, factor 1: the CTA's block kk
   std::string rowA, swz, colPair, gRowPart, gView, stagingView, stagingBase;
