@@ -28,5 +28,5 @@ win=$(awk '/^geometric mean/{for(i=1;i<=NF;i++){if($i=="B1")b1=$(i+1); if($i=="B
 [ -n "$win" ] || { echo "no new build faster than HEAD: no full benchmark"; exit 0; }
 echo "full benchmark: dense .carry/b10, Monarch .carry/$win"
 mkdir -p /tmp/bf && cp -r .carry/b10/*dense* .carry/$win/* /tmp/bf/
-timeout $((590 - SECONDS)) python3 tools/bench/gpu_gpt2.py --fly-run $run --artifacts /tmp/bf --peer .carry/nl/peer/torch_peer_bench.py --repeats 3 --csv $OUT/bench.csv --out-dir /tmp/bench --profile /tmp/prof > $OUT/bench.txt 2>&1; echo "bench exit $? at ${SECONDS}s"
+timeout $((590 - SECONDS)) python3 tools/bench/gpu_gpt2.py --fly-run $run --artifacts /tmp/bf --peer .carry/nl/peer/torch_peer_bench.py --repeats 2 --csv $OUT/bench.csv --out-dir /tmp/bench > $OUT/bench.txt 2>&1; echo "bench exit $? at ${SECONDS}s"
 grep -A16 "^part " $OUT/bench.txt | head -16
