@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Fourteenth session, device call (run14c.sh without the full benchmark:
+# device time left after failed starts): build 14c = 14b + each CTA of factor 1,
+# factor 2 and the hidden kernel prefetching into L2 the input rows of the
+# CTA one wave later (cp.async.bulk.prefetch.tensor). Checks of 14c, A/B of
+# 14b and 14c against HEAD's kernels (.carry/b15a), b32 profiles.
+#   carry: .carry/nl .carry/b15a .carry/b14b .carry/b14c .carry/c14c
+set -uo pipefail
+nvidia-smi --query-gpu=name,driver_version,clocks.max.sm --format=csv,noheader | tee $OUT/info.txt
+run=$(tools/gpu/build-runtime.sh .carry/nl /tmp/fly-build-rt $OUT/cmake.log) || { tail -30 $OUT/cmake.log; exit 1; }
+echo "runtime built at ${SECONDS}s"
+c=.carry/c14c
+for f in $c/*.inputs.f16.npy; do
+  python3 -c "import numpy as np, sys; np.save(sys.argv[2], np.load(sys.argv[1]).astype(np.float32))" $f ${f%.f16.npy}.npy
+done
