@@ -13,3 +13,13 @@ c=.carry/c14c
 for f in $c/*.inputs.f16.npy; do
   python3 -c "import numpy as np, sys; np.save(sys.argv[2], np.load(sys.argv[1]).astype(np.float32))" $f ${f%.f16.npy}.npy
 done
+FLY_SANITIZE=0 timeout 120 tools/gpu/device-check.sh $c /tmp/chk > $OUT/check.txt 2>&1; echo "check exit $? at ${SECONDS}s"
+grep -hE "^== |max rel|^OK|^FAIL" $OUT/check.txt | paste - - - | cut -c1-200
+bad=$(awk '/^== /{tag=$2} /^FAIL|^fly-run: error|^fly runtime/{print tag}' $OUT/check.txt | sort -u)
+echo "failed: ${bad:-none}"
+[ -z "$bad" ] && grep -q "^OK" $OUT/check.txt || { echo "not timing an incorrect build"; exit 1; }
+timeout 260 python3 tools/bench/gpu_ab.py --fly-run $run --a .carry/b15a --b .carry/b14b --b .carry/b14c --rounds 2 --match monarch > $OUT/ab.txt 2>&1; echo "ab exit $? at ${SECONDS}s"
+grep -E "^\||^geometric|^fastest" $OUT/ab.txt
+for v in b15a b14b b14c; do
+  echo "== $v b32"; $run .carry/$v/gpt2-mlp-monarch4-b32.fly --weights random --iters 20 --warmup 3 --profile /tmp/prof-$v.json 2>&1 | grep fly_monarch | head -3
+done
