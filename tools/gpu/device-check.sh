@@ -13,8 +13,8 @@
 # ARTIFACT_DIR holds NAME.cuda-DTYPE.fly artifacts with either a CPU
 # artifact NAME.cpu.fly of the same model (same seeded weights and inputs)
 # or a reference NAME.ref.npy (HF transformers, or a CPU run made on the
-# CPU machine) for inputs NAME.inputs.npy (or NAME.input0.npy, NAME.input1.npy,
-# ... for several)
+# CPU machine) for inputs NAME.inputs.npy (or NAME.inputs.f16.npy, converted
+# here; or NAME.input0.npy, NAME.input1.npy, ... for several)
 # (made by tools/gpu/make-check-artifacts.sh), and nlohmann/ (the JSON
 # headers, which that machine lacks). Prints one line per check and exits 1
 # if any fails. FLY_CHECK_ONLY=REGEX limits the checks to the artifact names
@@ -38,6 +38,11 @@ for name in $names; do
     ref="$art/$name.ref.npy"
     if [ -f "$art/$name.inputs.npy" ]; then
       input=(--input "$art/$name.inputs.npy")
+    elif [ -f "$art/$name.inputs.f16.npy" ]; then
+      # Carried as f16 (half the bytes); fly-run reads f32 inputs.
+      python3 -c "import numpy as np, sys; np.save(sys.argv[2], np.load(sys.argv[1]).astype(np.float32))" \
+        "$art/$name.inputs.f16.npy" "$out/$name.inputs.npy" || status=1
+      input=(--input "$out/$name.inputs.npy")
     else # several inputs: NAME.input0.npy, NAME.input1.npy, ...
       for ((i = 0; i < 16; ++i)); do
         [ -f "$art/$name.input$i.npy" ] && input+=(--input "$art/$name.input$i.npy")
