@@ -681,7 +681,7 @@ private:
              "!llvm.ptr to " +
              t.tmaY);
     tid = w.def("tid", "gpu.thread_id x");
-    block = w.def("block", "gpu.block_id x");
+    std::string block = w.def("block", "gpu.block_id x");
     if (p.blocked) {
       // The l CTAs of one row tile are neighbours: x is read once from HBM.
       llFixed = remc(block, s.l, "cta_ll");
@@ -1020,7 +1020,6 @@ private:
     w.open("scf.if " + isLeader);
     emitPreload1();
     w.close();
-    emitPrefetchNextWave();
     std::string accOut = emitFactor1Tiles("", depth);
     w.line("nvvm.wgmma.wait.group.sync.aligned 0");
     // The ring is free once every warpgroup's last wgmmas are done.
@@ -1141,7 +1140,6 @@ private:
       emitLoadHiddenW1(w.index(i));
     }
     w.close();
-    emitPrefetchNextWave();
     if (u.layerNormInput)
       emitRowStatisticsMerge(u);
     // Named barrier of this warpgroup's 128 threads (0 is the CTA's).
@@ -1471,61 +1469,6 @@ private:
     }
     for (int64_t i = s.l * p.kt2; i < preload; ++i)
       emitLoad2(w.index(i));
-    w.close();
-    emitPrefetchNextWave();
-  }
-
-  /// Split factors (and the MLP's factor 1): the leader prefetches into L2
-  /// the input rows of the CTA one wave later (block + SMs x CTAs per SM,
-  /// the CTA the hardware dispatches about when this one ends), so that
-  /// its TMA loads hit L2 instead of waiting on HBM: both kernels are one
-  /// load, a little compute and one store per CTA, and their warps spent
-  /// 35-54% of the stall samples waiting for the first tiles (ncu, b32).
-  /// The hidden kernel's k CTAs of a row tile (neighbours in the grid,
-  /// with a wave of a multiple of k CTAs) prefetch one part ll = kk of G
-  /// each, so that the next wave's row tile is fetched once.
-  void emitPrefetchNextWave() {
-    bool factor1 = p.stage == Stage::Factor1;
-    bool hidden = p.stage == Stage::Hidden;
-    // (Factor 1 of a blocked input, the fused form's, is not split.)
-    if ((!factor1 && !hidden && p.stage != Stage::Factor2) ||
-        (factor1 && s.inputBlocks > 0))
-      return;
-    int64_t ctasPerSm = p.dynamicSmemBytes <= kTwoCtaSmem ? 2 : 1;
-    std::string sms =
-        w.def("sms", "arith.index_cast " +
-                         w.def("sms_i32", "nvvm.read.ptx.sreg.nsmid : i32") +
-                         " : i32 to index");
-    std::string next = add(block, mulc(sms, ctasPerSm, "wave"), "next_cta");
-    std::string inRange =
-        w.def("next_in_grid",
-              "arith.cmpi ult, " + next + ", " + w.index(p.gridX) + " : index");
-    std::string doIt = w.def("do_prefetch", "arith.andi " + isLeader + ", " +
-                                                inRange + " : i1");
-    w.open("scf.if " + doIt);
-    std::string row, colBase;
-    int64_t boxes;
-    if (factor1) {
-      row = mulc(divc(next, s.k, "next_tile"), p.rows, "next_row0");
-      colBase = mulc(remc(next, s.k, "next_kk"), s.p, "next_col");
-      boxes = p.kt1;
-    } else if (hidden) {
-      row = mulc(divc(next, s.k, "next_tile"), p.rows, "next_row0");
-      colBase = mulc(remc(kkFixed, p.up.l, "pf_ll"), p.up.r, "next_col");
-      boxes = p.kt2;
-    } else {
-      row = mulc(next, kTileM, "next_row0");
-      colBase = w.index(0);
-      boxes = s.l * p.kt2;
-    }
-    auto i32 = [&](const std::string &v) {
-      return w.def("coord", "arith.index_cast " + v + " : index to i32");
-    };
-    std::string rowI = i32(row);
-    for (int64_t b = 0; b < boxes; ++b)
-      w.line("nvvm.cp.async.bulk.tensor.prefetch %tma_x_ptr, box[" +
-             i32(addc(colBase, b * kTileK, "pf_col")) + ", " + rowI +
-             "] : !llvm.ptr");
     w.close();
   }
 
@@ -2064,7 +2007,6 @@ private:
   FuncWriter w;
   int64_t inFlight;
   std::string tid, row0, isLeader, smem, gOff, work, ring1, ring2, bars1, bars2;
-  std::string block;   // gpu.block_id x
   std::string llFixed; // blocked output: the ll this CTA computes
   std::string kkFixed; // split factors, factor 1: the CTA's block kk
   std::string rowA, swz, colPair, gRowPart, gView, stagingView, stagingBase;
