@@ -1989,6 +1989,9 @@ private:
   /// k-tiles whose wgmmas may still run when the next tile's are issued
   /// (1: the slot refilled after tile t is tile t-1's; 2: tile t-2's, one
   /// prefetch less, which needs a ring of 3 or more).
+  int64_t depthFor(int64_t stages) const {
+    return inFlight >= 2 && stages >= 3 ? 2 : 1;
+  }
   /// Ring 1's depth: split factor 1 with a ring of two slots waits for
   /// each k-tile's wgmmas before refilling its slot, so that both slots are
   /// loading from the start (with depth 1 only one tile is ahead: the MLP's
@@ -1996,9 +1999,6 @@ private:
   int64_t factor1Depth() const {
     return p.stage == Stage::Factor1 && p.stages1 == 2 ? 0
                                                        : depthFor(p.stages1);
-  }
-  int64_t depthFor(int64_t stages) const {
-    return inFlight >= 2 && stages >= 3 ? 2 : 1;
   }
 
   const Plan &p;
