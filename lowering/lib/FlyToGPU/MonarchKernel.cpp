@@ -1452,7 +1452,7 @@ private:
   /// of G it is multiplied with: chunk 0 of group ll is tiles ll*kt2 ...
   void emitLoadGAndPreload2() {
     w.line("// G from h' (factor 1's kernel), one barrier per group ll");
-    int64_t preload = std::min(p.stages2 - depthFor(p.stages2), p.t2);
+    int64_t preload = preload2Count();
     w.open("scf.if " + isLeader);
     for (int64_t ll = 0; ll < s.l; ++ll) {
       w.line("nvgpu.mbarrier.arrive.expect_tx " + bars1 + "[" + w.index(ll) +
@@ -1981,9 +1981,12 @@ private:
 
   /// Leader only: the first factor-2 tiles.
   void emitPreload2() {
-    int64_t preload = std::min(p.stages2 - depthFor(p.stages2), p.t2);
-    for (int64_t i = 0; i < preload; ++i)
+    for (int64_t i = 0; i < preload2Count(); ++i)
       emitLoad2(w.index(i));
+  }
+  /// How many factor-2 tiles are loaded before the first wgmma.
+  int64_t preload2Count() const {
+    return std::min(p.stages2 - depthFor(p.stages2), p.t2);
   }
 
   /// k-tiles whose wgmmas may still run when the next tile's are issued
