@@ -2145,18 +2145,22 @@ std::string emitMlpHostFunction(const Plan &p0, const Types &t0, const Plan &ph,
                                 const std::string &name, int64_t repeats) {
   FuncWriter w(/*indent=*/1);
   std::string unranked = "memref<*x" + t0.elem + ">";
-  auto flat = [&](const std::string &hint, const std::string &value,
-                  const std::string &from, const std::string &to) {
-    return w.def(hint, "memref.collapse_shape " + value +
-                           " [[0, 1], [2]] : " + from + " into " + to);
+  // A weight [blocks, rows, cols] as the 2-D [blocks*rows, cols] its TMA
+  // descriptor (boxes of boxRows x 64) reads.
+  auto weightDescriptor = [&](const std::string &name, const std::string &value,
+                              const std::string &from, const std::string &to,
+                              int64_t boxRows, const std::string &tma) {
+    std::string flat =
+        w.def(name + "_flat", "memref.collapse_shape " + value +
+                                  " [[0, 1], [2]] : " + from + " into " + to);
+    return emitDescriptor(w, "tma_" + name, flat, to, boxRows, tma, unranked);
   };
   std::vector<std::string> launches;
   // Factor 1 of the up projection: x -> g' (blocked by ll).
   std::string tx =
       emitDescriptor(w, "tma_x", "%x", t0.globalX, p0.rows, t0.tmaX, unranked);
-  std::string tw1 = emitDescriptor(
-      w, "tma_w1", flat("w1_flat", "%w1", t0.globalW1, t0.globalW1Flat),
-      t0.globalW1Flat, p0.n1, t0.tmaW1, unranked);
+  std::string tw1 = weightDescriptor("w1", "%w1", t0.globalW1, t0.globalW1Flat,
+                                     p0.n1, t0.tmaW1);
   std::string g = w.def("g", "gpu.alloc () : " + t0.globalH);
   launches.push_back(launchOf(w, p0,
                               "args(" + tx + " : !llvm.ptr, " + tw1 +
@@ -2166,12 +2170,10 @@ std::string emitMlpHostFunction(const Plan &p0, const Types &t0, const Plan &ph,
   // The hidden kernel: g' -> h'.
   std::string tg =
       emitDescriptor(w, "tma_g", g, t0.globalH, ph.rows, th.tmaX, unranked);
-  std::string tw1d = emitDescriptor(
-      w, "tma_w1d", flat("w1d_flat", "%w1_down", th.globalW1, th.globalW1Flat),
-      th.globalW1Flat, ph.n1, th.tmaW1, unranked);
-  std::string tw2u = emitDescriptor(
-      w, "tma_w2u", flat("w2u_flat", "%w2", t0.globalW2, t0.globalW2Flat),
-      t0.globalW2Flat, kTileK, th.tmaW2, unranked);
+  std::string tw1d = weightDescriptor("w1d", "%w1_down", th.globalW1,
+                                      th.globalW1Flat, ph.n1, th.tmaW1);
+  std::string tw2u = weightDescriptor("w2u", "%w2", t0.globalW2,
+                                      t0.globalW2Flat, kTileK, th.tmaW2);
   std::string h = w.def("h", "gpu.alloc () : " + th.globalH);
   std::vector<std::pair<std::string, std::string>> upArgs =
       hiddenBufferArgs(ph);
@@ -2185,9 +2187,8 @@ std::string emitMlpHostFunction(const Plan &p0, const Types &t0, const Plan &ph,
   // Factor 2 of the down projection: h' -> y (+ its epilogue).
   std::string th2 =
       emitDescriptor(w, "tma_h", h, th.globalH, p2.rows, t2.tmaX, unranked);
-  std::string tw2d = emitDescriptor(
-      w, "tma_w2d", flat("w2d_flat", "%w2_down", t2.globalW2, t2.globalW2Flat),
-      t2.globalW2Flat, p2.tileS, t2.tmaW2, unranked);
+  std::string tw2d = weightDescriptor("w2d", "%w2_down", t2.globalW2,
+                                      t2.globalW2Flat, p2.tileS, t2.tmaW2);
   launches.push_back(
       launchOf(w, p2,
                "args(" + th2 + " : !llvm.ptr, " + tw2d + " : !llvm.ptr" +
