@@ -148,6 +148,23 @@ private:
   std::vector<std::pair<std::string, std::string>> constants;
 };
 
+/// The warpgroup index of thread `tid` (an index), made provably uniform
+/// for ptxas: it serializes every wgmma (C7520) unless it can tell that a
+/// branch around them is warpgroup-uniform, so the role comes from a
+/// shuffle of lane 0's value (as CUTLASS does), not from tid directly.
+inline std::string uniformWarpgroup(FuncWriter &w, const std::string &tid,
+                                    int64_t threadsPerWarpgroup) {
+  std::string lane = w.def(
+      "wg_i32", "arith.index_cast " +
+                    w.def("g", "arith.divui " + tid + ", " +
+                                   w.index(threadsPerWarpgroup) + " : index") +
+                    " : index to i32");
+  std::string uniform = w.fresh("wg_uniform");
+  w.line(uniform + ", %" + uniform.substr(1) + "_valid = gpu.shuffle idx " +
+         lane + ", " + w.i32(0) + ", " + w.i32(32) + " : i32");
+  return w.def("wg", "arith.index_cast " + uniform + " : i32 to index");
+}
+
 /// ", name: type" for each (name, type) of `args` (`sep` ": " in
 /// signatures, " : " in gpu.launch_func argument lists).
 inline std::string

@@ -90,6 +90,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <limits>
 #include <optional>
 #include <sstream>
@@ -138,6 +139,13 @@ constexpr int64_t kMaxDynamicSmem = 227 * 1024;
 // SM, 1 KB of it reserved per CTA), less a margin for static .shared data.
 constexpr int64_t kTwoCtaSmem = 113 * 1024 - 256;
 constexpr int64_t kMbarrierSpinTicks = 10000000;
+// Warp-specialised hidden kernel (Plan::hiddenProducer): registers per
+// thread after setmaxnreg (128 x 40 + 256 x 232 <= 64K, as in the
+// warp-specialised GEMM), the named barrier of the consumer warpgroups'
+// epilogue and (ping-pong) the first turn barrier; 1 .. W are the
+// warpgroups' own.
+constexpr int64_t kProducerRegisters = 40, kConsumerRegisters = 232;
+constexpr int64_t kConsumersBarrier = 3, kFirstTurnBarrier = 4;
 constexpr int64_t kMaxTmaCoordinate = std::numeric_limits<int32_t>::max();
 
 /// External (never demoted) zero-length .shared array: the true start of
@@ -192,6 +200,11 @@ struct Plan {
   // ring.
   MonarchSpec up;
   int64_t hiddenChunks = 0, gTileBytes = 0, hOffset = 0;
+  // Hidden kernel, warp-specialised (emitHiddenWarpSpecialized): a producer
+  // warpgroup after the consumers, per-slot empty barriers instead of the
+  // per-step CTA barrier; `hiddenPingPong`: the two consumer warpgroups
+  // take turns issuing their wgmmas.
+  bool hiddenProducer = false, hiddenPingPong = false;
 
   /// The plan of `spec`'s kernel, or with split factors of its factor-2
   /// kernel; `factor1`: of a split spec's factor-1 kernel.
@@ -279,6 +292,15 @@ struct Plan {
       workBytes = hOffset + hBytes;
       dynamicSmemBytes = kAtom + gBytes + workBytes;
       valid = true;
+      // The producer loads G[ll] stages1 steps ahead of ll's first step
+      // (emitHiddenProducer), which needs stages1 <= 2 * chunks.
+      const char *schedule = std::getenv("FLY_HIDDEN_SCHEDULE");
+      std::string sched = schedule ? schedule : "";
+      hiddenProducer = (sched == "producer" || sched == "pingpong") &&
+                       stages1 <= 2 * hiddenChunks;
+      hiddenPingPong = hiddenProducer && sched == "pingpong" && wg == 2;
+      if (hiddenProducer)
+        threads += kThreads;
       return;
     }
   }
@@ -450,7 +472,8 @@ private:
 
 struct Types {
   std::string elem, smemSpace = "#gpu.address_space<workgroup>";
-  std::string smemBytes, tmaX, tmaW1, tmaW2, bars1, bars2, acc1, acc2;
+  std::string smemBytes, tmaX, tmaW1, tmaW2, bars1, bars2, barsEmpty, acc1,
+      acc2;
   std::string acc1Struct, acc2Struct;
   std::string xSlot, w1Slot, w2Slot, aStep, w1Step, w2Step;
   std::string descA, descW1, descW2, gFlat, staging, pair;
@@ -494,6 +517,10 @@ struct Types {
     // The hidden kernel's ring has separate w2 and w1 barriers per slot.
     bars1 = group(p.stage == Stage::Hidden ? 2 * p.stages1 : p.stages1);
     bars2 = group(p.stages2);
+    // Warp-specialised hidden kernel: empty barriers of the w2 and w1 halves
+    // of every ring slot, then of the two G buffers.
+    if (p.hiddenProducer)
+      barsEmpty = group(2 * p.stages1 + 2);
     acc1 = accType(p.n1w);
     acc2 = accType(p.tileSw);
     acc1Struct = accStruct(p.n1w);
@@ -595,9 +622,11 @@ public:
     // Folded LayerNorm: the two rows' statistics are ready at launch; their
     // load latency hides behind factor 1.
     const MonarchSpec &ln = p.stage == Stage::Hidden ? p.up : s;
-    if (ln.layerNormInput)
+    if (ln.layerNormInput && !p.hiddenProducer)
       emitRowStatisticsLoads(ln);
-    if (p.stage == Stage::Hidden) {
+    if (p.hiddenProducer) {
+      emitHiddenWarpSpecialized();
+    } else if (p.stage == Stage::Hidden) {
       emitHiddenToGlobal();
     } else if (p.stage == Stage::Factor1) {
       emitFactor1ToGlobal();
@@ -625,7 +654,11 @@ public:
     else
       os << ", %h: " << t.globalH;
     os << ") kernel attributes {known_block_size = array<i32: " << p.threads
-       << ", 1, 1>} {\n";
+       << ", 1, 1>";
+    if (hasRegisterHandOff())
+      os << ", nvvm.minctasm = 1 : i32, nvvm.maxnreg = "
+         << 65536 / p.threads / 8 * 8 << " : i32";
+    os << "} {\n";
     os << w.finish();
     os << "    }\n";
     return os.str();
@@ -732,6 +765,8 @@ private:
     bars1 = w.def("full1", "nvgpu.mbarrier.create -> " + t.bars1);
     if (p.stage != Stage::Factor1)
       bars2 = w.def("full2", "nvgpu.mbarrier.create -> " + t.bars2);
+    if (p.hiddenProducer)
+      empty = w.def("empty", "nvgpu.mbarrier.create -> " + t.barsEmpty);
     w.open("scf.if " + isLeader);
     int64_t barriers1 = p.stage == Stage::Hidden ? 2 * p.stages1 : p.stages1;
     for (int64_t i = 0; i < barriers1; ++i)
@@ -740,6 +775,12 @@ private:
     for (int64_t i = 0; i < p.stages2 && p.stage != Stage::Factor1; ++i)
       w.line("nvgpu.mbarrier.init " + bars2 + "[" + w.index(i) + "], " +
              w.index(1) + " : " + t.bars2);
+    if (p.hiddenProducer) {
+      // One arrival per consumer warp (emitHiddenRelease).
+      for (int64_t i = 0; i < 2 * p.stages1 + 2; ++i)
+        w.line("nvgpu.mbarrier.init " + empty + "[" + w.index(i) + "], " +
+               w.index(p.warpgroups * kThreads / 32) + " : " + t.barsEmpty);
+    }
     w.line("nvgpu.tma.prefetch.descriptor %tma_x : " + t.tmaX);
     if (p.stage != Stage::Factor2)
       w.line("nvgpu.tma.prefetch.descriptor %tma_w1 : " + t.tmaW1);
@@ -1063,7 +1104,7 @@ private:
     std::string type = "memref<" + str(p.rows) + "x" + str(stride) + "x" +
                        t.elem + ", " + t.smemSpace + ">";
     // Every warpgroup's wgmmas have read the shared memory reused here.
-    w.line("gpu.barrier");
+    emitComputeBarrier();
     std::string tile = view("h_stage", stagingOff, type);
     std::string rowB = addc(rowA, 8, "frag_row_b");
     for (int64_t jg = 0; jg < p.n1 / 8; ++jg) {
@@ -1074,7 +1115,7 @@ private:
                "[" + (half ? rowB : rowA) + ", " + col +
                "] {alignment = 4 : i64} : " + type + ", " + t.pair);
     }
-    w.line("gpu.barrier");
+    emitComputeBarrier();
     int64_t perRow = p.n1 / kVector;
     std::string ve = "vector<" + str(kVector) + "x" + t.elem + ">";
     std::string rowsLeft = w.def("rows_left", "arith.subi " + w.index(s.m) +
@@ -1084,7 +1125,7 @@ private:
     std::string total = mulc(rows, perRow, "copy_total");
     std::string i = w.fresh("i");
     w.open("scf.for " + i + " = " + tid + " to " + total + " step " +
-           w.index(p.threads));
+           w.index(computeThreads()));
     std::string r = divc(i, perRow, "cr");
     std::string c = mulc(remc(i, perRow, "cv"), kVector, "cc");
     std::string v =
@@ -1133,43 +1174,251 @@ private:
     const MonarchSpec &u = p.up;
     w.line("// Monarch MLP hidden layer: up factor 2, GELU, down factor 1");
     w.open("scf.if " + isLeader);
-    for (int64_t ll = 0; ll < std::min<int64_t>(2, u.l); ++ll)
-      emitLoadHiddenG(w.index(ll));
-    for (int64_t i = 0; i < std::min(p.stages1, p.t1); ++i) {
-      emitLoadHiddenW2(w.index(i));
-      emitLoadHiddenW1(w.index(i));
-    }
+    emitHiddenPreloads(/*ring=*/true);
     w.close();
     if (u.layerNormInput)
       emitRowStatisticsMerge(u);
+    emitHiddenSteps();
+  }
+
+  /// Leader or producer: G[0] and G[1] into the two (free) G buffers and
+  /// (`ring`) the first stages1 steps' w2 and w1 tiles into the free ring.
+  void emitHiddenPreloads(bool ring) {
+    for (int64_t ll = 0; ll < std::min<int64_t>(2, p.up.l); ++ll)
+      emitLoadHiddenG(w.index(ll));
+    for (int64_t i = 0; ring && i < std::min(p.stages1, p.t1); ++i) {
+      emitLoadHiddenW2(w.index(i));
+      emitLoadHiddenW1(w.index(i));
+    }
+  }
+
+  /// The hidden kernel warp-specialised (Plan::hiddenProducer): warpgroups
+  /// 0 .. W-1 run the steps of emitHiddenToGlobal without its per-step CTA
+  /// barrier and without refills -- after each step's S wait every consumer
+  /// warp arrives on the empty barriers of what that wait retired
+  /// (emitHiddenRelease) -- while warpgroup W, with its registers handed to
+  /// the consumers by setmaxnreg, has one thread stream G, w2 and w1 tiles
+  /// as slots come free (emitHiddenProducer), so no warp that computes ever
+  /// waits for the other warpgroup. With Plan::hiddenPingPong the two
+  /// consumers also take turns issuing their wgmmas (FlashAttention-3's
+  /// inter-warpgroup overlap): each step's S and acc wgmmas are issued
+  /// between a bar.sync on this warpgroup's turn barrier and a bar.arrive
+  /// on the other's, so the tensor cores run one warpgroup's wgmmas while
+  /// the other computes its GELU.
+  void emitHiddenWarpSpecialized() {
+    const MonarchSpec &u = p.up;
+    w.line("// Monarch MLP hidden layer (warp-specialised): up factor 2, "
+           "GELU, down factor 1");
+    wgUniform = detail::uniformWarpgroup(w, tid, kThreads);
+    std::string isConsumer =
+        w.def("is_consumer", "arith.cmpi ult, " + wgUniform + ", " +
+                                 w.index(p.warpgroups) + " : index");
+    w.open("scf.if " + isConsumer);
+    if (hasRegisterHandOff())
+      w.line("nvvm.setmaxregister increase " + str(kConsumerRegisters));
+    if (u.layerNormInput) {
+      emitRowStatisticsLoads(u);
+      emitRowStatisticsMerge(u);
+    }
+    isWarpLeader =
+        w.def("warp_leader", "arith.cmpi eq, " + remc(tid, 32, "lane") + ", " +
+                                 w.index(0) + " : index");
+    emitHiddenSteps();
+    w.elseRegion();
+    if (hasRegisterHandOff())
+      w.line("nvvm.setmaxregister decrease " + str(kProducerRegisters));
+    std::string isProducer =
+        w.def("is_producer", "arith.cmpi eq, " + tid + ", " +
+                                 w.index(p.warpgroups * kThreads) + " : index");
+    w.open("scf.if " + isProducer);
+    emitHiddenProducer();
+    w.close();
+    w.close();
+  }
+
+  /// The threads that compute (all but a producer warpgroup) and a barrier
+  /// of theirs: the CTA barrier, or a named one that the producer, which
+  /// has left, does not count in.
+  int64_t computeThreads() const {
+    return p.hiddenProducer ? p.warpgroups * kThreads : p.threads;
+  }
+  void emitComputeBarrier() {
+    if (p.hiddenProducer)
+      w.line("nvvm.barrier id = " + w.i32(kConsumersBarrier) +
+             " number_of_threads = " + w.i32(computeThreads()));
+    else
+      w.line("gpu.barrier");
+  }
+
+  /// Whether the kernel hands its producer warpgroup's registers to the
+  /// consumers (three warpgroups: 40 + 2 x 232 per lane instead of 168).
+  bool hasRegisterHandOff() const {
+    return p.hiddenProducer && p.threads == 3 * kThreads;
+  }
+
+  /// Producer thread: G[ll] for ll >= 2 in step stages1 - 1 before ll's
+  /// first (its buffer comes free with the last S of ll - 2, when the w2
+  /// slot of that step does), every step i's w2 tiles and step i - 1's w1
+  /// tile, each after its empty barrier says the consumers retired the
+  /// slot's previous use. The order keeps the waits' release steps
+  /// monotonic: w2(i) is free after S(i - stages), w1(i - 1) after
+  /// acc(i - 1 - stages), retired with S(i + 1 - stages).
+  void emitHiddenProducer() {
+    const MonarchSpec &u = p.up;
+    w.line("// Producer: G, w2 and w1 tiles as the consumers free them.");
+    emitHiddenPreloads(/*ring=*/false);
+    std::string i = w.fresh("i");
+    w.open("scf.for " + i + " = " + w.index(0) + " to " + w.index(p.t1) +
+           " step " + w.index(1));
+    emitWaitEmpty(remc(i, p.stages1, "w2_slot"), divc(i, p.stages1, "round"));
+    emitLoadHiddenW2(i);
+    if (u.l > 2) {
+      // G[ll] in step i = chunks * (ll - 1) + stages1 - 1, i.e. where
+      // d = i - (stages1 - 1) is a multiple of chunks: ll = d / chunks + 1.
+      std::string ahead =
+          w.def("g_ahead", "arith.cmpi uge, " + i + ", " +
+                               w.index(p.stages1 - 1) + " : index");
+      w.open("scf.if " + ahead);
+      std::string d = w.def("g_d", "arith.subi " + i + ", " +
+                                       w.index(p.stages1 - 1) + " : index");
+      std::string onChunk =
+          w.def("g_on", "arith.cmpi eq, " + remc(d, p.hiddenChunks, "g_rem") +
+                            ", " + w.index(0) + " : index");
+      std::string ll = addc(divc(d, p.hiddenChunks, "g_ll"), 1, "g_ll");
+      std::string from = w.def("g_from", "arith.cmpi uge, " + ll + ", " +
+                                             w.index(2) + " : index");
+      std::string to = w.def("g_to", "arith.cmpi ult, " + ll + ", " +
+                                         w.index(u.l) + " : index");
+      std::string load =
+          w.def("g_load", "arith.andi " +
+                              w.def("g_load", "arith.andi " + onChunk + ", " +
+                                                  from + " : i1") +
+                              ", " + to + " : i1");
+      w.open("scf.if " + load);
+      emitWaitEmpty(addc(remc(ll, 2, "g_buf"), 2 * p.stages1, "g_empty"),
+                    divc(ll, 2, "g_round"));
+      emitLoadHiddenG(ll);
+      w.close();
+      w.close();
+    }
+    std::string hasPrev = w.def("w1_prev", "arith.cmpi uge, " + i + ", " +
+                                               w.index(1) + " : index");
+    w.open("scf.if " + hasPrev);
+    emitProducerW1(
+        w.def("w1_step", "arith.subi " + i + ", " + w.index(1) + " : index"));
+    w.close();
+    w.close();
+    emitProducerW1(w.index(p.t1 - 1));
+  }
+
+  /// Producer: step `step`'s w1 tile once its half of the slot is free.
+  void emitProducerW1(const std::string &step) {
+    emitWaitEmpty(addc(remc(step, p.stages1, "w1_slot"), p.stages1, "w1_empty"),
+                  divc(step, p.stages1, "round"));
+    emitLoadHiddenW1(step);
+  }
+
+  /// Producer: waits until the consumers released round `round` - 1 of
+  /// empty barrier `bar` (round 0: a fresh barrier's phase "before" counts
+  /// as complete, so that wait returns at once).
+  void emitWaitEmpty(const std::string &bar, const std::string &round) {
+    std::string odd = w.def("round_odd", "arith.andi " + round + ", " +
+                                             w.index(1) + " : index");
+    std::string parity = w.def("free_parity", "arith.cmpi eq, " + odd + ", " +
+                                                  w.index(0) + " : index");
+    w.line("nvgpu.mbarrier.try_wait.parity " + empty + "[" + bar + "], " +
+           parity + ", " + w.index(kMbarrierSpinTicks) + " : " + t.barsEmpty);
+  }
+
+  /// The hidden kernel's steps for this warpgroup's rows (see
+  /// emitHiddenToGlobal), then its h' stores.
+  void emitHiddenSteps() {
     // Named barrier of this warpgroup's 128 threads (0 is the CTA's).
     hiddenBarrierId =
         w.def("wg_bar", "arith.index_cast " + addc(warpgroup, 1, "wg_bar_idx") +
                             " : index to i32");
+    if (p.hiddenPingPong) {
+      // Warpgroup 0 goes first: warpgroup 1 hands it the first turn.
+      turnMine = w.def("turn_mine", "arith.index_cast " +
+                                        addc(wgUniform, kFirstTurnBarrier) +
+                                        " : index to i32");
+      turnOther =
+          w.def("turn_other",
+                "arith.index_cast " +
+                    w.def("turn_other_idx", "arith.subi " +
+                                                w.index(kFirstTurnBarrier + 1) +
+                                                ", " + wgUniform + " : index") +
+                    " : index to i32");
+      std::string second =
+          w.def("second_wg",
+                "arith.cmpi eq, " + wgUniform + ", " + w.index(1) + " : index");
+      w.open("scf.if " + second);
+      emitTurnEnd();
+      w.close();
+    }
 
     HiddenStepHead first = emitHiddenStepHead(w.index(0));
+    emitTurnBegin();
     std::string firstScores = emitHiddenScores(first, /*wait=*/true);
+    emitTurnEnd();
     emitHiddenStepTail(first, firstScores);
 
     auto [accOut, st, accIn] =
         openAccumulatorLoop("acc_h", "st", 1, w.index(p.t1), t.acc1);
     HiddenStepHead head = emitHiddenStepHead(st);
+    auto previous = [&] {
+      return w.def("st_prev",
+                   "arith.subi " + st + ", " + w.index(1) + " : index");
+    };
+    // Ping-pong: no warpgroup waits for data while it holds the turn.
+    std::string prev;
+    if (p.hiddenPingPong) {
+      prev = previous();
+      emitWaitHiddenW1(prev);
+    }
+    emitTurnBegin();
     std::string scoresInFlight = emitHiddenScores(head, /*wait=*/false);
-    std::string acc = emitHiddenAccumulate(
-        accIn,
-        w.def("st_prev", "arith.subi " + st + ", " + w.index(1) + " : index"),
-        /*depth=*/2);
+    if (!p.hiddenPingPong) {
+      prev = previous();
+      emitWaitHiddenW1(prev);
+    }
+    std::string acc = emitHiddenAccumulate(accIn, prev, /*depth=*/2);
+    emitTurnEnd();
     // The acc groups (kWgmmaK steps of one k-tile) may stay in flight.
     std::string scores = detail::wgmmaWaitForResults(
         w, scoresInFlight, kHiddenScores, kTileK / kWgmmaK);
     emitHiddenStepTail(head, scores);
     w.line("scf.yield " + acc + " : " + t.acc1);
     w.close();
+    emitWaitHiddenW1(w.index(p.t1 - 1));
+    emitTurnBegin();
     std::string last =
         emitHiddenAccumulate(accOut, w.index(p.t1 - 1), /*depth=*/1);
+    if (p.hiddenPingPong) {
+      // The last turn of warpgroup 1 has no taker.
+      std::string firstWg =
+          w.def("first_wg",
+                "arith.cmpi eq, " + wgUniform + ", " + w.index(0) + " : index");
+      w.open("scf.if " + firstWg);
+      emitTurnEnd();
+      w.close();
+    }
     w.line("nvvm.wgmma.wait.group.sync.aligned 0");
     // The G buffers are free after the last step's S.
     emitHPrimeStores(last, gOff, p.gBytes);
+  }
+
+  /// Ping-pong: wait for this warpgroup's turn to issue wgmmas / hand the
+  /// turn to the other warpgroup (both consumer warpgroups count).
+  void emitTurnBegin() {
+    if (p.hiddenPingPong)
+      w.line("nvvm.barrier id = " + turnMine +
+             " number_of_threads = " + w.i32(2 * kThreads));
+  }
+  void emitTurnEnd() {
+    if (p.hiddenPingPong)
+      w.line("nvvm.barrier.arrive id = " + turnOther +
+             " number_of_threads = " + w.i32(2 * kThreads));
   }
 
   /// What a hidden step's code shares between its S and its tail.
@@ -1230,13 +1479,18 @@ private:
   std::string emitHiddenAccumulate(const std::string &acc,
                                    const std::string &st, int64_t depth) {
     std::string slot = remc(st, p.stages1, "w1_slot");
-    w.line("nvgpu.mbarrier.try_wait.parity " + bars1 + "[" +
-           addc(slot, p.stages1, "w1_bar") + "], " + parityOf(st, p.stages1) +
-           ", " + w.index(kMbarrierSpinTicks) + " : " + t.bars1);
     std::string slotBase = add(ring1, mulc(slot, p.slot1), "w1_slot_base");
     return emitTileMma(acc, add(hBufferBase(st), wgBytes, "h_base"),
                        addc(slotBase, p.kt2 * kBlockBytes, "w1_base"), t.w1Step,
                        t.descW1, "%tma_w1", t.tmaW1, t.acc1, depth);
+  }
+
+  /// Waits for step st's w1 tile (before acc += H(st) . w1(st)^T).
+  void emitWaitHiddenW1(const std::string &st) {
+    std::string slot = remc(st, p.stages1, "w1_slot");
+    w.line("nvgpu.mbarrier.try_wait.parity " + bars1 + "[" +
+           addc(slot, p.stages1, "w1_bar") + "], " + parityOf(st, p.stages1) +
+           ", " + w.index(kMbarrierSpinTicks) + " : " + t.bars1);
   }
 
   /// Byte offset of H[st % 2] (all warpgroups' 64 x 64 tiles).
@@ -1254,6 +1508,43 @@ private:
   /// colPair of row A (+8) at chunk jg ^ (row % 8)), the proxy fence and
   /// this warpgroup's barrier (its wgmmas read all of its H).
   void emitHiddenStepTail(const HiddenStepHead &h, const std::string &scores) {
+    if (p.hiddenProducer)
+      emitHiddenRelease(h);
+    else
+      emitHiddenRefills(h);
+    emitHiddenH(h, scores);
+  }
+
+  /// Warp-specialised: this warp's arrivals on the empty barriers of what
+  /// step st's S wait retired in it -- the w2 tiles of step st, the w1 tile
+  /// of step st - 2 and (last chunk of ll) G[ll].
+  void emitHiddenRelease(const HiddenStepHead &h) {
+    auto arrive = [&](const std::string &bar) {
+      w.def("rel_token", "nvgpu.mbarrier.arrive " + empty + "[" + bar + "] : " +
+                             t.barsEmpty + " -> !nvgpu.mbarrier.token");
+    };
+    w.open("scf.if " + isWarpLeader);
+    arrive(remc(h.st, p.stages1, "rel_w2"));
+    std::string hasW1 = w.def("rel_has_w1", "arith.cmpi uge, " + h.st + ", " +
+                                                w.index(2) + " : index");
+    w.open("scf.if " + hasW1);
+    arrive(addc(remc(w.def("rel_w1_step", "arith.subi " + h.st + ", " +
+                                              w.index(2) + " : index"),
+                     p.stages1, "rel_w1"),
+                p.stages1, "rel_w1"));
+    w.close();
+    std::string lastChunk =
+        w.def("ll_last", "arith.cmpi eq, " + h.c + ", " +
+                             w.index(p.hiddenChunks - 1) + " : index");
+    w.open("scf.if " + lastChunk);
+    arrive(addc(remc(h.ll, 2, "rel_g"), 2 * p.stages1, "rel_g"));
+    w.close();
+    w.close();
+  }
+
+  /// Lockstep: the CTA barrier after which the leader refills what step st
+  /// freed (see emitHiddenToGlobal).
+  void emitHiddenRefills(const HiddenStepHead &h) {
     const MonarchSpec &u = p.up;
     w.line("gpu.barrier");
     std::string nextW2 = addc(h.st, p.stages1, "next_w2");
@@ -1275,6 +1566,13 @@ private:
     w.open("scf.if " + leaderLoads(nextG, u.l, lastChunk));
     emitLoadHiddenG(nextG);
     w.close();
+  }
+
+  /// H[st % 2] = GELU(S(st) ...) in the 128-byte swizzled layout of a
+  /// 64 x 64 wgmma A tile, then the proxy fence and this warpgroup's
+  /// barrier (its wgmmas read all of its H).
+  void emitHiddenH(const HiddenStepHead &h, const std::string &scores) {
+    const MonarchSpec &u = p.up;
     std::string hFlat = "memref<" + str(p.warpgroups * kTileM * kTileK) + "x" +
                         t.elem + ", " + t.smemSpace + ">";
     std::string hView = view("h_view", hBufferBase(h.st), hFlat);
@@ -2015,6 +2313,10 @@ private:
   std::string rowA, swz, colPair, gRowPart, gView, stagingView, stagingBase;
   std::string hOff;            // Monarch MLP hidden kernel: the H tiles
   std::string hiddenBarrierId; // and its warpgroup's named barrier (i32)
+  // Warp-specialised hidden kernel: the empty barriers, this thread's
+  // (uniform) warpgroup and warp leader flag, and (ping-pong) the named
+  // barriers of this warpgroup's turn and of the other's (i32 ids).
+  std::string empty, wgUniform, isWarpLeader, turnMine, turnOther;
   // Folded LayerNorm: (rstd, -mean*rstd) of the fragment rows A, B.
   std::string rowParts[2], rowRstd[2], rowShift[2];
   std::string wgBytes; // this warpgroup's offset in a 64W-row tile

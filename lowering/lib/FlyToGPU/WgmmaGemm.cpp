@@ -410,20 +410,7 @@ private:
       emitWsProducer(cta, numLocal);
       w.close();
     }
-    // ptxas serializes every wgmma (C7520) unless it can tell that the
-    // branch around them is warpgroup-uniform: the role comes from a
-    // shuffle of lane 0's warpgroup index (as CUTLASS does), not tid.
-    std::string wgLane =
-        w.def("wg_i32", "arith.index_cast " +
-                            w.def("g", "arith.divui " + tid + ", " +
-                                           w.index(kThreads) + " : index") +
-                            " : index to i32");
-    std::string wgUniform = w.fresh("wg_uniform");
-    w.line(wgUniform + ", %" + wgUniform.substr(1) +
-           "_valid = gpu.shuffle idx " + wgLane + ", " + w.i32(0) + ", " +
-           w.i32(32) + " : i32");
-    std::string wg =
-        w.def("wg", "arith.index_cast " + wgUniform + " : i32 to index");
+    std::string wg = detail::uniformWarpgroup(w, tid, kThreads);
     std::string isConsumer =
         w.def("is_consumer", "arith.cmpi ult, " + wg + ", " +
                                  w.index(kWsConsumers) + " : index");
