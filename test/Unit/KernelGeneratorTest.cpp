@@ -832,6 +832,81 @@ TEST(MonarchGeneratorTest, MlpWithTheHiddenLayerOnChip) {
   EXPECT_NE(error, "");
 }
 
+/// The hidden kernel's function in an emitted MLP module (its text up to
+/// the next gpu.func).
+std::string hiddenKernelText(const std::string &module) {
+  size_t begin = module.find("_split_hidden");
+  begin = module.rfind("gpu.func @", begin);
+  size_t end = module.find("gpu.func @", begin + 1);
+  return module.substr(begin, end - begin);
+}
+
+TEST(MonarchGeneratorTest, HiddenKernelSchedules) {
+  for (MonarchHiddenSchedule s :
+       {MonarchHiddenSchedule::Lockstep, MonarchHiddenSchedule::Producer,
+        MonarchHiddenSchedule::PingPong})
+    EXPECT_EQ(parseMonarchHiddenSchedule(monarchHiddenScheduleName(s)), s);
+  EXPECT_EQ(parseMonarchHiddenSchedule("fast"), std::nullopt);
+
+  MonarchMlpSpec lockstep = gpt2MonarchMlp();
+  std::string error;
+  std::string lockstepText = hiddenKernelText(emitMonarchMlp(lockstep, error));
+  ASSERT_EQ(error, "");
+  // Lockstep: two warpgroups, a CTA barrier per step (and the epilogue's).
+  EXPECT_NE(lockstepText.find("_split_hidden(%tma_x_ptr"), std::string::npos);
+  EXPECT_NE(lockstepText.find("known_block_size = array<i32: 256, 1, 1>}"),
+            std::string::npos);
+  EXPECT_EQ(count(lockstepText, "nvvm.setmaxregister"), 0u);
+  EXPECT_GT(count(lockstepText, "gpu.barrier"), 2u);
+
+  for (MonarchHiddenSchedule schedule :
+       {MonarchHiddenSchedule::Producer, MonarchHiddenSchedule::PingPong}) {
+    bool pingPong = schedule == MonarchHiddenSchedule::PingPong;
+    MonarchMlpSpec mlp = lockstep;
+    mlp.hiddenSchedule = schedule;
+    EXPECT_EQ(verifyMonarchMlpSpec(mlp), "");
+    EXPECT_NE(monarchMlpKernelName(mlp), monarchMlpKernelName(lockstep));
+    std::string module = emitMonarchMlp(mlp, error);
+    ASSERT_FALSE(module.empty()) << error;
+    std::string text = hiddenKernelText(module);
+    EXPECT_NE(text.find(pingPong ? "_split_hidden_pp(%tma_x_ptr"
+                                 : "_split_hidden_ws(%tma_x_ptr"),
+              std::string::npos);
+    // A producer warpgroup: 384 threads, registers handed over.
+    EXPECT_NE(text.find("known_block_size = array<i32: 384, 1, 1>, "
+                        "nvvm.minctasm = 1 : i32, nvvm.maxnreg = 168 : i32}"),
+              std::string::npos);
+    EXPECT_EQ(count(text, "nvvm.setmaxregister increase 232"), 1u);
+    EXPECT_EQ(count(text, "nvvm.setmaxregister decrease 40"), 1u);
+    // Only the setup's CTA barrier; slots are released per warp (w2, w1
+    // and G after step 0's S and after the loop's).
+    EXPECT_EQ(count(text, "gpu.barrier"), 1u);
+    EXPECT_EQ(count(text, "nvgpu.mbarrier.arrive %empty"), 6u);
+    // The epilogue's two barriers of the 256 computing threads; ping-pong:
+    // a turn taken before each issue batch (step 0's S, the loop's S and
+    // acc, the last acc) and handed over after it, plus warpgroup 1's
+    // first hand-over.
+    EXPECT_EQ(count(text, "number_of_threads = %c256_i32"),
+              pingPong ? 2u + 3u + 4u : 2u);
+    EXPECT_EQ(count(text, "nvvm.barrier.arrive"), pingPong ? 4u : 0u);
+    // The launch uses the kernel's block size.
+    EXPECT_NE(module.find("threads in (%c384"), std::string::npos);
+  }
+
+  // One computing warpgroup (64 rows): ping-pong has no partner, so the
+  // kernel runs as producer (its name says so).
+  MonarchMlpSpec small = lockstep;
+  small.up.m = small.down.m = 64;
+  small.hiddenSchedule = MonarchHiddenSchedule::PingPong;
+  std::string text = hiddenKernelText(emitMonarchMlp(small, error));
+  ASSERT_EQ(error, "");
+  EXPECT_NE(text.find("_split_hidden_ws(%tma_x_ptr"), std::string::npos);
+  EXPECT_NE(text.find("known_block_size = array<i32: 256, 1, 1>}"),
+            std::string::npos);
+  EXPECT_EQ(count(text, "nvvm.setmaxregister"), 0u);
+  EXPECT_EQ(count(text, "nvvm.barrier.arrive"), 0u);
+}
+
 /// fly.monarch_matmul's semantics (MonarchKernel.h) on one row, in double.
 /// Factor 2 of fly.monarch_matmul on one row, in double: y[ss*l + ll] =
 /// sum_rr w2[ll, ss, rr] g(ll, rr), with g read however a layout stores it.

@@ -179,6 +179,16 @@ static cl::opt<std::string> monarchMlp(
              "on chip; 9-10% faster on an H100 at GPT-2 small's batch 8-32) "
              "or pair (two kernels, the hidden layer stored between them)"),
     cl::init("hidden"), cl::cat(category));
+static cl::opt<std::string> monarchHiddenSchedule(
+    "monarch-hidden-schedule",
+    cl::desc("cuda: how the Monarch MLP's hidden kernel (--monarch-mlp="
+             "hidden) works: lockstep (default, measured: two computing "
+             "warpgroups that also refill the weight ring, a CTA barrier per "
+             "step), producer (a third warpgroup streams the tiles, per-slot "
+             "empty barriers) or pingpong (producer, and the computing "
+             "warpgroups take turns issuing wgmmas); producer and pingpong "
+             "are not yet measured on a GPU"),
+    cl::init("lockstep"), cl::cat(category));
 static cl::opt<std::string> hostCpu(
     "host-cpu",
     cl::desc("The CPU model.so's host code is compiled for: native (default: "
@@ -481,12 +491,16 @@ int run(MLIRContext &ctx) {
             &gemmSchedule, {"auto", "multistage", "warp-specialized"}},
         {&gemmEpilogue, {"auto", "register", "staging"}},
         {&gemmProducer, {"warpgroup", "warp"}},
-        {&monarchMlp, {"pair", "hidden"}}}) {
+        {&monarchMlp, {"pair", "hidden"}},
+        {&monarchHiddenSchedule, {"lockstep", "producer", "pingpong"}}}) {
     if (std::string why = choiceError(*option, choices); !why.empty())
       return fail(why);
     if (!cuda && option->getNumOccurrences())
       return fail("--" + option->ArgStr + " applies to --target cuda only");
   }
+  if (monarchHiddenSchedule.getNumOccurrences() && monarchMlp != "hidden")
+    return fail("--monarch-hidden-schedule applies to --monarch-mlp=hidden "
+                "only (the pair form has no hidden kernel)");
   if (gemmCtas < 0)
     return fail("--gemm-ctas must not be negative (got " +
                 std::to_string(gemmCtas) + ")");
@@ -595,6 +609,7 @@ int run(MLIRContext &ctx) {
       monarch.chip = "sm_90a";
       monarch.splitFactors = monarchSplit;
       monarch.hiddenKernel = monarchMlp == "hidden";
+      monarch.hiddenSchedule = monarchHiddenSchedule;
       prep.addPass(mlir::fly::createFlyGpuMonarchKernels(monarch));
       // The weights the folds and permutations replaced are dead now: gone
       // before externalisation, so that they are not stored or uploaded.
@@ -640,6 +655,7 @@ int run(MLIRContext &ctx) {
     options.producerRowStatistics = producerRowStatistics;
     options.monarchSplitFactors = monarchSplit;
     options.monarchHiddenKernel = monarchMlp == "hidden";
+    options.monarchHiddenSchedule = monarchHiddenSchedule;
     options.gemmSchedule = gemmSchedule;
     options.gemmEpilogue = gemmEpilogue;
     options.gemmProducer = gemmProducer;

@@ -432,6 +432,15 @@ struct FlyGpuMonarchKernelsPass
   using Base::Base;
 
   void runOnOperation() override {
+    std::optional<gen::MonarchHiddenSchedule> schedule =
+        gen::parseMonarchHiddenSchedule(hiddenSchedule);
+    if (!schedule) {
+      getOperation().emitError()
+          << getArgument() << ": unknown hidden-schedule '" << hiddenSchedule
+          << "' (expected lockstep, producer or pingpong)";
+      return signalPassFailure();
+    }
+    mlpSchedule = *schedule;
     SmallVector<mlir::fly::MonarchMatmulOp> ops;
     getOperation().walk(
         [&](mlir::fly::MonarchMatmulOp op) { ops.push_back(op); });
@@ -475,7 +484,8 @@ struct FlyGpuMonarchKernelsPass
         if (why.empty() && hiddenKernel) {
           gen::MonarchSpec split = downSpec;
           split.splitFactors = true;
-          if (std::string no = gen::verifyMonarchMlpSpec({upSpec, split});
+          if (std::string no =
+                  gen::verifyMonarchMlpSpec({upSpec, split, mlpSchedule});
               no.empty()) {
             downSpec = split;
             hidden = true;
@@ -513,7 +523,8 @@ struct FlyGpuMonarchKernelsPass
                                                    : ".blocked_cols");
         // The fold sets the up projection's LayerNorm fields: check again.
         if (hidden) {
-          if (std::string no = gen::verifyMonarchMlpSpec({up.spec, down.spec});
+          if (std::string no =
+                  gen::verifyMonarchMlpSpec({up.spec, down.spec, mlpSchedule});
               no.empty())
             mlps.emplace_back(&up - candidates.begin(), index[downOp]);
           else if (remarks)
@@ -736,7 +747,7 @@ struct FlyGpuMonarchKernelsPass
   /// call of the Monarch MLP launcher (three kernels, the hidden layer on
   /// chip).
   void emitMlp(MonarchCandidate &up, MonarchCandidate &down) {
-    gen::MonarchMlpSpec spec{up.spec, down.spec};
+    gen::MonarchMlpSpec spec{up.spec, down.spec, mlpSchedule};
     Location loc = down.op.getLoc();
     if (remarks)
       down.op.emitRemark("Monarch MLP with the hidden layer on chip ")
@@ -803,6 +814,9 @@ struct FlyGpuMonarchKernelsPass
     if (c.layerNorm)
       c.layerNorm->erase();
   }
+
+  /// The parsed hidden-schedule option (set by runOnOperation).
+  gen::MonarchHiddenSchedule mlpSchedule = gen::MonarchHiddenSchedule::Lockstep;
 };
 
 } // namespace

@@ -105,6 +105,9 @@ mlir::fly::kernels::monarchMlpSpecToAttr(Builder &b,
   return b.getDictionaryAttr({
       b.getNamedAttr("up", monarchSpecToAttr(b, spec.up)),
       b.getNamedAttr("down", monarchSpecToAttr(b, spec.down)),
+      b.getNamedAttr(
+          "hidden_schedule",
+          b.getStringAttr(gen::monarchHiddenScheduleName(spec.hiddenSchedule))),
   });
 }
 
@@ -429,6 +432,11 @@ mlir::fly::kernels::monarchMlpSpecFromAttr(DictionaryAttr dict) {
     spec.up = monarchSpecFromAttr(up);
   if (auto down = dict.getAs<DictionaryAttr>("down"))
     spec.down = monarchSpecFromAttr(down);
+  // A missing schedule reads as lockstep (emitFor rejects unknown ones).
+  if (auto schedule = dict.getAs<StringAttr>("hidden_schedule"))
+    spec.hiddenSchedule =
+        gen::parseMonarchHiddenSchedule(schedule.getValue().str())
+            .value_or(gen::MonarchHiddenSchedule::Lockstep);
   return spec;
 }
 
@@ -469,9 +477,17 @@ std::string emitFor(func::FuncOp decl, std::string &error) {
     return gen::emitMonarchMatmul(mlir::fly::kernels::monarchSpecFromAttr(dict),
                                   error);
   if (auto dict = decl->getAttrOfType<DictionaryAttr>(
-          mlir::fly::kernels::kMonarchMlpKernelAttr))
+          mlir::fly::kernels::kMonarchMlpKernelAttr)) {
+    if (auto schedule = dict.getAs<StringAttr>("hidden_schedule");
+        schedule &&
+        !gen::parseMonarchHiddenSchedule(schedule.getValue().str())) {
+      error = "unknown hidden_schedule '" + schedule.getValue().str() +
+              "' (expected lockstep, producer or pingpong)";
+      return "";
+    }
     return gen::emitMonarchMlp(mlir::fly::kernels::monarchMlpSpecFromAttr(dict),
                                error);
+  }
   if (auto dict = decl->getAttrOfType<DictionaryAttr>(
           mlir::fly::kernels::kLayerNormKernelAttr)) {
     SpecReader r{dict};

@@ -90,7 +90,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <cstdlib>
 #include <limits>
 #include <optional>
 #include <sstream>
@@ -264,7 +263,8 @@ struct Plan {
   /// `upSpec` the up projection (bias, GELU, folded LayerNorm). Per CTA
   /// (rows, kk): two G buffers of rows x r_up, a ring of {w2_up tile 64 x
   /// r_up, w1_down tile q x 64} slots, two 64 x 64 H tiles per warpgroup.
-  Plan(const MonarchSpec &upSpec, const MonarchSpec &downSpec)
+  Plan(const MonarchSpec &upSpec, const MonarchSpec &downSpec,
+       MonarchHiddenSchedule schedule)
       : spec(downSpec), up(upSpec) {
     stage = Stage::Hidden;
     n = spec.k * spec.p;
@@ -292,13 +292,8 @@ struct Plan {
       workBytes = hOffset + hBytes;
       dynamicSmemBytes = kAtom + gBytes + workBytes;
       valid = true;
-      // The producer loads G[ll] stages1 steps ahead of ll's first step
-      // (emitHiddenProducer), which needs stages1 <= 2 * chunks.
-      const char *schedule = std::getenv("FLY_HIDDEN_SCHEDULE");
-      std::string sched = schedule ? schedule : "";
-      hiddenProducer = (sched == "producer" || sched == "pingpong") &&
-                       stages1 <= 2 * hiddenChunks;
-      hiddenPingPong = hiddenProducer && sched == "pingpong" && wg == 2;
+      hiddenProducer = schedule != MonarchHiddenSchedule::Lockstep;
+      hiddenPingPong = schedule == MonarchHiddenSchedule::PingPong && wg == 2;
       if (hiddenProducer)
         threads += kThreads;
       return;
@@ -566,7 +561,9 @@ std::string kernelFunctionName(const Plan &p) {
   if (p.stage == Stage::Factor2)
     return name + "_f2";
   if (p.stage == Stage::Hidden)
-    return name + "_hidden";
+    return name + (p.hiddenPingPong   ? "_hidden_pp"
+                   : p.hiddenProducer ? "_hidden_ws"
+                                      : "_hidden");
   return name;
 }
 
@@ -1256,13 +1253,12 @@ private:
     return p.hiddenProducer && p.threads == 3 * kThreads;
   }
 
-  /// Producer thread: G[ll] for ll >= 2 in step stages1 - 1 before ll's
-  /// first (its buffer comes free with the last S of ll - 2, when the w2
-  /// slot of that step does), every step i's w2 tiles and step i - 1's w1
-  /// tile, each after its empty barrier says the consumers retired the
-  /// slot's previous use. The order keeps the waits' release steps
-  /// monotonic: w2(i) is free after S(i - stages), w1(i - 1) after
-  /// acc(i - 1 - stages), retired with S(i + 1 - stages).
+  /// Producer thread: every step i's w2 tiles, then G[ll] where i is
+  /// hiddenGLoadStep(ll) (ll >= 2), then step i - 1's w1 tile, each after
+  /// its empty barrier says the consumers retired the slot's previous use:
+  /// w2(i) after S(i - stages), w1(i - 1) after acc(i - 1 - stages),
+  /// which retires with S(i + 1 - stages); so no wait of iteration i needs
+  /// a consumer step >= i, and none delays a load needed sooner by much.
   void emitHiddenProducer() {
     const MonarchSpec &u = p.up;
     w.line("// Producer: G, w2 and w1 tiles as the consumers free them.");
@@ -1272,33 +1268,13 @@ private:
            " step " + w.index(1));
     emitWaitEmpty(remc(i, p.stages1, "w2_slot"), divc(i, p.stages1, "round"));
     emitLoadHiddenW2(i);
-    if (u.l > 2) {
-      // G[ll] in step i = chunks * (ll - 1) + stages1 - 1, i.e. where
-      // d = i - (stages1 - 1) is a multiple of chunks: ll = d / chunks + 1.
-      std::string ahead =
-          w.def("g_ahead", "arith.cmpi uge, " + i + ", " +
-                               w.index(p.stages1 - 1) + " : index");
-      w.open("scf.if " + ahead);
-      std::string d = w.def("g_d", "arith.subi " + i + ", " +
-                                       w.index(p.stages1 - 1) + " : index");
-      std::string onChunk =
-          w.def("g_on", "arith.cmpi eq, " + remc(d, p.hiddenChunks, "g_rem") +
-                            ", " + w.index(0) + " : index");
-      std::string ll = addc(divc(d, p.hiddenChunks, "g_ll"), 1, "g_ll");
-      std::string from = w.def("g_from", "arith.cmpi uge, " + ll + ", " +
-                                             w.index(2) + " : index");
-      std::string to = w.def("g_to", "arith.cmpi ult, " + ll + ", " +
-                                         w.index(u.l) + " : index");
-      std::string load =
-          w.def("g_load", "arith.andi " +
-                              w.def("g_load", "arith.andi " + onChunk + ", " +
-                                                  from + " : i1") +
-                              ", " + to + " : i1");
-      w.open("scf.if " + load);
-      emitWaitEmpty(addc(remc(ll, 2, "g_buf"), 2 * p.stages1, "g_empty"),
-                    divc(ll, 2, "g_round"));
-      emitLoadHiddenG(ll);
-      w.close();
+    for (int64_t ll = 2; ll < u.l; ++ll) {
+      std::string now =
+          w.def("g_now", "arith.cmpi eq, " + i + ", " +
+                             w.index(hiddenGLoadStep(ll)) + " : index");
+      w.open("scf.if " + now);
+      emitWaitEmpty(w.index(2 * p.stages1 + ll % 2), w.index(ll / 2));
+      emitLoadHiddenG(w.index(ll));
       w.close();
     }
     std::string hasPrev = w.def("w1_prev", "arith.cmpi uge, " + i + ", " +
@@ -1309,6 +1285,15 @@ private:
     w.close();
     w.close();
     emitProducerW1(w.index(p.t1 - 1));
+  }
+
+  /// The producer iteration that loads G[ll] (ll >= 2): its buffer comes
+  /// free with S of step chunks * (ll - 1) - 1 (the last of ll - 2), whose
+  /// release also gates w2 of that step + stages; at the latest one step
+  /// before ll's first step chunks * ll.
+  int64_t hiddenGLoadStep(int64_t ll) const {
+    return std::min(p.hiddenChunks * (ll - 1) - 1 + p.stages1,
+                    p.hiddenChunks * ll - 1);
   }
 
   /// Producer: step `step`'s w1 tile once its half of the slot is free.
@@ -2739,7 +2724,7 @@ std::string verifyMonarchMlpSpec(const MonarchMlpSpec &spec) {
   for (const MonarchSpec &part : {u, d, mlpFactor1Spec(u), mlpFactor2Spec(d)})
     if (std::string why = verifyMonarchSpec(part); !why.empty())
       return why;
-  if (!Plan(u, d).valid)
+  if (!Plan(u, d, spec.hiddenSchedule).valid)
     return "the hidden kernel's G buffers, weight ring and H tiles do not "
            "fit the shared memory of an sm_90 CTA";
   return "";
@@ -2748,8 +2733,34 @@ std::string verifyMonarchMlpSpec(const MonarchMlpSpec &spec) {
 std::string monarchMlpKernelName(const MonarchMlpSpec &spec) {
   // Both kernel names without their common "fly_monarch_" prefix.
   const std::string prefix = "fly_monarch_";
+  std::string schedule =
+      spec.hiddenSchedule == MonarchHiddenSchedule::Lockstep
+          ? ""
+          : "__" + monarchHiddenScheduleName(spec.hiddenSchedule);
   return "fly_monarch_mlp_" + monarchKernelName(spec.up).substr(prefix.size()) +
-         "__" + monarchKernelName(spec.down).substr(prefix.size());
+         "__" + monarchKernelName(spec.down).substr(prefix.size()) + schedule;
+}
+
+std::string monarchHiddenScheduleName(MonarchHiddenSchedule schedule) {
+  switch (schedule) {
+  case MonarchHiddenSchedule::Lockstep:
+    return "lockstep";
+  case MonarchHiddenSchedule::Producer:
+    return "producer";
+  case MonarchHiddenSchedule::PingPong:
+    return "pingpong";
+  }
+  return "lockstep";
+}
+
+std::optional<MonarchHiddenSchedule>
+parseMonarchHiddenSchedule(const std::string &name) {
+  for (MonarchHiddenSchedule s :
+       {MonarchHiddenSchedule::Lockstep, MonarchHiddenSchedule::Producer,
+        MonarchHiddenSchedule::PingPong})
+    if (monarchHiddenScheduleName(s) == name)
+      return s;
+  return std::nullopt;
 }
 std::string monarchMlpKernelModuleName(const MonarchMlpSpec &spec) {
   return detail::moduleNameOf(monarchMlpKernelName(spec));
@@ -2774,7 +2785,7 @@ std::string emitMonarchMlp(const MonarchMlpSpec &spec, std::string &error,
   // other loads.
   Plan p0(mlpFactor1Spec(spec.up), /*factor1=*/true, /*factor1Warpgroups=*/0,
           kMlpFactor1Stages);
-  Plan ph(spec.up, spec.down);
+  Plan ph(spec.up, spec.down, spec.hiddenSchedule);
   Plan p2(mlpFactor2Spec(spec.down));
   Types t0(p0), th(ph), t2(p2);
   std::string module = monarchMlpKernelModuleName(spec);

@@ -157,6 +157,7 @@ void mlir::fly::buildFlyGpuPipeline(OpPassManager &pm,
     monarch.chip = options.chip;
     monarch.splitFactors = options.monarchSplitFactors;
     monarch.hiddenKernel = options.monarchHiddenKernel;
+    monarch.hiddenSchedule = options.monarchHiddenSchedule;
     pm.addPass(fly::createFlyGpuMonarchKernels(monarch));
     fly::FlyGpuLayerNormKernelsOptions layerNorm;
     layerNorm.chip = options.chip;

@@ -373,7 +373,14 @@ def FlyGpuMonarchKernels
            "description)">,
     Option<"hiddenKernel", "hidden-kernel", "bool", /*default=*/"true",
            "Run a chained Monarch MLP as three kernels whose hidden layer "
-           "stays on chip (see the description)">
+           "stays on chip (see the description)">,
+    Option<"hiddenSchedule", "hidden-schedule", "std::string",
+           /*default=*/"\"lockstep\"",
+           "How the hidden kernel's warps work: lockstep (two computing "
+           "warpgroups that also refill the weight ring, a CTA barrier per "
+           "step), producer (a third warpgroup streams the tiles, per-slot "
+           "empty barriers) or pingpong (producer, and the computing "
+           "warpgroups take turns issuing wgmmas); gen::MonarchMlpSpec">
   ];
   let dependentDialects = ["::mlir::func::FuncDialect",
                            "::mlir::memref::MemRefDialect",

@@ -98,6 +98,12 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
       llvm::cl::desc("A Monarch MLP runs as three kernels whose hidden layer "
                      "stays on chip (fly-gpu-monarch-kernels hidden-kernel)"),
       llvm::cl::init(true)};
+  PassOptions::Option<std::string> monarchHiddenSchedule{
+      *this, "monarch-hidden-schedule",
+      llvm::cl::desc("The Monarch MLP hidden kernel's schedule: lockstep, "
+                     "producer or pingpong (fly-gpu-monarch-kernels "
+                     "hidden-schedule)"),
+      llvm::cl::init("lockstep")};
   PassOptions::Option<bool> monarchSplitFactors{
       *this, "monarch-split-factors",
       llvm::cl::desc("A Monarch matmul with the natural output and few rows "

@@ -20,6 +20,7 @@
 #define FLY_CONVERSION_FLYTOGPU_MONARCHKERNEL_H
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -163,9 +164,26 @@ std::string monarchBenchmarkName(const MonarchSpec &spec);
 ///   down: the down projection with inputBlocks = up.l and splitFactors
 ///         (its w1 permuted as monarchKernelW1Source says for that spec);
 ///         bias, residual, rowStatistics optional.
+///   hiddenSchedule: how the hidden kernel's warps work --
+///     Lockstep: two warpgroups that also refill the weight ring, a CTA
+///       barrier per step (the measured default);
+///     Producer: a third warpgroup streams the tiles, per-slot empty
+///       barriers instead of the CTA barrier (warp-specialised);
+///     PingPong: Producer, and the two computing warpgroups take turns
+///       issuing their wgmmas (FlashAttention-3's inter-warpgroup overlap;
+///       a CTA of one computing warpgroup runs as Producer).
+enum class MonarchHiddenSchedule { Lockstep, Producer, PingPong };
+
 struct MonarchMlpSpec {
   MonarchSpec up, down;
+  MonarchHiddenSchedule hiddenSchedule = MonarchHiddenSchedule::Lockstep;
 };
+
+/// The option spelling of a hidden-kernel schedule (lockstep, producer,
+/// pingpong) and back; std::nullopt for an unknown spelling.
+std::string monarchHiddenScheduleName(MonarchHiddenSchedule schedule);
+std::optional<MonarchHiddenSchedule>
+parseMonarchHiddenSchedule(const std::string &name);
 
 /// "" when emitMonarchMlp accepts `spec`, else why not.
 std::string verifyMonarchMlpSpec(const MonarchMlpSpec &spec);
