@@ -15,7 +15,7 @@ ab=()
 for v in 15p 15q; do
   c=/tmp/c$v; mkdir -p $c
   ln -sf $PWD/.carry/c15/*.npy $PWD/.carry/c15/nlohmann $PWD/.carry/c15/*-$v.fly $c/
-  FLY_SANITIZE=0 timeout 100 tools/gpu/device-check.sh $c /tmp/chk$v > $OUT/check$v.txt 2>&1; rc=$?
+  FLY_SANITIZE=0 timeout 60 tools/gpu/device-check.sh $c /tmp/chk$v > $OUT/check$v.txt 2>&1; rc=$?
   echo "check $v exit $rc at ${SECONDS}s"
   grep -hE "^== |max rel" $OUT/check$v.txt | paste - - | cut -c1-200
   [ $rc = 0 ] && ab+=(--b .carry/b$v)
