@@ -832,6 +832,75 @@ TEST(MonarchGeneratorTest, MlpWithTheHiddenLayerOnChip) {
   EXPECT_NE(error, "");
 }
 
+/// The warp-specialised hidden kernel's protocol (emitHiddenProducer,
+/// emitHiddenRelease, emitHiddenSteps), played out for every ring depth and
+/// chunk count: the producer's loads in its order, each after the release
+/// its empty-barrier wait names; the computing warpgroups' steps, each
+/// after the loads it waits for, releasing what its S wait retired. Fails
+/// on a deadlock (neither side can move) or a G buffer never loaded.
+TEST(MonarchGeneratorTest, HiddenProducerProtocolCompletes) {
+  for (int64_t chunks = 1; chunks <= 4; ++chunks)
+    for (int64_t stages = 2; stages <= 4; ++stages)
+      for (int64_t l = 1; l <= 8; ++l) {
+        SCOPED_TRACE("chunks " + std::to_string(chunks) + ", stages " +
+                     std::to_string(stages) + ", l " + std::to_string(l));
+        int64_t t1 = chunks * l;
+        enum Kind { W2, W1, G };
+        struct Load {
+          Kind kind;
+          int64_t index;
+        };
+        std::vector<Load> producer = {{G, 0}};
+        if (l > 1)
+          producer.push_back({G, 1});
+        for (int64_t i = 0; i < t1; ++i) {
+          producer.push_back({W2, i});
+          for (int64_t ll = 2; ll < l; ++ll)
+            if (monarchHiddenGLoadStep(chunks, stages, ll) == i)
+              producer.push_back({G, ll});
+          if (i >= 1)
+            producer.push_back({W1, i - 1});
+        }
+        producer.push_back({W1, t1 - 1});
+        ASSERT_EQ(producer.size(), size_t(2 * t1 + l));
+        std::vector<bool> loaded[3], released[3];
+        for (Kind k : {W2, W1, G}) {
+          loaded[k].assign(k == G ? l : t1, false);
+          released[k].assign(k == G ? l : t1, false);
+        }
+        // The use of the same slot (buffer) before this one.
+        auto gate = [&](const Load &x) {
+          int64_t back = x.kind == G ? 2 : stages;
+          return x.index < back || released[x.kind][x.index - back];
+        };
+        size_t next = 0;  // the producer's next load
+        int64_t step = 0; // the computing warpgroups' next step (t1: acc)
+        while (next < producer.size() || step <= t1) {
+          bool moved = false;
+          while (next < producer.size() && gate(producer[next])) {
+            loaded[producer[next].kind][producer[next].index] = true;
+            ++next, moved = true;
+          }
+          if (step < t1) {
+            int64_t ll = step / chunks;
+            if (loaded[W2][step] && loaded[G][ll] &&
+                (step == 0 || loaded[W1][step - 1])) {
+              released[W2][step] = true;
+              if (step >= 2)
+                released[W1][step - 2] = true;
+              if (step % chunks == chunks - 1)
+                released[G][ll] = true;
+              ++step, moved = true;
+            }
+          } else if (step == t1 && loaded[W1][t1 - 1]) {
+            ++step, moved = true; // the last acc
+          }
+          ASSERT_TRUE(moved) << "deadlock: producer at load " << next
+                             << ", computing warpgroups at step " << step;
+        }
+      }
+}
+
 /// The hidden kernel's function in an emitted MLP module (its text up to
 /// the next gpu.func).
 std::string hiddenKernelText(const std::string &module) {

@@ -1287,13 +1287,8 @@ private:
     emitProducerW1(w.index(p.t1 - 1));
   }
 
-  /// The producer iteration that loads G[ll] (ll >= 2): its buffer comes
-  /// free with S of step chunks * (ll - 1) - 1 (the last of ll - 2), whose
-  /// release also gates w2 of that step + stages; at the latest one step
-  /// before ll's first step chunks * ll.
   int64_t hiddenGLoadStep(int64_t ll) const {
-    return std::min(p.hiddenChunks * (ll - 1) - 1 + p.stages1,
-                    p.hiddenChunks * ll - 1);
+    return monarchHiddenGLoadStep(p.hiddenChunks, p.stages1, ll);
   }
 
   /// Producer: step `step`'s w1 tile once its half of the slot is free.
@@ -1334,12 +1329,7 @@ private:
                                                 w.index(kFirstTurnBarrier + 1) +
                                                 ", " + wgUniform + " : index") +
                     " : index to i32");
-      std::string second =
-          w.def("second_wg",
-                "arith.cmpi eq, " + wgUniform + ", " + w.index(1) + " : index");
-      w.open("scf.if " + second);
-      emitTurnEnd();
-      w.close();
+      emitTurnEndIn(1);
     }
 
     HiddenStepHead first = emitHiddenStepHead(w.index(0));
@@ -1351,9 +1341,10 @@ private:
     auto [accOut, st, accIn] =
         openAccumulatorLoop("acc_h", "st", 1, w.index(p.t1), t.acc1);
     HiddenStepHead head = emitHiddenStepHead(st);
-    auto previous = [&] {
+    // (A structured binding cannot be captured before C++20.)
+    auto previous = [&, step = st] {
       return w.def("st_prev",
-                   "arith.subi " + st + ", " + w.index(1) + " : index");
+                   "arith.subi " + step + ", " + w.index(1) + " : index");
     };
     // Ping-pong: no warpgroup waits for data while it holds the turn.
     std::string prev;
@@ -1379,15 +1370,9 @@ private:
     emitTurnBegin();
     std::string last =
         emitHiddenAccumulate(accOut, w.index(p.t1 - 1), /*depth=*/1);
-    if (p.hiddenPingPong) {
-      // The last turn of warpgroup 1 has no taker.
-      std::string firstWg =
-          w.def("first_wg",
-                "arith.cmpi eq, " + wgUniform + ", " + w.index(0) + " : index");
-      w.open("scf.if " + firstWg);
-      emitTurnEnd();
-      w.close();
-    }
+    // The last turn of warpgroup 1 has no taker.
+    if (p.hiddenPingPong)
+      emitTurnEndIn(0);
     w.line("nvvm.wgmma.wait.group.sync.aligned 0");
     // The G buffers are free after the last step's S.
     emitHPrimeStores(last, gOff, p.gBytes);
@@ -1404,6 +1389,14 @@ private:
     if (p.hiddenPingPong)
       w.line("nvvm.barrier.arrive id = " + turnOther +
              " number_of_threads = " + w.i32(2 * kThreads));
+  }
+  /// emitTurnEnd in warpgroup `wg` only.
+  void emitTurnEndIn(int64_t wg) {
+    std::string is = w.def("is_wg", "arith.cmpi eq, " + wgUniform + ", " +
+                                        w.index(wg) + " : index");
+    w.open("scf.if " + is);
+    emitTurnEnd();
+    w.close();
   }
 
   /// What a hidden step's code shares between its S and its tail.
@@ -2739,6 +2732,10 @@ std::string monarchMlpKernelName(const MonarchMlpSpec &spec) {
           : "__" + monarchHiddenScheduleName(spec.hiddenSchedule);
   return "fly_monarch_mlp_" + monarchKernelName(spec.up).substr(prefix.size()) +
          "__" + monarchKernelName(spec.down).substr(prefix.size()) + schedule;
+}
+
+int64_t monarchHiddenGLoadStep(int64_t chunks, int64_t stages, int64_t ll) {
+  return std::min(chunks * (ll - 1) - 1 + stages, chunks * ll - 1);
 }
 
 std::string monarchHiddenScheduleName(MonarchHiddenSchedule schedule) {

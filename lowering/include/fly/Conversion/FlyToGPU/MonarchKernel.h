@@ -179,6 +179,13 @@ struct MonarchMlpSpec {
   MonarchHiddenSchedule hiddenSchedule = MonarchHiddenSchedule::Lockstep;
 };
 
+/// Producer/PingPong: the producer iteration (0 .. chunks*l - 1) that loads
+/// G[ll], ll >= 2, for `chunks` 64-column chunks per up block and a ring of
+/// `stages` slots: G[ll]'s buffer comes free with S of step chunks*(ll-1)-1
+/// (the last of ll - 2), which also frees w2's slot for that step +
+/// stages; at the latest one step before ll's first, chunks*ll.
+int64_t monarchHiddenGLoadStep(int64_t chunks, int64_t stages, int64_t ll);
+
 /// The option spelling of a hidden-kernel schedule (lockstep, producer,
 /// pingpong) and back; std::nullopt for an unknown spelling.
 std::string monarchHiddenScheduleName(MonarchHiddenSchedule schedule);
