@@ -2,11 +2,17 @@
 # Fifteenth session: the warp-specialised hidden kernel (producer warpgroup,
 # empty barriers, no per-step CTA barrier) as 15p, and 15p + ping-pong
 # consumers as 15q. Checks of both (correctness before timing), A/B against
-# HEAD's kernels (.carry/b14b), b32 profiles, sanitizers on the small checks,
-# then the full benchmark with the faster build if one beats HEAD.
+# HEAD's kernels (.carry/b14b), b32 profiles, the full benchmark with the
+# faster build if one beats HEAD by 1% (only if .carry/b10 is carried),
+# Nsight Compute of its hidden kernel, sanitizers on the d256 body.
+# Artifacts: make15.sh 15p producer; make15.sh 15q pingpong. Run as
+#   bash docs/results/2026-12-07-fifteenth/run15a.sh 2>&1 | tail -90
+# (the files come back as one tarball, run15a.tgz).
 #   carry: .carry/nl .carry/b14b .carry/b15p .carry/b15q .carry/c15 [.carry/b10]
 # (c15 without 15q's bf16 check and both builds' 1x200 MLP check: 64 MiB)
 set -uo pipefail
+# A call returns at most 8 files: everything leaves as one tarball.
+trap 'tar czf /tmp/run15a.tgz -C $OUT . && rm -rf $OUT/* && mv /tmp/run15a.tgz $OUT/' EXIT
 nvidia-smi --query-gpu=name,driver_version,clocks.max.sm --format=csv,noheader | tee $OUT/info.txt
 run=$(tools/gpu/build-runtime.sh .carry/nl /tmp/fly-build-rt $OUT/cmake.log) || { tail -30 $OUT/cmake.log; exit 1; }
 echo "runtime built at ${SECONDS}s"
@@ -35,6 +41,12 @@ echo "full benchmark: dense .carry/b10, Monarch .carry/$win"
 mkdir -p /tmp/bf && cp -r .carry/b10/*dense* .carry/$win/* /tmp/bf/
 timeout 150 python3 tools/bench/gpu_gpt2.py --fly-run $run --artifacts /tmp/bf --peer .carry/nl/peer/torch_peer_bench.py --repeats 2 --csv $OUT/bench.csv --out-dir /tmp/bench > $OUT/bench.txt 2>&1; echo "bench exit $? at ${SECONDS}s"
 grep -A16 "^part " $OUT/bench.txt | head -16
+fi
+# Nsight Compute of the faster build's hidden kernel (where the waits went).
+if [ -n "$win" ] && [ $SECONDS -lt 380 ]; then
+  timeout 150 tools/gpu/ncu-kernel.sh $run .carry/$win/gpt2-mlp-monarch4-b32.fly '_hidden' ncu-$win $OUT/ncu > /dev/null 2>&1; echo "ncu exit $? at ${SECONDS}s"
+  cat $OUT/ncu/ncu-$win-summary.txt 2>/dev/null | head -40
+  tar czf $OUT/ncu.tgz -C $OUT ncu 2>/dev/null && rm -rf $OUT/ncu
 fi
 # Sanitizers last, with the time that is left.
 for v in 15p 15q; do
