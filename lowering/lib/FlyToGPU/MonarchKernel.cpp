@@ -1479,17 +1479,27 @@ private:
         "h_buf_base");
   }
 
-  /// After step st's S (`scores`, retired): the CTA barrier, the leader's
-  /// refills of what step st freed (its w2 tiles, the w1 tile of step
-  /// st-2, G[ll] after its last chunk), then H[st % 2] = GELU(...) in the
-  /// 128-byte swizzled layout of a 64 x 64 wgmma A tile (column 8*jg +
-  /// colPair of row A (+8) at chunk jg ^ (row % 8)), the proxy fence and
-  /// this warpgroup's barrier (its wgmmas read all of its H).
+  /// After step st's S (`scores`, retired): what step st freed (its w2
+  /// tiles, the w1 tile of step st-2, G[ll] after its last chunk) goes back
+  /// -- lockstep: the CTA barrier and the leader's refills; warp-
+  /// specialised: this warp's empty-barrier arrivals -- then H[st % 2] =
+  /// GELU(...) in the 128-byte swizzled layout of a 64 x 64 wgmma A tile
+  /// (column 8*jg + colPair of row A (+8) at chunk jg ^ (row % 8)), the
+  /// proxy fence and this warpgroup's barrier (its wgmmas read all of its
+  /// H). Warp-specialised, a barrier of this warpgroup before the GELU
+  /// replaces the CTA barrier's guarantee that acc(st-2) has retired in
+  /// every warp before H[st % 2] is overwritten (PTX promises each warp's
+  /// wait for its own wgmma groups only).
   void emitHiddenStepTail(const HiddenStepHead &h, const std::string &scores) {
-    if (p.hiddenProducer)
+    if (p.hiddenProducer) {
       emitHiddenRelease(h);
-    else
+      // Every warp of this warpgroup has retired acc(st-2), which read
+      // H[st % 2]: the CTA barrier used to say so.
+      w.line("nvvm.barrier id = " + hiddenBarrierId +
+             " number_of_threads = " + w.i32(kThreads));
+    } else {
       emitHiddenRefills(h);
+    }
     emitHiddenH(h, scores);
   }
 
