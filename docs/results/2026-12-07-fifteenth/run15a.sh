@@ -43,14 +43,15 @@ timeout 150 python3 tools/bench/gpu_gpt2.py --fly-run $run --artifacts /tmp/bf -
 grep -A16 "^part " $OUT/bench.txt | head -16
 fi
 # Nsight Compute of the faster build's hidden kernel (where the waits went).
-if [ -n "$win" ] && [ $SECONDS -lt 280 ]; then
+# RUN15_LEAN=1 (a short call): checks, A/B and profiles only.
+if [ -n "$win" ] && [ $SECONDS -lt 280 ] && [ -z "${RUN15_LEAN:-}" ]; then
   timeout 120 tools/gpu/ncu-kernel.sh $run .carry/$win/gpt2-mlp-monarch4-b32.fly '_hidden' ncu-$win $OUT/ncu > /dev/null 2>&1; echo "ncu exit $? at ${SECONDS}s"
   cat $OUT/ncu/ncu-$win-summary.txt 2>/dev/null | head -40
   tar czf $OUT/ncu.tgz -C $OUT ncu 2>/dev/null && rm -rf $OUT/ncu
 fi
 # Sanitizers last, with the time that is left.
 for v in 15p 15q; do
-  [ $SECONDS -lt 400 ] || { echo "sanitize $v skipped (time)"; continue; }
+  [ $SECONDS -lt 400 ] && [ -z "${RUN15_LEAN:-}" ] || { echo "sanitize $v skipped"; continue; }
   FLY_CHECK_ONLY='2x128' timeout 40 tools/gpu/device-check.sh /tmp/c$v /tmp/san$v > $OUT/sanitize$v.txt 2>&1; echo "sanitize $v exit $? at ${SECONDS}s"
 done
 cat $OUT/sanitize15p.txt $OUT/sanitize15q.txt > $OUT/sanitize.txt
