@@ -916,6 +916,7 @@ TEST(MonarchGeneratorTest, HiddenKernelSchedules) {
         MonarchHiddenSchedule::PingPong})
     EXPECT_EQ(parseMonarchHiddenSchedule(monarchHiddenScheduleName(s)), s);
   EXPECT_EQ(parseMonarchHiddenSchedule("fast"), std::nullopt);
+  EXPECT_EQ(monarchHiddenScheduleChoices(), "lockstep, producer or pingpong");
 
   MonarchMlpSpec lockstep = gpt2MonarchMlp();
   std::string error;

@@ -437,7 +437,7 @@ struct FlyGpuMonarchKernelsPass
     if (!schedule) {
       getOperation().emitError()
           << getArgument() << ": unknown hidden-schedule '" << hiddenSchedule
-          << "' (expected lockstep, producer or pingpong)";
+          << "' (expected " << gen::monarchHiddenScheduleChoices() << ")";
       return signalPassFailure();
     }
     mlpSchedule = *schedule;

@@ -482,7 +482,7 @@ std::string emitFor(func::FuncOp decl, std::string &error) {
         schedule &&
         !gen::parseMonarchHiddenSchedule(schedule.getValue().str())) {
       error = "unknown hidden_schedule '" + schedule.getValue().str() +
-              "' (expected lockstep, producer or pingpong)";
+              "' (expected " + gen::monarchHiddenScheduleChoices() + ")";
       return "";
     }
     return gen::emitMonarchMlp(mlir::fly::kernels::monarchMlpSpecFromAttr(dict),

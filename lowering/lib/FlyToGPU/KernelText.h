@@ -165,6 +165,20 @@ inline std::string uniformWarpgroup(FuncWriter &w, const std::string &tid,
   return w.def("wg", "arith.index_cast " + uniform + " : i32 to index");
 }
 
+/// Kernels of one producer warpgroup and two computing warpgroups hand
+/// registers over with setmaxnreg: 40 per producer thread, 232 per
+/// computing thread (128 x 40 + 256 x 232 <= 64K) instead of ptxas' 168
+/// for every thread. ptxas ignores setmaxnreg (C7508) unless the kernel
+/// states its count at entry (.maxnreg: 64K / threads, rounded down to
+/// setmaxnreg's multiple of 8) and one CTA per SM (.minnctapersm):
+/// registerHandOffAttributes gives both as gpu.func attributes.
+inline constexpr int64_t kProducerRegisters = 40;
+inline constexpr int64_t kConsumerRegisters = 232;
+inline std::string registerHandOffAttributes(int64_t threads) {
+  return ", nvvm.minctasm = 1 : i32, nvvm.maxnreg = " +
+         std::to_string(65536 / threads / 8 * 8) + " : i32";
+}
+
 /// ", name: type" for each (name, type) of `args` (`sep` ": " in
 /// signatures, " : " in gpu.launch_func argument lists).
 inline std::string

@@ -90,6 +90,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <iterator>
 #include <limits>
 #include <optional>
 #include <sstream>
@@ -138,12 +139,9 @@ constexpr int64_t kMaxDynamicSmem = 227 * 1024;
 // SM, 1 KB of it reserved per CTA), less a margin for static .shared data.
 constexpr int64_t kTwoCtaSmem = 113 * 1024 - 256;
 constexpr int64_t kMbarrierSpinTicks = 10000000;
-// Warp-specialised hidden kernel (Plan::hiddenProducer): registers per
-// thread after setmaxnreg (128 x 40 + 256 x 232 <= 64K, as in the
-// warp-specialised GEMM), the named barrier of the consumer warpgroups'
-// epilogue and (ping-pong) the first turn barrier; 1 .. W are the
-// warpgroups' own.
-constexpr int64_t kProducerRegisters = 40, kConsumerRegisters = 232;
+// Warp-specialised hidden kernel (Plan::hiddenProducer): the named barrier
+// of the consumer warpgroups' epilogue and (ping-pong) the first turn
+// barrier; 1 .. W are the warpgroups' own.
 constexpr int64_t kConsumersBarrier = 3, kFirstTurnBarrier = 4;
 constexpr int64_t kMaxTmaCoordinate = std::numeric_limits<int32_t>::max();
 
@@ -653,8 +651,7 @@ public:
     os << ") kernel attributes {known_block_size = array<i32: " << p.threads
        << ", 1, 1>";
     if (hasRegisterHandOff())
-      os << ", nvvm.minctasm = 1 : i32, nvvm.maxnreg = "
-         << 65536 / p.threads / 8 * 8 << " : i32";
+      os << detail::registerHandOffAttributes(p.threads);
     os << "} {\n";
     os << w.finish();
     os << "    }\n";
@@ -1212,7 +1209,7 @@ private:
                                  w.index(p.warpgroups) + " : index");
     w.open("scf.if " + isConsumer);
     if (hasRegisterHandOff())
-      w.line("nvvm.setmaxregister increase " + str(kConsumerRegisters));
+      w.line("nvvm.setmaxregister increase " + str(detail::kConsumerRegisters));
     if (u.layerNormInput) {
       emitRowStatisticsLoads(u);
       emitRowStatisticsMerge(u);
@@ -1223,7 +1220,7 @@ private:
     emitHiddenSteps();
     w.elseRegion();
     if (hasRegisterHandOff())
-      w.line("nvvm.setmaxregister decrease " + str(kProducerRegisters));
+      w.line("nvvm.setmaxregister decrease " + str(detail::kProducerRegisters));
     std::string isProducer =
         w.def("is_producer", "arith.cmpi eq, " + tid + ", " +
                                  w.index(p.warpgroups * kThreads) + " : index");
@@ -2760,14 +2757,27 @@ std::string monarchHiddenScheduleName(MonarchHiddenSchedule schedule) {
   return "lockstep";
 }
 
+constexpr MonarchHiddenSchedule kHiddenSchedules[] = {
+    MonarchHiddenSchedule::Lockstep, MonarchHiddenSchedule::Producer,
+    MonarchHiddenSchedule::PingPong};
+
 std::optional<MonarchHiddenSchedule>
 parseMonarchHiddenSchedule(const std::string &name) {
-  for (MonarchHiddenSchedule s :
-       {MonarchHiddenSchedule::Lockstep, MonarchHiddenSchedule::Producer,
-        MonarchHiddenSchedule::PingPong})
+  for (MonarchHiddenSchedule s : kHiddenSchedules)
     if (monarchHiddenScheduleName(s) == name)
       return s;
   return std::nullopt;
+}
+
+std::string monarchHiddenScheduleChoices() {
+  std::string text;
+  size_t n = std::size(kHiddenSchedules);
+  for (size_t i = 0; i < n; ++i)
+    text += (i == 0       ? ""
+             : i + 1 == n ? " or "
+                          : ", ") +
+            monarchHiddenScheduleName(kHiddenSchedules[i]);
+  return text;
 }
 std::string monarchMlpKernelModuleName(const MonarchMlpSpec &spec) {
   return detail::moduleNameOf(monarchMlpKernelName(spec));

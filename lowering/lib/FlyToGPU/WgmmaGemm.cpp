@@ -140,15 +140,6 @@ int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 /// (or, GemmSpec::producerWarpgroup, a producer warpgroup).
 constexpr int64_t kWsConsumers = 2;
 constexpr int64_t kWsThreads = kWsConsumers * kThreads + 32;
-/// GemmSpec::producerWarpgroup: registers per thread after setmaxnreg
-/// (128 x 40 + 256 x 232 <= 64K), and at entry: ptxas ignores setmaxnreg
-/// (C7508) unless the kernel states its count (.maxnreg, 64K / 384 threads
-/// rounded down to setmaxnreg's multiple of 8) and one CTA per SM
-/// (.minnctapersm).
-constexpr int64_t kProducerRegisters = 40;
-constexpr int64_t kConsumerRegisters = 232;
-constexpr int64_t kEntryRegisters =
-    65536 / ((kWsConsumers + 1) * kThreads) / 8 * 8;
 /// Rows of a consumer's epilogue staging tile (its 128-row tile goes
 /// through it in two halves, so that the ring keeps 4 slots).
 constexpr int64_t kWsStagingRows = 64;
@@ -371,9 +362,9 @@ public:
     os << detail::joinArgs(bufferArgs(p, t, "%out"), ": ")
        << ") kernel attributes {known_block_size = array<i32: " << p.threads
        << ", 1, 1>";
+    // GemmSpec::producerWarpgroup hands its registers to the consumers.
     if (p.spec.producerWarpgroup)
-      os << ", nvvm.minctasm = 1 : i32, nvvm.maxnreg = " << kEntryRegisters
-         << " : i32";
+      os << detail::registerHandOffAttributes(p.threads);
     os << "} {\n";
     os << w.finish();
     os << "    }\n";
@@ -417,14 +408,14 @@ private:
     w.open("scf.if " + isConsumer);
     if (p.spec.producerWarpgroup)
       w.line("nvvm.setmaxregister increase " +
-             std::to_string(kConsumerRegisters));
+             std::to_string(detail::kConsumerRegisters));
     emitWsConsumer(cta, numLocal, wg);
     if (p.spec.producerWarpgroup) {
       // The producer warpgroup is the else-region, so that nothing the
       // consumers use is live through its 40 registers; one thread works.
       w.elseRegion();
       w.line("nvvm.setmaxregister decrease " +
-             std::to_string(kProducerRegisters));
+             std::to_string(detail::kProducerRegisters));
       w.open("scf.if " + isProducer);
       emitWsProducer(cta, numLocal);
       w.close();

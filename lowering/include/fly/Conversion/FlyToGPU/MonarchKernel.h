@@ -187,8 +187,10 @@ struct MonarchMlpSpec {
 int64_t monarchHiddenGLoadStep(int64_t chunks, int64_t stages, int64_t ll);
 
 /// The option spelling of a hidden-kernel schedule (lockstep, producer,
-/// pingpong) and back; std::nullopt for an unknown spelling.
+/// pingpong) and back; std::nullopt for an unknown spelling. The choices
+/// for an error message: "lockstep, producer or pingpong".
 std::string monarchHiddenScheduleName(MonarchHiddenSchedule schedule);
+std::string monarchHiddenScheduleChoices();
 std::optional<MonarchHiddenSchedule>
 parseMonarchHiddenSchedule(const std::string &name);
 
