@@ -767,7 +767,8 @@ TEST(MonarchGeneratorTest, MlpWithTheHiddenLayerOnChip) {
   EXPECT_EQ(count(text, "gpu.module @" + monarchMlpKernelModuleName(mlp)), 1u);
   EXPECT_EQ(count(text, "gpu.func @"), 3u);
   EXPECT_NE(text.find("_split_f1(%tma_x_ptr"), std::string::npos);
-  EXPECT_NE(text.find("_split_hidden(%tma_x_ptr"), std::string::npos);
+  // (The default hidden schedule: a producer warpgroup, see below.)
+  EXPECT_NE(text.find("_split_hidden_ws(%tma_x_ptr"), std::string::npos);
   EXPECT_NE(text.find("_split_f2(%tma_x_ptr"), std::string::npos);
   EXPECT_EQ(count(text, "gpu.alloc () : memref<8192x768xf16>"), 2u);
   EXPECT_EQ(count(text, "8192x3072"), 0u);
@@ -919,6 +920,8 @@ TEST(MonarchGeneratorTest, HiddenKernelSchedules) {
   EXPECT_EQ(monarchHiddenScheduleChoices(), "lockstep, producer or pingpong");
 
   MonarchMlpSpec lockstep = gpt2MonarchMlp();
+  EXPECT_EQ(lockstep.hiddenSchedule, MonarchHiddenSchedule::Producer);
+  lockstep.hiddenSchedule = MonarchHiddenSchedule::Lockstep;
   std::string error;
   std::string lockstepText = hiddenKernelText(emitMonarchMlp(lockstep, error));
   ASSERT_EQ(error, "");
@@ -1216,11 +1219,23 @@ TEST(MonarchGeneratorTest, SplitFactorsEmitTwoKernels) {
   EXPECT_NE(text.find("blocks in (%c128, %c1, %c1)"), std::string::npos);
   EXPECT_EQ(count(text, "gpu.alloc () : memref<8192x768xf16>"), 1u);
   EXPECT_EQ(count(text, "gpu.dealloc %h"), 1u);
-  // Factor 2's G: 12 TMA boxes of 64 x 64 on one barrier, no G stores.
-  EXPECT_EQ(count(text, "to %g_dst"), 12u);
+  // Factor 2's G: 12 TMA boxes of 64 x 64 (4 barriers, one per group),
+  // and 12 more for the next row tile of a persistent CTA; no G stores.
+  EXPECT_EQ(count(text, "to %g_dst"), 24u);
   EXPECT_EQ(count(text, "nvvm.fence.proxy"), 0u);
   // Row statistics stay with factor 2's direct stores.
   EXPECT_EQ(monarchRowStatisticsPartials(down), 2);
+  // More row tiles than one per SM: 132 persistent factor-2 CTAs walk the
+  // 512 row tiles (and the ring's w2 tiles count on across them).
+  MonarchSpec many = down;
+  many.m = 32768;
+  std::string persistent = emitMonarchMatmul(many, error);
+  ASSERT_FALSE(persistent.empty()) << error;
+  EXPECT_NE(persistent.find("_split_f2 blocks in (%c132, %c1, %c1)"),
+            std::string::npos);
+  EXPECT_NE(persistent.find("// Persistent: row tiles block, block + 132"),
+            std::string::npos);
+  EXPECT_NE(persistent.find("scf.for %item"), std::string::npos);
   // Factor 1's plan options that cannot be met are errors, not text.
   MonarchSpec one = down;
   one.m = 33;

@@ -816,7 +816,7 @@ struct FlyGpuMonarchKernelsPass
   }
 
   /// The parsed hidden-schedule option (set by runOnOperation).
-  gen::MonarchHiddenSchedule mlpSchedule = gen::MonarchHiddenSchedule::Lockstep;
+  gen::MonarchHiddenSchedule mlpSchedule = gen::MonarchMlpSpec().hiddenSchedule;
 };
 
 } // namespace

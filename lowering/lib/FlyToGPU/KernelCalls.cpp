@@ -432,11 +432,11 @@ mlir::fly::kernels::monarchMlpSpecFromAttr(DictionaryAttr dict) {
     spec.up = monarchSpecFromAttr(up);
   if (auto down = dict.getAs<DictionaryAttr>("down"))
     spec.down = monarchSpecFromAttr(down);
-  // A missing schedule reads as lockstep (emitFor rejects unknown ones).
+  // A missing schedule reads as the default (emitFor rejects unknown ones).
   if (auto schedule = dict.getAs<StringAttr>("hidden_schedule"))
     spec.hiddenSchedule =
         gen::parseMonarchHiddenSchedule(schedule.getValue().str())
-            .value_or(gen::MonarchHiddenSchedule::Lockstep);
+            .value_or(gen::MonarchMlpSpec().hiddenSchedule);
   return spec;
 }
 

@@ -123,7 +123,13 @@ constexpr int64_t kVector = 8;     // elements per 16-byte copy-out store
 constexpr int64_t kStagingBuffers = 2;
 constexpr int64_t kMaxStages1 = 4, kMaxStages2 = 6;
 constexpr int64_t kMaxBlockedStages = 4;
-constexpr int64_t kMaxFactor1Stages = 6;  // split factors: factor 1's ring
+constexpr int64_t kMaxFactor1Stages = 6; // split factors: factor 1's ring
+// Split factors, factor 2: its w2 ring (every 64-row CTA streams all of w2
+// from L2, one CTA per SM: the tiles in flight set its pace).
+constexpr int64_t kMaxFactor2Stages = 10;
+// Split factors, factor 2, persistent: CTAs (one per SM of an H100 SXM;
+// any count is correct, fewer SMs only queue the rest).
+constexpr int64_t kPersistentFactor2Ctas = 132;
 constexpr int64_t kSplitMaxRowTiles = 32; // see monarchSplitFactorsPay
 constexpr int64_t kMaxHiddenStages = 4;   // Monarch MLP hidden kernel's ring
 constexpr int64_t kMlpFactor1Stages = 2;  // see emitMonarchMlp
@@ -202,6 +208,12 @@ struct Plan {
   // per-step CTA barrier; `hiddenPingPong`: the two consumer warpgroups
   // take turns issuing their wgmmas.
   bool hiddenProducer = false, hiddenPingPong = false;
+  // Split factors, factor 2 stored from registers, persistent: gridX CTAs
+  // walk the rowTiles 64-row tiles; the w2 ring runs on across them and
+  // each group's part of G reloads for the next tile once the last chunk
+  // is done with it (emitFactor2Persistent).
+  bool persistent = false;
+  int64_t rowTiles = 0;
 
   /// The plan of `spec`'s kernel, or with split factors of its factor-2
   /// kernel; `factor1`: of a split spec's factor-1 kernel.
@@ -254,6 +266,11 @@ struct Plan {
     chunks = s.s / tileS;
     t2 = chunks * (blocked ? 1 : s.l) * kt2;
     valid = dynamicSmemBytes <= kMaxDynamicSmem;
+    if (stage == Stage::Factor2 && directStores) {
+      persistent = true;
+      rowTiles = gridX;
+      gridX = std::min(rowTiles, kPersistentFactor2Ctas);
+    }
   }
 
   /// The hidden kernel of a Monarch MLP (emitHiddenToGlobal): `downSpec`
@@ -360,6 +377,8 @@ private:
     if (stages1 < 2 && stage != Stage::Factor2)
       return;
     int64_t ring1Bytes = stage == Stage::Factor2 ? 0 : stages1 * slot1;
+    int64_t maxStages2 =
+        stage == Stage::Factor2 ? kMaxFactor2Stages : kMaxStages2;
     // l accumulators of 64 x S live at once (S*l/2 registers per thread),
     // y columns n*l .. n*l+2l-1 in one store of at most 16 bytes.
     if (s.l == 1 || s.l == 2 || s.l == 4) {
@@ -371,7 +390,7 @@ private:
                           (8 * split) * (8 * split);
            cand >= 8 * split; cand -= 8 * split) {
         int64_t slot = cand * kTileK * kElemBytes;
-        int64_t st = std::min(kMaxStages2, workMax / slot);
+        int64_t st = std::min(maxStages2, workMax / slot);
         if (s.s % cand || st < 3)
           continue;
         directStores = true;
@@ -398,7 +417,7 @@ private:
         int64_t stride;
         int64_t staging = stagingFor(cand, stride);
         int64_t slot = cand * kTileK * kElemBytes;
-        int64_t st = std::min(kMaxStages2, (workMax - staging) / slot);
+        int64_t st = std::min(maxStages2, (workMax - staging) / slot);
         if (st >= minStages) {
           tileS = cand;
           stagingStride = stride;
@@ -863,8 +882,10 @@ private:
   /// (blocked: c*kt2 + kt, ll is the CTA's).
   void emitLoad2(const std::string &tile) {
     std::string slot = remc(tile, p.stages2, "slot");
-    std::string kt = remc(tile, p.kt2, "kt");
-    std::string cl = divc(tile, p.kt2, "cl");
+    // Persistent factor 2: `tile` counts on across the CTA's row tiles.
+    std::string local = p.persistent ? remc(tile, p.t2, "local_tile") : tile;
+    std::string kt = remc(local, p.kt2, "kt");
+    std::string cl = divc(local, p.kt2, "cl");
     std::string ll = p.blocked ? llFixed : remc(cl, s.l, "ll");
     std::string c = p.blocked ? cl : divc(cl, s.l, "chunk");
     std::string dst = view("w2_dst", add(ring2, mulc(slot, p.slot2)), t.w2Slot);
@@ -1736,33 +1757,71 @@ private:
   void emitLoadGAndPreload2() {
     w.line("// G from h' (factor 1's kernel), one barrier per group ll");
     int64_t preload = preload2Count();
+    if (p.persistent) {
+      // Persistent: the w2 tiles of all this CTA's row tiles,
+      // ceil((rowTiles - block) / grid) >= 1 of them.
+      ctaBlock = w.def("block", "gpu.block_id x");
+      std::string left = w.def(
+          "tiles_left", "arith.subi " + w.index(p.rowTiles + p.gridX - 1) +
+                            ", " + ctaBlock + " : index");
+      ctaItems = divc(left, p.gridX, "cta_tiles");
+      tilesTotal = mulc(ctaItems, p.t2, "w2_tiles");
+    }
     w.open("scf.if " + isLeader);
     for (int64_t ll = 0; ll < s.l; ++ll) {
-      w.line("nvgpu.mbarrier.arrive.expect_tx " + bars1 + "[" + w.index(ll) +
-             "], " + w.index(p.gBytes / s.l) + " : " + t.bars1);
-      for (int64_t blk = ll * p.kt2; blk < (ll + 1) * p.kt2; ++blk) {
-        std::string dst =
-            view("g_dst", addc(gOff, blk * kBlockBytes, "g_dst_off"), t.xSlot);
-        w.line("nvgpu.tma.async.load %tma_x[" + w.index(blk * kTileK) + ", " +
-               row0 + "], " + bars1 + "[" + w.index(ll) + "] to " + dst +
-               " : " + t.tmaX + ", " + t.bars1 + " -> " + t.xSlot);
-      }
+      emitLoadGPart(ll, row0);
       for (int64_t i = ll * p.kt2; i < std::min((ll + 1) * p.kt2, preload); ++i)
         emitLoad2(w.index(i));
     }
-    for (int64_t i = s.l * p.kt2; i < preload; ++i)
-      emitLoad2(w.index(i));
+    for (int64_t i = s.l * p.kt2; i < preload; ++i) {
+      // Persistent: tiles past the first row tile's exist only if the CTA
+      // has another.
+      if (i >= p.t2) {
+        w.open("scf.if " +
+               w.def("preload_ok", "arith.cmpi ult, " + w.index(i) + ", " +
+                                       tilesTotal + " : index"));
+        emitLoad2(w.index(i));
+        w.close();
+      } else {
+        emitLoad2(w.index(i));
+      }
+    }
     w.close();
   }
 
+  /// Leader only: group ll's part of G (rows from `rowStart`) on barrier ll.
+  void emitLoadGPart(int64_t ll, const std::string &rowStart) {
+    w.line("nvgpu.mbarrier.arrive.expect_tx " + bars1 + "[" + w.index(ll) +
+           "], " + w.index(p.gBytes / s.l) + " : " + t.bars1);
+    for (int64_t blk = ll * p.kt2; blk < (ll + 1) * p.kt2; ++blk) {
+      std::string dst =
+          view("g_dst", addc(gOff, blk * kBlockBytes, "g_dst_off"), t.xSlot);
+      w.line("nvgpu.tma.async.load %tma_x[" + w.index(blk * kTileK) + ", " +
+             rowStart + "], " + bars1 + "[" + w.index(ll) + "] to " + dst +
+             " : " + t.tmaX + ", " + t.bars1 + " -> " + t.xSlot);
+    }
+  }
+
   /// Split factors, factor 2: every thread waits for group ll's part of G
-  /// before its first wgmma reads it (later chunks find the phase done).
+  /// before its first wgmma reads it (later chunks find the phase done; a
+  /// persistent CTA's row tile i waits for phase i % 2).
   void emitWaitG(const std::string &ll) {
     if (p.stage != Stage::Factor2)
       return;
-    std::string phase0 = w.def("g_parity", "arith.constant false");
+    std::string phase =
+        p.persistent ? gParity : w.def("g_parity", "arith.constant false");
     w.line("nvgpu.mbarrier.try_wait.parity " + bars1 + "[" + ll + "], " +
-           phase0 + ", " + w.index(kMbarrierSpinTicks) + " : " + t.bars1);
+           phase + ", " + w.index(kMbarrierSpinTicks) + " : " + t.bars1);
+  }
+
+  /// Persistent factor 2, leader: group `part`'s G of the next row tile,
+  /// once this tile's last chunk is done with it (`when`, i1).
+  void emitRefillGPart(int64_t part, const std::string &when) {
+    std::string go = w.def("g_refill", "arith.andi " + when + ", " +
+                                           nextTileLeader + " : i1");
+    w.open("scf.if " + go);
+    emitLoadGPart(part, nextRow0);
+    w.close();
   }
 
   /// Folded LayerNorm: the statistics partials of this thread's two
@@ -1855,13 +1914,19 @@ private:
   /// The k loop of factor 2 for chunk `c` and group `ll`: G[ll] (64 x r)
   /// times w2[ll, c*S.., :]^T streamed through ring 2. Returns the
   /// accumulator (wgmmas possibly still in flight).
+  /// Persistent: `tile` counts on across row tiles (tileBase), and at the
+  /// group's first k-tile -- whose wait and barrier retire group
+  /// `refillPart`'s wgmmas in both warpgroups -- the leader reloads that
+  /// group's part of G for the next row tile in the last chunk.
   std::string emitFactor2Tiles(const std::string &c, const std::string &ll,
-                               int64_t depth) {
+                               int64_t depth, int64_t refillPart = -1) {
     emitWaitG(ll);
     auto [accOut, kt, accIn] =
         openAccumulatorLoop("acc_y", "kt", 0, w.index(p.kt2), t.acc2);
     std::string cl = p.blocked ? c : add(mulc(c, s.l), ll, "cl");
     std::string tile = add(mulc(cl, p.kt2), kt, "tile");
+    if (p.persistent)
+      tile = add(tileBase, tile, "tile");
     std::string slot = remc(tile, p.stages2, "slot");
     w.line("nvgpu.mbarrier.try_wait.parity " + bars2 + "[" + slot + "], " +
            parityOf(tile, p.stages2) + ", " + w.index(kMbarrierSpinTicks) +
@@ -1874,13 +1939,22 @@ private:
                                   "%tma_w2", t.tmaW2, t.acc2, depth);
     w.line("gpu.barrier");
     std::string next = addc(tile, p.stages2 - depth, "next");
-    std::string inRange = w.def("in_range", "arith.cmpi ult, " + next + ", " +
-                                                w.index(p.t2) + " : index");
+    std::string inRange =
+        w.def("in_range", "arith.cmpi ult, " + next + ", " +
+                              (p.persistent ? tilesTotal : w.index(p.t2)) +
+                              " : index");
     std::string doLoad =
         w.def("do_load", "arith.andi " + isLeader + ", " + inRange + " : i1");
     w.open("scf.if " + doLoad);
     emitLoad2(next);
     w.close();
+    if (refillPart >= 0) {
+      std::string first = w.def("kt_first", "arith.cmpi eq, " + kt + ", " +
+                                                w.index(0) + " : index");
+      emitRefillGPart(refillPart,
+                      w.def("refill_now", "arith.andi " + first + ", " +
+                                              lastChunk + " : i1"));
+    }
     w.line("scf.yield " + acc + " : " + t.acc2);
     w.close();
     return accOut;
@@ -1937,12 +2011,21 @@ private:
                              addc(colBase, 8 * jg * s.l, "y_col") + "]" +
                              align + " : " + t.globalY + ", " + vf16));
     }
+    if (p.persistent)
+      lastChunk = w.def("last_chunk", "arith.cmpi eq, " + c + ", " +
+                                          w.index(p.chunks - 1) + " : index");
     std::vector<std::string> frags;
     for (int64_t ll = 0; ll < s.l; ++ll) {
-      std::string acc = emitFactor2Tiles(c, w.index(ll), depth);
+      std::string acc =
+          emitFactor2Tiles(c, w.index(ll), depth, p.persistent ? ll - 1 : -1);
       frags.push_back(acc);
     }
     w.line("nvvm.wgmma.wait.group.sync.aligned 0");
+    if (p.persistent) {
+      // Both warpgroups' last wgmmas (group l-1) retired: its part is free.
+      w.line("gpu.barrier");
+      emitRefillGPart(s.l - 1, lastChunk);
+    }
     for (std::string &f : frags)
       f = w.def("frag_y", "builtin.unrealized_conversion_cast " + f + " : " +
                               t.acc2 + " to " + t.acc2Struct);
@@ -2049,6 +2132,36 @@ private:
     }
   }
 
+  /// Split factor 2, persistent (Plan::persistent): this CTA's row tiles
+  /// block, block + grid, ...; the first one's G and w2 tiles were loaded
+  /// by emitLoadGAndPreload2 with row0.
+  void emitFactor2Persistent(int64_t depth) {
+    w.line("// Persistent: row tiles block, block + " + str(p.gridX) + ", ...");
+    std::string grid = w.index(p.gridX);
+    std::string item = w.fresh("item");
+    w.open("scf.for " + item + " = " + w.index(0) + " to " + ctaItems +
+           " step " + w.index(1));
+    std::string rt = add(ctaBlock, mulc(item, p.gridX, "rt_off"), "rt");
+    tileBase = mulc(item, p.t2, "tile_base");
+    gParity =
+        w.def("g_parity", "arith.cmpi ne, " +
+                              w.def("item_odd", "arith.andi " + item + ", " +
+                                                    w.index(1) + " : index") +
+                              ", " + w.index(0) + " : index");
+    std::string nextRt = add(rt, grid, "next_rt");
+    std::string hasNext =
+        w.def("has_next", "arith.cmpi ult, " + nextRt + ", " +
+                              w.index(p.rowTiles) + " : index");
+    nextTileLeader = w.def("next_leader",
+                           "arith.andi " + isLeader + ", " + hasNext + " : i1");
+    nextRow0 = mulc(nextRt, kTileM, "next_row0");
+    std::string savedRow0 = row0;
+    row0 = mulc(rt, kTileM, "row0");
+    emitFactor2Direct(depth);
+    row0 = savedRow0;
+    w.close();
+  }
+
   void emitFactor2() {
     int64_t depth = depthFor(p.stages2);
     if (p.directStores) {
@@ -2059,7 +2172,10 @@ private:
         emitPreload2();
         w.close();
       }
-      emitFactor2Direct(depth);
+      if (p.persistent)
+        emitFactor2Persistent(depth);
+      else
+        emitFactor2Direct(depth);
       return;
     }
     w.line("// Factor 2: per chunk of S outputs and per ll, G[ll] . w2[ll]^T");
@@ -2269,7 +2385,8 @@ private:
   }
   /// How many factor-2 tiles are loaded before the first wgmma.
   int64_t preload2Count() const {
-    return std::min(p.stages2 - depthFor(p.stages2), p.t2);
+    int64_t ahead = p.stages2 - depthFor(p.stages2);
+    return p.persistent ? ahead : std::min(ahead, p.t2);
   }
 
   /// k-tiles whose wgmmas may still run when the next tile's are issued
@@ -2307,6 +2424,11 @@ private:
   std::string wgBytes; // this warpgroup's offset in a 64W-row tile
   std::string nCol1, nCol2, bOff1, bOff2; // N split (see emitSetup)
   std::string laneCol, warpgroup;
+  // Persistent factor 2 (emitFactor2Persistent): this row tile's first
+  // global w2 tile and G parity, the CTA's w2 tiles in all, whether the
+  // leader loads a next row tile (and its first row), the last-chunk flag.
+  std::string ctaBlock, ctaItems, tileBase, gParity, tilesTotal, nextTileLeader,
+      nextRow0, lastChunk;
 };
 
 //===----------------------------------------------------------------------===//
@@ -2733,8 +2855,9 @@ std::string verifyMonarchMlpSpec(const MonarchMlpSpec &spec) {
 std::string monarchMlpKernelName(const MonarchMlpSpec &spec) {
   // Both kernel names without their common "fly_monarch_" prefix.
   const std::string prefix = "fly_monarch_";
+  // The default schedule (MonarchMlpSpec) adds nothing.
   std::string schedule =
-      spec.hiddenSchedule == MonarchHiddenSchedule::Lockstep
+      spec.hiddenSchedule == MonarchMlpSpec().hiddenSchedule
           ? ""
           : "__" + monarchHiddenScheduleName(spec.hiddenSchedule);
   return "fly_monarch_mlp_" + monarchKernelName(spec.up).substr(prefix.size()) +

@@ -375,12 +375,13 @@ def FlyGpuMonarchKernels
            "Run a chained Monarch MLP as three kernels whose hidden layer "
            "stays on chip (see the description)">,
     Option<"hiddenSchedule", "hidden-schedule", "std::string",
-           /*default=*/"\"lockstep\"",
-           "How the hidden kernel's warps work: lockstep (two computing "
-           "warpgroups that also refill the weight ring, a CTA barrier per "
-           "step), producer (a third warpgroup streams the tiles, per-slot "
-           "empty barriers) or pingpong (producer, and the computing "
-           "warpgroups take turns issuing wgmmas); gen::MonarchMlpSpec">
+           /*default=*/"\"producer\"",
+           "How the hidden kernel's warps work: producer (the default: a "
+           "third warpgroup streams the tiles, per-slot empty barriers), "
+           "lockstep (two computing warpgroups that also refill the weight "
+           "ring, a CTA barrier per step) or pingpong (producer, and the "
+           "computing warpgroups take turns issuing wgmmas); "
+           "gen::MonarchMlpSpec">
   ];
   let dependentDialects = ["::mlir::func::FuncDialect",
                            "::mlir::memref::MemRefDialect",

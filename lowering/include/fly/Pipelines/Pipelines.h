@@ -100,10 +100,10 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
       llvm::cl::init(true)};
   PassOptions::Option<std::string> monarchHiddenSchedule{
       *this, "monarch-hidden-schedule",
-      llvm::cl::desc("The Monarch MLP hidden kernel's schedule: lockstep, "
-                     "producer or pingpong (fly-gpu-monarch-kernels "
-                     "hidden-schedule)"),
-      llvm::cl::init("lockstep")};
+      llvm::cl::desc("The Monarch MLP hidden kernel's schedule: producer "
+                     "(default), lockstep or pingpong "
+                     "(fly-gpu-monarch-kernels hidden-schedule)"),
+      llvm::cl::init("producer")};
   PassOptions::Option<bool> monarchSplitFactors{
       *this, "monarch-split-factors",
       llvm::cl::desc("A Monarch matmul with the natural output and few rows "
