@@ -17,6 +17,10 @@ nvidia-smi --query-gpu=name,driver_version,clocks.max.sm --format=csv,noheader |
 date -u +%H:%M:%S | tee -a $OUT/info.txt
 run=$(tools/gpu/build-runtime.sh .carry/nl /tmp/fly-build-rt $OUT/cmake.log) || { tail -30 $OUT/cmake.log; exit 1; }
 echo "runtime built at ${SECONDS}s"
+# The wgmma rates behind the hidden kernel's next step (design notes: "S
+# transposed, N = 128"), ~10 s.
+timeout 60 tools/gpu/wgmma-rate/run.sh > $OUT/wgmma-rate.txt 2>&1; echo "wgmma-rate exit $? at ${SECONDS}s"
+cat $OUT/wgmma-rate.txt | tail -12
 FLY_SANITIZE=0 timeout 150 tools/gpu/device-check.sh .carry/c16f /tmp/chk16f > $OUT/check16f.txt 2>&1; rc=$?
 echo "check 16f exit $rc at ${SECONDS}s"
 grep -hE "^== |max rel" $OUT/check16f.txt | paste - - | cut -c1-200
